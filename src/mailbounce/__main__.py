@@ -1,0 +1,5 @@
+"""``python -m mailbounce``."""
+
+from mailbounce.cli import main
+
+main()

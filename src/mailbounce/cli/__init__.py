@@ -1,0 +1,30 @@
+"""Command line: a thin adapter over the library (DESIGN §3).
+
+Each command resolves its inputs, calls one library function and renders the result.
+``main`` is the only place that catches ``MailbounceError``: one line, its exit code.
+Typer itself turns usage mistakes into exit 2 and ``typer.Exit(code)`` into ``code``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from mailbounce.cli.app import app
+from mailbounce.errors import MailbounceError
+
+# Each module registers its commands on ``app`` when imported.
+from mailbounce.cli import bounces, check, report, send  # noqa: F401  isort: skip
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``mailbounce`` command."""
+    try:
+        app()
+    except MailbounceError as exc:
+        print(f"mailbounce: {exc.message}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("mailbounce: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,89 @@
+"""The Typer application and the options every command shares."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mailbounce import __version__
+from mailbounce.render import OutputFormat, Terminal
+
+app = typer.Typer(
+    name="mailbounce",
+    help="Send email campaigns from CSV lists and understand why mail was rejected.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format; default: table on a terminal, jsonl otherwise.",
+        case_sensitive=False,
+    ),
+]
+
+
+@dataclass
+class Globals:
+    """What the global options resolved to; every command reads it from ``ctx.obj``."""
+
+    db: Path
+    config: Path | None
+    verbosity: int
+    terminal: Terminal
+
+
+def resolve_format(fmt: OutputFormat | None, interactive_default: OutputFormat) -> OutputFormat:
+    """An explicit --format wins; else a table for people, ``jsonl`` for pipes."""
+    if fmt is not None:
+        return fmt
+    import sys
+
+    return interactive_default if sys.stdout.isatty() else OutputFormat.JSONL
+
+
+def globals_of(ctx: typer.Context) -> Globals:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Globals)
+    return obj
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mailbounce {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option(help="SQLite database (env MAILBOUNCE_DB).", show_default="./mailbounce.db"),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML configuration file (env MAILBOUNCE_CONFIG).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")
+    ] = 0,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    db_path = db or Path(os.environ.get("MAILBOUNCE_DB") or "mailbounce.db")
+    env_config = os.environ.get("MAILBOUNCE_CONFIG")
+    config_path = config or (Path(env_config) if env_config else None)
+    verbosity = -1 if quiet else verbose
+    ctx.obj = Globals(db_path, config_path, verbosity, Terminal(verbosity))

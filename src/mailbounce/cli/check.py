@@ -1,0 +1,5 @@
+"""Commands of the check concern; registered on the app when imported."""
+
+from mailbounce.cli.app import app
+
+__all__ = ["app"]

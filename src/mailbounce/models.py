@@ -1,0 +1,168 @@
+"""Frozen dataclasses and StrEnums shared by every layer (DESIGN §3, §4, §5, §6)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Reason(StrEnum):
+    """Why a mail was rejected: Sisimai's vocabulary plus ``greylisted`` (TAXONOMY.md)."""
+
+    USERUNKNOWN = "userunknown"
+    HOSTUNKNOWN = "hostunknown"
+    HASMOVED = "hasmoved"
+    NOTACCEPT = "notaccept"
+    MAILBOXFULL = "mailboxfull"
+    MESGTOOBIG = "mesgtoobig"
+    EXCEEDLIMIT = "exceedlimit"
+    SUSPEND = "suspend"
+    FILTERED = "filtered"
+    REJECTED = "rejected"
+    BLOCKED = "blocked"
+    BADREPUTATION = "badreputation"
+    REQUIREPTR = "requireptr"
+    AUTHFAILURE = "authfailure"
+    SPAMDETECTED = "spamdetected"
+    VIRUSDETECTED = "virusdetected"
+    POLICYVIOLATION = "policyviolation"
+    SECURITYERROR = "securityerror"
+    CONTENTERROR = "contenterror"
+    NOTCOMPLIANTRFC = "notcompliantrfc"
+    NORELAYING = "norelaying"
+    SPEEDING = "speeding"
+    TOOMANYCONN = "toomanyconn"
+    SYNTAXERROR = "syntaxerror"
+    SYSTEMERROR = "systemerror"
+    SYSTEMFULL = "systemfull"
+    NETWORKERROR = "networkerror"
+    EXPIRED = "expired"
+    MAILERERROR = "mailererror"
+    ONHOLD = "onhold"
+    UNDEFINED = "undefined"
+    DELIVERED = "delivered"
+    FEEDBACK = "feedback"
+    VACATION = "vacation"
+    GREYLISTED = "greylisted"
+
+
+class Kind(StrEnum):
+    """Whether a retry of the same mail may succeed (DESIGN §4)."""
+
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+    COMPLAINT = "complaint"
+    AUTOREPLY = "autoreply"
+    DELIVERED = "delivered"
+
+
+class Party(StrEnum):
+    """Who must act on a rejection (DESIGN §4)."""
+
+    RECIPIENT = "recipient"
+    SENDER = "sender"
+    CONTENT = "content"
+    REMOTE = "remote"
+    UNKNOWN = "unknown"
+
+
+class DeliveryState(StrEnum):
+    """A recipient's place in a campaign's sending state machine (DESIGN §6)."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    IN_FLIGHT = "in_flight"
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+
+
+class SuppressionCause(StrEnum):
+    """Why an address is not mailed any more."""
+
+    INVALID = "invalid"
+    UNSUBSCRIBED = "unsubscribed"
+    COMPLAINED = "complained"
+    MANUAL = "manual"
+    FORGOTTEN = "forgotten"
+
+
+class SkipCause(StrEnum):
+    """Why a list row is not sent to (counted in the send summary)."""
+
+    NO_ADDRESS = "no_address"
+    INVALID = "invalid"
+    UNSUBSCRIBED = "unsubscribed"
+    COMPLAINED = "complained"
+    MANUAL = "manual"
+    FORGOTTEN = "forgotten"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The reason taxonomy applied to one rejection: each field decided in one function."""
+
+    reason: Reason
+    kind: Kind
+    hardbounce: bool
+    party: Party
+
+
+@dataclass(frozen=True, slots=True)
+class BounceFacts:
+    """What a detector extracts for one recipient of a bounce, before classification.
+
+    Detection extracts facts; classification names the reason (Sisimai's split).
+    ``status`` is the RFC 3463 code as found, never invented; ``replycode`` the SMTP code.
+    ``reason_hint`` lets a detector that knows its provider's wording name the reason
+    directly (TAXONOMY "provider texts decide first"); classify still owns the decision.
+    """
+
+    recipient: str
+    action: str | None = None
+    status: str | None = None
+    replycode: str | None = None
+    diagnostic: str = ""
+    remote_mta: str | None = None
+    reporting_mta: str | None = None
+    feedback_type: str | None = None
+    reason_hint: Reason | None = None
+    smtp_command: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BounceRecord:
+    """One classified rejection, exactly the JSON record contract of DESIGN §5."""
+
+    source: str
+    message_id: str | None
+    recipient: str
+    action: str | None
+    status: str | None
+    replycode: str | None
+    reason: Reason
+    kind: Kind
+    hardbounce: bool
+    party: Party
+    diagnostic: str
+    remote_mta: str | None
+    reporting_mta: str | None
+    feedback_type: str | None
+    date: str | None
+    original_message_id: str | None
+    campaign: str | None
+    detector: str
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The §5 contract: these keys, in this order, enums as their string values."""
+        data = asdict(self)
+        data.pop("extra")
+        for key in ("reason", "kind", "party"):
+            data[key] = str(data[key])
+        return data

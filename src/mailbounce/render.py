@@ -1,0 +1,169 @@
+"""The one renderer: data to stdout as table / json / jsonl / csv; messages to stderr.
+
+The only module importing ``rich``. Tables use Rich on a terminal and tabulate otherwise
+(plain text that pipes and diffs well). CSV neutralises spreadsheet formulas.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from enum import StrEnum
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from tabulate import tabulate
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+Row = Mapping[str, Any]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formula(value: str) -> str:
+    """Keep a spreadsheet from evaluating a cell (OWASP "CSV injection"): prefix with '."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return "; ".join(_cell(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def write_json(data: Any, out: IO[str]) -> None:
+    json.dump(data, out, ensure_ascii=False, indent=2, default=str)
+    out.write("\n")
+
+
+def write_jsonl(rows: Iterable[Row], out: IO[str]) -> None:
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False, default=str))
+        out.write("\n")
+
+
+def write_csv(rows: Iterable[Row], columns: Sequence[str], out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([neutralize_formula(_cell(row.get(col))) for col in columns])
+
+
+def write_table(
+    rows: Iterable[Row], columns: Sequence[str], out: IO[str], title: str | None = None
+) -> None:
+    materialised = [[_cell(row.get(col)) for col in columns] for row in rows]
+    if out.isatty():
+        table = Table(title=title, show_lines=False)
+        for col in columns:
+            table.add_column(col)
+        for values in materialised:
+            table.add_row(*values)
+        Console(file=out).print(table)
+        return
+    if title:
+        out.write(f"{title}\n")
+    out.write(tabulate(materialised, headers=list(columns), tablefmt="simple"))
+    out.write("\n")
+
+
+def render_rows(
+    rows: Iterable[Row],
+    columns: Sequence[str],
+    fmt: OutputFormat,
+    out: IO[str] | None = None,
+    title: str | None = None,
+) -> None:
+    """Write ``rows`` in ``fmt``; json is one array, jsonl streams one object per line."""
+    stream = out if out is not None else sys.stdout
+    if fmt is OutputFormat.JSONL:
+        write_jsonl(rows, stream)
+    elif fmt is OutputFormat.JSON:
+        write_json(list(rows), stream)
+    elif fmt is OutputFormat.CSV:
+        write_csv(rows, columns, stream)
+    else:
+        write_table(rows, columns, stream, title)
+
+
+class Terminal:
+    """Messages for people, on stderr; quiet hides info, verbose shows debug."""
+
+    def __init__(self, verbosity: int = 0, stream: IO[str] | None = None) -> None:
+        self.verbosity = verbosity
+        self.stream = stream if stream is not None else sys.stderr
+        self.console = Console(file=self.stream, highlight=False, soft_wrap=True)
+
+    @property
+    def interactive(self) -> bool:
+        return self.stream.isatty()
+
+    def _say(self, text: str, style: str | None = None) -> None:
+        if self.interactive:
+            self.console.print(text, style=style, markup=False)
+        else:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def info(self, text: str) -> None:
+        if self.verbosity >= 0:
+            self._say(text)
+
+    def debug(self, text: str) -> None:
+        if self.verbosity > 0:
+            self._say(text, "dim")
+
+    def warning(self, text: str) -> None:
+        self._say(f"warning: {text}", "yellow")
+
+    def error(self, text: str) -> None:
+        self._say(f"error: {text}", "bold red")
+
+    def progress(self, description: str, total: int | None) -> ProgressBar:
+        """A progress bar on stderr when it is a terminal; otherwise a silent counter."""
+        return ProgressBar(self, description, total)
+
+
+class ProgressBar:
+    def __init__(self, terminal: Terminal, description: str, total: int | None) -> None:
+        self._progress: Progress | None = None
+        if terminal.interactive and terminal.verbosity >= 0:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=terminal.console,
+                transient=True,
+            )
+            self._task = self._progress.add_task(description, total=total)
+
+    def __enter__(self) -> ProgressBar:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def advance(self, steps: int = 1) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, steps)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()

@@ -1,0 +1,197 @@
+"""Schema migrations: an ordered list of small named functions (as llm's ``migrations.py``).
+
+``PRAGMA user_version`` counts the migrations applied. Append new steps at the end; never
+edit one that has been released. Each step runs in its own transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from mailbounce.errors import StoreError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def m001_initial(conn: sqlite3.Connection) -> None:
+    """Campaigns, contacts, lists, deliveries, suppressions, bounces, events."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            subject TEXT,
+            from_addr TEXT,
+            settings_json TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            last_run_at TEXT
+        );
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            address TEXT NOT NULL UNIQUE,
+            first_name TEXT,
+            last_name TEXT,
+            fields_json TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE lists (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            source_path TEXT,
+            imported_at TEXT NOT NULL
+        );
+        -- One row per data row of a list's CSV. contact_id NULL: the row has no address
+        -- (the list's "without email address" part, shown by ``display``).
+        CREATE TABLE list_members (
+            id INTEGER PRIMARY KEY,
+            list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+            contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+            line INTEGER,
+            display TEXT,
+            fields_json TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (list_id, contact_id)
+        );
+        CREATE INDEX list_members_contact ON list_members(contact_id);
+        -- Addresses not mailed any more. ``address`` is the normalised address, or for a
+        -- forgotten person only a keyed hash ("hmac-sha256:...") so they are not re-imported.
+        CREATE TABLE suppressions (
+            address TEXT PRIMARY KEY,
+            cause TEXT NOT NULL,
+            since TEXT NOT NULL,
+            reason TEXT,
+            detail TEXT,
+            event_id INTEGER REFERENCES events(id)
+        );
+        -- One row per campaign x recipient; ``state`` follows DESIGN §6.
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            contact_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,
+            address TEXT NOT NULL,
+            list_id INTEGER REFERENCES lists(id) ON DELETE SET NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            skip_cause TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            first_attempt_at TEXT,
+            last_attempt_at TEXT,
+            claimed_by TEXT,
+            claimed_at TEXT,
+            token TEXT,
+            message_id TEXT,
+            fields_json TEXT NOT NULL DEFAULT '{}',
+            last_reply TEXT,
+            status TEXT,
+            replycode TEXT,
+            reason TEXT,
+            kind TEXT,
+            hardbounce INTEGER,
+            party TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (campaign_id, address)
+        );
+        CREATE INDEX deliveries_due ON deliveries(campaign_id, state, next_attempt_at);
+        CREATE INDEX deliveries_message_id ON deliveries(message_id);
+        CREATE INDEX deliveries_address ON deliveries(address);
+        -- Every bounce record, once: keyed by the bounce message's identity and recipient.
+        CREATE TABLE bounces (
+            id INTEGER PRIMARY KEY,
+            source_key TEXT NOT NULL,
+            source TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            campaign_id INTEGER REFERENCES campaigns(id) ON DELETE SET NULL,
+            delivery_id INTEGER REFERENCES deliveries(id) ON DELETE SET NULL,
+            message_id TEXT,
+            action TEXT,
+            status TEXT,
+            replycode TEXT,
+            reason TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            hardbounce INTEGER NOT NULL,
+            party TEXT NOT NULL,
+            diagnostic TEXT,
+            remote_mta TEXT,
+            reporting_mta TEXT,
+            feedback_type TEXT,
+            date TEXT,
+            original_message_id TEXT,
+            detector TEXT,
+            recorded_at TEXT NOT NULL,
+            UNIQUE (source_key, recipient)
+        );
+        CREATE INDEX bounces_recipient ON bounces(recipient);
+        CREATE INDEX bounces_campaign ON bounces(campaign_id);
+        CREATE TABLE quarantine (
+            id INTEGER PRIMARY KEY,
+            source_key TEXT NOT NULL UNIQUE,
+            source TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        );
+        -- IMAP resumption: the last UID processed per mailbox, valid for one UIDVALIDITY.
+        CREATE TABLE imap_state (
+            mailbox TEXT PRIMARY KEY,
+            uidvalidity INTEGER NOT NULL,
+            last_uid INTEGER NOT NULL
+        );
+        -- Append-only log: sends, bounces, suppressions, consents, resubscriptions.
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            type TEXT NOT NULL,
+            address TEXT,
+            campaign_id INTEGER,
+            delivery_id INTEGER,
+            data_json TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX events_address ON events(address);
+        CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial,)
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run several statements inside the caller's transaction.
+
+    ``Connection.executescript`` would COMMIT first, breaking a migration's atomicity.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        conn.execute(statement)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """How many migrations this database has had."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Apply the migrations this database has not had yet; return the new version."""
+    current = schema_version(conn)
+    if current > len(migrations):
+        raise StoreError(
+            f"database schema version {current} is newer than this mailbounce "
+            f"({len(migrations)}): upgrade mailbounce"
+        )
+    for number, step in enumerate(migrations[current:], start=current + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            step(conn)
+            conn.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return schema_version(conn)
