@@ -1,0 +1,204 @@
+"""Bounce analysis: one raw message in, classified per-recipient rejections out.
+
+``analyse_message`` normalises line endings once, checks the safety limits on the raw bytes,
+parses with the fast ``compat32`` policy (issue 3), asks each registered detector in order,
+and classifies each recipient's facts with ``mailbounce.classify``.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass
+from email.message import Message
+from enum import StrEnum
+
+from mailbounce.bounces.base import Mail, decode_header_text, part_text
+from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded
+from mailbounce.classify import classify
+from mailbounce.models import BounceFacts, Classification
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Analysis",
+    "ParseLimits",
+    "UnparseableMessage",
+    "Verdict",
+    "analyse_message",
+]
+
+
+class Verdict(StrEnum):
+    """What the message is: a bounce with records, not a bounce, or a bounce we cannot read."""
+
+    BOUNCE = "bounce"
+    NOT_BOUNCE = "not_bounce"
+    UNRECOGNISED = "unrecognised"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The outcome for one message; ``results`` pairs each recipient's facts with its class."""
+
+    verdict: Verdict
+    detector: str | None
+    message_id: str | None
+    date: str | None
+    original_message_id: str | None
+    tracking_tokens: tuple[str, ...]
+    results: tuple[tuple[BounceFacts, Classification], ...]
+
+
+class UnparseableMessage(Exception):
+    """The message is over a safety limit or cannot be parsed; the caller quarantines it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Subjects and senders that mark a delivery report even when no detector found a recipient.
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered|delivery (status|failure|has failed|notification|problem)"
+    r"|returned mail|mail delivery|failure notice|non[- ]?remis|non[- ]?distribu"
+    r"|delivery report|could not be delivered|nondeliverable|mail system error"
+    r"|rejected|warning: message|\bDSN\b|unzustellbar|not delivered",
+    re.IGNORECASE,
+)
+_BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery (subsystem|system)", re.I)
+_TOKEN_HEADER = re.compile(r"^X-Mailbounce-Token:[ \t]*([^\s]+)", re.I | re.M)
+_VERP = re.compile(r"bounces\+([a-z0-9.-]+)@", re.I)
+_VERP_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "Return-Path")
+_MESSAGE_ID = re.compile(r"^Message-ID:[ \t]*(?:\n[ \t]+)?(<[^>\s]+>|\S+)", re.I | re.M)
+_ORIGINAL_HEADERS = re.compile(
+    r"original message (headers|follows)|message headers follow|headers of the original"
+    r"|--- ?below this line is a copy of the message|undelivered message headers",
+    re.I,
+)
+_ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers"})
+
+
+def _normalise(raw: bytes) -> bytes:
+    """LF line endings whatever the source (corpus ``dos/`` and ``mac/`` give the same)."""
+    if b"\r" not in raw:
+        return raw
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Analysis:
+    """Detect and classify every recipient record of one raw message."""
+    from mailbounce.bounces.registry import DETECTORS  # detectors import base from here
+
+    raw = _normalise(raw)
+    problem = limit_exceeded(raw, limits)
+    if problem is not None:
+        raise UnparseableMessage(problem)
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except (RecursionError, MemoryError) as exc:
+        raise UnparseableMessage(f"cannot parse the MIME structure: {type(exc).__name__}") from None
+    mail = Mail(msg)
+    detector_name: str | None = None
+    facts: list[BounceFacts] = []
+    for detector in DETECTORS:
+        try:
+            found = detector.detect(mail)
+        except RecursionError:
+            raise UnparseableMessage("MIME structure too deep to analyse") from None
+        if found:
+            detector_name, facts = detector.name, _unique(found)
+            break
+    original = _original_parts(msg)
+    verdict = Verdict.BOUNCE
+    if not facts:
+        verdict = Verdict.UNRECOGNISED if _looks_like_bounce(mail) else Verdict.NOT_BOUNCE
+    return Analysis(
+        verdict=verdict,
+        detector=detector_name,
+        message_id=_header_or_none(msg, "Message-ID"),
+        date=_header_or_none(msg, "Date"),
+        original_message_id=_original_message_id(msg, original),
+        tracking_tokens=_tracking_tokens(msg, original),
+        results=tuple((f, classify(f)) for f in facts),
+    )
+
+
+def _unique(facts: list[BounceFacts]) -> list[BounceFacts]:
+    """One record per recipient address (a report may list the same group twice)."""
+    seen: set[str] = set()
+    kept: list[BounceFacts] = []
+    for fact in facts:
+        key = fact.recipient.lower()
+        if key not in seen:
+            seen.add(key)
+            kept.append(fact)
+    return kept
+
+
+def _header_or_none(msg: Message, name: str) -> str | None:
+    value = decode_header_text(msg.get(name)).strip()
+    return value or None
+
+
+def _looks_like_bounce(mail: Mail) -> bool:
+    if mail.msg.get_content_type() == "multipart/report":
+        return True
+    return bool(_BOUNCE_SUBJECT.search(mail.subject) or _BOUNCE_SENDER.search(mail.sender))
+
+
+def _original_parts(msg: Message) -> list[Message]:
+    """The returned original: message/rfc822 parts and text/rfc822-headers parts."""
+    found: list[Message] = []
+    for part in msg.walk():
+        if part is not msg and part.get_content_type() in _ORIGINAL_TYPES:
+            found.append(part)
+    return found
+
+
+def _original_text(part: Message) -> str:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        inner = payload[0] if payload else None
+        if isinstance(inner, Message):
+            return "".join(f"{k}: {v}\n" for k, v in inner.items())
+        return ""
+    return part_text(part)
+
+
+def _body_texts(msg: Message) -> list[str]:
+    texts: list[str] = []
+    for part in msg.walk():
+        if part.get_content_maintype() == "text" and part.get_content_type() != "text/html":
+            texts.append(part_text(part))
+        if len(texts) >= 4:
+            break
+    return texts
+
+
+def _original_message_id(msg: Message, original: list[Message]) -> str | None:
+    for part in original:
+        match = _MESSAGE_ID.search(_original_text(part))
+        if match:
+            return match.group(1).strip()
+    for text in _body_texts(msg):
+        marker = _ORIGINAL_HEADERS.search(text)
+        if marker:
+            match = _MESSAGE_ID.search(text, marker.end())
+            if match:
+                return match.group(1).strip()
+    return None
+
+
+def _tracking_tokens(msg: Message, original: list[Message]) -> tuple[str, ...]:
+    tokens: list[str] = []
+    for name in _VERP_HEADERS:
+        for value in msg.get_all(name) or []:
+            tokens.extend(m.group(1).lower() for m in _VERP.finditer(str(value)))
+    texts = [_original_text(part) for part in original] or _body_texts(msg)
+    for text in texts:
+        tokens.extend(m.group(1) for m in _TOKEN_HEADER.finditer(text))
+        for line in text.split("\n"):
+            if line.lower().startswith("return-path:"):
+                tokens.extend(m.group(1).lower() for m in _VERP.finditer(line))
+    return tuple(dict.fromkeys(tokens))

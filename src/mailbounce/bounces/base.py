@@ -1,0 +1,77 @@
+"""What every detector sees (``Mail``) and the one Protocol detectors implement.
+
+Messages are parsed with the ``compat32`` policy: about 7x faster than the default policy on
+bounce mail (issue 3), and it never raises on broken headers. Decoding is done lazily here,
+best effort, never raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.message import Message
+from typing import Protocol
+
+from mailbounce.models import BounceFacts
+
+
+def decode_header_text(value: object) -> str:
+    """A header's text with RFC 2047 words decoded; never raises."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "=?" not in text:
+        return text
+    try:
+        return str(make_header(decode_header(text)))
+    except (ValueError, LookupError, UnicodeError, AssertionError):
+        return text
+
+
+def part_text(part: Message) -> str:
+    """A text part's payload decoded with its charset (cp1252/utf-8 fallbacks), LF endings."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    charset = part.get_content_charset() or "utf-8"
+    for candidate in (charset, "utf-8", "cp1252"):
+        try:
+            text = payload.decode(candidate)
+            break
+        except (LookupError, UnicodeDecodeError):
+            continue
+    else:
+        text = payload.decode("latin-1")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@dataclass
+class Mail:
+    """One message under analysis, with cached decoded views for detectors."""
+
+    msg: Message
+    _cache: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def header(self, name: str) -> str:
+        """A header's decoded text ("" when absent)."""
+        return decode_header_text(self.msg.get(name))
+
+    @property
+    def subject(self) -> str:
+        return self.header("Subject")
+
+    @property
+    def sender(self) -> str:
+        return self.header("From")
+
+
+class Detector(Protocol):
+    """One MTA family's layout: facts per recipient, or None when the mail is not its own.
+
+    Detection extracts facts; ``mailbounce.classify`` names the reason (Sisimai's split).
+    """
+
+    name: str
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None: ...

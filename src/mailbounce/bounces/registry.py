@@ -1,0 +1,18 @@
+"""The explicit, ordered detector registry: a new format is one module and one line here.
+
+Order (issue 3 shared picture): detectors that recognise their own layout by stable markers
+first, then the generic RFC 3464 / ARF / RFC 3834 detectors, then the last-resort text scan.
+"""
+
+from __future__ import annotations
+
+from mailbounce.bounces import arf, fallback, rfc3464, rfc3834
+from mailbounce.bounces.base import Detector
+
+DETECTORS: tuple[Detector, ...] = (
+    # MTA- and provider-specific detectors (one line each, a-z).
+    arf.DETECTOR,
+    rfc3464.DETECTOR,
+    rfc3834.DETECTOR,
+    fallback.DETECTOR,
+)
