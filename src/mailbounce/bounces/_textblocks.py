@@ -1,0 +1,207 @@
+"""Shared parsing for the plain-text bounce layouts of non-standard MTAs (families a-m).
+
+Most non-standard MTAs write one human-readable text: a fixed lead sentence, then per
+recipient an address followed by the remote server's words, then a fixed separator before the
+returned message. The family modules only know their markers; the cutting, address and code
+extraction live here so every family reads codes the same way (RFC 3463 / RFC 5321).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from email.message import Message
+
+from mailbounce.bounces.base import Mail, part_text
+from mailbounce.models import BounceFacts, Reason
+
+ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+_ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
+# An RFC 5321 reply code: three digits standing alone, not part of an IP address or a number.
+_REPLY = re.compile(r"(?<![\w.\-/:\[])([245][0-5]\d)(?=[ \-]|$)(?![\-.]\d{1,3}\.\d)", re.M)
+_REPLY_FIRST = re.compile(r"^\s*(?:<<<\s*)?([245][0-5]\d)(?:[ \-]|$)")
+_SPACES = re.compile(r"\s+")
+_BODY_KEY = "_textblocks.body"
+_ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/partial")
+
+
+def body_text(mail: Mail) -> str:
+    """The bounce's own human text: the first text/plain part outside the returned message.
+
+    For a single-part message this is the whole body (the returned message included: each
+    family cuts it at its own separator). Decoded once per message and cached on ``mail``.
+    """
+    cached = mail._cache.get(_BODY_KEY)
+    if cached is not None:
+        return cached
+    text = ""
+    for part in _parts_outside_original(mail.msg):
+        if part.get_content_type() == "text/plain":
+            text = part_text(part)
+            break
+    mail._cache[_BODY_KEY] = text
+    return text
+
+
+def _parts_outside_original(msg: Message) -> Iterator[Message]:
+    """Leaf parts in order, not descending into the returned original message."""
+    if msg.get_content_type() in _ORIGINAL_TYPES:
+        return
+    if msg.is_multipart():
+        payload = msg.get_payload()
+        if isinstance(payload, list):
+            for sub in payload:
+                if isinstance(sub, Message):
+                    yield from _parts_outside_original(sub)
+        return
+    yield msg
+
+
+def has_part(mail: Mail, content_type: str) -> bool:
+    """Whether a part of this content type exists outside the returned original."""
+    return any(p.get_content_type() == content_type for p in _all_parts(mail.msg))
+
+
+def _all_parts(msg: Message) -> Iterator[Message]:
+    yield msg
+    if msg.get_content_type() in _ORIGINAL_TYPES or not msg.is_multipart():
+        return
+    payload = msg.get_payload()
+    if isinstance(payload, list):
+        for sub in payload:
+            if isinstance(sub, Message):
+                yield from _all_parts(sub)
+
+
+def cut_at(text: str, separator: re.Pattern[str]) -> str:
+    """The text before the first match of ``separator`` (the returned message starts there)."""
+    match = separator.search(text)
+    return text[: match.start()] if match else text
+
+
+def received_mentions(mail: Mail, marker: re.Pattern[str]) -> bool:
+    """Whether a Received header of the bounce itself names the MTA (its stable trace)."""
+    return any(marker.search(str(value)) for value in mail.msg.get_all("Received") or ())
+
+
+def first_address(text: str) -> str | None:
+    """The first e-mail address in ``text``, lower-cased as recipients are compared."""
+    match = ADDRESS.search(text)
+    return match.group(0).strip(".").lower() if match else None
+
+
+def squeeze(text: str) -> str:
+    """Whitespace runs (line folds of the MTA's layout) collapsed to one space."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def enhanced_status(text: str) -> str | None:
+    """The most specific RFC 3463 code in ``text``.
+
+    The remote server's own code wins over the reporting MTA's wrapper code (SES writes
+    ``5.1.0 - Unknown address error 550-'5.7.1 ...'``): a code right after a reply code is
+    preferred, then the first code whose subject/detail is not ``0.0``.
+    """
+    codes = [m.group(0) for m in _ENHANCED.finditer(text)]
+    if not codes:
+        return None
+    for match in _ENHANCED.finditer(text):
+        before = text[max(0, match.start() - 6) : match.start()]
+        if re.search(r"[245]\d\d[ \-]'?\s*$", before) and not match.group(0).endswith(".0.0"):
+            return match.group(0)
+    for code in codes:
+        if not code.endswith(".0.0"):
+            return code
+    return codes[0]
+
+
+def reply_code(text: str) -> str | None:
+    """The SMTP reply code as found: at the start of the text, else the first standing alone."""
+    first = _REPLY_FIRST.match(text)
+    if first:
+        return first.group(1)
+    match = _REPLY.search(text)
+    return match.group(1) if match else None
+
+
+def make_facts(
+    recipient: str,
+    diagnostic: str,
+    *,
+    action: str | None = "failed",
+    status: str | None = None,
+    replycode: str | None = None,
+    reason_hint: Reason | None = None,
+    remote_mta: str | None = None,
+    reporting_mta: str | None = None,
+    smtp_command: str | None = None,
+) -> BounceFacts:
+    """Facts for one recipient, codes taken from the diagnostic when not given."""
+    text = squeeze(diagnostic)
+    found_status = enhanced_status(text)
+    status = _most_specific(found_status, status)
+    code = replycode or reply_code(text)
+    if code and status and code[0] != status[0]:
+        code = None if found_status and found_status[0] == status[0] else code
+    if action is None and status:
+        action = "delayed" if status[0] == "4" else "failed"
+    return BounceFacts(
+        recipient=recipient.lower(),
+        action=action,
+        status=status,
+        replycode=code,
+        diagnostic=text,
+        remote_mta=remote_mta,
+        reporting_mta=reporting_mta,
+        reason_hint=reason_hint,
+        smtp_command=smtp_command,
+    )
+
+
+def _most_specific(found: str | None, given: str | None) -> str | None:
+    if given is None:
+        return found
+    if found is None or not given.endswith(".0.0"):
+        return given
+    return found if found[0] == given[0] else given
+
+
+def lines_between(
+    text: str, start: re.Pattern[str], stop: re.Pattern[str] | None = None
+) -> list[str]:
+    """The lines after the first line matching ``start`` up to (not incl.) a ``stop`` line."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if start.search(line):
+            body = lines[index + 1 :]
+            break
+    else:
+        return []
+    if stop is not None:
+        for index, line in enumerate(body):
+            if stop.search(line):
+                return body[:index]
+    return body
+
+
+def indented_blocks(lines: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """Split an address list laid out as ``  addr`` then more-indented detail lines.
+
+    Returns (head line, detail lines) pairs. A head is a non-blank line whose indent is the
+    smallest seen in the section (Exim, Mail.Ru, MXLogic, GMX write recipients this way).
+    """
+    rows = [line.rstrip() for line in lines]
+    indents = [len(r) - len(r.lstrip()) for r in rows if r.strip()]
+    if not indents:
+        return []
+    head_indent = min(indents)
+    blocks: list[tuple[str, list[str]]] = []
+    for row in rows:
+        if not row.strip():
+            continue
+        indent = len(row) - len(row.lstrip())
+        if indent == head_indent:
+            blocks.append((row.strip(), []))
+        elif blocks:
+            blocks[-1][1].append(row.strip())
+    return blocks
