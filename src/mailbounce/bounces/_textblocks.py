@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from email.message import Message
 
 from mailbounce.bounces.base import Mail, part_text
+from mailbounce.bounces.rfc3464 import parse_delivery_status
 from mailbounce.models import BounceFacts, Reason
 
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
@@ -205,3 +207,33 @@ def indented_blocks(lines: Iterable[str]) -> list[tuple[str, list[str]]]:
         elif blocks:
             blocks[-1][1].append(row.strip())
     return blocks
+
+
+def with_dsn(mail: Mail, text_facts: list[BounceFacts]) -> list[BounceFacts]:
+    """The RFC 3464 part's facts when the bounce carries one, completed by the text's.
+
+    The delivery-status fields are the structured truth (status, action, remote MTA); the
+    MTA's text adds what it knows better: the SMTP command, its own reason, a diagnostic the
+    report left empty.
+    """
+    dsn = parse_delivery_status(mail)
+    if not dsn:
+        return text_facts
+    by_recipient = {f.recipient.lower(): f for f in text_facts}
+    merged: list[BounceFacts] = []
+    for fact in dsn:
+        extra = by_recipient.get(fact.recipient.lower())
+        if extra is None:
+            merged.append(fact)
+            continue
+        merged.append(
+            replace(
+                fact,
+                diagnostic=fact.diagnostic or extra.diagnostic,
+                replycode=fact.replycode or extra.replycode,
+                status=fact.status or extra.status,
+                smtp_command=fact.smtp_command or extra.smtp_command,
+                reason_hint=fact.reason_hint or extra.reason_hint,
+            )
+        )
+    return merged

@@ -102,7 +102,7 @@ class EximDetector:
         ):
             return None
         records = parse_exim_text(text, mail.header("X-Failed-Recipients"), mail.subject)
-        return records or None
+        return tb.with_dsn(mail, records) or None
 
 
 def parse_exim_text(text: str, failed_header: str, subject: str = "") -> list[BounceFacts]:
@@ -167,3 +167,6 @@ def _own_reason(diagnostic: str, head: str) -> Reason | None:
         if pattern.search(diagnostic):
             return reason
     return None
+
+
+DETECTOR = EximDetector()

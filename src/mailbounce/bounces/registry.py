@@ -6,11 +6,13 @@ first, then the generic RFC 3464 / ARF / RFC 3834 detectors, then the last-resor
 
 from __future__ import annotations
 
-from mailbounce.bounces import arf, fallback, rfc3464, rfc3834
+from mailbounce.bounces import arf, dragonfly, exim, fallback, rfc3464, rfc3834
 from mailbounce.bounces.base import Detector
 
 DETECTORS: tuple[Detector, ...] = (
     # MTA- and provider-specific detectors (one line each, a-z).
+    dragonfly.DETECTOR,
+    exim.DETECTOR,
     arf.DETECTOR,
     rfc3464.DETECTOR,
     rfc3834.DETECTOR,

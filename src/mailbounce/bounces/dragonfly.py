@@ -1,0 +1,56 @@
+"""DragonFly Mail Agent (dma, DragonFly BSD / Debian ``dma``) bounces (``dma/net.c``, ``mail.c``).
+
+Layout: "This is the DragonFly Mail Agent vX at host.", "There was an error delivering your
+mail to <addr>.", the remote reply ("host [ip] did not like our RCPT TO:" then the SMTP lines)
+or dma's own words, then "Message headers follow." / "Original message follows.". One bounce
+per recipient.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_MARK = re.compile(r"DragonFly Mail Agent", re.I)
+_RECIPIENT = re.compile(r"^There was an error delivering your mail to <([^>]*)>", re.I | re.M)
+_SEPARATOR = re.compile(r"^(Message headers follow|Original message follows)\.?\s*$", re.I | re.M)
+_DID_NOT_LIKE = re.compile(r"^(\S+) \[([^\]]*)\] did not like our ([A-Z ]+?)(?: TO)?:", re.M)
+_EXPIRED = re.compile(r"Could not deliver for the last \d+ seconds", re.I)
+_COMMANDS = {"RCPT": "RCPT", "MAIL": "MAIL", "DATA": "DATA", "final DATA": "DATA"}
+
+
+class DragonflyDetector:
+    """The DragonFly Mail Agent's bounce text."""
+
+    name = "dragonfly"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = tb.body_text(mail)
+        if not (_MARK.search(text[:500]) or tb.received_mentions(mail, _MARK)):
+            return None
+        text = tb.cut_at(text, _SEPARATOR)
+        found = _RECIPIENT.search(text)
+        if found is None:
+            return None
+        diagnostic = text[found.end() :].lstrip(". \n")
+        remote = _DID_NOT_LIKE.search(diagnostic)
+        command = None
+        if remote:
+            command = _COMMANDS.get(remote.group(3).strip(), remote.group(3).split()[-1])
+            diagnostic = diagnostic[remote.end() :]
+        hint = Reason.EXPIRED if _EXPIRED.search(diagnostic) and not remote else None
+        return [
+            tb.make_facts(
+                found.group(1),
+                diagnostic,
+                reason_hint=hint,
+                remote_mta=remote.group(1) if remote else None,
+                smtp_command=command,
+            )
+        ]
+
+
+DETECTOR = DragonflyDetector()
