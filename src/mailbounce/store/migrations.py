@@ -124,6 +124,7 @@ def m001_initial(conn: sqlite3.Connection) -> None:
         );
         CREATE INDEX bounces_recipient ON bounces(recipient);
         CREATE INDEX bounces_campaign ON bounces(campaign_id);
+        CREATE INDEX bounces_delivery ON bounces(delivery_id);
         CREATE TABLE quarantine (
             id INTEGER PRIMARY KEY,
             source_key TEXT NOT NULL UNIQUE,
@@ -148,6 +149,7 @@ def m001_initial(conn: sqlite3.Connection) -> None:
             data_json TEXT NOT NULL DEFAULT '{}'
         );
         CREATE INDEX events_address ON events(address);
+        CREATE INDEX events_campaign ON events(campaign_id, type);
         CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
         """,
