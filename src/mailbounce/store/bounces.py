@@ -1,0 +1,210 @@
+"""SQL of the bounce concern: bounce records, quarantine, IMAP resumption, delivery updates.
+
+Every writer runs inside the caller's transaction (``with store.transaction():``), so one batch of
+messages is committed at once (``mailbounce.parsing`` commits every N messages, never one
+fsync per record). Re-recording a bounce is a no-op: ``bounces`` is UNIQUE on
+``(source_key, recipient)`` and ``quarantine`` on ``source_key``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from mailbounce.addresses import normalize_address
+from mailbounce.models import BounceRecord, DeliveryState, Kind, Party
+from mailbounce.store.db import Store, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRef:
+    """The delivery a bounce answers: which campaign, which address, in what state."""
+
+    delivery_id: int
+    campaign_id: int
+    campaign: str
+    address: str
+    state: str
+
+
+_DELIVERY_SELECT = (
+    "SELECT d.id, d.campaign_id, c.name, d.address, d.state"
+    " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+)
+
+# States in which a message may have left: a bounce can answer only those.
+_SENT_STATES = (
+    DeliveryState.SENT,
+    DeliveryState.UNCERTAIN,
+    DeliveryState.IN_FLIGHT,
+    DeliveryState.FAILED,
+)
+# States a later bounce may turn into a rejection (a failed delivery keeps its first reason).
+_BOUNCEABLE_STATES = (DeliveryState.SENT, DeliveryState.UNCERTAIN, DeliveryState.IN_FLIGHT)
+
+
+def _ref(row: sqlite3.Row | None) -> DeliveryRef | None:
+    if row is None:
+        return None
+    return DeliveryRef(int(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4]))
+
+
+def delivery_by_id(store: Store, campaign_id: int, delivery_id: int) -> DeliveryRef | None:
+    """The delivery a verified tracking token names (both ids must agree)."""
+    row = store.conn.execute(
+        f"{_DELIVERY_SELECT} WHERE d.id = ? AND d.campaign_id = ?", (delivery_id, campaign_id)
+    ).fetchone()
+    return _ref(row)
+
+
+def delivery_by_message_id(store: Store, message_id: str) -> DeliveryRef | None:
+    """The delivery whose message had this Message-ID (angle brackets optional)."""
+    bare = message_id.strip().strip("<>")
+    row = store.conn.execute(
+        f"{_DELIVERY_SELECT} WHERE d.message_id IN (?, ?) ORDER BY d.id DESC LIMIT 1",
+        (f"<{bare}>", bare),
+    ).fetchone()
+    return _ref(row)
+
+
+def latest_delivery_to(store: Store, address: str) -> DeliveryRef | None:
+    """The most recent campaign actually sent to ``address``."""
+    placeholders = ",".join("?" for _ in _SENT_STATES)
+    row = store.conn.execute(
+        f"{_DELIVERY_SELECT} WHERE d.address = ? AND d.state IN ({placeholders})"
+        " ORDER BY COALESCE(d.last_attempt_at, d.updated_at) DESC, d.id DESC LIMIT 1",
+        (normalize_address(address), *map(str, _SENT_STATES)),
+    ).fetchone()
+    return _ref(row)
+
+
+def insert_bounce(
+    store: Store,
+    record: BounceRecord,
+    *,
+    source_key: str,
+    campaign_id: int | None,
+    delivery_id: int | None,
+) -> bool:
+    """Record one bounce record; False when this message already gave this recipient."""
+    cursor = store.conn.execute(
+        "INSERT INTO bounces (source_key, source, recipient, campaign_id, delivery_id,"
+        " message_id, action, status, replycode, reason, kind, hardbounce, party, diagnostic,"
+        " remote_mta, reporting_mta, feedback_type, date, original_message_id, detector,"
+        " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (source_key, recipient) DO NOTHING",
+        (
+            source_key,
+            record.source,
+            normalize_address(record.recipient),
+            campaign_id,
+            delivery_id,
+            record.message_id,
+            record.action,
+            record.status,
+            record.replycode,
+            str(record.reason),
+            str(record.kind),
+            int(record.hardbounce),
+            str(record.party),
+            record.diagnostic,
+            record.remote_mta,
+            record.reporting_mta,
+            record.feedback_type,
+            record.date,
+            record.original_message_id,
+            record.detector,
+            utcnow(),
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+def reject_delivery(store: Store, delivery_id: int, record: BounceRecord) -> bool:
+    """A failure reported after the message left: the delivery becomes a rejection.
+
+    Only a delivery that was sent (or uncertain: the bounce proves it left) changes; True
+    when it did.
+    """
+    placeholders = ",".join("?" for _ in _BOUNCEABLE_STATES)
+    cursor = store.conn.execute(
+        "UPDATE deliveries SET state = ?, status = ?, replycode = ?, reason = ?, kind = ?,"
+        " hardbounce = ?, party = ?, last_reply = ?, updated_at = ?"
+        f" WHERE id = ? AND state IN ({placeholders})",
+        (
+            str(DeliveryState.FAILED),
+            record.status,
+            record.replycode,
+            str(record.reason),
+            str(record.kind),
+            int(record.hardbounce),
+            str(record.party),
+            record.diagnostic,
+            utcnow(),
+            delivery_id,
+            *map(str, _BOUNCEABLE_STATES),
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+def soft_bounce_dates(store: Store, address: str) -> list[str]:
+    """When ``address`` had recipient-side soft failures (ISO dates, oldest first).
+
+    The bounce's own Date when it had one, else when it was recorded: a mailbox parsed
+    weeks late still shows how long the problem lasted.
+    """
+    rows = store.conn.execute(
+        "SELECT COALESCE(date, recorded_at) FROM bounces"
+        " WHERE recipient = ? AND party = ? AND hardbounce = 0 AND kind IN (?, ?)"
+        " AND COALESCE(action, 'failed') != 'delayed' ORDER BY 1",
+        (
+            normalize_address(address),
+            str(Party.RECIPIENT),
+            str(Kind.TEMPORARY),
+            str(Kind.PERMANENT),
+        ),
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def insert_quarantine(store: Store, source_key: str, source: str, reason: str) -> bool:
+    """Keep a message that could not be analysed, once; False when already there."""
+    cursor = store.conn.execute(
+        "INSERT INTO quarantine (source_key, source, reason, recorded_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (source_key) DO NOTHING",
+        (source_key, source, reason, utcnow()),
+    )
+    return cursor.rowcount == 1
+
+
+def imap_resume_point(store: Store, mailbox: str) -> tuple[int, int] | None:
+    """``(uidvalidity, last_uid)`` the previous run reached in ``mailbox``, or None."""
+    row = store.conn.execute(
+        "SELECT uidvalidity, last_uid FROM imap_state WHERE mailbox = ?", (mailbox,)
+    ).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+def save_imap_progress(store: Store, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+    """Remember the last UID processed (inside the batch's transaction)."""
+    store.conn.execute(
+        "INSERT INTO imap_state (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)"
+        " ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
+        " last_uid = MAX(CASE WHEN imap_state.uidvalidity = excluded.uidvalidity"
+        " THEN imap_state.last_uid ELSE 0 END, excluded.last_uid)",
+        (mailbox, uidvalidity, last_uid),
+    )
+
+
+def bounce_count(store: Store) -> int:
+    """How many bounce records the store holds."""
+    return int(store.conn.execute("SELECT COUNT(*) FROM bounces").fetchone()[0])
+
+
+def quarantined(store: Store) -> list[tuple[str, str]]:
+    """Every quarantined message as ``(source, reason)``, oldest first."""
+    return [
+        (str(row[0]), str(row[1]))
+        for row in store.conn.execute("SELECT source, reason FROM quarantine ORDER BY id")
+    ]

@@ -1,0 +1,167 @@
+"""Sources: message files, folders, Maildir, streamed mbox, stdin; errors name the path."""
+
+from __future__ import annotations
+
+import io
+import mailbox
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailbounce.errors import InputError, UsageError
+from mailbounce.sources import (
+    PathSource,
+    RawMessage,
+    StdinSource,
+    iter_messages,
+    parse_imap_url,
+    split_mbox,
+)
+
+MSG_A = b"From: a@example.org\nSubject: one\n\nbody one\n"
+MSG_B = b"From: b@example.org\nSubject: two\n\nFrom here on, body two\n>From escaped\n"
+
+
+def _mbox(*bodies: bytes) -> bytes:
+    out = b""
+    for body in bodies:
+        escaped = b"\n".join(
+            b">" + line if line.lstrip(b">").startswith(b"From ") else line
+            for line in body.split(b"\n")
+        )
+        out += b"From MAILER-DAEMON Thu Nov 20 10:00:00 2026\n" + escaped + b"\n"
+    return out
+
+
+def test_single_file_is_one_message(tmp_path: Path) -> None:
+    path = tmp_path / "bounce.txt"
+    path.write_bytes(MSG_A)
+    assert list(PathSource(str(path))) == [RawMessage(str(path), MSG_A, len(MSG_A))]
+
+
+def test_mbox_is_split_and_unescaped(tmp_path: Path) -> None:
+    path = tmp_path / "bounces.mbox"
+    path.write_bytes(_mbox(MSG_A, MSG_B))
+    found = list(PathSource(str(path)))
+    assert [m.source for m in found] == [f"{path}#1", f"{path}#2"]
+    assert found[0].data == MSG_A
+    assert found[1].data == MSG_B
+
+
+def test_from_in_body_without_blank_line_does_not_split() -> None:
+    text = b"From x Thu Nov 20 10:00:00 2026\nSubject: s\n\nline\nFrom inside text\n"
+    found = list(split_mbox(io.BytesIO(text), "m", cap=1000))
+    assert len(found) == 1
+    assert found[0].data.endswith(b"From inside text\n")
+
+
+def test_mbox_written_by_python_mailbox_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "py.mbox"
+    box = mailbox.mbox(path)
+    box.add(MSG_A)
+    # Python writes mboxo (only "From " escaped): a ">From " body line would be ambiguous.
+    plain_b = MSG_B.replace(b">From escaped\n", b"")
+    box.add(plain_b)
+    box.flush()
+    box.close()
+    found = list(PathSource(str(path)))
+    assert [m.data for m in found] == [MSG_A, plain_b]
+
+
+def test_crlf_mbox(tmp_path: Path) -> None:
+    path = tmp_path / "dos.mbox"
+    path.write_bytes(_mbox(MSG_A, MSG_B).replace(b"\n", b"\r\n"))
+    found = list(PathSource(str(path)))
+    assert [m.data for m in found] == [MSG_A.replace(b"\n", b"\r\n"), MSG_B.replace(b"\n", b"\r\n")]
+
+
+def test_maildir_reads_cur_and_new_not_tmp(tmp_path: Path) -> None:
+    root = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True)
+    (root / "cur" / "1.host:2,S").write_bytes(MSG_A)
+    (root / "new" / "2.host").write_bytes(MSG_B)
+    (root / "tmp" / "3.host").write_bytes(b"partial")
+    found = list(PathSource(str(root)))
+    assert [m.source for m in found] == [
+        str(root / "cur" / "1.host:2,S"),
+        str(root / "new" / "2.host"),
+    ]
+
+
+def test_folder_is_recursive_whatever_the_extension(tmp_path: Path) -> None:
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "a.eml").write_bytes(MSG_A)
+    (tmp_path / "sub" / "b.msg").write_bytes(MSG_B)
+    (tmp_path / "sub" / "deeper" / "c").write_bytes(_mbox(MSG_A, MSG_B))
+    (tmp_path / ".DS_Store").write_bytes(b"junk")
+    labels = [m.source for m in PathSource(str(tmp_path))]
+    assert labels == [
+        str(tmp_path / "a.eml"),
+        str(tmp_path / "sub" / "b.msg"),
+        f"{tmp_path / 'sub' / 'deeper' / 'c'}#1",
+        f"{tmp_path / 'sub' / 'deeper' / 'c'}#2",
+    ]
+
+
+def test_stdin_single_message_and_mbox() -> None:
+    assert list(StdinSource(io.BytesIO(MSG_A))) == [RawMessage("-", MSG_A, len(MSG_A))]
+    piped = list(StdinSource(io.BytesIO(_mbox(MSG_A))))
+    assert [m.data for m in piped] == [MSG_A]
+    assert list(StdinSource(io.BytesIO(b""))) == []
+
+
+def test_oversized_message_is_truncated_with_real_size(tmp_path: Path) -> None:
+    path = tmp_path / "big.mbox"
+    big = b"Subject: big\n\n" + b"x" * 5000 + b"\n"
+    path.write_bytes(_mbox(big, MSG_A))
+    found = list(PathSource(str(path), max_message_bytes=1000))
+    assert found[0].size == len(big) and len(found[0].data) <= 1000
+    assert found[1] == RawMessage(f"{path}#2", MSG_A, len(MSG_A))
+
+
+def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file or directory"):
+        list(iter_messages([str(tmp_path / "nope")]))
+
+
+def test_unreadable_path_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "secret.eml"
+    path.write_bytes(MSG_A)
+    path.chmod(0)
+    try:
+        if path.open("rb").readable():  # root reads anything: nothing to test then
+            pytest.skip("running as root: permissions are not enforced")
+    except PermissionError:
+        pass
+    with pytest.raises(InputError, match="permission denied"):
+        list(iter_messages([str(path)]))
+
+
+def test_imap_url_parsing() -> None:
+    loc = parse_imap_url("imaps://bounces%40asso.example@mail.example:1993/Bounces/2026")
+    assert (loc.user, loc.host, loc.port, loc.folder) == (
+        "bounces@asso.example",
+        "mail.example",
+        1993,
+        "Bounces/2026",
+    )
+    assert parse_imap_url("imaps://u@h").folder == "INBOX"
+    with pytest.raises(UsageError, match="only imaps"):
+        parse_imap_url("imap://u@h/INBOX")
+    with pytest.raises(UsageError, match="MAILBOUNCE_IMAP_PASSWORD"):
+        parse_imap_url("imaps://u:pw@h/INBOX")
+
+
+_line = st.binary(max_size=40).filter(lambda b: b"\n" not in b and b"\r" not in b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_line, min_size=1, max_size=8), min_size=1, max_size=5))
+def test_mbox_round_trip(messages: list[list[bytes]]) -> None:
+    """Whatever the bodies (``From `` lines included), splitting gives them back."""
+    bodies = [b"X-N: 1\n\n" + b"\n".join(lines) + b"\n" for lines in messages]
+    found = list(split_mbox(io.BytesIO(_mbox(*bodies)), "m", cap=1 << 20))
+    assert [m.data for m in found] == bodies
