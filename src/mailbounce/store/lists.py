@@ -1,0 +1,152 @@
+"""Importing a list file's rows into ``lists``, ``list_members`` and ``contacts``.
+
+A list has four parts (DESIGN §1): recipients, unsubscribed, without email address, and
+identified as invalid. Importing writes what the file says: addressed rows become contacts
+and members; rows without an address become members without a contact (their ``display``
+names them); rows whose address is syntactically invalid become members too, and their
+address is suppressed as ``invalid`` so it shows in the invalid part and is never mailed.
+Unsubscribed and bounced addresses come from ``suppressions``, not from the file.
+
+An import replaces the list's previous membership in one transaction: a file that fails
+half-way (an undecodable byte at line N) leaves the previous import intact.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from mailbounce.addresses import normalize_address
+from mailbounce.models import SuppressionCause
+from mailbounce.store.contacts import suppress, upsert_contact
+from mailbounce.store.db import Store, utcnow
+
+
+class ListRow(Protocol):
+    """What ``mailbounce.lists.ListEntry`` provides (kept structural: store has no parser)."""
+
+    @property
+    def line(self) -> int: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def raw_address(self) -> str: ...
+    @property
+    def first_name(self) -> str | None: ...
+    @property
+    def last_name(self) -> str | None: ...
+    @property
+    def fields(self) -> dict[str, str]: ...
+    @property
+    def problem(self) -> str | None: ...
+    @property
+    def duplicate_of(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedList:
+    list_id: int
+    name: str
+    members: int  # distinct addressed members (valid or not)
+    without_address: int
+    invalid: int  # rows with an invalid address (suppressed as invalid)
+    newly_invalid: int  # of those, addresses suppressed by this import
+    duplicates: int
+
+
+def import_list(
+    store: Store, source_path: Path, entries: Iterable[ListRow], *, name: str | None = None
+) -> ImportedList:
+    """Replace the list read from ``source_path`` by ``entries``, atomically.
+
+    The list is found by its source path; a new one is named ``name`` or the file's stem
+    (``members.csv`` → ``members``), made unique if another file took that name.
+    """
+    source = str(source_path.resolve())
+    counts = {"members": 0, "without": 0, "invalid": 0, "new_invalid": 0, "dup": 0}
+    with store.transaction() as conn:
+        list_id, list_name = _list_for(conn, source, name or source_path.stem)
+        conn.execute("DELETE FROM list_members WHERE list_id = ?", (list_id,))
+        for entry in entries:
+            _import_row(conn, list_id, entry, counts)
+    return ImportedList(
+        list_id=list_id,
+        name=list_name,
+        members=counts["members"],
+        without_address=counts["without"],
+        invalid=counts["invalid"],
+        newly_invalid=counts["new_invalid"],
+        duplicates=counts["dup"],
+    )
+
+
+def _list_for(conn: sqlite3.Connection, source: str, wanted: str) -> tuple[int, str]:
+    now = utcnow()
+    row = conn.execute("SELECT id, name FROM lists WHERE source_path = ?", (source,)).fetchone()
+    if row is not None:
+        conn.execute("UPDATE lists SET imported_at = ? WHERE id = ?", (now, row[0]))
+        return int(row[0]), str(row[1])
+    name, number = wanted, 1
+    while conn.execute("SELECT 1 FROM lists WHERE name = ?", (name,)).fetchone() is not None:
+        number += 1
+        name = f"{wanted} ({number})"
+    cursor = conn.execute(
+        "INSERT INTO lists (name, source_path, imported_at) VALUES (?, ?, ?)", (name, source, now)
+    )
+    return int(cursor.lastrowid or 0), name
+
+
+def _display(entry: ListRow) -> str:
+    name = " ".join(part for part in (entry.first_name, entry.last_name) if part)
+    return name or entry.raw_address or f"line {entry.line}"
+
+
+def _import_row(
+    conn: sqlite3.Connection, list_id: int, entry: ListRow, counts: dict[str, int]
+) -> None:
+    fields_json = json.dumps(entry.fields, ensure_ascii=False)
+    if entry.duplicate_of is not None:
+        counts["dup"] += 1
+        return
+    if entry.address is None and entry.problem is None:
+        counts["without"] += 1
+        conn.execute(
+            "INSERT INTO list_members (list_id, contact_id, line, display, fields_json)"
+            " VALUES (?, NULL, ?, ?, ?)",
+            (list_id, entry.line, _display(entry), fields_json),
+        )
+        return
+    address = entry.address or normalize_address(entry.raw_address)
+    contact_id = upsert_contact(
+        conn,
+        address,
+        first_name=entry.first_name or None,
+        last_name=entry.last_name or None,
+        fields=entry.fields,
+    )
+    inserted = conn.execute(
+        "INSERT INTO list_members (list_id, contact_id, line, display, fields_json)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(list_id, contact_id) DO NOTHING",
+        (list_id, contact_id, entry.line, _display(entry), fields_json),
+    ).rowcount
+    if not inserted:
+        counts["dup"] += 1
+        return
+    counts["members"] += 1
+    if entry.problem is not None:
+        counts["invalid"] += 1
+        known = conn.execute("SELECT 1 FROM suppressions WHERE address = ?", (address,))
+        if known.fetchone() is None:
+            counts["new_invalid"] += 1
+            suppress(
+                conn,
+                address,
+                SuppressionCause.INVALID,
+                reason="syntaxerror",
+                detail=entry.problem,
+                data={"list_id": list_id, "line": entry.line},
+            )

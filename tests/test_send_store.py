@@ -1,0 +1,162 @@
+"""The deliveries state machine and list import (store.sending, store.lists) on real SQLite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from mailbounce.errors import StoreError
+from mailbounce.models import DeliveryState, SuppressionCause
+from mailbounce.store import Store
+from mailbounce.store import sending as st
+from mailbounce.store.contacts import suppress, suppression_of
+from mailbounce.store.lists import import_list
+
+NOW = "2026-11-20T10:00:00+00:00"
+LATER = "2026-11-20T10:10:00+00:00"
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    address: str | None
+    raw_address: str
+    first_name: str | None = None
+    last_name: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    problem: str | None = None
+    duplicate_of: int | None = None
+
+
+def rows() -> list[Row]:
+    return [
+        Row(2, "ann@example.org", "Ann@example.org", "Ann", fields={"first_name": "Ann"}),
+        Row(3, None, "", "Bob", "Martin"),
+        Row(4, None, "jean.dupont", problem="missing @"),
+        Row(5, "ann@example.org", "ann@example.org", duplicate_of=2),
+        Row(6, "cid@example.org", "cid@example.org"),
+        Row(7, "gone@example.org", "gone@example.org"),
+    ]
+
+
+@pytest.fixture
+def store(db_path: Path) -> Store:
+    return Store(db_path)
+
+
+def setup_campaign(store: Store, tmp_path: Path) -> tuple[int, int]:
+    imported = import_list(store, tmp_path / "members.csv", rows())
+    campaign = st.save_campaign(store, "nov", subject="S", from_addr="a@b.example", settings={})
+    st.add_list_recipients(store, campaign.id, imported.list_id)
+    return campaign.id, imported.list_id
+
+
+def test_import_list_parts(store: Store, tmp_path: Path) -> None:
+    imported = import_list(store, tmp_path / "members.csv", rows())
+    assert (imported.members, imported.without_address, imported.invalid, imported.duplicates) == (
+        4,
+        1,
+        1,
+        1,
+    )
+    assert imported.name == "members"
+    invalid = suppression_of(store, "jean.dupont")
+    assert invalid is not None and invalid.cause is SuppressionCause.INVALID
+    # Re-import replaces membership, adds nothing twice, and does not re-suppress.
+    again = import_list(store, tmp_path / "members.csv", rows())
+    assert again.list_id == imported.list_id and again.newly_invalid == 0
+    count = store.conn.execute("SELECT COUNT(*) FROM list_members").fetchone()[0]
+    assert count == 5
+
+
+def test_failed_import_leaves_previous_intact(store: Store, tmp_path: Path) -> None:
+    import_list(store, tmp_path / "members.csv", rows())
+
+    def broken() -> object:
+        yield rows()[0]
+        raise ValueError("undecodable byte")
+
+    with pytest.raises(ValueError):
+        import_list(store, tmp_path / "members.csv", broken())  # type: ignore[arg-type]
+    count = store.conn.execute("SELECT COUNT(*) FROM list_members").fetchone()[0]
+    assert count == 5
+
+
+def test_skip_suppressed_counts_by_cause(store: Store, tmp_path: Path) -> None:
+    campaign_id, _ = setup_campaign(store, tmp_path)
+    with store.transaction() as conn:
+        suppress(conn, "gone@example.org", SuppressionCause.UNSUBSCRIBED)
+    assert st.skip_suppressed(store, campaign_id) == {"invalid": 1, "unsubscribed": 1}
+    assert st.state_counts(store, campaign_id) == {"pending": 2, "skipped": 2}
+
+
+def test_claim_then_transitions(store: Store, tmp_path: Path) -> None:
+    campaign_id, _ = setup_campaign(store, tmp_path)
+    st.skip_suppressed(store, campaign_id)
+    claimed = st.claim_due(store, campaign_id, worker="w1", now=NOW, limit=10)
+    assert [d.address for d in claimed] == [
+        "ann@example.org",
+        "cid@example.org",
+        "gone@example.org",
+    ]
+    assert st.claim_due(store, campaign_id, worker="w2", now=NOW, limit=10) == []
+    ann, cid, gone = claimed
+    st.mark_in_flight(store, ann.id, token="t", message_id="<m@x>", now=NOW)
+    st.record_outcome(
+        store, ann, st.Outcome(DeliveryState.SENT, reply="250 ok"), now=NOW, counted_in_flight=True
+    )
+    st.record_outcome(
+        store,
+        cid,
+        st.Outcome(DeliveryState.DEFERRED, next_attempt_at=LATER),
+        now=NOW,
+        counted_in_flight=False,
+    )
+    # A sent delivery cannot be claimed, deferred or sent again.
+    with pytest.raises(StoreError, match="cannot move to 'in_flight'"):
+        st.mark_in_flight(store, ann.id, token="t", message_id="<m@x>", now=NOW)
+    st.release_claims(store, [gone.id])
+    assert [d.address for d in st.claim_due(store, campaign_id, worker="w", now=NOW, limit=9)] == [
+        "gone@example.org"
+    ]
+    due = st.claim_due(store, campaign_id, worker="w", now=LATER, limit=9)
+    assert [(d.address, d.attempts) for d in due] == [("cid@example.org", 1)]
+
+
+def test_recover_interrupted(store: Store, tmp_path: Path) -> None:
+    campaign_id, _ = setup_campaign(store, tmp_path)
+    st.skip_suppressed(store, campaign_id)
+    ann, cid, _gone = st.claim_due(store, campaign_id, worker="w", now=NOW, limit=10)
+    st.mark_in_flight(store, ann.id, token=None, message_id="<m@x>", now=NOW)
+    recovery = st.recover_interrupted(store, campaign_id)
+    assert (recovery.released, recovery.uncertain) == (2, 1)
+    assert st.state_counts(store, campaign_id) == {"pending": 2, "skipped": 1, "uncertain": 1}
+    claimed = st.claim_due(store, campaign_id, worker="w", now=NOW, limit=10)
+    assert ann.id not in [d.id for d in claimed]  # uncertain is never claimed
+    st.release_claims(store, [d.id for d in claimed])
+    assert st.requeue_uncertain(store, campaign_id) == 1
+
+
+def test_hard_bounce_suppresses_in_same_transaction(store: Store, tmp_path: Path) -> None:
+    from mailbounce.classify import classify_smtp_reply
+
+    campaign_id, _ = setup_campaign(store, tmp_path)
+    st.skip_suppressed(store, campaign_id)
+    ann = st.claim_due(store, campaign_id, worker="w", now=NOW, limit=1)[0]
+    cls = classify_smtp_reply(550, "5.1.1 User unknown")
+    outcome = st.Outcome(
+        DeliveryState.FAILED,
+        reply="550 5.1.1 User unknown",
+        replycode="550",
+        status="5.1.1",
+        classification=cls,
+        suppress_as=SuppressionCause.INVALID,
+    )
+    st.record_outcome(store, ann, outcome, now=NOW, counted_in_flight=False)
+    found = suppression_of(store, "ann@example.org")
+    assert found is not None and found.reason == "userunknown"
+    assert st.grouped_counts(store, campaign_id, DeliveryState.FAILED, "reason") == {
+        "userunknown": 1
+    }
