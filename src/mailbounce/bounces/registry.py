@@ -6,13 +6,28 @@ first, then the generic RFC 3464 / ARF / RFC 3834 detectors, then the last-resor
 
 from __future__ import annotations
 
-from mailbounce.bounces import arf, dragonfly, exim, fallback, rfc3464, rfc3834
+from mailbounce.bounces import (
+    arf,
+    dragonfly,
+    exim,
+    fallback,
+    qmail,
+    rfc3464,
+    rfc3834,
+    x2,
+    x4,
+    yahoo,
+)
 from mailbounce.bounces.base import Detector
 
 DETECTORS: tuple[Detector, ...] = (
     # MTA- and provider-specific detectors (one line each, a-z).
     dragonfly.DETECTOR,
     exim.DETECTOR,
+    qmail.DETECTOR,
+    x2.DETECTOR,
+    x4.DETECTOR,
+    yahoo.DETECTOR,
     arf.DETECTOR,
     rfc3464.DETECTOR,
     rfc3834.DETECTOR,

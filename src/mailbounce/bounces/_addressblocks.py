@@ -1,0 +1,141 @@
+"""Shared parsing for the "address block" bounce layouts of MTA families n-z.
+
+qmail and the MTAs that copied its layout (Yahoo!, the ``x2``/``x4`` ISPs, old Postfix, the
+vpopmail/qmail-ldap translations) write, after a fixed lead sentence, one block per recipient::
+
+    <kijitora@example.org>:
+    192.0.2.25 does not like recipient.
+    Remote host said: 550 5.1.1 <kijitora@example.org>... User unknown
+
+and then a fixed separator before the returned message. Postfix folds the same blocks as
+``<addr>: host mx[192.0.2.1] said: 550 ... (in reply to RCPT TO command)``. The family
+modules know their markers and their own sentences; the cutting and the code extraction live
+here (codes are read by ``_textblocks`` so every family reads them the same way).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from mailbounce.bounces._textblocks import make_facts, squeeze
+from mailbounce.classify import classify_reason
+from mailbounce.models import BounceFacts, Reason
+
+# ``<addr>:`` alone or followed by the error; Postfix adds ``(expanded from <alias>)``.
+_BLOCK_HEAD = re.compile(
+    r"^\s*<([^<>\s@]+@[^<>\s@]+)>(?:\s*\(expanded from [^)]*\))?\s*:\s*(.*)$", re.IGNORECASE
+)
+# A reply code where the layouts put it: first in the block or after "said:" (Yahoo writes
+# ``550: <addr>: User unknown``, a form the generic reader leaves alone).
+_SAID_CODE = re.compile(r"(?:^|\bsaid:?\s*)([245]\d\d)(?=[\s:-]|$)", re.IGNORECASE)
+# The SMTP command the failure happened at, as the layouts name it.
+_COMMAND = (
+    (re.compile(r"\bRCPT[ _]TO\b|does not like recipient|\[RCPT_TO\]", re.I), "RCPT"),
+    (re.compile(r"\bMAIL[ _]FROM\b|sender was rejected|\[MAIL_FROM\]", re.I), "MAIL"),
+    (re.compile(r"\bDATA\b|failed after I sent the message|end of data", re.I), "DATA"),
+    (re.compile(r"\b(?:EHLO|HELO)\b|my name was rejected", re.I), "EHLO"),
+)
+# Reasons that only say "something went wrong": the MTA's own sentence may say better.
+_VAGUE = frozenset(
+    {
+        Reason.ONHOLD,
+        Reason.UNDEFINED,
+        Reason.SYNTAXERROR,
+        Reason.SECURITYERROR,
+        Reason.SYSTEMERROR,
+        Reason.GREYLISTED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One of an MTA's fixed sentences and the reason it states.
+
+    ``decisive`` sentences describe the reporting MTA's own finding (qmail's "I couldn't find
+    any host named"): they decide. Others (``my name was rejected``) frame a remote reply and
+    only decide when the remote text itself is vague.
+    """
+
+    pattern: re.Pattern[str]
+    reason: Reason
+    decisive: bool = False
+
+
+def sentences(*rows: tuple[str, Reason, bool]) -> tuple[Sentence, ...]:
+    """Compile a family's sentence table (case-insensitive)."""
+    return tuple(Sentence(re.compile(p, re.IGNORECASE), r, d) for p, r, d in rows)
+
+
+def address_blocks(text: str) -> list[tuple[str, str]]:
+    """(recipient, detail text) per ``<addr>:`` block, in order; details squeezed."""
+    blocks: list[tuple[str, list[str]]] = []
+    for line in text.split("\n"):
+        head = _BLOCK_HEAD.match(line)
+        if head:
+            blocks.append((head.group(1).strip().lower(), [head.group(2)]))
+        elif blocks:
+            blocks[-1][1].append(line)
+    return [(rcpt, squeeze("\n".join(lines))) for rcpt, lines in blocks]
+
+
+def said_code(text: str) -> str | None:
+    """The reply code the remote host said, when the layout puts it in a known place."""
+    match = _SAID_CODE.search(text)
+    return match.group(1) if match else None
+
+
+def smtp_command(text: str) -> str | None:
+    """The SMTP command a failure happened at, when the layout names it."""
+    for pattern, command in _COMMAND:
+        if pattern.search(text):
+            return command
+    return None
+
+
+def with_sentence_reason(facts: BounceFacts, table: Iterable[Sentence]) -> BounceFacts:
+    """Add the reason one of the family's own sentences states (first match in table order)."""
+    for sentence in table:
+        if not sentence.pattern.search(facts.diagnostic):
+            continue
+        if sentence.decisive or classify_reason(facts) in _VAGUE:
+            return replace(facts, reason_hint=sentence.reason)
+        return facts
+    return facts
+
+
+def block_facts(
+    blocks: Iterable[tuple[str, str]],
+    table: Iterable[Sentence] = (),
+    *,
+    reporting_mta: str | None = None,
+    action: str | None = "failed",
+) -> list[BounceFacts]:
+    """Facts for each block: codes from the text, the command, then the family's sentences."""
+    rows = tuple(table)
+    found: list[BounceFacts] = []
+    for recipient, detail in blocks:
+        facts = make_facts(
+            recipient,
+            detail,
+            action=action,
+            replycode=said_code(detail),
+            reporting_mta=reporting_mta,
+            smtp_command=smtp_command(detail),
+        )
+        found.append(with_sentence_reason(facts, rows))
+    return found
+
+
+_HEADER_TO = re.compile(r"^To:[ \t]*(.*(?:\n[ \t]+.*)*)", re.IGNORECASE | re.MULTILINE)
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+
+
+def original_recipients(text: str) -> list[str]:
+    """The addresses of the ``To:`` header of a returned message given as text."""
+    match = _HEADER_TO.search(text)
+    if match is None:
+        return []
+    return [a.lower() for a in dict.fromkeys(_ADDRESS.findall(match.group(1)))]

@@ -1,0 +1,81 @@
+"""qmail-send "failure notice" bounces, and the qmail forks that keep its layout.
+
+netqmail, notqmail, vpopmail (vdelivermail) and qmail-ldap all bounce through qmail-send
+(qmail-send.c): ``Hi. This is the qmail-send program at HOST.``, one ``<addr>:`` block per
+recipient, then ``--- Below this line is a copy of the message.`` (``--- Enclosed is a copy``
+when the copy is attached). qmail-ldap and site patches translate the lead sentence (German,
+French), so the layout, not the English wording, is what is recognised.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
+from mailbounce.bounces._textblocks import body_text, cut_at, received_mentions
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_LEAD = re.compile(
+    r"This is the qmail|qmail-send (program|Programm|programme)|le programme qmail"
+    r"|das qmail|Hi\. This is the .{0,40}program at",
+    re.IGNORECASE,
+)
+_BOUNCE_TRACE = re.compile(r"\(qmail \d+ invoked for bounce\)")
+# qmail-send.c and its translations: the line that starts the returned copy.
+_SEPARATOR = re.compile(
+    r"^--- ?(Below this line is a copy|Enclosed is a copy|Original message follows"
+    r"|Unten folgt eine Kopie|Nachfolgend eine Kopie|Ci-dessous une copie|Voici une copie"
+    r"|Une copie du message)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_REPORTER = re.compile(r"program(?:me|m)? (?:at|auf|sur) ([\w.-]+?)\.?\s*$", re.I | re.M)
+
+# qmail-remote.c / qmail-send.c / qmail-ldap sentences (the reporting MTA's own findings
+# decide; the ones that frame a remote reply decide only when that reply is vague).
+_SENTENCES = sentences(
+    (r"couldn't find any host (named|by that name)", Reason.HOSTUNKNOWN, True),
+    (r"couldn't find a mail exchanger or IP address", Reason.NOTACCEPT, True),
+    (
+        r"no mailbox here by that name|aucune bo[iî]te .{0,20}ce nom|keine Mailbox",
+        Reason.USERUNKNOWN,
+        True,
+    ),
+    (r"wasn't able to establish an SMTP connection", Reason.NETWORKERROR, True),
+    (r"listed as a best-preference MX", Reason.NETWORKERROR, True),
+    (r"Mailaddress is administrativ\w* disabled", Reason.SUSPEND, True),
+    (r"exceeded? the maximum size the user accepts", Reason.EXCEEDLIMIT, True),
+    (r"LDAP (server|lookup|attribute)|homedir creat|qmail-forward", Reason.SYSTEMERROR, True),
+    (
+        r"(mailfolder|mailbox) is (over the allowed quota|full)|over quota|disk quota",
+        Reason.MAILBOXFULL,
+        False,
+    ),
+    (r"not enough free space", Reason.SYSTEMFULL, False),
+    (r"my name was rejected", Reason.BLOCKED, False),
+    (r"sender was rejected", Reason.REJECTED, False),
+    (r"connection died|greeting failed", Reason.NETWORKERROR, False),
+    (r"in the queue too long", Reason.EXPIRED, False),
+)
+
+
+class QmailDetector:
+    """qmail-send bounces: ``<addr>:`` blocks before the copy of the message."""
+
+    name = "qmail"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = body_text(mail)
+        if not (_LEAD.search(text[:400]) or received_mentions(mail, _BOUNCE_TRACE)):
+            return None
+        report = cut_at(text, _SEPARATOR)
+        reporter = _REPORTER.search(report[:400])
+        found = block_facts(
+            address_blocks(report),
+            _SENTENCES,
+            reporting_mta=reporter.group(1) if reporter else None,
+        )
+        return found or None
+
+
+DETECTOR = QmailDetector()

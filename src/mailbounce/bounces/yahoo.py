@@ -1,0 +1,43 @@
+"""Yahoo! Mail's own "Failure Notice" (a qmail-derived layout, no delivery-status part).
+
+``Sorry, we were unable to deliver your message to the following address.``, then
+``<addr>:`` blocks holding ``Remote host said: 550 5.1.1 ... [RCPT_TO]`` or Yahoo's own
+sentence, then ``--- Below this line is a copy of the message.``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
+from mailbounce.bounces._textblocks import body_text, cut_at
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_LEAD = re.compile(r"unable to deliver your message to the following address", re.I)
+_SEPARATOR = re.compile(r"^--- ?Below this line is a copy of the message", re.I | re.M)
+_SENDER = re.compile(r"MAILER-DAEMON@", re.I)
+
+# Yahoo's own findings (no remote reply in the block).
+_SENTENCES = sentences(
+    (r"No mx record found for domain", Reason.NOTACCEPT, True),
+    (r"after multiple retries, giving up|message expired", Reason.EXPIRED, True),
+    (r"Mailbox (is )?full|over quota", Reason.MAILBOXFULL, False),
+)
+
+
+class YahooDetector:
+    """Yahoo! "Failure Notice" bounces."""
+
+    name = "yahoo"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not _SENDER.search(mail.sender):
+            return None
+        text = body_text(mail)
+        if not _LEAD.search(text[:300]):
+            return None
+        return block_facts(address_blocks(cut_at(text, _SEPARATOR)), _SENTENCES) or None
+
+
+DETECTOR = YahooDetector()
