@@ -128,7 +128,7 @@ def test_claim_then_transitions(store: Store, tmp_path: Path) -> None:
 def test_recover_interrupted(store: Store, tmp_path: Path) -> None:
     campaign_id, _ = setup_campaign(store, tmp_path)
     st.skip_suppressed(store, campaign_id)
-    ann, cid, _gone = st.claim_due(store, campaign_id, worker="w", now=NOW, limit=10)
+    ann, _cid, _gone = st.claim_due(store, campaign_id, worker="w", now=NOW, limit=10)
     st.mark_in_flight(store, ann.id, token=None, message_id="<m@x>", now=NOW)
     recovery = st.recover_interrupted(store, campaign_id)
     assert (recovery.released, recovery.uncertain) == (2, 1)

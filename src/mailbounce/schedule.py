@@ -52,7 +52,8 @@ class RetryPolicy:
         # Cap the exponent so a long-deferred recipient cannot overflow timedelta.
         if exponent >= 32:
             return self.cap
-        return min(self.first * (2**exponent), self.cap)
+        delay: timedelta = self.first * (2**exponent)
+        return min(delay, self.cap)
 
     def next_attempt(
         self, *, attempts: int, first_attempt_at: datetime, now: datetime
