@@ -1,0 +1,43 @@
+"""Google Groups refusing a post (the group does not exist or the sender may not post).
+
+Layout: from mailer-daemon@googlemail.com with ``X-Failed-Recipients: group@googlegroups.com``
+and a text in the sender's language ("We're writing to let you know that the group you tried
+to contact (name) may not exist, or you may not have permission to post...") that always
+links to https://groups.google.com/support/. The group refused the sender: ``rejected``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_FROM = re.compile(r"mailer-daemon@(google|gmail|googlemail)\.com", re.I)
+_SUPPORT = re.compile(r"groups\.google\.com/support", re.I)
+_SEPARATOR = re.compile(r"^-{3,} ?Original message ?-{3,}", re.I | re.M)
+
+
+class GooglegroupsDetector:
+    """A Google Groups post refusal."""
+
+    name = "googlegroups"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not _FROM.search(mail.sender):
+            return None
+        failed = mail.header("X-Failed-Recipients")
+        if "googlegroups" not in failed.lower() and not mail.header("List-Id"):
+            return None
+        text = tb.cut_at(tb.body_text(mail), _SEPARATOR)
+        if not _SUPPORT.search(text):
+            return None
+        recipients = [a.lower() for a in tb.ADDRESS.findall(failed)]
+        diagnostic = tb.squeeze(text)
+        return [
+            tb.make_facts(r, diagnostic, reason_hint=Reason.REJECTED) for r in recipients
+        ] or None
+
+
+DETECTOR = GooglegroupsDetector()

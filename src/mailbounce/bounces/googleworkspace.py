@@ -1,0 +1,53 @@
+"""Google Workspace's "** Message not delivered **" notice without a usable report.
+
+Layout: a text/plain (and HTML) part "** Message not delivered **", Google's explanation, a
+"Learn more here:" link and "The response was: <remote or Google words>";
+``X-Failed-Recipients`` names the address. When the bounce also carries a
+message/delivery-status part, its fields are used and the text only completes them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_FROM = re.compile(r"mailer-daemon@(google|gmail|googlemail)\.com", re.I)
+_MARK = re.compile(r"^\*\* (Message not delivered|Message blocked|Address not found) \*\*", re.M)
+_TO = re.compile(r"problem delivering your message to (\S+@[\w.-]+\w)", re.I)
+_RESPONSE = re.compile(r"^The response (was|from the remote server was):\s*", re.I | re.M)
+_SEND_AS = re.compile(r"'Send mail as'|CustomFromDenied", re.I)
+
+
+class GoogleworkspaceDetector:
+    """Google Workspace's text notice (Send-mail-as refusals and the like)."""
+
+    name = "googleworkspace"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not _FROM.search(mail.sender):
+            return None
+        text = tb.body_text(mail)
+        mark = _MARK.search(text)
+        if mark is None:
+            return None
+        text = text[mark.end() :]
+        recipients = [a.lower() for a in tb.ADDRESS.findall(mail.header("X-Failed-Recipients"))]
+        if not recipients and (to := _TO.search(text)):
+            recipients = [to.group(1).lower()]
+        response = _RESPONSE.search(text)
+        diagnostic = text[response.end() :] if response else text
+        # "Send mail as" refusals: Google refuses the sender address itself.
+        hint = Reason.REJECTED if _SEND_AS.search(text) else None
+        facts = [
+            tb.make_facts(r, tb.squeeze(diagnostic) or tb.squeeze(text), reason_hint=hint)
+            for r in recipients
+        ]
+        if hint is None and tb.has_part(mail, "message/delivery-status"):
+            return None  # the generic RFC 3464 reading is complete: nothing to add
+        return tb.with_dsn(mail, facts) or None
+
+
+DETECTOR = GoogleworkspaceDetector()
