@@ -456,9 +456,9 @@ class ImapSource:
             self._imap = None
 
 
-def uid_of(message: RawMessage) -> int:
+def uid_of(label: str) -> int:
     """The UID of a message read from an ``ImapSource`` (its label ends in ``/UID``)."""
-    return int(message.source.rsplit("/", 1)[1])
+    return int(label.rsplit("/", 1)[1])
 
 
 def _uid_set(uids: Sequence[int]) -> str:
