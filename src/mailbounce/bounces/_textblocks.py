@@ -222,18 +222,56 @@ def with_dsn(mail: Mail, text_facts: list[BounceFacts]) -> list[BounceFacts]:
     by_recipient = {f.recipient.lower(): f for f in text_facts}
     merged: list[BounceFacts] = []
     for fact in dsn:
-        extra = by_recipient.get(fact.recipient.lower())
-        if extra is None:
-            merged.append(fact)
-            continue
+        extra = by_recipient.get(fact.recipient.lower()) or BounceFacts(recipient="")
         merged.append(
             replace(
                 fact,
                 diagnostic=fact.diagnostic or extra.diagnostic,
-                replycode=fact.replycode or extra.replycode,
-                status=fact.status or extra.status,
+                replycode=fact.replycode or reply_code(fact.diagnostic) or extra.replycode,
+                status=_remote_status(fact) or extra.status,
                 smtp_command=fact.smtp_command or extra.smtp_command,
                 reason_hint=fact.reason_hint or extra.reason_hint,
             )
         )
     return merged
+
+
+def _remote_status(fact: BounceFacts) -> str | None:
+    """The report's status, unless its diagnostic holds the remote server's more specific one.
+
+    A relay may wrap the remote reply in its own code (Amazon SES: ``5.1.0 - Unknown address
+    error 550-'5.7.1 ... Access denied'``); the code that follows the reply code is the remote's.
+    """
+    remote = enhanced_status(fact.diagnostic)
+    status = fact.status
+    if remote is None or status is None or remote[0] != status[0]:
+        return status or remote
+    if status.endswith(".0.0") or status in fact.diagnostic:
+        return remote
+    return status
+
+
+_FIELD = re.compile(r"^([A-Za-z][\w-]*)\s*:\s?(.*)$")
+
+
+def field_blocks(text: str) -> list[dict[str, str]]:
+    """RFC 3464-style field groups written as plain text (lower-cased names; folds joined)."""
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    last = ""
+    for line in text.split("\n"):
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current, last = {}, ""
+            continue
+        if line[0] in " \t" and last:
+            current[last] += " " + line.strip()
+            continue
+        match = _FIELD.match(line)
+        if match:
+            last = match.group(1).lower()
+            current[last] = match.group(2)
+    if current:
+        blocks.append(current)
+    return blocks

@@ -7,6 +7,8 @@ first, then the generic RFC 3464 / ARF / RFC 3834 detectors, then the last-resor
 from __future__ import annotations
 
 from mailbounce.bounces import (
+    amazonses,
+    amazonworkmail,
     arf,
     dragonfly,
     exim,
@@ -25,6 +27,8 @@ from mailbounce.bounces.base import Detector
 
 DETECTORS: tuple[Detector, ...] = (
     # MTA- and provider-specific detectors (one line each, a-z).
+    amazonworkmail.DETECTOR,  # before amazonses: WorkMail also mails from *.amazonses.com
+    amazonses.DETECTOR,
     dragonfly.DETECTOR,
     exim.DETECTOR,
     gmail.DETECTOR,
