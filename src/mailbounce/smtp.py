@@ -1,0 +1,376 @@
+"""SMTP client for relay mode: TLS, AUTH, connection reuse; replies as plain data.
+
+The only module importing ``smtplib``. One ``SmtpClient`` is one connection, reused for
+many messages (RSET after a refused recipient). ``send`` walks MAIL, RCPT, DATA itself
+so the caller can commit ``in_flight`` at the exact point DESIGN §6 needs: before the
+message's data and final dot are written, after which a lost reply means ``uncertain``.
+
+Classification of replies is not done here: ``classify.classify_smtp_reply`` owns it.
+A failure of the whole session (cannot connect, TLS or authentication refused, a 5xx to
+MAIL FROM) raises ``SmtpSetupError``: nothing about a recipient can be concluded from it.
+
+The password is a ``config.Secret``: it is revealed only in the call to ``login`` and never
+appears in a message, a repr or an exception raised from here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import smtplib
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mailbounce.config import Secret
+from mailbounce.errors import SmtpSetupError, UsageError
+
+CRASH_ENV = "MAILBOUNCE_CRASH_AT"
+CRASH_EXIT_CODE = 137  # what a shell reports for SIGKILL: the crash is a simulated kill
+
+
+class TlsMode(StrEnum):
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS, required (port 587)
+    TLS = "tls"  # implicit TLS from the first byte (port 465, RFC 8314)
+    NONE = "none"  # no encryption: only for a local server, when asked
+
+
+_DEFAULT_PORTS = {TlsMode.STARTTLS: 587, TlsMode.TLS: 465, TlsMode.NONE: 25}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """How to reach the relay. ``password`` is a Secret: never shown by repr."""
+
+    host: str
+    port: int
+    tls: TlsMode = TlsMode.STARTTLS
+    user: str | None = None
+    password: Secret | None = None
+    ca_file: Path | None = None
+    timeout: float = 60.0
+    helo_name: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def parse_smtp_url(url: str, tls: TlsMode | None = None) -> tuple[str, int, TlsMode]:
+    """``smtp://host[:port]`` (STARTTLS unless ``tls`` says otherwise) or ``smtps://host``.
+
+    The default port follows the TLS mode: 587 STARTTLS, 465 implicit TLS, 25 none.
+    """
+    parts = urlsplit(url if "://" in url else f"smtp://{url}")
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise UsageError(f"--smtp: expected smtp://HOST:PORT or smtps://HOST:PORT, got {url!r}")
+    if parts.username or parts.password:
+        raise UsageError(
+            "--smtp: do not put credentials in the URL; use --user and the "
+            "MAILBOUNCE_SMTP_PASSWORD environment variable or a password file"
+        )
+    mode = tls or (TlsMode.TLS if parts.scheme == "smtps" else TlsMode.STARTTLS)
+    try:
+        port = parts.port or _DEFAULT_PORTS[mode]
+    except ValueError:
+        raise UsageError(f"--smtp: invalid port in {url!r}") from None
+    return parts.hostname, port, mode
+
+
+class Stage(StrEnum):
+    """Where in the transaction a reply (or a lost connection) happened."""
+
+    MAIL = "mail"
+    RCPT = "rcpt"
+    DATA = "data"
+    END_OF_DATA = "end_of_data"
+
+
+class Result(StrEnum):
+    ACCEPTED = "accepted"  # 2xx after the final dot
+    REFUSED = "refused"  # a 4xx/5xx reply at some stage; the connection may still be usable
+    LOST_BEFORE_DOT = "lost_before_dot"  # the message cannot have been accepted: retry
+    LOST_AFTER_DOT = "lost_after_dot"  # the server may have it: uncertain
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    result: Result
+    stage: Stage
+    code: int | None = None
+    text: str = ""
+
+    @property
+    def reply(self) -> str:
+        return f"{self.code} {self.text}".strip() if self.code else self.text
+
+
+# --- crash points (tests only; inert unless MAILBOUNCE_CRASH_AT is set) ----------------
+
+
+def _parse_crash(value: str | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    name, _, count = value.partition(":")
+    return name, int(count) if count.isdigit() else 1
+
+
+_CRASH_AT = _parse_crash(os.environ.get(CRASH_ENV))
+_crash_hits = 0
+_crash_lock = threading.Lock()
+
+
+def crash_point(name: str) -> None:
+    """Simulate a SIGKILL here: ``MAILBOUNCE_CRASH_AT=after_data:137`` exits (137) the
+    137th time the ``after_data`` point is reached. Used by tests/test_crash_safety.py."""
+    global _crash_hits  # noqa: PLW0603  one counter per process, by design
+    if _CRASH_AT is None or _CRASH_AT[0] != name:
+        return
+    with _crash_lock:
+        _crash_hits += 1
+        if _crash_hits >= _CRASH_AT[1]:
+            os._exit(CRASH_EXIT_CODE)
+
+
+# --- the client ------------------------------------------------------------------------
+
+_BARE_EOL = re.compile(rb"\r\n|\n|\r(?!\n)")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def wire_data(message: bytes) -> bytes:
+    """The DATA payload: every line ending CRLF (no bare LF/CR, RFC 5321 §2.3.8), leading
+    dots doubled (§4.5.2), and the terminating ``CRLF.CRLF``."""
+    data = _LEADING_DOT.sub(b"..", _BARE_EOL.sub(b"\r\n", message))
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+def _text(raw: bytes | str) -> str:
+    value = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return " ".join(value.split())
+
+
+class SmtpClient:
+    """One connection to the relay, opened on first use and reused across messages."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def __repr__(self) -> str:
+        return f"SmtpClient({self.settings.where}, tls={self.settings.tls})"
+
+    @property
+    def connected(self) -> bool:
+        return self._smtp is not None
+
+    def open(self) -> None:
+        """Connect, secure and authenticate; any failure is an ``SmtpSetupError``."""
+        settings = self.settings
+        context = self._tls_context()
+        helo = settings.helo_name or socket.gethostname()
+        smtp: smtplib.SMTP | None = None
+        try:
+            if settings.tls is TlsMode.TLS:
+                smtp = smtplib.SMTP_SSL(
+                    settings.host,
+                    settings.port,
+                    local_hostname=helo,
+                    timeout=settings.timeout,
+                    context=context,
+                )
+            else:
+                smtp = smtplib.SMTP(
+                    settings.host, settings.port, local_hostname=helo, timeout=settings.timeout
+                )
+            smtp.ehlo()
+            if settings.tls is TlsMode.STARTTLS:
+                self._starttls(smtp, context)
+            if settings.user:
+                self._login(smtp)
+        except SmtpSetupError:
+            _quietly_close(smtp)
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            _quietly_close(smtp)
+            raise SmtpSetupError(
+                f"{settings.where}: the server's TLS certificate is not trusted "
+                f"({exc.verify_message}); for a private CA give its certificate with --ca-file"
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            _quietly_close(smtp)
+            raise SmtpSetupError(f"{settings.where}: cannot connect: {_describe(exc)}") from None
+        self._smtp = smtp
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if self.settings.tls is TlsMode.NONE:
+            return None
+        ca_file = self.settings.ca_file
+        try:
+            return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise SmtpSetupError(f"{ca_file}: cannot load the CA certificate: {exc}") from None
+
+    def _starttls(self, smtp: smtplib.SMTP, context: ssl.SSLContext | None) -> None:
+        if not smtp.has_extn("starttls"):
+            raise SmtpSetupError(
+                f"{self.settings.where} does not offer STARTTLS; use --tls tls for implicit "
+                "TLS, or --tls none only for a local test server"
+            )
+        code, text = smtp.starttls(context=context)
+        if code != 220:
+            raise SmtpSetupError(f"{self.settings.where}: STARTTLS refused: {code} {_text(text)}")
+        smtp.ehlo()
+
+    def _login(self, smtp: smtplib.SMTP) -> None:
+        settings = self.settings
+        if settings.password is None or not settings.password:
+            raise SmtpSetupError(
+                f"{settings.where}: --user {settings.user} needs a password: set "
+                "MAILBOUNCE_SMTP_PASSWORD or smtp.password_file (mode 0600)"
+            )
+        if not smtp.has_extn("auth"):
+            raise SmtpSetupError(f"{settings.where} does not offer AUTH (is TLS on?)")
+        try:
+            smtp.login(settings.user or "", settings.password.reveal())
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SmtpSetupError(
+                f"{settings.where}: authentication as {settings.user} refused:"
+                f" {exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from None
+        except smtplib.SMTPException as exc:
+            raise SmtpSetupError(
+                f"{settings.where}: authentication as {settings.user} failed: {_describe(exc)}"
+            ) from None
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            _quietly_close(smtp)
+
+    def _drop(self) -> None:
+        """Forget a broken or 421-closed connection; the next send reconnects."""
+        smtp, self._smtp = self._smtp, None
+        _quietly_close(smtp)
+
+    def send(
+        self, sender: str, recipient: str, message: bytes, before_data: Callable[[], None]
+    ) -> SendResult:
+        """Send one message to one recipient on this connection.
+
+        ``before_data`` runs after the server's 354 and before the data and final dot are
+        written: the caller commits ``in_flight`` there, so a crash from then on leaves
+        ``uncertain`` and never a duplicate.
+        """
+        if self._smtp is None:
+            self.open()
+        smtp = self._smtp
+        assert smtp is not None
+        stage = Stage.MAIL
+        try:
+            options = self._utf8_options(smtp, sender, recipient)
+            if isinstance(options, SendResult):
+                return options
+            code, text = smtp.mail(sender, options)
+            if code >= 500 and code != 552:
+                # A 5xx to MAIL FROM refuses the sender, not this recipient (RFC 5321 §4.2).
+                self._drop()
+                raise SmtpSetupError(
+                    f"{self.settings.where} refuses the sender {sender}: {code} {_text(text)}"
+                )
+            if code != 250:
+                return self._refused(stage, code, text)
+            stage = Stage.RCPT
+            code, text = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                return self._refused(stage, code, text)
+            stage = Stage.DATA
+            smtp.putcmd("data")
+            code, text = smtp.getreply()
+            if code != 354:
+                return self._refused(stage, code, text)
+            payload = wire_data(message)
+            try:
+                before_data()
+            except BaseException:
+                self._drop()  # mid-DATA: the connection cannot be reused
+                raise
+            smtp.send(payload)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._drop()
+            return SendResult(Result.LOST_BEFORE_DOT, stage, None, _describe(exc))
+        crash_point("after_data")
+        try:
+            code, text = smtp.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._drop()
+            return SendResult(Result.LOST_AFTER_DOT, Stage.END_OF_DATA, None, _describe(exc))
+        if code == 421:
+            self._drop()
+        if 200 <= code < 300:
+            return SendResult(Result.ACCEPTED, Stage.END_OF_DATA, code, _text(text))
+        return SendResult(Result.REFUSED, Stage.END_OF_DATA, code, _text(text))
+
+    def _utf8_options(
+        self, smtp: smtplib.SMTP, sender: str, recipient: str
+    ) -> list[str] | SendResult:
+        if (sender + recipient).isascii():
+            return []
+        if smtp.has_extn("smtputf8"):
+            return ["SMTPUTF8"]
+        # RFC 6531 §3.7.4.1: 553 5.6.7 when a non-ASCII address meets a server without it.
+        return SendResult(
+            Result.REFUSED,
+            Stage.RCPT,
+            553,
+            "5.6.7 non-ASCII address needs SMTPUTF8, which the relay does not offer",
+        )
+
+    def _refused(self, stage: Stage, code: int, text: bytes | str) -> SendResult:
+        """A refusal: 421 closes the connection (RFC 5321 §3.8); otherwise RSET for reuse."""
+        if code == 421 or code < 0:
+            self._drop()
+        else:
+            self._reset()
+        return SendResult(Result.REFUSED, stage, code if code > 0 else None, _text(text))
+
+    def _reset(self) -> None:
+        smtp = self._smtp
+        if smtp is None:
+            return
+        try:
+            code, _ = smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            code = -1
+        if code != 250:
+            self._drop()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _quietly_close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is not None:
+        with contextlib.suppress(OSError):
+            smtp.close()
