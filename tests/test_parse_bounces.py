@@ -266,7 +266,8 @@ def _nested(depth: int) -> bytes:
     head = "From: x@example.org\nSubject: deep\nMIME-Version: 1.0\n"
     body = "text\n"
     for level in range(depth):
-        body = f'Content-Type: multipart/mixed; boundary="b{level}"\n\n--b{level}\n{body}\n--b{level}--\n'
+        header = f'Content-Type: multipart/mixed; boundary="b{level}"\n\n'
+        body = f"{header}--b{level}\n{body}\n--b{level}--\n"
     return (head + body).encode()
 
 
