@@ -1,0 +1,1 @@
+"""Checks before sending: addresses, content, sender domain (issue 4)."""

@@ -1,0 +1,82 @@
+"""A weighted edit distance that prices each kind of typing slip by how likely it is.
+
+Optimal string alignment (Damerau-Levenshtein without repeated edits of one substring) where
+the cost of an edit depends on the keys involved:
+
+- substitution: 0.5 for neighbouring keys (AZERTY or QWERTY), 1.0 otherwise;
+- transposition of two letters: 0.5;
+- an extra character: 0.5 when it doubles a neighbour (``gmaill``) or is a dot or hyphen
+  (``g.mail``), 0.75 when its key touches a neighbour's (``hoitmail``), 1.0 otherwise;
+- a missing character: 0.5 when it was one of a double (``wanado``), a dot or hyphen
+  (``gmailcom``) or the end of the word (``gmail.co``), 1.0 otherwise.
+"""
+
+from __future__ import annotations
+
+from mailbounce.checks.keyboard import adjacent
+
+CHEAP = 0.5
+NEAR = 0.75
+FULL = 1.0
+_PUNCT = ".-"
+
+
+def _extra_cost(typed: str, i: int) -> float:
+    """Cost of ``typed[i]`` being an extra character."""
+    char = typed[i]
+    if char in _PUNCT:
+        return CHEAP
+    before = typed[i - 1] if i > 0 else ""
+    after = typed[i + 1] if i + 1 < len(typed) else ""
+    if char in (before, after):
+        return CHEAP
+    if (before and adjacent(char, before)) or (after and adjacent(char, after)):
+        return NEAR
+    return FULL
+
+
+def _missing_cost(target: str, j: int, at_end: bool) -> float:
+    """Cost of ``target[j]`` being left out by the typist."""
+    char = target[j]
+    if char in _PUNCT or at_end:
+        return CHEAP
+    if (j > 0 and target[j - 1] == char) or (j + 1 < len(target) and target[j + 1] == char):
+        return CHEAP
+    return FULL
+
+
+def _sub_cost(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    return CHEAP if adjacent(a, b) else FULL
+
+
+def slip_distance(typed: str, target: str, limit: float = 99.0) -> float:
+    """The weighted distance from ``target`` (what was meant) to ``typed`` (what was typed).
+
+    Returns a value above ``limit`` as soon as every alignment exceeds it (early exit).
+    """
+    n, m = len(typed), len(target)
+    extra = [_extra_cost(typed, i) for i in range(n)]
+    previous2: list[float] = []
+    previous = [0.0] * (m + 1)
+    for j in range(1, m + 1):
+        previous[j] = previous[j - 1] + _missing_cost(target, j - 1, False)
+    for i in range(1, n + 1):
+        current = [previous[0] + extra[i - 1]] + [0.0] * m
+        t = typed[i - 1]
+        at_end = i == n
+        for j in range(1, m + 1):
+            c = target[j - 1]
+            best = previous[j - 1] + _sub_cost(t, c)
+            cost = previous[j] + extra[i - 1]
+            best = min(best, cost)
+            cost = current[j - 1] + _missing_cost(target, j - 1, at_end)
+            best = min(best, cost)
+            if i > 1 and j > 1 and t == target[j - 2] and typed[i - 2] == c and t != c:
+                best = min(best, previous2[j - 2] + CHEAP)
+            current[j] = best
+        if min(current) > limit:
+            return limit + 1.0
+        previous2, previous = previous, current
+    return previous[m]
