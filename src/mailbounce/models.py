@@ -133,6 +133,7 @@ class BounceFacts:
     feedback_type: str | None = None
     reason_hint: Reason | None = None
     smtp_command: str | None = None
+    diagnostic_type: str | None = None  # RFC 3464 diagnostic type: "smtp", "x-unix", ...
 
 
 @dataclass(frozen=True, slots=True)
