@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from mailbounce.bounces._textblocks import make_facts, squeeze
+from mailbounce.bounces.base import Mail, part_text
 from mailbounce.classify import classify_reason
 from mailbounce.models import BounceFacts, Reason
 
@@ -139,3 +140,22 @@ def original_recipients(text: str) -> list[str]:
     if match is None:
         return []
     return [a.lower() for a in dict.fromkeys(_ADDRESS.findall(match.group(1)))]
+
+
+_ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/partial"})
+
+
+def leaf_texts(mail: Mail) -> str:
+    """Every text/plain-ish leaf outside the returned original, joined (badly typed parts too)."""
+    texts: list[str] = []
+    stack = [mail.msg]
+    while stack:
+        part = stack.pop(0)
+        if part.get_content_type() in _ORIGINAL_TYPES:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack[:0] = [p for p in payload if not isinstance(p, str)]
+        elif part.get_content_maintype() == "text" and part.get_content_type() != "text/html":
+            texts.append(part_text(part))
+    return "\n".join(texts)

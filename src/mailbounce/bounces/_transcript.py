@@ -1,0 +1,131 @@
+"""Sendmail's "Transcript of session follows" section, read once for V5 and V8 sendmail.
+
+sendmail (deliver.c, usersmtp.c) logs each SMTP exchange of a failed delivery::
+
+    ... while talking to mx.example.org.:          (V5: ``While talking to HOST:``)
+    >>> DATA
+    <<< 550-5.7.1 first line of a multi-line reply
+    <<< 550 5.7.1 last line
+    550 5.1.1 <kijitora@example.org>... User unknown
+    <<< 503 5.0.0 Need RCPT (recipient)
+
+The remote reply printed before a recipient's error line is that recipient's error; the
+command before it is where it failed. The DSN's Diagnostic-Code holds only the reply's first
+line, so the full reply (and the command) is what this text knows better.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_SESSION = re.compile(r"^(?:\.\.\.\s*)?while talking to ([^\s:]+?)\.?:?\s*$", re.IGNORECASE)
+_SENT = re.compile(r"^>>>\s*(\S+)(.*)$")
+_RECEIVED = re.compile(r"^<<<\s?(.*)$")
+_ADDRESS = re.compile(r"<?([^\s<>@]+@[^\s<>@]+?)>?$")
+# ``550 5.1.1 <addr>... User unknown`` / ``<addr>... Deferred: ...`` / ``user... Deferred``.
+_RECIPIENT_LINE = re.compile(
+    r"^(?:([245]\d\d)\s+)?(?:([245]\.\d{1,3}\.\d{1,3})\s+)?<?([^\s<>]+?)>?\.\.\.\s*(.*)$"
+)
+# ``550 example.org (smtp)... 550 Host unknown``: an error for a whole domain (V5).
+_HOST_LINE = re.compile(r"^([245]\d\d)\s+([\w.-]+)\s+\((\w+)\)\.\.\.\s*(.*)$")
+_CONTINUED = re.compile(r"^[245]\d\d-")
+_QUOTED_MARKER = re.compile(r"^>\s*-{3,}", re.MULTILINE)
+_QUOTE = re.compile(r"^> ?", re.MULTILINE)
+
+
+@dataclass
+class Reply:
+    """One remote reply (its lines joined) and the command it answered."""
+
+    text: str
+    command: str | None
+    remote: str | None
+
+
+@dataclass
+class RecipientError:
+    """A recipient's error line with the remote reply it came from, when there was one."""
+
+    recipient: str
+    line: str
+    code: str | None
+    reply: Reply | None
+
+
+@dataclass
+class Transcript:
+    """Everything read from the transcript section."""
+
+    recipients: list[RecipientError] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    host_errors: list[str] = field(default_factory=list)
+
+    def for_recipient(self, address: str) -> RecipientError | None:
+        """The error line of this recipient (case-insensitive), if the transcript has one."""
+        wanted = address.lower()
+        for error in self.recipients:
+            if error.recipient == wanted:
+                return error
+        return None
+
+    def reply_starting(self, first_line: str) -> Reply | None:
+        """The full reply whose first line is ``first_line`` (a DSN's truncated diagnostic)."""
+        key = " ".join(first_line.split())
+        if not key:
+            return None
+        for reply in self.replies:
+            if reply.text.startswith(key):
+                return reply
+        return None
+
+
+def unquote(text: str) -> str:
+    """A bounce forwarded by a person: drop the ``> `` quoting when the markers are quoted."""
+    return _QUOTE.sub("", text) if _QUOTED_MARKER.search(text) else text
+
+
+def read_transcript(lines: list[str]) -> Transcript:
+    """Parse the lines of a transcript section (see the module docstring)."""
+    found = Transcript()
+    remote: str | None = None
+    command: str | None = None
+    pending: list[str] = []
+    unclaimed: Reply | None = None
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        session = _SESSION.match(line)
+        if session:
+            remote, command, pending, unclaimed = session.group(1), None, [], None
+            continue
+        sent = _SENT.match(line)
+        if sent:
+            command, pending = sent.group(1).upper(), []
+            continue
+        received = _RECEIVED.match(line)
+        if received:
+            pending.append(received.group(1).strip())
+            if not _CONTINUED.match(pending[-1]):
+                reply = Reply(" ".join(" ".join(pending).split()), command, remote)
+                found.replies.append(reply)
+                unclaimed = unclaimed or reply
+                pending = []
+            continue
+        host = _HOST_LINE.match(line)
+        if host:
+            found.host_errors.append(line)
+            continue
+        recipient = _RECIPIENT_LINE.match(line)
+        if recipient:
+            found.recipients.append(
+                RecipientError(
+                    recipient=recipient.group(3).lower(),
+                    line=line,
+                    code=recipient.group(1),
+                    reply=unclaimed,
+                )
+            )
+            unclaimed = None
+    return found

@@ -1,0 +1,161 @@
+"""Sendmail (V8, incl. Sun/Oracle builds and pre-DSN 8.x) "Returned mail" bounces.
+
+Layout (deliver.c / savemail.c)::
+
+    The original message was received at ...
+       ----- The following addresses had permanent fatal errors -----
+    <kijitora@example.org>
+        (reason: 550 5.1.1 <kijitora@example.org>... User unknown)
+       ----- Transcript of session follows -----
+    ... while talking to mx.example.org.:
+    >>> DATA
+    <<< 550 5.1.1 <kijitora@example.org>... User unknown
+       ----- Original message follows -----   (``Unsent message follows``, old builds)
+
+Modern builds add a message/delivery-status part: its groups are reused (RFC 3464 parser)
+and only what the transcript knows better is added (the full multi-line reply, the SMTP
+command, the reply code). Old builds and forwarded copies have only the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from mailbounce.bounces._textblocks import body_text, enhanced_status, make_facts, reply_code
+from mailbounce.bounces._transcript import RecipientError, Transcript, read_transcript, unquote
+from mailbounce.bounces.base import Mail
+from mailbounce.bounces.rfc3464 import parse_delivery_status
+from mailbounce.models import BounceFacts
+
+_SECTION = re.compile(r"^\s*-{3,}\s*(.*?)\s*-{3,}\s*$", re.MULTILINE)
+_LIST_TITLE = re.compile(r"following addresses? (?:had|has) (permanent|transient)", re.I)
+_TRANSCRIPT_TITLE = re.compile(r"Transcript of session follows", re.I)
+_COPY_TITLE = re.compile(r"(Original|Unsent) message|message header", re.I)
+_SUBJECT = re.compile(
+    r"Returned mail|Warning: could not send message|Postmaster notify|Undeliverable mail", re.I
+)
+_LIST_ADDRESS = re.compile(r"^\s*<?([^\s<>()]+)>?\s*$")
+_LIST_NOTE = re.compile(r"^\s*\((reason|expanded from):\s*(.*?)\)?\s*$", re.I)
+_INLINE_STATUS = re.compile(r"^Status:\s*([245]\.\d{1,3}\.\d{1,3})\b", re.I | re.M)
+_INLINE_RECIPIENT = re.compile(
+    r"^Final-Recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.I | re.M
+)
+
+
+def sections(text: str) -> dict[str, list[str]]:
+    """The body cut at sendmail's ``----- Title -----`` rules: title -> its lines."""
+    found: dict[str, list[str]] = {}
+    matches = list(_SECTION.finditer(text))
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        found.setdefault(match.group(1), text[match.end() : end].split("\n"))
+    return found
+
+
+def _titled(parts: dict[str, list[str]], title: re.Pattern[str]) -> tuple[str, list[str]] | None:
+    for name, lines in parts.items():
+        if title.search(name):
+            return name, lines
+    return None
+
+
+def improve(facts: BounceFacts, transcript: Transcript) -> BounceFacts:
+    """A DSN group completed by the transcript: full reply, command, reply code."""
+    error = transcript.for_recipient(facts.recipient)
+    reply = error.reply if error and error.reply else transcript.reply_starting(facts.diagnostic)
+    diagnostic = facts.diagnostic
+    if reply is not None and (not diagnostic or reply.text.startswith(diagnostic.strip())):
+        diagnostic = reply.text
+    elif not diagnostic and error is not None:
+        diagnostic = error.line
+    # The remote's own code beats sendmail's summary (``Status: 4.4.7`` for a queue that
+    # expired on ``450 4.7.1``; ``5.1.1`` written for a ``550 5.7.1`` refusal).
+    remote_status = enhanced_status(reply.text) if reply else None
+    status = facts.status
+    if remote_status and (status is None or remote_status[0] == status[0]):
+        status = remote_status
+    return replace(
+        facts,
+        status=status,
+        diagnostic=diagnostic,
+        replycode=facts.replycode or reply_code(diagnostic),
+        smtp_command=facts.smtp_command or (reply.command if reply else None),
+        remote_mta=facts.remote_mta or (reply.remote if reply else None),
+    )
+
+
+def _listed(lines: list[str]) -> list[tuple[str, str, str]]:
+    """(address, address as listed, reason note) rows of the "following addresses" list."""
+    rows: list[tuple[str, str, str]] = []
+    for line in lines:
+        note = _LIST_NOTE.match(line)
+        if note and rows:
+            if note.group(1).lower() == "reason" and not rows[-1][2]:
+                rows[-1] = (rows[-1][0], rows[-1][1], note.group(2))
+            continue
+        address = _LIST_ADDRESS.match(line)
+        if address:
+            rows.append((address.group(1).lower(), address.group(1).lower(), ""))
+    return rows
+
+
+def _text_facts(
+    listed: list[tuple[str, str, str]], transcript: Transcript, action: str, status: str | None
+) -> list[BounceFacts]:
+    """Facts from the text alone (no delivery-status part)."""
+    rows = listed or [(e.recipient, e.recipient, "") for e in transcript.recipients]
+    found: list[BounceFacts] = []
+    for address, listed_as, note in rows:
+        error: RecipientError | None = transcript.for_recipient(listed_as)
+        reply = error.reply if error else None
+        line = error.line if error else ""
+        diagnostic = reply.text if reply else note or line
+        found.append(
+            make_facts(
+                address,
+                diagnostic,
+                action=action,
+                status=enhanced_status(diagnostic) or enhanced_status(line) or status,
+                replycode=reply_code(diagnostic) or (error.code if error else None),
+                smtp_command=reply.command if reply else None,
+                remote_mta=reply.remote if reply else None,
+            )
+        )
+    return found
+
+
+class SendmailDetector:
+    """Sendmail V8 bounces, with or without their delivery-status part."""
+
+    name = "sendmail"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = body_text(mail)
+        if not (_SUBJECT.search(mail.subject) or _TRANSCRIPT_TITLE.search(text)):
+            return None
+        parts = sections(unquote(text))
+        listed = _titled(parts, _LIST_TITLE)
+        session = _titled(parts, _TRANSCRIPT_TITLE)
+        if listed is None and session is None:
+            return None
+        reported = parse_delivery_status(mail)
+        transcript = read_transcript(session[1] if session else [])
+        if reported:
+            return [improve(facts, transcript) for facts in reported]
+        if listed is None:
+            return None  # transcript only: a Sendmail V5 layout (v5sendmail)
+        action = "delayed" if "transient" in listed[0].lower() else "failed"
+        rows = _listed(listed[1])
+        inline = _INLINE_RECIPIENT.findall(text)
+        if inline and rows and all("@" not in address for address, _, _ in rows):
+            # A local alias (``kijitora``): the inline report names the full address.
+            rows = [
+                (full.lower(), alias, note)
+                for full, (_, alias, note) in zip(inline, rows, strict=False)
+            ]
+        status = _INLINE_STATUS.search(text)
+        return _text_facts(rows, transcript, action, status.group(1) if status else None) or None
+
+
+DETECTOR = SendmailDetector()

@@ -1,0 +1,43 @@
+"""Trend Micro InterScan Messaging Security Suite notifications ("Mail could not be delivered").
+
+A text part framed by ``*****`` lines: ``Message from InterScan Messaging Security Suite``,
+then ``Unable to deliver message to <addr> (and other recipients in the same domain).``,
+optionally after ``Reason:``; the original follows as message/rfc822.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._textblocks import body_text, make_facts
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_MARKER = re.compile(r"InterScan", re.I)
+_FAILURE = re.compile(r"^\s*(?:Reason:\s*)?(.*?<([^<>\s@]+@[^<>\s@]+)>.*)$", re.M)
+
+# InterScan writes this sentence when the recipient's server refused the address.
+_SENTENCES = sentences(
+    (r"Unable to deliver message to", Reason.USERUNKNOWN, False),
+    (r"message size|too large", Reason.MESGTOOBIG, False),
+)
+
+
+class TrendMicroDetector:
+    """InterScan MSS bounces: one line per refused recipient (or recipient domain)."""
+
+    name = "trendmicro"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = body_text(mail)
+        if not (_MARKER.search(mail.sender) or _MARKER.search(text[:400])):
+            return None
+        found = [
+            with_sentence_reason(make_facts(m.group(2), m.group(1)), _SENTENCES)
+            for m in _FAILURE.finditer(text)
+        ]
+        return found or None
+
+
+DETECTOR = TrendMicroDetector()

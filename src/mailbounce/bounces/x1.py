@@ -1,0 +1,41 @@
+"""The ``x1`` family (Sisimai's name): "Mail Deliver System" bounces of an old OpenMail relay.
+
+``---The following addresses had delivery errors---`` then one ``addr [reason]`` line per
+recipient.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces._addressblocks import leaf_texts
+from mailbounce.bounces._textblocks import make_facts
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_START = re.compile(r"^-+\s*The following addresses had delivery errors\s*-+\s*$", re.I | re.M)
+_ROW = re.compile(r"^\s*<?([^\s<>@]+@[\w.-]+\.\w+)>?\s+\[(.*)\]\s*$")
+
+
+class X1Detector:
+    """``addr [reason]`` rows after "The following addresses had delivery errors"."""
+
+    name = "x1"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        # The relay folds its first part's Content-Type badly: read every text part.
+        text = leaf_texts(mail)
+        start = _START.search(text)
+        if start is None:
+            return None
+        found: list[BounceFacts] = []
+        for line in text[start.end() :].split("\n"):
+            row = _ROW.match(line)
+            if row:
+                found.append(make_facts(row.group(1), row.group(2)))
+            elif found and line.strip():
+                break
+        return found or None
+
+
+DETECTOR = X1Detector()
