@@ -54,8 +54,8 @@ DETECTORS: tuple[Detector, ...] = (
     imailserver.DETECTOR,
     domino.DETECTOR,
     exchange2003.DETECTOR,
-    amazonses.DETECTOR,
     amazonworkmail.DETECTOR,  # before amazonses: WorkMail also mails from *.amazonses.com
+    amazonses.DETECTOR,
     dragonfly.DETECTOR,
     exim.DETECTOR,
     gmail.DETECTOR,
