@@ -10,9 +10,20 @@ from __future__ import annotations
 import re
 
 from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
+from mailbounce.reason_providers import provider_reason
+from mailbounce.reason_rules import (
+    FIRST_ORDER,
+    GREYLISTING,
+    MAILER_ERROR,
+    NOT_USERUNKNOWN,
+    PHRASES,
+    SECOND_ORDER,
+    STAGES,
+    STATUS_REASON,
+)
 
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-_REPLY = re.compile(r"^\s*([245]\d\d)\b")
+_REPLY = re.compile(r"^\s*([245]\d\d)(?![\d.])")
 
 _HARD = frozenset({Reason.USERUNKNOWN, Reason.HOSTUNKNOWN, Reason.HASMOVED})
 
@@ -76,73 +87,133 @@ def find_reply_code(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-# Status -> reason where the code alone decides (RFC 3463 subjects; TAXONOMY.md table).
-_STATUS_REASON = {
-    "1.1": Reason.USERUNKNOWN,
-    "1.0": Reason.USERUNKNOWN,
-    "1.3": Reason.USERUNKNOWN,
-    "1.2": Reason.HOSTUNKNOWN,
-    "4.4": Reason.HOSTUNKNOWN,
-    "1.6": Reason.HASMOVED,
-    "1.10": Reason.NOTACCEPT,
-    "3.2": Reason.NOTACCEPT,
-    "2.2": Reason.MAILBOXFULL,
-    "3.4": Reason.MESGTOOBIG,
-    "2.3": Reason.EXCEEDLIMIT,
-    "1.7": Reason.REJECTED,
-    "1.8": Reason.REJECTED,
-    "7.25": Reason.REQUIREPTR,
-    "7.26": Reason.AUTHFAILURE,
-    "3.1": Reason.SYSTEMFULL,
-    "3.0": Reason.SYSTEMERROR,
-    "3.5": Reason.SYSTEMERROR,
-    "4.6": Reason.SYSTEMERROR,
-    "4.7": Reason.EXPIRED,
-    "5.3": Reason.TOOMANYCONN,
-}
-
-# Phrases checked in order; the first that matches names the reason.
-_PHRASES: tuple[tuple[Reason, re.Pattern[str]], ...] = tuple(
-    (reason, re.compile(pattern, re.IGNORECASE))
-    for reason, pattern in (
-        (Reason.GREYLISTED, r"grey ?list|gray ?list|try again later|temporarily deferred"),
-        (Reason.MAILBOXFULL, r"mailbox (is )?full|over ?quota|quota exceeded|bo[iî]te pleine"),
-        (Reason.SPAMDETECTED, r"\bspam\b|unsolicited|\bUCE\b"),
-        (Reason.BADREPUTATION, r"reputation"),
-        (Reason.BLOCKED, r"blocked|block ?list|black ?list|\bRBL\b|client host rejected"),
-        (Reason.NORELAYING, r"relay(ing)? (access )?(denied|not permitted)"),
-        (Reason.SPEEDING, r"too many messages|rate limit|slow down"),
-        (Reason.TOOMANYCONN, r"too many connections"),
-        (Reason.USERUNKNOWN, r"user unknown|no such user|unknown user|mailbox unavailable"),
-        (Reason.HOSTUNKNOWN, r"host not found|domain not found|host unknown"),
-        (Reason.POLICYVIOLATION, r"policy"),
-    )
+_SPACES = re.compile(r"\s+")
+_DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+_HOST_STAGE_OVERRIDES = frozenset(
+    {None, Reason.REQUIREPTR, Reason.REJECTED, Reason.USERUNKNOWN, Reason.FILTERED}
 )
 
 
 def classify_reason(facts: BounceFacts) -> Reason:
-    """Name the reason from the facts, in the order of evidence of TAXONOMY.md."""
+    """Name the reason from the facts, in the order of evidence of TAXONOMY.md.
+
+    A detector's provider-specific hint first; then success; then provider texts; then, per
+    reason in ``FIRST_ORDER``, the status code or its phrases; then the SMTP stage; then the
+    status alone; then the remaining phrase groups; then fallbacks by status class.
+    """
     if facts.reason_hint is not None:
         return facts.reason_hint
-    text = facts.diagnostic
-    status = find_enhanced_status(text) or facts.status
-    for reason, pattern in _PHRASES:
+    action = (facts.action or "").strip().lower()
+    status = facts.status or ""
+    if status.startswith("2.") or action in _DELIVERED_ACTIONS:
+        return Reason.DELIVERED
+    text = _SPACES.sub(" ", facts.diagnostic).strip().lower()
+    if (facts.diagnostic_type or "").lower() == "x-unix" or MAILER_ERROR.search(text):
+        return Reason.MAILERERROR  # the local delivery program (pipe, procmail) failed
+    code = facts.replycode or find_reply_code(text) or ""
+    temporary = status.startswith("4") or code.startswith("4") or action == "delayed"
+    command = (facts.smtp_command or command_in(text) or "").upper()
+    reason = (
+        provider_reason(text, status, (facts.remote_mta or "").lower())
+        or _greylisting(text, temporary)
+        or _by_stage(_first_order(text, status, command), command)
+        or (_second_order(text) or Reason.EXPIRED if action == "delayed" else None)
+        or _by_status(status)
+        or _second_order(text)
+        or _fallback(text, status, code)
+    )
+    if reason is Reason.HOSTUNKNOWN and temporary:
+        return Reason.NETWORKERROR  # a temporary DNS failure, not a non-existent domain
+    return reason
+
+
+def status_reason(status: str | None) -> Reason | None:
+    """The reason an RFC 3463 code alone names (``5.1.1`` -> userunknown), or None."""
+    if not status or status.count(".") != 2:
+        return None
+    return STATUS_REASON.get(status.split(".", 1)[1])
+
+
+def command_in(text: str) -> str | None:
+    """The SMTP stage a diagnostic names ("in reply to RCPT TO", "after end of data")."""
+    for pattern, command in STAGES:
         if pattern.search(text):
+            return command
+    return None
+
+
+def _greylisting(text: str, temporary: bool) -> Reason | None:
+    if temporary and GREYLISTING.search(text) and not PHRASES[Reason.BADREPUTATION].search(text):
+        return Reason.GREYLISTED
+    return None
+
+
+def _phrase(reason: Reason, text: str) -> bool:
+    return bool(text) and PHRASES[reason].search(text) is not None
+
+
+def _first_order(text: str, status: str, command: str) -> Reason | None:
+    """Each reason in order: its status code (with the exceptions below) or its phrases."""
+    by_status = status_reason(status)
+    for reason in FIRST_ORDER:
+        if _holds(reason, text, by_status, command):
             return reason
-    if status:
-        subject_detail = status.split(".", 1)[1]
-        if subject_detail in _STATUS_REASON:
-            return _STATUS_REASON[subject_detail]
-        if subject_detail.startswith("6."):
-            return Reason.CONTENTERROR
-        if subject_detail.startswith("7."):
-            return Reason.SECURITYERROR
-    code = facts.replycode or find_reply_code(text)
-    if code and code.startswith("50"):
+    return None
+
+
+def _holds(reason: Reason, text: str, by_status: Reason | None, command: str) -> bool:
+    if reason is Reason.USERUNKNOWN:
+        if by_status is Reason.USERUNKNOWN:
+            # "a 5.1.1 is userunknown unless the words say relaying, blocking, full or moved"
+            return not any(_phrase(other, text) for other in NOT_USERUNKNOWN)
+        # Unknown-user words without a 5.1.x code count only as an answer to RCPT TO; after
+        # DATA they come from a recipient-side filter (filtered below).
+        return command == "RCPT" and by_status is not Reason.SUSPEND and _phrase(reason, text)
+    if reason is Reason.FILTERED:
+        words = _phrase(Reason.FILTERED, text) or _phrase(Reason.USERUNKNOWN, text)
+        if by_status is Reason.FILTERED:
+            return words
+        return words and command not in ("RCPT", "MAIL")
+    if by_status is reason:
+        return not (reason is Reason.HOSTUNKNOWN and _phrase(Reason.NETWORKERROR, text))
+    if by_status is Reason.USERUNKNOWN and reason not in NOT_USERUNKNOWN:
+        return False  # only the listed phrases override a 5.1.1
+    if reason is Reason.MESGTOOBIG and by_status is Reason.EXCEEDLIMIT:
+        return False
+    return _phrase(reason, text)
+
+
+def _by_stage(reason: Reason | None, command: str) -> Reason | None:
+    """A refusal at MAIL FROM is about the sender; at connection or HELO about the host."""
+    if command == "MAIL" and reason in (None, Reason.USERUNKNOWN, Reason.FILTERED):
+        return Reason.REJECTED
+    if command in ("CONN", "HELO", "EHLO") and reason in _HOST_STAGE_OVERRIDES:
+        return Reason.BLOCKED
+    return reason
+
+
+def _by_status(status: str) -> Reason | None:
+    reason = status_reason(status)
+    if reason is None and status[1:4] == ".6.":
+        return Reason.CONTENTERROR
+    return reason
+
+
+def _second_order(text: str) -> Reason | None:
+    if not text:
+        return None
+    for reason in SECOND_ORDER:
+        if PHRASES[reason].search(text):
+            return reason
+    return None
+
+
+def _fallback(text: str, status: str, code: str) -> Reason:
+    if status[1:3] == ".7":
+        return Reason.SECURITYERROR
+    if code[:2] == "50" and code != "500":
         return Reason.SYNTAXERROR
-    if (facts.action or "").lower() == "delayed":
-        return Reason.EXPIRED
-    return Reason.ONHOLD if text.strip() else Reason.UNDEFINED
+    return Reason.ONHOLD if text else Reason.UNDEFINED
 
 
 def is_hardbounce(reason: Reason, status: str | None, replycode: str | None) -> bool:

@@ -16,7 +16,76 @@ from mailbounce.models import BounceFacts
 _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _ADDRESS = re.compile(r"<?([^\s<>\"';,()]+@[^\s<>\"';,()]+?)>?[.;,]?$")
 _TYPED = re.compile(r"^\s*[\w-]+\s*;\s*(.*)$", re.S)
-_REPLY_CODE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ -]|$)(?![.\d])")
+# A reply code stands alone: "550 5.1.1", "550-5.1.1", "said: 550 ...", not "5.5.0" or "2550".
+_REPLY_CODE = re.compile(r"(?<![\w.#/-])([245][0-5]\d)(?=[ -]|$)(?![-.]\d\d?\d?\.)")
+_VALID_REPLIES = frozenset(
+    [
+        "211",
+        "214",
+        "220",
+        "221",
+        "235",
+        "250",
+        "251",
+        "252",
+        "253",
+        "354",
+        "421",
+        "422",
+        "450",
+        "451",
+        "452",
+        "453",
+        "454",
+        "455",
+        "458",
+        "459",
+        "500",
+        "501",
+        "502",
+        "503",
+        "504",
+        "521",
+        "523",
+        "524",
+        "525",
+        "530",
+        "531",
+        "532",
+        "533",
+        "534",
+        "535",
+        "538",
+        "540",
+        "541",
+        "542",
+        "543",
+        "550",
+        "551",
+        "552",
+        "553",
+        "554",
+        "555",
+        "556",
+        "557",
+    ]
+)
+_COMMAND = re.compile(
+    r"in reply to (?:the )?(MAIL FROM|RCPT TO|DATA|end of DATA|HELO|EHLO|STARTTLS|AUTH)"
+    r"|after (initial connection|HELO|EHLO|MAIL FROM|RCPT TO|DATA|end of data|pipelined \w+)",
+    re.I,
+)
+_COMMAND_NAMES = {
+    "mail from": "MAIL",
+    "rcpt to": "RCPT",
+    "data": "DATA",
+    "end of data": "DATA",
+    "helo": "HELO",
+    "ehlo": "EHLO",
+    "initial connection": "CONN",
+    "starttls": "STARTTLS",
+    "auth": "AUTH",
+}
 _STATUS = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
 _WS = re.compile(r"\s+")
 
@@ -40,8 +109,21 @@ def strip_type(value: str) -> str:
 
 def find_reply(text: str) -> str | None:
     """The first SMTP reply code standing alone in ``text`` (``550``), or None."""
-    match = _REPLY_CODE.search(text)
-    return match.group(1) if match else None
+    for match in _REPLY_CODE.finditer(text):
+        if match.group(1) in _VALID_REPLIES:
+            return match.group(1)
+    return None
+
+
+def find_command(text: str) -> str | None:
+    """The SMTP command a diagnostic says it answers (``in reply to RCPT TO command``)."""
+    match = _COMMAND.search(text)
+    if match is None:
+        return None
+    words = (match.group(1) or match.group(2)).lower()
+    if words.startswith("pipelined"):
+        words = words.split()[-1]
+    return _COMMAND_NAMES.get(words, words.upper())
 
 
 def best_status(status: str | None, diagnostic: str) -> str | None:
@@ -63,7 +145,7 @@ def _fields(block: Message) -> dict[str, str]:
 
 def _blocks(part: Message) -> list[dict[str, str]]:
     payload = part.get_payload()
-    if isinstance(payload, list) and payload and not part.get("Content-Transfer-Encoding"):
+    if isinstance(payload, list):
         return [_fields(block) for block in payload if isinstance(block, Message)]
     return _blocks_from_text(part_text(part))
 
@@ -101,7 +183,9 @@ def facts_from_fields(fields: dict[str, str], reporting_mta: str | None) -> Boun
     )
     if not recipient:
         return None
-    diagnostic = strip_type(fields.get("diagnostic-code", ""))
+    raw_diagnostic = fields.get("diagnostic-code", "")
+    typed = _TYPED.match(raw_diagnostic)
+    diagnostic = strip_type(raw_diagnostic)
     status = best_status(fields.get("status", "").strip() or None, diagnostic)
     action = fields.get("action", "").strip().lower() or None
     remote = strip_type(fields.get("remote-mta", "")) or None
@@ -113,6 +197,8 @@ def facts_from_fields(fields: dict[str, str], reporting_mta: str | None) -> Boun
         diagnostic=diagnostic,
         remote_mta=remote,
         reporting_mta=reporting_mta,
+        smtp_command=find_command(diagnostic),
+        diagnostic_type=raw_diagnostic.split(";", 1)[0].strip().lower() if typed else None,
     )
 
 
@@ -121,14 +207,38 @@ def delivery_status_parts(msg: Message) -> list[Message]:
     return [part for part in msg.walk() if part.get_content_type() in _DSN_TYPES]
 
 
+def facts_from_blocks(blocks: list[dict[str, str]]) -> list[BounceFacts]:
+    """Per-recipient facts of one report's field groups (the first group is per-message)."""
+    reporting = next(
+        (strip_type(b["reporting-mta"]) for b in blocks if b.get("reporting-mta")), None
+    )
+    return [f for f in (facts_from_fields(b, reporting) for b in blocks) if f is not None]
+
+
 def parse_delivery_status(mail: Mail) -> list[BounceFacts] | None:
     """Facts for each per-recipient group of the mail's first report with recipients."""
     for part in delivery_status_parts(mail.msg):
-        blocks = _blocks(part)
-        if not blocks:
+        facts = facts_from_blocks(_blocks(part))
+        if facts:
+            return facts
+    return None
+
+
+_INLINE_RECIPIENT = re.compile(r"^(?:Final|Original)-Recipient:", re.I | re.M)
+
+
+def parse_inline_delivery_status(mail: Mail) -> list[BounceFacts] | None:
+    """Delivery-status fields pasted into a text body (no MIME report, or a broken boundary)."""
+    for part in mail.msg.walk():
+        if part.get_content_maintype() != "text" or part.get_content_type() == "text/html":
             continue
-        reporting = strip_type(blocks[0].get("reporting-mta", "")) or None
-        facts = [f for f in (facts_from_fields(b, reporting) for b in blocks) if f is not None]
+        text = part_text(part)
+        match = _INLINE_RECIPIENT.search(text)
+        if match is None:
+            continue
+        start = text.rfind("\n\n", 0, match.start())
+        head = text.rfind("Reporting-MTA:", 0, match.start())
+        facts = facts_from_blocks(_blocks_from_text(text[max(0, min(start, head)) :]))
         if facts:
             return facts
     return None
@@ -140,7 +250,7 @@ class Rfc3464Detector:
     name = "rfc3464"
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        return parse_delivery_status(mail)
+        return parse_delivery_status(mail) or parse_inline_delivery_status(mail)
 
 
 DETECTOR = Rfc3464Detector()

@@ -1,0 +1,162 @@
+"""Provider texts (TAXONOMY "provider texts decide first"): stable codes of big receivers.
+
+Each rule names the provider, how to recognise its host (remote MTA or diagnostic text) and
+maps its own error codes or fixed sentences to a reason. Only sender-, content- or recipient-
+side meanings that the generic phrases would get wrong are listed here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from mailbounce.models import Reason as R
+
+Rule = Callable[[str, str, str], R | None]  # (diagnostic lower-case, status, remote host)
+
+# Orange / Wanadoo / La Poste (France Télécom): "OFR_416 [416]", "OFR006_102", "LPN000_630".
+_ORANGE_CODE = re.compile(r"\b(?:ofr|lpn)\d*_(\d{3})\b|\[(\d{3})\]")
+_ORANGE_HOST = re.compile(r"orange\.fr|wanadoo\.fr|laposte\.net|\bofr\w*_\d{3}|\blpn\d*_\d{3}")
+_ORANGE_CODES: dict[str, R] = {
+    "102": R.BLOCKED,  # Adresse IP source bloquée pour incident de spam
+    "103": R.BLOCKED,
+    "104": R.TOOMANYCONN,  # Trop de connexions, ralentissez
+    "105": R.MAILBOXFULL,
+    "305": R.SECURITYERROR,  # Code d'authentification invalide
+    "401": R.AUTHFAILURE,  # SPF: not allowed to send
+    "402": R.SECURITYERROR,  # Authentification requise
+    "403": R.REJECTED,  # Emetteur invalide
+    "405": R.REJECTED,
+    "415": R.REJECTED,
+    "416": R.USERUNKNOWN,  # Adresse d'au moins un destinataire invalide
+    "417": R.MAILBOXFULL,  # Boîte du destinataire pleine
+    "418": R.USERUNKNOWN,
+    "420": R.SUSPEND,  # Boîte du destinataire archivée
+    "421": R.REJECTED,  # Mail from not owned by user
+    "425": R.SUSPEND,
+    "429": R.MAILBOXFULL,
+    "505": R.SYSTEMERROR,  # Service refusé, veuillez essayer plus tard (server side)
+    "506": R.SPAMDETECTED,  # Mail rejeté
+    "601": R.SPEEDING,
+    "602": R.SPEEDING,
+    "603": R.SPEEDING,
+    "604": R.SPEEDING,
+    "630": R.POLICYVIOLATION,  # Client host rejected (policy)
+    "999": R.BLOCKED,  # Service refusé (IP refused)
+}
+
+
+def orange(diagnostic: str, status: str, host: str) -> R | None:
+    if not (_ORANGE_HOST.search(host) or _ORANGE_HOST.search(diagnostic)):
+        return None
+    for match in _ORANGE_CODE.finditer(diagnostic):
+        reason = _ORANGE_CODES.get(match.group(1) or match.group(2))
+        if reason is not None:
+            return reason
+    return None
+
+
+# Microsoft (outlook.com, hotmail, Office 365): S3150/S3140 block lists, 4.7.650/651 reputation.
+def microsoft(diagnostic: str, status: str, host: str) -> R | None:
+    if re.search(r"\bs3(1[0-9]{2})\b", diagnostic):
+        return R.BLOCKED
+    if re.search(r"\b[45]\.7\.(650|651)\b", diagnostic):
+        return R.BADREPUTATION
+    if re.search(
+        r"\b5\.7\.(606|607|608|609|610|611|612|613|614|615|616|617|618|619|620)\b", diagnostic
+    ):
+        return R.BLOCKED
+    if "resolver.adr.recipnotfound" in diagnostic or "resolver.adr.recipientnotfound" in diagnostic:
+        return R.USERUNKNOWN
+    return None
+
+
+# Yahoo / AOL / Verizon Media: TSS04 deferrals for complaints, TSS06 permanent blocks.
+def yahoo(diagnostic: str, status: str, host: str) -> R | None:
+    if "tss04" in diagnostic or "tss05" in diagnostic:
+        return R.BADREPUTATION
+    if "tss06" in diagnostic or "tss09" in diagnostic:
+        return R.BLOCKED
+    if "tsb" in diagnostic and re.search(r"\btsb\d", diagnostic):
+        return R.BLOCKED
+    return None
+
+
+# Gmail: 421-4.7.28 reputation, 4.7.0 "unusual rate", 5.7.26 authentication.
+def google(diagnostic: str, status: str, host: str) -> R | None:
+    if re.search(r"\b[45]\.7\.28\b", diagnostic):
+        return R.BADREPUTATION
+    if (
+        "unusual rate of unsolicited mail" in diagnostic
+        or "suspicious due to the very low reputation" in diagnostic
+    ):
+        return R.BADREPUTATION
+    return None
+
+
+# Cox: "AUP#CXBL"-style codes; Spectrum/Charter: "AUP#In-1310"-style numbers.
+_COX = re.compile(r"aup#(cx|cd|ip|rbl|bl)\w*")
+_SPECTRUM = re.compile(r"aup#\s*(?:in|out)-?(\d{4})")
+
+
+def cox_spectrum(diagnostic: str, status: str, host: str) -> R | None:
+    cox = _COX.search(diagnostic)
+    if cox:
+        code = cox.group(0)
+        if "rbl" in code or code.endswith("bl") or "ipbl" in code:
+            return R.BLOCKED
+        if "dns" in code:
+            return R.REQUIREPTR
+        return R.BLOCKED
+    spectrum = _SPECTRUM.search(diagnostic)
+    if spectrum:
+        number = int(spectrum.group(1))
+        if 1300 <= number <= 1399:
+            return R.TOOMANYCONN
+        if 1000 <= number <= 1099:
+            return R.BLOCKED
+        return R.REJECTED
+    return None
+
+
+# NTT docomo answers "Unknown user" to senders its users filter out; KDDI (ezweb, au) "550 :
+# User unknown" after a recipient filter. With a generic status these are filters, not
+# unknown addresses (a 5.1.1 still is).
+def japanese_carriers(diagnostic: str, status: str, host: str) -> R | None:
+    if "docomo.ne.jp" in host and status.endswith(".0.0") and "unknown user" in diagnostic:
+        return R.REJECTED
+    if "ezweb.ne.jp" in host or "au.com" in host:
+        if diagnostic.startswith("550 : user unknown"):
+            return R.FILTERED
+        if ">: user unknown" in diagnostic:
+            return R.USERUNKNOWN
+    return None
+
+
+# Tencent (qq.com): frequency limits are connection limits; Mimecast signatures are malware.
+def others(diagnostic: str, status: str, host: str) -> R | None:
+    if "frequency limited" in diagnostic:
+        return R.TOOMANYCONN
+    if "mcspamsignature" in diagnostic or "virus signature" in diagnostic:
+        return R.VIRUSDETECTED
+    return None
+
+
+RULES: tuple[Rule, ...] = (
+    orange,
+    microsoft,
+    yahoo,
+    google,
+    cox_spectrum,
+    japanese_carriers,
+    others,
+)
+
+
+def provider_reason(diagnostic: str, status: str, host: str) -> R | None:
+    """The reason a known provider's own code or sentence names, or None."""
+    for rule in RULES:
+        reason = rule(diagnostic, status, host)
+        if reason is not None:
+            return reason
+    return None
