@@ -10,7 +10,20 @@ from typing import Annotated
 import typer
 
 from mailbounce.advice import default_lang
-from mailbounce.cli.app import app, globals_of
+from mailbounce.cli.app import FormatOption, app, globals_of, resolve_format
+from mailbounce.config import load_config
+from mailbounce.errors import ConsentRequiredError, InputError
+from mailbounce.people import (
+    PersonChange,
+    forget,
+    forget_secret,
+    import_members,
+    resubscribe,
+    unsubscribe,
+)
+from mailbounce.profiles import contact_profile, explain_target, list_views
+from mailbounce.profiles_text import write_explanation, write_list_views, write_profile
+from mailbounce.render import OutputFormat, render_rows
 from mailbounce.report import build_report
 from mailbounce.report_text import ReportFormat, atomic_output, write_report
 from mailbounce.store import Store
@@ -78,3 +91,175 @@ def _format_for(output: Path | None) -> ReportFormat:
         }
         return by_suffix.get(suffix, ReportFormat.TABLE)
     return ReportFormat.TABLE
+
+
+def _machine(fmt: OutputFormat) -> bool:
+    return fmt is not OutputFormat.TABLE
+
+
+@app.command("explain")
+def explain_command(
+    ctx: typer.Context,
+    target: Annotated[
+        str, typer.Argument(help="A reason (mailboxfull), a status (5.1.1, 550) or an address.")
+    ],
+    fmt: FormatOption = None,
+    lang: LangOption = None,
+) -> None:
+    """See why: what a reason means, whether the address is invalid, what to do."""
+    opts = globals_of(ctx)
+    chosen = resolve_format(fmt, OutputFormat.TABLE)
+    language = _lang(lang)
+    store = Store(opts.db) if "@" in target else None
+    try:
+        item = explain_target(store, target, language)
+    finally:
+        if store is not None:
+            store.close()
+    if _machine(chosen):
+        render_rows([item.to_dict()], list(item.to_dict()), chosen)
+    else:
+        write_explanation(item, language, sys.stdout)
+
+
+@app.command("contact")
+def contact_command(
+    ctx: typer.Context,
+    address: Annotated[str, typer.Argument(help="The person's email address.")],
+    fmt: FormatOption = None,
+    lang: LangOption = None,
+) -> None:
+    """One person's profile: status, lists, each campaign's outcome, rejection history."""
+    opts = globals_of(ctx)
+    chosen = resolve_format(fmt, OutputFormat.TABLE)
+    language = _lang(lang)
+    with Store(opts.db) as store:
+        profile = contact_profile(store, address, language)
+    if chosen is OutputFormat.CSV:
+        render_rows(profile.rejections, _REJECTION_COLUMNS, chosen)
+    elif _machine(chosen):
+        render_rows([profile.to_dict()], [], chosen)
+    else:
+        write_profile(profile, language, sys.stdout)
+
+
+_REJECTION_COLUMNS = ["date", "campaign", "reason", "label", "kind", "status", "diagnostic"]
+_MEMBER_COLUMNS = ["list", "part", "line", "address", "display", "reason", "label", "see_why"]
+
+
+@app.command("lists")
+def lists_command(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="List name (default: every list).")] = None,
+    fmt: FormatOption = None,
+    lang: LangOption = None,
+) -> None:
+    """A list's four parts: recipients, unsubscribed, without address, identified as invalid."""
+    opts = globals_of(ctx)
+    chosen = resolve_format(fmt, OutputFormat.TABLE)
+    language = _lang(lang)
+    with Store(opts.db) as store:
+        views = list_views(store, name, language)
+    if chosen is OutputFormat.JSON:
+        render_rows([view.to_dict() for view in views], [], chosen)
+    elif _machine(chosen):
+        rows = [row for view in views for row in view.rows(language)]
+        render_rows(rows, _MEMBER_COLUMNS, chosen)
+    else:
+        write_list_views(views, language, sys.stdout)
+    if not views:
+        opts.terminal.info("no list in the database yet: run `mailbounce import FILE.csv`")
+
+
+AddressesArgument = Annotated[list[str], typer.Argument(help="One or more email addresses.")]
+_CHANGE_COLUMNS = ["address", "before", "after", "changed"]
+
+
+def _render_changes(
+    ctx: typer.Context, changes: list[PersonChange], fmt: OutputFormat | None
+) -> None:
+    opts = globals_of(ctx)
+    chosen = resolve_format(fmt, OutputFormat.TABLE)
+    render_rows([change.to_dict() for change in changes], _CHANGE_COLUMNS, chosen)
+    changed = sum(change.changed for change in changes)
+    opts.terminal.info(f"{changed} of {len(changes)} address(es) changed")
+
+
+@app.command("resubscribe")
+def resubscribe_command(
+    ctx: typer.Context,
+    addresses: AddressesArgument,
+    consent: Annotated[
+        str | None,
+        typer.Option(
+            help="How and when the person agreed again (needed for people who unsubscribed "
+            "themselves; recorded with the date)."
+        ),
+    ] = None,
+    fmt: FormatOption = None,
+) -> None:
+    """Mail these addresses again (invalid → recipients; unsubscribed only with --consent)."""
+    opts = globals_of(ctx)
+    with Store(opts.db) as store:
+        try:
+            changes = resubscribe(store, addresses, consent)
+        except ConsentRequiredError:
+            # Ask only a person at a terminal; a script gets the error and exit 1.
+            if consent is not None or not sys.stdin.isatty():
+                raise
+            opts.terminal.warning("some of these people unsubscribed themselves")
+            given = typer.prompt("Describe their consent (how and when they agreed)", default="")
+            if not given.strip():
+                raise
+            changes = resubscribe(store, addresses, given)
+    _render_changes(ctx, changes, fmt)
+
+
+@app.command("unsubscribe")
+def unsubscribe_command(
+    ctx: typer.Context, addresses: AddressesArgument, fmt: FormatOption = None
+) -> None:
+    """Stop mailing these addresses: the person asked to stop."""
+    with Store(globals_of(ctx).db) as store:
+        changes = unsubscribe(store, addresses)
+    _render_changes(ctx, changes, fmt)
+
+
+@app.command("forget")
+def forget_command(
+    ctx: typer.Context, addresses: AddressesArgument, fmt: FormatOption = None
+) -> None:
+    """Erase these people's data, keeping only a keyed hash so they are never mailed again.
+
+    The key is the tracking secret (MAILBOUNCE_TRACKING_SECRET or tracking.secret in the
+    configuration), the same one `send` uses to recognise forgotten addresses.
+    """
+    opts = globals_of(ctx)
+    secret = forget_secret(load_config(opts.config))
+    with Store(opts.db) as store:
+        changes = forget(store, addresses, secret)
+    _render_changes(ctx, changes, fmt)
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The member list (CSV, as spreadsheets export it).")],
+    list_name: Annotated[
+        str | None, typer.Option("--list-name", help="Name of the list (default: the file's name).")
+    ] = None,
+) -> None:
+    """Import a member list without sending; `lists` then shows its four parts."""
+    opts = globals_of(ctx)
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    with Store(opts.db) as store:
+        result = import_members(store, path, name=list_name)
+    done = result.imported
+    forgotten = (
+        f", {result.forgotten_skipped} forgotten left out" if result.forgotten_skipped else ""
+    )
+    opts.terminal.info(
+        f"list '{done.name}': {done.members} member(s) with an address ({done.invalid} invalid),"
+        f" {done.without_address} without address, {done.duplicates} duplicate(s){forgotten}"
+    )
