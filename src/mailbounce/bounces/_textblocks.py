@@ -37,10 +37,17 @@ def body_text(mail: Mail) -> str:
     if cached is not None:
         return cached
     text = ""
-    for part in _parts_outside_original(mail.msg):
+    leaves = list(_parts_outside_original(mail.msg))
+    for part in leaves:
         if part.get_content_type() == "text/plain":
             text = part_text(part)
             break
+    else:
+        # Broken MIME (a boundary that never parsed) leaves a multipart as one text blob.
+        for part in leaves:
+            if part.get_content_maintype() == "multipart":
+                text = part_text(part)
+                break
     mail._cache[_BODY_KEY] = text
     return text
 
@@ -275,3 +282,16 @@ def field_blocks(text: str) -> list[dict[str, str]]:
     if current:
         blocks.append(current)
     return blocks
+
+
+ReasonTable = tuple[tuple[Reason, re.Pattern[str]], ...]
+
+
+def reason_table(*rows: tuple[Reason, str]) -> ReasonTable:
+    """An MTA's own fixed sentences, each naming a reason (checked in order)."""
+    return tuple((reason, re.compile(pattern, re.I)) for reason, pattern in rows)
+
+
+def own_reason(text: str, table: ReasonTable) -> Reason | None:
+    """The reason of the first of the MTA's own sentences found in ``text``."""
+    return next((reason for reason, pattern in table if pattern.search(text)), None)

@@ -23,6 +23,7 @@ from mailbounce.models import BounceFacts, Reason
 
 _SNS_FROM = re.compile(r"@sns\.amazonaws\.com", re.I)
 _SES_FROM = re.compile(r"mailer-daemon@(?:[\w-]+\.)*amazonses\.com", re.I)
+_WORKMAIL = re.compile(r"Amazon WorkMail", re.I)  # WorkMail mails through SES: its own layout
 _FOOTER = re.compile(r"^--\s*$", re.M)
 _TEXT_RECIPIENT = re.compile(
     r"(?:message to <([^>]+)> was undeliverable|deliver the mail to the following recipients:"
@@ -43,7 +44,7 @@ class AmazonsesDetector:
         sender = mail.sender
         if _SNS_FROM.search(sender):
             return _from_notification(tb.body_text(mail))
-        if _SES_FROM.search(sender):
+        if _SES_FROM.search(sender) and not _WORKMAIL.search(mail.header("X-Mailer")):
             return _from_bounce(mail)
         return None
 

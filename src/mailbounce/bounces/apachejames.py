@@ -1,0 +1,38 @@
+"""Apache James server bounces.
+
+Layout: "Error: <James's summary>", "Error message below:" then the remote reply
+("550 - Requested action not taken: no such user here"), then "Message details:" with
+indented ``RCPT TO: addr`` lines (one per failed recipient).
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_ERROR = re.compile(r"^Error message below:\s*$", re.I | re.M)
+_DETAILS = re.compile(r"^Message details:\s*$", re.I | re.M)
+_RCPT = re.compile(r"^\s*RCPT TO:\s*<?(\S+@[^\s>]+)>?", re.I | re.M)
+
+
+class ApachejamesDetector:
+    """Apache James's text bounce."""
+
+    name = "apachejames"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = tb.body_text(mail)
+        if not (_ERROR.search(text) and _DETAILS.search(text)):
+            return None
+        diagnostic = tb.squeeze(" ".join(tb.lines_between(text, _ERROR, _DETAILS)))
+        details = "\n".join(tb.lines_between(text, _DETAILS))
+        recipients = _RCPT.findall(details)
+        if not recipients:
+            return None
+        return [tb.make_facts(r, diagnostic, smtp_command=None) for r in recipients]
+
+
+DETECTOR = ApachejamesDetector()

@@ -1,0 +1,43 @@
+"""BIGLOBE (biglobe.ne.jp) bounces.
+
+Layout: "   ----- The following addresses had delivery problems -----" with the addresses,
+then "   ----- Non-delivered information -----" and BIGLOBE's sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_FROM = re.compile(r"postmaster@(?:[\w-]+\.)*biglobe\.ne\.jp", re.I)
+_START = re.compile(r"-{3,} The following addresses had delivery problems -{3,}", re.I)
+_INFO = re.compile(r"-{3,} Non-delivered information -{3,}", re.I)
+_SENTENCES = tb.reason_table(
+    (Reason.MAILBOXFULL, r"mailbox (exceeded the local limit|is full)|exceeded the local limit"),
+    (Reason.USERUNKNOWN, r"user unknown|no such user"),
+)
+
+
+class BiglobeDetector:
+    """BIGLOBE's text bounce."""
+
+    name = "biglobe"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not _FROM.search(mail.sender):
+            return None
+        text = tb.body_text(mail)
+        recipients = [
+            a for line in tb.lines_between(text, _START, _INFO) for a in tb.ADDRESS.findall(line)
+        ]
+        if not recipients:
+            return None
+        info = tb.squeeze(" ".join(tb.lines_between(text, _INFO)))
+        hint = tb.own_reason(info, _SENTENCES)
+        return [tb.make_facts(r, info, reason_hint=hint) for r in recipients]
+
+
+DETECTOR = BiglobeDetector()

@@ -1,0 +1,86 @@
+"""Microsoft Exchange 5.5 / 2000 / 2003 non-delivery reports (Internet Mail Service).
+
+Layout: "Your message\n  To: ...\n  Subject: ...\n  Sent: ...\ndid not reach the following
+recipient(s):" then per recipient "addr on <date>" followed by indented lines: Exchange's
+sentence ("The recipient name is not recognized") and an ``MSEXCH:IMS:...`` line ending with
+the hexadecimal NDR code ("(000C05A6) Unknown Recipient"). No SMTP codes: the sentence and the
+NDR code are Exchange's own, so they name the reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_MAILER = re.compile(r"Internet Mail Service|Microsoft Exchange", re.I)
+_START = re.compile(r"^did not reach the following recipient", re.I)
+_STOP = re.compile(r"^-{3,}|^Content-Type:", re.I)
+_RECIPIENT_LINE = re.compile(r"^\s*(\S+@\S+?)\s+on\s+\w", re.I)
+_MSEXCH = re.compile(r"MSEXCH:[\w:]*", re.I)
+_NDR_CODE = re.compile(r"\(([0-9A-F]{8})\)")
+# Exchange's NDR codes and sentences (MSEXCH:IMS / MSEXCH:MSExchangeMTA).
+_CODES = {
+    "000C05A6": Reason.USERUNKNOWN,  # The recipient name is not recognized
+    "0004010F": Reason.USERUNKNOWN,
+    "00010256": Reason.HOSTUNKNOWN,  # unknown or invalid destination system
+    "000B099C": Reason.NOTACCEPT,
+    "000B09AA": Reason.NETWORKERROR,
+    "000C0595": Reason.SYSTEMERROR,
+    "000C0576": Reason.SYSTEMERROR,
+}
+_SENTENCES = tb.reason_table(
+    (Reason.USERUNKNOWN, r"recipient name is not recognized|e-?mail account does not exist"),
+    (Reason.HOSTUNKNOWN, r"destination (e-?mail )?system is unknown or invalid"),
+    (Reason.MAILBOXFULL, r"mailbox is full|exceeded (its|the) storage limit"),
+    (Reason.EXPIRED, r"delivery attempts|could not be delivered within|timed out"),
+    (Reason.FILTERED, r"delivery was refused|not authorized to send"),
+    (Reason.MESGTOOBIG, r"message (size|length) exceeds"),
+    (Reason.SYSTEMERROR, r"No transport provider was available"),
+)
+
+
+class Exchange2003Detector:
+    """Exchange 5.5-2003 NDR text."""
+
+    name = "exchange2003"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = tb.body_text(mail)
+        if not (_START.search(text) or _MSEXCH.search(text)):
+            return None
+        if not (
+            _MSEXCH.search(text)
+            or _MAILER.search(mail.header("X-Mailer"))
+            or tb.received_mentions(mail, _MAILER)
+        ):
+            return None
+        lines = tb.lines_between(text, _START, _STOP)
+        records: list[BounceFacts] = []
+        current: list[str] = []
+        recipient = None
+        for line in [*lines, "end@end.invalid on x"]:
+            found = _RECIPIENT_LINE.match(line)
+            if found is None:
+                current.append(line)
+                continue
+            if recipient is not None:
+                records.append(_facts(recipient, current))
+            recipient, current = found.group(1), []
+        return records or None
+
+
+def _facts(recipient: str, lines: list[str]) -> BounceFacts:
+    diagnostic = tb.squeeze(" ".join(lines))
+    code = _NDR_CODE.search(diagnostic)
+    hint = _CODES.get(code.group(1).upper()) if code else None
+    return tb.make_facts(
+        recipient,
+        diagnostic,
+        reason_hint=hint or tb.own_reason(diagnostic, _SENTENCES),
+    )
+
+
+DETECTOR = Exchange2003Detector()

@@ -1,0 +1,43 @@
+"""KDDI au one net (dion.ne.jp, auone-net.jp) bounces.
+
+Layout: optional Japanese sentences, then "Your mail sent on: <date>", "Could not be delivered
+to: <addr>" and KDDI's reason sentence ("As their mailbox is full.", "Due to the following SMTP
+relay error", "As the remote domain doesnt exist.").
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_FROM = re.compile(r"@(?:[\w-]+\.)*(dion\.ne\.jp|auone-net\.jp|kddi\.com)", re.I)
+_MARK = re.compile(r"auone-net\.jp|dion\.ne\.jp", re.I)
+_RECIPIENT = re.compile(r"Could not be delivered to:\s*<?([^>\s]+)>?\s*(.*)", re.I | re.S)
+_SENTENCES = tb.reason_table(
+    (Reason.MAILBOXFULL, r"mailbox is full"),
+    (Reason.HOSTUNKNOWN, r"remote domain does?n'?t exist"),
+)
+
+
+class KddiDetector:
+    """KDDI's text bounce."""
+
+    name = "kddi"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not (_FROM.search(mail.sender) or tb.received_mentions(mail, _MARK)):
+            return None
+        text = tb.body_text(mail)
+        found = _RECIPIENT.search(text)
+        if found is None:
+            return None
+        reason = tb.squeeze(found.group(2))
+        return [
+            tb.make_facts(found.group(1), reason, reason_hint=tb.own_reason(reason, _SENTENCES))
+        ]
+
+
+DETECTOR = KddiDetector()

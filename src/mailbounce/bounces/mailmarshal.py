@@ -1,0 +1,47 @@
+"""Trustwave (Marshal) MailMarshal SMTP bounces.
+
+Layout: "Your message:\n   From: ...\n   Subject: ...\n\nCould not be delivered because of\n\n
+550 5.1.1 User unknown\n\nThe following recipients were affected: \n    addr\n", then
+"Additional Information\n======" with ``Remote-MTA: <ip>`` style lines.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"MailMarshal", re.I)
+_BECAUSE = re.compile(r"^Could not be delivered because of\s*$", re.I | re.M)
+_AFFECTED = re.compile(r"^The following recipients were affected:?\s*$", re.I)
+_ADDITIONAL = re.compile(r"^Additional Information\s*$", re.I)
+_REMOTE = re.compile(r"^Remote-MTA:\s*<([^>]*)>", re.I | re.M)
+
+
+class MailmarshalDetector:
+    """MailMarshal's text bounce."""
+
+    name = "mailmarshal"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = tb.body_text(mail)
+        if not _BECAUSE.search(text) and not tb.received_mentions(mail, _MARK):
+            return None
+        reason = tb.squeeze(" ".join(tb.lines_between(text, _BECAUSE, _AFFECTED)))
+        recipients = [
+            a
+            for line in tb.lines_between(text, _AFFECTED, _ADDITIONAL)
+            for a in tb.ADDRESS.findall(line)
+        ]
+        if not recipients or not reason:
+            return None
+        remote = _REMOTE.search(text)
+        return [
+            tb.make_facts(r, reason, remote_mta=remote.group(1) if remote else None)
+            for r in recipients
+        ]
+
+
+DETECTOR = MailmarshalDetector()

@@ -1,0 +1,41 @@
+"""Mail.Ru bounces: Exim's layout, preceded by the same list in Russian.
+
+Layout: "Это письмо создано автоматически сервером Mail.Ru...", the Russian list, a line of
+asterisks, then Exim's English bounce text. Only the English part is read (Exim's parser), so
+each recipient is counted once.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._eximtext import parse_exim_text
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_FROM = re.compile(r"mailer-daemon@(?:[\w-]+\.)*(mail\.ru|bk\.ru|list\.ru|inbox\.ru)", re.I)
+_MARK = re.compile(r"\b(smtp|mx)\d*\.mail\.ru\b|Mail\.Ru", re.I)
+
+
+class MailruDetector:
+    """Mail.Ru's bilingual Exim bounce."""
+
+    name = "mailru"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not recognises(mail):
+            return None
+        text = tb.body_text(mail)
+        records = parse_exim_text(text, mail.header("X-Failed-Recipients"), mail.subject)
+        return records or None
+
+
+def recognises(mail: Mail) -> bool:
+    """A Mail.Ru sender, or a Mail.Ru relay whose text says it is Mail.Ru's."""
+    if _FROM.search(mail.sender):
+        return True
+    return tb.received_mentions(mail, _MARK) and "Mail.Ru" in tb.body_text(mail)[:1000]
+
+
+DETECTOR = MailruDetector()

@@ -1,0 +1,45 @@
+"""Digital Arts m-FILTER bounces (``X-Mailer: m-FILTER``, Japanese).
+
+Layout: m-FILTER's Japanese sentences, the failed addresses one per line, then
+"-------server message" with the remote reply, "-------SMTP command" with the command, and
+"-------original message" / "-------original mail info".
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MAILER = re.compile(r"m-FILTER", re.I)
+_SERVER = re.compile(r"^-{3,}server message\s*$", re.I | re.M)
+_COMMAND = re.compile(r"^-{3,}SMTP command\s*$\s*(\S+)", re.I | re.M)
+_SECTION = re.compile(r"^-{3,}\w", re.M)
+
+
+class MfilterDetector:
+    """m-FILTER's text bounce."""
+
+    name = "mfilter"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not (_MAILER.search(mail.header("X-Mailer")) or tb.received_mentions(mail, _MAILER)):
+            return None
+        text = tb.body_text(mail)
+        server = _SERVER.search(text)
+        if server is None:
+            return None
+        recipients = list(dict.fromkeys(tb.ADDRESS.findall(text[: server.start()])))
+        rest = text[server.end() :]
+        end = _SECTION.search(rest)
+        reply = rest[: end.start()] if end else rest
+        command = _COMMAND.search(text)
+        return [
+            tb.make_facts(r, reply, smtp_command=command.group(1).upper() if command else None)
+            for r in recipients
+        ] or None
+
+
+DETECTOR = MfilterDetector()

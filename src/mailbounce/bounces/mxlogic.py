@@ -1,0 +1,52 @@
+"""McAfee MXLogic (SaaS e-mail protection, mxl_mta) bounces.
+
+Layout: "This message was created automatically by mail delivery software.", "A message that
+you have sent could not be delivered to one or more recipients.  This is a permanent error.
+The following address failed:" then per recipient "  <addr>: 550 ..." (the reply may continue
+on the next lines), then "Included is a copy of the message header:".
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"mxl_mta|mxlogic", re.I)
+_FROM = re.compile(r"mailer-daemon@(?:[\w-]+\.)*mxlogic\.net", re.I)
+_START = re.compile(r"following address(?:es)? failed:\s*$", re.I)
+_STOP = re.compile(r"^Included is a copy of the message header", re.I)
+_RECIPIENT = re.compile(r"^\s*<([^>\s]+@[^>\s]+)>:\s*(.*)$")
+_DAEMON = re.compile(r"mailer-daemon", re.I)
+_HEADER_COPY = re.compile(r"^Included is a copy of the message header", re.I | re.M)
+
+
+class MxlogicDetector:
+    """MXLogic's text bounce."""
+
+    name = "mxlogic"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not recognises(mail):
+            return None
+        text = tb.body_text(mail)
+        records: list[tuple[str, list[str]]] = []
+        for line in tb.lines_between(text, _START, _STOP):
+            found = _RECIPIENT.match(line)
+            if found:
+                records.append((found.group(1), [found.group(2)]))
+            elif records and line.strip():
+                records[-1][1].append(line.strip())
+        return [tb.make_facts(r, " ".join(lines)) for r, lines in records] or None
+
+
+def recognises(mail: Mail) -> bool:
+    """An MXLogic sender or trace, or MXLogic's fixed "Included is a copy..." layout."""
+    if _FROM.search(mail.sender) or tb.received_mentions(mail, _MARK):
+        return True
+    return bool(_DAEMON.search(mail.sender) and _HEADER_COPY.search(tb.body_text(mail)))
+
+
+DETECTOR = MxlogicDetector()
