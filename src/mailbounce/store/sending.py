@@ -422,6 +422,23 @@ def grouped_counts(
     return {row[0]: row[1] for row in rows}
 
 
+def count_due_deferred(store: Store, campaign_id: int, now: str) -> int:
+    row = store.conn.execute(
+        "SELECT COUNT(*) FROM deliveries WHERE campaign_id = ? AND state = 'deferred'"
+        " AND next_attempt_at <= ?",
+        (campaign_id, now),
+    ).fetchone()
+    return int(row[0])
+
+
+def suppression_cause(store: Store, address: str) -> str | None:
+    """The suppression cause of a normalised address, or None (read-only, for dry runs)."""
+    row = store.conn.execute(
+        "SELECT cause FROM suppressions WHERE address = ?", (address,)
+    ).fetchone()
+    return str(row[0]) if row is not None else None
+
+
 def next_due(store: Store, campaign_id: int) -> str | None:
     row = store.conn.execute(
         "SELECT MIN(next_attempt_at) FROM deliveries WHERE campaign_id = ? AND state = 'deferred'",
