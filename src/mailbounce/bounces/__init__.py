@@ -106,6 +106,12 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
             found = detector.detect(mail)
         except RecursionError:
             raise UnparseableMessage("MIME structure too deep to analyse") from None
+        except Exception as exc:
+            # A detector defect must not stop the batch: the message is quarantined with the
+            # cause, so it is seen and can become a test sample (issue 3, "never a crash").
+            raise UnparseableMessage(
+                f"internal error in the {detector.name} detector: {type(exc).__name__}: {exc}"
+            ) from exc
         if found:
             detector_name, facts = detector.name, _unique(found)
             break

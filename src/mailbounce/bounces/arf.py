@@ -1,20 +1,101 @@
-"""RFC 5965 Abuse Reporting Format: feedback reports -> ``kind: complaint``."""
+"""RFC 5965 Abuse Reporting Format: feedback reports -> ``kind: complaint``.
+
+The complained-about recipient is ``Original-Rcpt-To`` (or ``Removal-Recipient``) of the
+``message/feedback-report`` part, else the ``To`` of the returned original. Hotmail's older
+loop (JMRP) sends the original as a bare ``message/rfc822`` with ``X-HmXmrOriginalRecipient``.
+"""
 
 from __future__ import annotations
 
-from mailbounce.bounces.base import Mail
-from mailbounce.models import BounceFacts
+import re
+from email import message_from_string
+from email.message import Message
+from email.policy import compat32
+
+from mailbounce.bounces.base import Mail, part_text
+from mailbounce.bounces.rfc3464 import clean_address, strip_type
+from mailbounce.models import BounceFacts, Reason
+
+_FEEDBACK = "message/feedback-report"
+_FIELD = re.compile(r"^([A-Za-z][\w-]*):[ \t]*(.*)$", re.M)
+_HOTMAIL_RECIPIENT = "X-HmXmrOriginalRecipient"
+
+
+def _report_fields(part: Message) -> dict[str, list[str]]:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        text = "".join(
+            "".join(f"{k}: {v}\n" for k, v in block.items())
+            for block in payload
+            if isinstance(block, Message)
+        )
+    else:
+        text = part_text(part)
+    fields: dict[str, list[str]] = {}
+    for match in _FIELD.finditer(text):
+        fields.setdefault(match.group(1).lower(), []).append(match.group(2).strip())
+    return fields
+
+
+def _original_headers(msg: Message) -> Message | None:
+    for part in msg.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                return inner[0]
+        if kind in ("text/rfc822-headers", "message/rfc822-headers"):
+            return message_from_string(part_text(part), policy=compat32)
+    return None
 
 
 class ArfDetector:
     name = "arf"
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        if mail.msg.get_content_type() != "multipart/report":
+        msg = mail.msg
+        if msg.get_content_maintype() != "multipart":
             return None
-        if (mail.msg.get_param("report-type") or "") != "feedback-report":
+        report = next((p for p in msg.walk() if p.get_content_type() == _FEEDBACK), None)
+        if report is None:
+            return self._hotmail(mail)
+        fields = _report_fields(report)
+        original = _original_headers(msg)
+        recipients = [
+            address
+            for value in fields.get("original-rcpt-to", []) + fields.get("removal-recipient", [])
+            if (address := clean_address(value))
+        ]
+        if not recipients and original is not None:
+            recipients = [a for a in (clean_address(str(original.get("To", ""))),) if a]
+        if not recipients:
+            # Many loops redact the recipient ("To: undisclosed"): the complaint still counts,
+            # correlated by the tracking token or the original Message-ID instead.
+            recipients = [""]
+        feedback_type = (fields.get("feedback-type") or ["other"])[0].lower() or "other"
+        reporting = strip_type((fields.get("reporting-mta") or [""])[0]) or None
+        diagnostic = " ".join(fields.get("auth-failure", []) + fields.get("delivery-result", []))
+        return [
+            BounceFacts(
+                recipient=address,
+                diagnostic=diagnostic,
+                reporting_mta=reporting,
+                feedback_type=feedback_type,
+                reason_hint=Reason.FEEDBACK,
+            )
+            for address in dict.fromkeys(recipients)
+        ]
+
+    @staticmethod
+    def _hotmail(mail: Mail) -> list[BounceFacts] | None:
+        """Hotmail/Outlook.com JMRP complaint: the original alone, marked by its own header."""
+        original = _original_headers(mail.msg)
+        if original is None or original.get(_HOTMAIL_RECIPIENT) is None:
             return None
-        return None
+        address = clean_address(str(original.get(_HOTMAIL_RECIPIENT)))
+        if not address:
+            return None
+        return [BounceFacts(recipient=address, feedback_type="abuse", reason_hint=Reason.FEEDBACK)]
 
 
 DETECTOR = ArfDetector()

@@ -1,16 +1,58 @@
-"""RFC 3834 automatic responses (vacation, out of office): ``kind: autoreply``."""
+"""RFC 3834 automatic responses (vacation, out of office): ``kind: autoreply``, never a failure.
+
+Recognised by ``Auto-Submitted: auto-replied`` (RFC 3834 §5), the de-facto ``X-Autoreply`` /
+``X-Autorespond`` / ``X-Apple-Action: VACATION`` headers, or a vacation subject in English or
+French. Auto-generated bounces (``Auto-Submitted: auto-generated`` with a delivery report) are
+not auto-replies. The recipient is the person who answered: the reply's ``From``.
+"""
 
 from __future__ import annotations
 
-from mailbounce.bounces.base import Mail
-from mailbounce.models import BounceFacts
+import re
+
+from mailbounce.bounces.base import Mail, part_text
+from mailbounce.bounces.rfc3464 import clean_address
+from mailbounce.models import BounceFacts, Reason
+
+_AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Vacation")
+_VACATION_SUBJECT = re.compile(
+    r"^\s*(auto(matic)?[ -]?(reply|response|answer)|out of (the )?office|away from|on vacation"
+    r"|vacation|absence|absent|r[ée]ponse automatique|message automatique|r[ée]ponse auto"
+    r"|abwesenheit|automatische antwort|i am away|i'm away|away until|congés?|en cong[ée]s?)",
+    re.IGNORECASE,
+)
+_BOUNCE_SUBJECT = re.compile(r"undeliver|delivery|failure|returned mail|non remis", re.I)
+
+
+def is_autoreply(mail: Mail) -> bool:
+    """Whether the message is an automatic reply (not a delivery report)."""
+    if mail.msg.get_content_type() == "multipart/report":
+        return False
+    auto = mail.header("Auto-Submitted").strip().lower()
+    if auto.startswith("auto-replied"):
+        return True
+    if any(mail.msg.get(name) is not None for name in _AUTO_HEADERS):
+        return True
+    if mail.header("X-Apple-Action").strip().upper() == "VACATION":
+        return True
+    subject = mail.subject
+    return bool(_VACATION_SUBJECT.match(subject)) and not _BOUNCE_SUBJECT.search(subject)
 
 
 class Rfc3834Detector:
     name = "rfc3834"
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        return None
+        if not is_autoreply(mail):
+            return None
+        address = clean_address(mail.sender) or clean_address(mail.header("Reply-To"))
+        if not address:
+            return None
+        body = next(
+            (part_text(p) for p in mail.msg.walk() if p.get_content_type() == "text/plain"), ""
+        )
+        first = " ".join(line.strip() for line in body.strip().split("\n")[:3] if line.strip())
+        return [BounceFacts(recipient=address, diagnostic=first[:300], reason_hint=Reason.VACATION)]
 
 
 DETECTOR = Rfc3834Detector()
