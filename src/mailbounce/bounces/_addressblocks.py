@@ -26,11 +26,13 @@ from mailbounce.models import BounceFacts, Reason
 
 # ``<addr>:`` alone or followed by the error; Postfix adds ``(expanded from <alias>)``.
 _BLOCK_HEAD = re.compile(
-    r"^\s*<([^<>\s@]+@[^<>\s@]+)>(?:\s*\(expanded from [^)]*\))?\s*:\s*(.*)$", re.IGNORECASE
+    r"^<([^<>\s@]+@[^<>\s@]+)>(?:\s*\(expanded from [^)]*\))?\s*:\s*(.*)$", re.IGNORECASE
 )
 # A reply code where the layouts put it: first in the block or after "said:" (Yahoo writes
 # ``550: <addr>: User unknown``, a form the generic reader leaves alone).
 _SAID_CODE = re.compile(r"(?:^|\bsaid:?\s*)([245]\d\d)(?=[\s:-]|$)", re.IGNORECASE)
+# Postfix folds ``<addr> (expanded from\n    <alias>): text`` over two lines.
+_EXPANDED_FOLD = re.compile(r"\(expanded from\s+")
 # The SMTP command the failure happened at, as the layouts name it.
 _COMMAND = (
     (re.compile(r"\bRCPT[ _]TO\b|does not like recipient|\[RCPT_TO\]", re.I), "RCPT"),
@@ -70,14 +72,22 @@ def sentences(*rows: tuple[str, Reason, bool]) -> tuple[Sentence, ...]:
     return tuple(Sentence(re.compile(p, re.IGNORECASE), r, d) for p, r, d in rows)
 
 
-def address_blocks(text: str) -> list[tuple[str, str]]:
-    """(recipient, detail text) per ``<addr>:`` block, in order; details squeezed."""
+def address_blocks(text: str, *, blank_ends_block: bool = False) -> list[tuple[str, str]]:
+    """(recipient, detail text) per ``<addr>:`` block, in order; details squeezed.
+
+    Postfix ends each block with a blank line (``blank_ends_block``); qmail-like layouts
+    run a block until the next address.
+    """
     blocks: list[tuple[str, list[str]]] = []
-    for line in text.split("\n"):
+    open_block = False
+    for line in _EXPANDED_FOLD.sub("(expanded from ", text).split("\n"):
         head = _BLOCK_HEAD.match(line)
         if head:
             blocks.append((head.group(1).strip().lower(), [head.group(2)]))
-        elif blocks:
+            open_block = True
+        elif blank_ends_block and not line.strip():
+            open_block = False
+        elif blocks and open_block:
             blocks[-1][1].append(line)
     return [(rcpt, squeeze("\n".join(lines))) for rcpt, lines in blocks]
 
@@ -159,3 +169,25 @@ def leaf_texts(mail: Mail) -> str:
         elif part.get_content_maintype() == "text" and part.get_content_type() != "text/html":
             texts.append(part_text(part))
     return "\n".join(texts)
+
+
+_INLINE_GROUP = re.compile(
+    r"^Final-Recipient:[ \t]*rfc822;[ \t]*<?([^\s<>]+@[^\s<>]+?)>?[ \t]*\n"
+    r"((?:[\w-]+:.*\n(?:[ \t].*\n)*)*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_INLINE_STATUS = re.compile(r"^Status:[ \t]*([245]\.\d{1,3}\.\d{1,3})\b", re.I | re.M)
+
+
+def inline_statuses(text: str) -> dict[str, str]:
+    """recipient -> ``Status:`` of delivery-status groups pasted as plain text.
+
+    A bounce forwarded or re-wrapped as one text part keeps its report as text; its status
+    fields are still the MTA's own codes.
+    """
+    found: dict[str, str] = {}
+    for group in _INLINE_GROUP.finditer(text + "\n"):
+        status = _INLINE_STATUS.search(group.group(0))
+        if status:
+            found.setdefault(group.group(1).lower(), status.group(1))
+    return found

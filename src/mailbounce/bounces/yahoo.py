@@ -8,6 +8,7 @@ sentence, then ``--- Below this line is a copy of the message.``.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
 from mailbounce.bounces._textblocks import body_text, cut_at
@@ -26,6 +27,13 @@ _SENTENCES = sentences(
 )
 
 
+def _at_rcpt(facts: BounceFacts) -> BounceFacts:
+    """Yahoo relays the remote reply to RCPT TO: a reply naming the address answered it."""
+    if facts.smtp_command is None and f"<{facts.recipient}>" in facts.diagnostic.lower():
+        return replace(facts, smtp_command="RCPT")
+    return facts
+
+
 class YahooDetector:
     """Yahoo! "Failure Notice" bounces."""
 
@@ -37,7 +45,8 @@ class YahooDetector:
         text = body_text(mail)
         if not _LEAD.search(text[:300]):
             return None
-        return block_facts(address_blocks(cut_at(text, _SEPARATOR)), _SENTENCES) or None
+        found = block_facts(address_blocks(cut_at(text, _SEPARATOR)), _SENTENCES)
+        return [_at_rcpt(facts) for facts in found] or None
 
 
 DETECTOR = YahooDetector()

@@ -1,0 +1,115 @@
+"""Postfix bounces ("Undelivered Mail Returned to Sender"), current and pre-2.x.
+
+``This is the mail system at host HOST.`` (``This is the Postfix program at host HOST.``
+before 2.x), then one block per recipient, ended by a blank line::
+
+    <kijitora@example.org> (expanded from <alias@example.org>): host
+        mx.example.org[192.0.2.1] said: 550 5.1.1 <kijitora@example.org>: Recipient
+        address rejected: User unknown (in reply to RCPT TO command)
+
+Since 2.x a message/delivery-status part carries the same facts: its groups are reused and
+the text adds the SMTP command (``in reply to ... command``). Pre-2.x bounces, ISP-rewritten
+leads and bounces forwarded as plain text are read from the blocks alone.
+``Postfix SMTP server: errors from HOST`` postmaster notices are read from their In:/Out:
+session transcript.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from mailbounce.bounces._addressblocks import address_blocks, block_facts, inline_statuses
+from mailbounce.bounces._textblocks import body_text, make_facts
+from mailbounce.bounces.base import Mail
+from mailbounce.bounces.rfc3464 import parse_delivery_status
+from mailbounce.models import BounceFacts
+
+_LEAD = re.compile(
+    r"This is the (?:Postfix program|mail system) at host ([\w.-]+?)\.?\s*$", re.I | re.M
+)
+_SUBJECT = re.compile(
+    r"Undelivered Mail Returned to Sender|Delayed Mail \(still being retried\)"
+    r"|Postfix SMTP server: errors from",
+    re.I,
+)
+_SENDER = re.compile(r"\(Mail Delivery System\)|MAILER-DAEMON", re.I)
+_IN_REPLY_TO = re.compile(r"\(in reply to (RCPT TO|MAIL FROM|end of DATA|DATA|EHLO|HELO)\b", re.I)
+_COMMANDS = {"rcpt to": "RCPT", "mail from": "MAIL", "end of data": "DATA", "data": "DATA"}
+_SERVER_NOTICE = re.compile(r"Postfix SMTP server: errors from", re.I)
+_SMTP_IN = re.compile(r"^\s*In:\s+(\S+)(.*)$")
+_SMTP_OUT_ERROR = re.compile(r"^\s*Out:\s+([45]\d\d\b.*)$")
+_RCPT_TO = re.compile(r"TO:\s*<([^<>\s]+@[^<>\s]+)>", re.I)
+
+
+def _command(text: str) -> str | None:
+    match = _IN_REPLY_TO.search(text)
+    if match is None:
+        return None
+    word = match.group(1).lower()
+    return _COMMANDS.get(word, word.upper())
+
+
+def _with_text(reported: list[BounceFacts], blocks: dict[str, str]) -> list[BounceFacts]:
+    """DSN groups completed by their text block: the command the failure answered."""
+    found: list[BounceFacts] = []
+    for facts in reported:
+        block = blocks.get(facts.recipient.lower(), "")
+        command = facts.smtp_command or _command(block) or _command(facts.diagnostic)
+        found.append(replace(facts, smtp_command=command, diagnostic=facts.diagnostic or block))
+    return found
+
+
+def _server_notice(text: str) -> list[BounceFacts]:
+    """``Postfix SMTP server: errors from``: the recipients the failed session was for."""
+    recipients: list[str] = []
+    command: str | None = None
+    error: tuple[str, str | None] | None = None
+    for line in text.split("\n"):
+        sent = _SMTP_IN.match(line)
+        if sent:
+            command = sent.group(1).upper()
+            rcpt = _RCPT_TO.search(line)
+            if command == "RCPT" and rcpt:
+                recipients.append(rcpt.group(1))
+            continue
+        refused = _SMTP_OUT_ERROR.match(line)
+        if refused and error is None:
+            error = (refused.group(1), command)
+    if error is None:
+        return []
+    return [make_facts(r, error[0], smtp_command=error[1]) for r in dict.fromkeys(recipients)]
+
+
+class PostfixDetector:
+    """Postfix bounces, delay warnings and SMTP server error notices."""
+
+    name = "postfix"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not (_SUBJECT.search(mail.subject) or _SENDER.search(mail.sender)):
+            return None
+        text = body_text(mail)
+        if _SERVER_NOTICE.search(mail.subject):
+            return _server_notice(text) or None
+        lead = _LEAD.search(text)
+        if lead is None and not _SUBJECT.search(mail.subject):
+            return None
+        blocks = address_blocks(text, blank_ends_block=True)
+        reported = parse_delivery_status(mail)
+        if reported:
+            return _with_text(reported, dict(blocks))
+        reporter = lead.group(1) if lead else None
+        statuses = inline_statuses(text)
+        found = [
+            replace(
+                f,
+                smtp_command=_command(f.diagnostic) or f.smtp_command,
+                status=f.status or statuses.get(f.recipient),
+            )
+            for f in block_facts(blocks, reporting_mta=reporter)
+        ]
+        return found or None
+
+
+DETECTOR = PostfixDetector()
