@@ -204,7 +204,7 @@ service imap-login {{
         imap = self.client()
         try:
             imap.select(folder)
-            status, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
+            _, data = imap.uid("FETCH", "1:*", "(UID FLAGS)")
             found: dict[int, str] = {}
             for item in data:
                 if isinstance(item, bytes) and b"UID" in item:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from imap_server import PASSWORD, DovecotServer, dovecot_available
+
 from mailbounce.dsn import make_dsn
 from mailbounce.parsing import ParseSettings, parse_bounces
 from mailbounce.store import Store
