@@ -84,12 +84,19 @@ def _member(row: dict[str, Any], lang: str) -> tuple[str, dict[str, Any]]:
     part = _PART_OF_CAUSE.get(SuppressionCause(cause)) if cause else None
     if part is None:
         return "recipients", base
-    entry = advice_for(row["reason"], lang)
+    if part != "invalid":
+        label = term(f"status.{cause}", lang)
+    elif row["reason"] == "syntaxerror" and row["detail"]:
+        # import_list's mark for a badly written address (an SMTP syntaxerror is a sender
+        # problem and never suppresses anyone).
+        label = f"{term('text.syntax_label', lang)}: {row['detail']}"
+    else:
+        label = advice_for(row["reason"], lang).label
     return part, {
         **base,
         "cause": cause,
         "reason": row["reason"],
-        "label": entry.label if part == "invalid" else term(f"status.{cause}", lang),
+        "label": label,
         "detail": row["detail"],
         "since": row["since"],
         "see_why": see_why(address),
@@ -169,7 +176,7 @@ def _address_explanation(store: Store, address: str, lang: str) -> Explanation:
             address,
             "address",
             _suppression_advice(store, address, lang),
-            term(f"status.{status}", lang),
+            term("text.yes" if status == SuppressionCause.INVALID else "text.no", lang),
             status=status,
         )
     latest = history[-1]
@@ -192,7 +199,12 @@ def _address_explanation(store: Store, address: str, lang: str) -> Explanation:
 def _suppression_advice(store: Store, address: str, lang: str) -> Advice:
     """Why an address never rejected is suppressed: bad syntax at import, or its reason."""
     found = sql.suppression(store, address)
-    if found is not None and found["cause"] == SuppressionCause.INVALID and found["detail"]:
+    if (
+        found is not None
+        and found["cause"] == SuppressionCause.INVALID
+        and found["reason"] == "syntaxerror"
+        and found["detail"]
+    ):
         # store.lists.import_list suppresses badly written addresses with reason
         # "syntaxerror" (not the SMTP reason of that name) and the problem as detail.
         return Advice(
@@ -209,6 +221,12 @@ def _suppression_advice(store: Store, address: str, lang: str) -> Advice:
     return explain(reason if reason and is_reason(reason) else "unknown", lang)
 
 
+def needs_store(target: str) -> bool:
+    """True when ``target`` is not a reason or a status code, so it must be an address."""
+    text = target.strip()
+    return not is_reason(text) and not _STATUS.match(text)
+
+
 def explain_target(store: Store | None, text: str, lang: str) -> Explanation:
     """Explain a reason (``mailboxfull``), a status (``5.1.1``, ``550``) or an address."""
     check_lang(lang)
@@ -221,7 +239,7 @@ def explain_target(store: Store | None, text: str, lang: str) -> Explanation:
         )
     if _STATUS.match(target):
         return _status_explanation(target, lang)
-    if "@" in target and store is not None:
+    if store is not None:
         return _address_explanation(store, normalize_address(target), lang)
     raise NotFoundError(
         f"'{text}' is neither a reason (e.g. mailboxfull), a status code (e.g. 5.1.1, 550) "

@@ -21,9 +21,9 @@ from mailbounce.people import (
     resubscribe,
     unsubscribe,
 )
-from mailbounce.profiles import contact_profile, explain_target, list_views
+from mailbounce.profiles import contact_profile, explain_target, list_views, needs_store
 from mailbounce.profiles_text import write_explanation, write_list_views, write_profile
-from mailbounce.render import OutputFormat, render_rows
+from mailbounce.render import OutputFormat, render_rows, write_json
 from mailbounce.report import build_report
 from mailbounce.report_text import ReportFormat, atomic_output, write_report
 from mailbounce.store import Store
@@ -110,13 +110,15 @@ def explain_command(
     opts = globals_of(ctx)
     chosen = resolve_format(fmt, OutputFormat.TABLE)
     language = _lang(lang)
-    store = Store(opts.db) if "@" in target else None
+    store = Store(opts.db) if needs_store(target) else None
     try:
         item = explain_target(store, target, language)
     finally:
         if store is not None:
             store.close()
-    if _machine(chosen):
+    if chosen is OutputFormat.JSON:
+        write_json(item.to_dict(), sys.stdout)
+    elif _machine(chosen):
         render_rows([item.to_dict()], list(item.to_dict()), chosen)
     else:
         write_explanation(item, language, sys.stdout)
@@ -137,6 +139,8 @@ def contact_command(
         profile = contact_profile(store, address, language)
     if chosen is OutputFormat.CSV:
         render_rows(profile.rejections, _REJECTION_COLUMNS, chosen)
+    elif chosen is OutputFormat.JSON:
+        write_json(profile.to_dict(), sys.stdout)
     elif _machine(chosen):
         render_rows([profile.to_dict()], [], chosen)
     else:
