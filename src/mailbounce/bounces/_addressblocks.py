@@ -169,25 +169,3 @@ def leaf_texts(mail: Mail) -> str:
         elif part.get_content_maintype() == "text" and part.get_content_type() != "text/html":
             texts.append(part_text(part))
     return "\n".join(texts)
-
-
-_INLINE_GROUP = re.compile(
-    r"^Final-Recipient:[ \t]*rfc822;[ \t]*<?([^\s<>]+@[^\s<>]+?)>?[ \t]*\n"
-    r"((?:[\w-]+:.*\n(?:[ \t].*\n)*)*)",
-    re.IGNORECASE | re.MULTILINE,
-)
-_INLINE_STATUS = re.compile(r"^Status:[ \t]*([245]\.\d{1,3}\.\d{1,3})\b", re.I | re.M)
-
-
-def inline_statuses(text: str) -> dict[str, str]:
-    """recipient -> ``Status:`` of delivery-status groups pasted as plain text.
-
-    A bounce forwarded or re-wrapped as one text part keeps its report as text; its status
-    fields are still the MTA's own codes.
-    """
-    found: dict[str, str] = {}
-    for group in _INLINE_GROUP.finditer(text + "\n"):
-        status = _INLINE_STATUS.search(group.group(0))
-        if status:
-            found.setdefault(group.group(1).lower(), status.group(1))
-    return found

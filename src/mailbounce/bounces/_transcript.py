@@ -64,8 +64,12 @@ class Transcript:
     def for_recipient(self, address: str) -> RecipientError | None:
         """The error line of this recipient (case-insensitive), if the transcript has one."""
         wanted = address.lower()
+        local = wanted.split("@", 1)[0]
         for error in self.recipients:
-            if error.recipient == wanted:
+            # A local recipient is logged without its domain (``kijitora... Deferred``).
+            if error.recipient == wanted or (
+                "@" not in error.recipient and error.recipient == local
+            ):
                 return error
         return None
 

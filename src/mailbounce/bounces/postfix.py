@@ -19,10 +19,14 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from mailbounce.bounces._addressblocks import address_blocks, block_facts, inline_statuses
+from mailbounce.bounces._addressblocks import address_blocks, block_facts
 from mailbounce.bounces._textblocks import body_text, make_facts
 from mailbounce.bounces.base import Mail
-from mailbounce.bounces.rfc3464 import parse_delivery_status
+from mailbounce.bounces.rfc3464 import (
+    find_command,
+    parse_delivery_status,
+    parse_inline_delivery_status,
+)
 from mailbounce.models import BounceFacts
 
 _LEAD = re.compile(
@@ -34,20 +38,10 @@ _SUBJECT = re.compile(
     re.I,
 )
 _SENDER = re.compile(r"\(Mail Delivery System\)|MAILER-DAEMON", re.I)
-_IN_REPLY_TO = re.compile(r"\(in reply to (RCPT TO|MAIL FROM|end of DATA|DATA|EHLO|HELO)\b", re.I)
-_COMMANDS = {"rcpt to": "RCPT", "mail from": "MAIL", "end of data": "DATA", "data": "DATA"}
 _SERVER_NOTICE = re.compile(r"Postfix SMTP server: errors from", re.I)
 _SMTP_IN = re.compile(r"^\s*In:\s+(\S+)(.*)$")
 _SMTP_OUT_ERROR = re.compile(r"^\s*Out:\s+([45]\d\d\b.*)$")
 _RCPT_TO = re.compile(r"TO:\s*<([^<>\s]+@[^<>\s]+)>", re.I)
-
-
-def _command(text: str) -> str | None:
-    match = _IN_REPLY_TO.search(text)
-    if match is None:
-        return None
-    word = match.group(1).lower()
-    return _COMMANDS.get(word, word.upper())
 
 
 def _with_text(reported: list[BounceFacts], blocks: dict[str, str]) -> list[BounceFacts]:
@@ -55,7 +49,7 @@ def _with_text(reported: list[BounceFacts], blocks: dict[str, str]) -> list[Boun
     found: list[BounceFacts] = []
     for facts in reported:
         block = blocks.get(facts.recipient.lower(), "")
-        command = facts.smtp_command or _command(block) or _command(facts.diagnostic)
+        command = facts.smtp_command or find_command(block) or find_command(facts.diagnostic)
         found.append(replace(facts, smtp_command=command, diagnostic=facts.diagnostic or block))
     return found
 
@@ -96,17 +90,12 @@ class PostfixDetector:
         if lead is None and not _SUBJECT.search(mail.subject):
             return None
         blocks = address_blocks(text, blank_ends_block=True)
-        reported = parse_delivery_status(mail)
+        reported = parse_delivery_status(mail) or parse_inline_delivery_status(mail)
         if reported:
             return _with_text(reported, dict(blocks))
         reporter = lead.group(1) if lead else None
-        statuses = inline_statuses(text)
         found = [
-            replace(
-                f,
-                smtp_command=_command(f.diagnostic) or f.smtp_command,
-                status=f.status or statuses.get(f.recipient),
-            )
+            replace(f, smtp_command=find_command(f.diagnostic) or f.smtp_command)
             for f in block_facts(blocks, reporting_mta=reporter)
         ]
         return found or None

@@ -25,22 +25,17 @@ from dataclasses import replace
 from mailbounce.bounces._textblocks import body_text, enhanced_status, make_facts, reply_code
 from mailbounce.bounces._transcript import RecipientError, Transcript, read_transcript, unquote
 from mailbounce.bounces.base import Mail
-from mailbounce.bounces.rfc3464 import parse_delivery_status
+from mailbounce.bounces.rfc3464 import parse_delivery_status, parse_inline_delivery_status
 from mailbounce.models import BounceFacts
 
 _SECTION = re.compile(r"^\s*-{3,}\s*(.*?)\s*-{3,}\s*$", re.MULTILINE)
 _LIST_TITLE = re.compile(r"following addresses? (?:had|has) (permanent|transient)", re.I)
 _TRANSCRIPT_TITLE = re.compile(r"Transcript of session follows", re.I)
-_COPY_TITLE = re.compile(r"(Original|Unsent) message|message header", re.I)
 _SUBJECT = re.compile(
     r"Returned mail|Warning: could not send message|Postmaster notify|Undeliverable mail", re.I
 )
 _LIST_ADDRESS = re.compile(r"^\s*<?([^\s<>()]+)>?\s*$")
 _LIST_NOTE = re.compile(r"^\s*\((reason|expanded from):\s*(.*?)\)?\s*$", re.I)
-_INLINE_STATUS = re.compile(r"^Status:\s*([245]\.\d{1,3}\.\d{1,3})\b", re.I | re.M)
-_INLINE_RECIPIENT = re.compile(
-    r"^Final-Recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.I | re.M
-)
 
 
 def sections(text: str) -> dict[str, list[str]]:
@@ -101,7 +96,7 @@ def _listed(lines: list[str]) -> list[tuple[str, str, str]]:
 
 
 def _text_facts(
-    listed: list[tuple[str, str, str]], transcript: Transcript, action: str, status: str | None
+    listed: list[tuple[str, str, str]], transcript: Transcript, action: str
 ) -> list[BounceFacts]:
     """Facts from the text alone (no delivery-status part)."""
     rows = listed or [(e.recipient, e.recipient, "") for e in transcript.recipients]
@@ -116,7 +111,7 @@ def _text_facts(
                 address,
                 diagnostic,
                 action=action,
-                status=enhanced_status(diagnostic) or enhanced_status(line) or status,
+                status=enhanced_status(diagnostic) or enhanced_status(line),
                 replycode=reply_code(diagnostic) or (error.code if error else None),
                 smtp_command=reply.command if reply else None,
                 remote_mta=reply.remote if reply else None,
@@ -139,7 +134,7 @@ class SendmailDetector:
         session = _titled(parts, _TRANSCRIPT_TITLE)
         if listed is None and session is None:
             return None
-        reported = parse_delivery_status(mail)
+        reported = parse_delivery_status(mail) or parse_inline_delivery_status(mail)
         transcript = read_transcript(session[1] if session else [])
         if reported:
             return [improve(facts, transcript) for facts in reported]
@@ -147,15 +142,7 @@ class SendmailDetector:
             return None  # transcript only: a Sendmail V5 layout (v5sendmail)
         action = "delayed" if "transient" in listed[0].lower() else "failed"
         rows = _listed(listed[1])
-        inline = _INLINE_RECIPIENT.findall(text)
-        if inline and rows and all("@" not in address for address, _, _ in rows):
-            # A local alias (``kijitora``): the inline report names the full address.
-            rows = [
-                (full.lower(), alias, note)
-                for full, (_, alias, note) in zip(inline, rows, strict=False)
-            ]
-        status = _INLINE_STATUS.search(text)
-        return _text_facts(rows, transcript, action, status.group(1) if status else None) or None
+        return _text_facts(rows, transcript, action) or None
 
 
 DETECTOR = SendmailDetector()
