@@ -12,6 +12,7 @@ Campaign file keys (``examples/campaign.yaml``)::
     text: newsletter.txt                # text and/or html template files (Jinja2)
     html: newsletter.html
     lists: [members.csv]                # one or more CSV lists
+    columns: {email: Courriel, first_name: Prénom, last_name: Nom}   # optional mapping
     list_unsubscribe: {mailto: desinscription@asso.example,
                        url: "https://asso.example/desinscription/{{ token }}"}
     headers: {X-Campaign: novembre}     # optional extra headers
@@ -39,6 +40,7 @@ from typing import Any
 from mailbounce.compose import MessageSpec
 from mailbounce.config import Config, Secret, env_secret, file_secret, load_yaml
 from mailbounce.errors import ConfigError, InputError, UsageError
+from mailbounce.lists import ColumnMapping
 from mailbounce.schedule import RetryPolicy, parse_duration
 from mailbounce.smtp import SmtpSettings, TlsMode, parse_smtp_url
 from mailbounce.tracking import SECRET_ENV
@@ -89,6 +91,7 @@ class Campaign:
     tracking_secret: Secret | None = None
     bounce_domain: str | None = None
     verp_prefix: str = "bounces"
+    columns: ColumnMapping | None = None
 
     @property
     def envelope_from(self) -> str:
@@ -211,6 +214,19 @@ def load_campaign(options: CampaignOptions, config: Config | None = None) -> Cam
         tracking_secret=_tracking_secret(layers.section("tracking")),
         bounce_domain=layers.section("tracking").get("bounce_domain") or None,
         verp_prefix=str(layers.section("tracking").get("verp_prefix") or "bounces"),
+        columns=_columns(data.get("columns"), origin),
+    )
+
+
+def _columns(value: Any, origin: str) -> ColumnMapping | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) - {"email", "first_name", "last_name"}:
+        raise ConfigError(f"{origin}: 'columns' maps email, first_name, last_name to headers")
+    return ColumnMapping(
+        address=value.get("email"),
+        first_name=value.get("first_name"),
+        last_name=value.get("last_name"),
     )
 
 

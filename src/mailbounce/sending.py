@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,13 +26,15 @@ from typing import Any, Protocol
 
 from mailbounce import tracking
 from mailbounce.addresses import domain_of
-from mailbounce.campaign import Campaign, DomainLimit, definition_changes
+from mailbounce.campaign import Campaign, CampaignOptions, definition_changes, load_campaign
 from mailbounce.classify import classify_smtp_reply
 from mailbounce.compose import MessageTemplate, make_message_id
+from mailbounce.config import load_config
 from mailbounce.errors import MailbounceError, UsageError
 from mailbounce.lists import ListReader, ListSummary
 from mailbounce.lock import RunLock
 from mailbounce.models import Classification, DeliveryState, Kind, SuppressionCause
+from mailbounce.ratelimit import DomainGate, RateLimiter
 from mailbounce.smtp import Result, SendResult, SmtpClient, crash_point
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
@@ -101,7 +102,7 @@ def send_campaign(
     """Send (or resume) ``campaign``; see the module docstring. Raises MailbounceError."""
     options = options or SendOptions()
     with RunLock(db_path), Store(db_path) as store:
-        readers = [ListReader(path) for path in campaign.lists]
+        readers = [ListReader(path, columns=campaign.columns) for path in campaign.lists]
         columns = sorted({name for reader in readers for name in reader.columns})
         template = MessageTemplate(
             campaign.message, columns=columns, domain=campaign.message_domain
@@ -118,6 +119,57 @@ def send_campaign(
         _summarise(store, campaign_id, report, touched)
         report.attempted = len(touched)
         return report
+
+
+def send(
+    db_path: Path,
+    campaign_options: CampaignOptions,
+    options: SendOptions | None = None,
+    *,
+    config_path: Path | None = None,
+    progress: ProgressFactory | None = None,
+) -> SendReport:
+    """``mailbounce send``: resolve the campaign from its file and options, then send it."""
+    campaign = load_campaign(campaign_options, load_config(config_path))
+    return send_campaign(db_path, campaign, options, progress)
+
+
+def summary_lines(report: SendReport) -> list[str]:
+    """The end-of-run summary for people: totals, failures by reason, skips by cause."""
+    if report.dry_run:
+        head = f"dry run of campaign {report.campaign}: {report.states.get('would_send', 0)}"
+        lines = [head + " messages would be sent; nothing was sent or recorded"]
+    else:
+        states = report.states
+        lines = [
+            f"campaign {report.campaign}: this run tried {report.attempted} recipients; in total "
+            f"{states.get('sent', 0)} sent, {states.get('deferred', 0)} deferred, "
+            f"{states.get('failed', 0)} failed, {states.get('uncertain', 0)} uncertain, "
+            f"{states.get('expired', 0)} expired, {states.get('pending', 0)} not tried yet"
+        ]
+    for label, counts in (
+        ("failed", report.failed_by_reason),
+        ("deferred", report.deferred_by_reason),
+        ("skipped", report.skipped_by_cause),
+    ):
+        if counts:
+            lines.append(f"  {label}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for item in report.lists:
+        summary = item.summary
+        lines.append(
+            f"  list {item.path.name}: {summary.data_rows} rows = {summary.accepted} accepted"
+            f" ({summary.duplicates} duplicates) + {summary.rejected} invalid"
+            f" + {summary.without_address} without address"
+        )
+    if report.next_attempt_at and report.states.get("deferred"):
+        lines.append(f"  next retry due at {report.next_attempt_at}: run the same command again")
+    if report.uncertain:
+        lines.append(
+            f"  {report.uncertain} uncertain: the connection broke after the message was"
+            " sent; they may have it. Not resent unless --resend-uncertain"
+        )
+    lines.extend(f"  note: {note}" for note in report.notes)
+    return lines
 
 
 def _wants_secret(campaign: Campaign) -> bool:
@@ -268,59 +320,6 @@ def _iso(moment: datetime) -> str:
 
 def _parse(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-# --- rate limits ----------------------------------------------------------------------
-
-
-class RateLimiter:
-    """Messages per second shared by all connections: each take waits its slot (GCRA)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self._next = time.monotonic()
-        self._lock = threading.Lock()
-
-    def take(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
-
-
-class DomainGate:
-    """Per-recipient-domain limits (``sending.domains``) and 421 back-off."""
-
-    def __init__(self, limits: dict[str, DomainLimit]) -> None:
-        self._semaphores = {
-            domain: threading.BoundedSemaphore(limit.concurrency)
-            for domain, limit in limits.items()
-            if limit.concurrency
-        }
-        self._rates = {
-            domain: RateLimiter(limit.rate) for domain, limit in limits.items() if limit.rate
-        }
-        self._backed_off: dict[str, datetime] = {}
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def slot(self, domain: str) -> Iterator[None]:
-        semaphore = self._semaphores.get(domain)
-        with semaphore if semaphore is not None else nullcontext():
-            limiter = self._rates.get(domain)
-            if limiter is not None:
-                limiter.take()
-            yield
-
-    def back_off(self, domain: str, until: datetime) -> None:
-        with self._lock:
-            self._backed_off[domain] = until
-
-    def backed_off_until(self, domain: str) -> datetime | None:
-        with self._lock:
-            return self._backed_off.get(domain)
 
 
 # --- the run --------------------------------------------------------------------------
@@ -558,9 +557,10 @@ def _status(text: str, code: int) -> str | None:
 
 __all__ = [
     "ListReport",
-    "RateLimiter",
     "SendOptions",
     "SendReport",
     "run_check",
+    "send",
     "send_campaign",
+    "summary_lines",
 ]
