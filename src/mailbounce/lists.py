@@ -142,15 +142,21 @@ _FAST_VALID = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*@(?:{_LABEL}\.)+[a-z]{{2,63
 _SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
 
 
+def is_plainly_valid(address: str) -> bool:
+    """True for the common addresses email_validator is certain to accept (the fast path)."""
+    local, _, domain = address.partition("@")
+    return (
+        len(address) <= 254
+        and len(local) <= 64
+        and _FAST_VALID.fullmatch(address) is not None
+        and "--" not in domain
+        and domain.rpartition(".")[2] not in _SPECIAL_USE_TLDS
+    )
+
+
 def address_problem(address: str) -> str | None:
     """Why a normalised address is not valid syntax, or None when it is."""
-    if (
-        len(address) <= 254
-        and _FAST_VALID.fullmatch(address)
-        and len(address.partition("@")[0]) <= 64
-        and "--" not in address.partition("@")[2]
-        and address.rpartition(".")[2] not in _SPECIAL_USE_TLDS
-    ):
+    if is_plainly_valid(address):
         return None
     if "@" not in address:
         return "missing @"
@@ -435,7 +441,11 @@ def _layout_from_headers(path: Path, headers: list[str], mapping: ColumnMapping)
     seen = ", ".join(repr(header) for header in headers)
     address = _find_column(headers, mapping.address, COLUMN_ALIASES["email"])
     if address is None:
-        wanted = repr(mapping.address) if mapping.address else "an e-mail address column"
+        wanted = (
+            f"column {mapping.address!r}"
+            if mapping.address
+            else "e-mail address column (such as 'Adresse e-mail', 'Courriel' or 'Email')"
+        )
         raise InputError(path, f"no {wanted} in the header; columns seen: {seen}", 1)
     first = _find_column(headers, mapping.first_name, COLUMN_ALIASES["first_name"])
     last = _find_column(headers, mapping.last_name, COLUMN_ALIASES["last_name"])
@@ -445,20 +455,31 @@ def _layout_from_headers(path: Path, headers: list[str], mapping: ColumnMapping)
                 path, f"no column {configured!r} in the header; columns seen: {seen}", 1
             )
     layout = _Layout(headers, address, first, last)
+    layout.names = _field_names(headers, {address: "email", first: "first_name", last: "last_name"})
+    return layout
+
+
+def _field_names(headers: Sequence[str], roles: dict[int | None, str]) -> list[list[str]]:
+    """Each column's names: a unique slug first, then its header when no slug took it.
+
+    The built-in names (email, first_name, last_name) are reserved for the mapped
+    columns; another column whose slug would be one of them gets a suffix (``email_2``).
+    """
     taken = {"email", "first_name", "last_name"}
+    names: list[list[str]] = []
     for index, header in enumerate(headers):
         base = slug(header) or f"column_{index + 1}"
-        name = base
-        suffix = 2
-        while name in taken:
+        name, suffix = base, 2
+        while name in taken and roles.get(index) != name:
             name = f"{base}_{suffix}"
             suffix += 1
         taken.add(name)
-        names = [name]
-        if header and header != name:
-            names.append(header)
-        layout.names.append(names)
-    return layout
+        names.append([name])
+    for column_names, header in zip(names, headers, strict=True):
+        if header and header not in taken:
+            taken.add(header)
+            column_names.append(header)
+    return names
 
 
 def read_addresses(path: Path, *, columns: ColumnMapping | None = None) -> ListReader:
