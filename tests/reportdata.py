@@ -42,7 +42,7 @@ def add_campaign(conn: sqlite3.Connection, name: str, created_at: str = NOW) -> 
     return int(cursor.lastrowid or 0)
 
 
-def add_delivery(conn: sqlite3.Connection, campaign_id: int, rcpt: Recipient) -> int:
+def add_delivery(conn: sqlite3.Connection, campaign_id: int, rcpt: Recipient, at: str = NOW) -> int:
     contact_id = upsert_contact(conn, rcpt.address)
     cursor = conn.execute(
         "INSERT INTO deliveries (campaign_id, contact_id, address, state, skip_cause, reason,"
@@ -59,8 +59,8 @@ def add_delivery(conn: sqlite3.Connection, campaign_id: int, rcpt: Recipient) ->
             rcpt.party,
             rcpt.status,
             rcpt.reply,
-            NOW,
-            NOW,
+            at,
+            at,
         ),
     )
     delivery_id = int(cursor.lastrowid or 0)
@@ -118,7 +118,7 @@ def build_campaign(db: Path, name: str, recipients: list[Recipient], created_at:
     with Store(db) as store, store.transaction() as conn:
         campaign_id = add_campaign(conn, name, created_at)
         for rcpt in recipients:
-            add_delivery(conn, campaign_id, rcpt)
+            add_delivery(conn, campaign_id, rcpt, created_at)
 
 
 def sample_recipients() -> list[Recipient]:
