@@ -295,3 +295,8 @@ def reason_table(*rows: tuple[Reason, str]) -> ReasonTable:
 def own_reason(text: str, table: ReasonTable) -> Reason | None:
     """The reason of the first of the MTA's own sentences found in ``text``."""
     return next((reason for reason, pattern in table if pattern.search(text)), None)
+
+
+def with_hint(fact: BounceFacts, reason: Reason) -> BounceFacts:
+    """``fact`` with the MTA's own reason, unless it already carries one."""
+    return fact if fact.reason_hint is not None else replace(fact, reason_hint=reason)

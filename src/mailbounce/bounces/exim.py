@@ -23,6 +23,7 @@ from mailbounce.models import BounceFacts
 _FROM = re.compile(r"mailer-daemon|mail delivery system", re.I)
 _LEAD_MARK = re.compile(r"created automatically by mail delivery software", re.I)
 _SUBJECT = re.compile(r"^(Mail delivery failed|Warning: message \S+ delayed|Mail failure - )", re.I)
+_EXIM_TRACE = re.compile(r"\(Exim \d", re.I)
 # Providers that send Exim-like text with their own layout: their detectors read them.
 _OWN_LAYOUTS = (einsundeins, gmx, mailru, mxlogic)
 
@@ -41,7 +42,7 @@ class EximDetector:
         if not (
             _LEAD_MARK.search(head)
             or _SUBJECT.search(mail.subject)
-            or mail.header("X-Failed-Recipients")
+            or (mail.header("X-Failed-Recipients") and tb.received_mentions(mail, _EXIM_TRACE))
         ):
             return None
         if any(module.recognises(mail) for module in _OWN_LAYOUTS):

@@ -1,0 +1,39 @@
+"""Bigfoot.com forwarding (LiteMail) bounces.
+
+Layout: Sendmail-like text ("----- The following addresses had permanent fatal errors -----",
+"<addr>", "----- Transcript of session follows -----", ">>> RCPT TO:<addr>", "<<< 553 ...")
+from MAILER-DAEMON@bigfoot.com, relayed by "LiteMail", plus a message/delivery-status part.
+The transcript adds the SMTP command and the full reply.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"bigfoot\.com|LiteMail", re.I)
+_TRANSCRIPT = re.compile(
+    r"^>>> (\w+)(?: TO| FROM)?:?\s*<?([^<>\s]+@[^<>\s]+)>?[^\n]*\n<<< (.*)$", re.M
+)
+
+
+class BigfootDetector:
+    """Bigfoot's bounce: delivery-status fields completed by the session transcript."""
+
+    name = "bigfoot"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not (_MARK.search(mail.sender) or tb.received_mentions(mail, _MARK)):
+            return None
+        text = tb.body_text(mail)
+        facts = [
+            tb.make_facts(m.group(2), m.group(3), smtp_command=m.group(1).upper())
+            for m in _TRANSCRIPT.finditer(text)
+        ]
+        return tb.with_dsn(mail, facts) or None
+
+
+DETECTOR = BigfootDetector()

@@ -1,0 +1,61 @@
+"""Courier mail server delivery status notifications.
+
+Layout: "This is a delivery status notification from host, running the Courier mail server,
+version x.", a rule, "UNDELIVERABLE MAIL" (or "DELAYED MAIL"), "Your message to the following
+recipients cannot be delivered:", then per recipient "<addr>:" and the indented transcript
+("host [ip]:", ">>> RCPT TO:<addr>", "<<< 550 ..."), closed by a rule. A message/delivery-status
+part follows; the text adds the SMTP command and the full remote reply.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"running the Courier mail server", re.I)
+_START = re.compile(r"^Your message to the following recipients (cannot|has not)", re.I)
+_RULE = re.compile(r"^-{20,}\s*$")
+_RECIPIENT = re.compile(r"^<([^>\s]+@[^>\s]+)>:\s*$")
+_HOST = re.compile(r"^\s+([\w.-]+) \[[\d.:a-f]+\]:\s*$", re.I)
+_COMMAND = re.compile(r"^>>> (\w+)")
+
+
+class CourierDetector:
+    """Courier's notification text, completing its delivery-status part."""
+
+    name = "courier"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = tb.body_text(mail)
+        if not _MARK.search(text[:1000]):
+            return None
+        delayed = "DELAYED MAIL" in text[:2000]
+        rows: list[tuple[str, list[str]]] = []
+        for line in tb.lines_between(text, _START, _RULE):
+            found = _RECIPIENT.match(line)
+            if found:
+                rows.append((found.group(1), []))
+            elif rows and line.strip():
+                rows[-1][1].append(line)
+        facts = [_facts(r, lines, delayed) for r, lines in rows]
+        return tb.with_dsn(mail, facts) or None
+
+
+def _facts(recipient: str, lines: list[str], delayed: bool) -> BounceFacts:
+    host = next((m.group(1) for m in map(_HOST.match, lines) if m), None)
+    command = next((m.group(1).upper() for m in map(_COMMAND.match, lines) if m), None)
+    reply = [line.removeprefix("<<<").strip() for line in lines if line.startswith("<<<")]
+    diagnostic = " ".join(reply) or " ".join(lines)
+    return tb.make_facts(
+        recipient,
+        diagnostic,
+        action="delayed" if delayed else "failed",
+        remote_mta=host,
+        smtp_command=command,
+    )
+
+
+DETECTOR = CourierDetector()

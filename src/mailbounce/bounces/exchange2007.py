@@ -1,0 +1,57 @@
+"""Microsoft Exchange Server 2007-2019 (on-premises) non-delivery reports.
+
+Layout (localised: English, Italian, French, ...): "Delivery has failed to these recipients or
+groups:" with "Name<mailto:addr>" lines and Exchange's explanation, then "Diagnostic
+information for administrators:" / "Generating server: host" and per recipient the address
+alone on a line followed by the remote reply, either "#550 5.1.1 RESOLVER.ADR.RecipNotFound;
+not found ##" or "Remote Server returned '550 5.1.1 ...'", then "Original message headers:".
+Only the diagnostic section is read: its layout does not depend on the language. Most
+versions also carry a message/delivery-status part.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"Microsoft Exchange|Microsoft SMTP Server", re.I)
+_CLOUD = re.compile(r"outlook\.com|office365|exchangelabs", re.I)  # Office 365 has its own
+# "Generating server: x" in any language: the label ends with a colon and names a host.
+_GENERATING = re.compile(r"^[^:\n]{5,60}:\s*([\w.-]+\.[\w-]+)\s*$", re.M)
+_ADDRESS_LINE = re.compile(r"^\s*(\S+@[\w.-]+\w)\s*$", re.M)
+_REPLY = re.compile(r"^\s*(?:#(.+?)#+\s*$|Remote Server returned '(.+)')", re.M)
+_ORIGINAL = re.compile(r"^\S[^\n]{0,60}:\s*$\n(Received|Return-Path|From|Date):", re.M)
+
+
+class Exchange2007Detector:
+    """Exchange 2007+ NDR: the language-independent diagnostic section."""
+
+    name = "exchange2007"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if _CLOUD.search(mail.sender) or tb.received_mentions(mail, _CLOUD):
+            return None
+        text = tb.cut_at(tb.body_text(mail), _ORIGINAL)
+        is_ndr = "X-MS-Exchange-Message-Is-Ndr" in mail.msg
+        if not (is_ndr or (mail.header("Content-Language") and _MARK.search(text))):
+            return None
+        generating = _GENERATING.search(text)
+        section = text[generating.end() :] if generating else text
+        facts = []
+        for address in _ADDRESS_LINE.finditer(section):
+            reply = _REPLY.match(section, address.end() + 1)
+            if reply:
+                facts.append(
+                    tb.make_facts(
+                        address.group(1),
+                        reply.group(1) or reply.group(2),
+                        reporting_mta=generating.group(1) if generating else None,
+                    )
+                )
+        return tb.with_dsn(mail, facts) or None
+
+
+DETECTOR = Exchange2007Detector()

@@ -1,0 +1,34 @@
+"""McAfee Email Gateway / Email and Web Security appliance bounces (``X-NAI-Header``).
+
+Layout: "    --- The following addresses had delivery problems ---" then one line per
+recipient "<addr>   (<the remote reply or the gateway's words>)"; a message/delivery-status
+part usually follows.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"McAfee", re.I)
+_START = re.compile(r"-{3} The following addresses had delivery problems -{3}", re.I)
+_LINE = re.compile(r"^\s*<([^>\s]+@[^>\s]+)>\s+\((.*)\)\s*$")
+
+
+class McafeeDetector:
+    """McAfee gateway's text, completing its delivery-status part."""
+
+    name = "mcafee"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not _MARK.search(mail.header("X-NAI-Header")):
+            return None
+        lines = tb.lines_between(tb.body_text(mail), _START)
+        facts = [tb.make_facts(m.group(1), m.group(2)) for m in map(_LINE.match, lines) if m]
+        return tb.with_dsn(mail, facts) or None
+
+
+DETECTOR = McafeeDetector()
