@@ -14,9 +14,11 @@ from mailbounce.reason_providers import provider_reason
 from mailbounce.reason_rules import (
     FIRST_ORDER,
     GREYLISTING,
+    GREYLISTING_STATUSES,
     MAILER_ERROR,
     NOT_USERUNKNOWN,
     PHRASES,
+    RETRY_LATER,
     SECOND_ORDER,
     STAGES,
     STATUS_REASON,
@@ -89,9 +91,8 @@ def find_reply_code(text: str) -> str | None:
 
 _SPACES = re.compile(r"\s+")
 _DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
-_HOST_STAGE_OVERRIDES = frozenset(
-    {None, Reason.REQUIREPTR, Reason.REJECTED, Reason.USERUNKNOWN, Reason.FILTERED}
-)
+_HOST_STAGE_OVERRIDES = frozenset({Reason.REJECTED, Reason.USERUNKNOWN, Reason.FILTERED})
+_CONTINUATION = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3} ")
 
 
 def classify_reason(facts: BounceFacts) -> Reason:
@@ -107,31 +108,47 @@ def classify_reason(facts: BounceFacts) -> Reason:
     status = facts.status or ""
     if status.startswith("2.") or action in _DELIVERED_ACTIONS:
         return Reason.DELIVERED
-    text = _SPACES.sub(" ", facts.diagnostic).strip().lower()
+    text = _normalise(facts.diagnostic)
     if (facts.diagnostic_type or "").lower() == "x-unix" or MAILER_ERROR.search(text):
-        return Reason.MAILERERROR  # the local delivery program (pipe, procmail) failed
+        # The local delivery program (pipe, procmail) failed, unless it says the disk is full.
+        return Reason.MAILBOXFULL if _phrase(Reason.MAILBOXFULL, text) else Reason.MAILERERROR
     code = facts.replycode or find_reply_code(text) or ""
     temporary = status.startswith("4") or code.startswith("4") or action == "delayed"
     command = (facts.smtp_command or command_in(text) or "").upper()
     reason = (
         provider_reason(text, status, (facts.remote_mta or "").lower())
-        or _greylisting(text, temporary)
-        or _by_stage(_first_order(text, status, command), command)
+        or _greylisting(text, status, code, temporary)
+        or _sender_stage(_first_order(text, status, command), command)
         or (_second_order(text) or Reason.EXPIRED if action == "delayed" else None)
         or _by_status(status)
         or _second_order(text)
+        or _host_stage(command)
         or _fallback(text, status, code)
     )
-    if reason is Reason.HOSTUNKNOWN and temporary:
-        return Reason.NETWORKERROR  # a temporary DNS failure, not a non-existent domain
+    if reason is Reason.HOSTUNKNOWN and (temporary or _phrase(Reason.NETWORKERROR, text)):
+        return Reason.NETWORKERROR  # a DNS failure, not a non-existent domain
     return reason
+
+
+def _normalise(diagnostic: str) -> str:
+    """Lower case, one space, and multi-line replies joined: "550-5.7.1 text 550-5.7.1 more"
+    reads "550-5.7.1 text more" so phrases split over reply lines still match."""
+    text = _SPACES.sub(" ", diagnostic).strip().lower()
+    first = _CONTINUATION.search(text)
+    if first is None:
+        return text
+    return text[: first.end()] + _CONTINUATION.sub(" ", text[first.end() :]).replace("  ", " ")
 
 
 def status_reason(status: str | None) -> Reason | None:
     """The reason an RFC 3463 code alone names (``5.1.1`` -> userunknown), or None."""
     if not status or status.count(".") != 2:
         return None
-    return STATUS_REASON.get(status.split(".", 1)[1])
+    detail = status.split(".", 1)[1]
+    reason = STATUS_REASON.get(status) or STATUS_REASON.get(detail)
+    if reason is None and detail.startswith("1.") and detail != "1.0":
+        return Reason.USERUNKNOWN  # vendor details of the addressing subject (5.1.351 ...)
+    return reason
 
 
 def command_in(text: str) -> str | None:
@@ -142,8 +159,12 @@ def command_in(text: str) -> str | None:
     return None
 
 
-def _greylisting(text: str, temporary: bool) -> Reason | None:
-    if temporary and GREYLISTING.search(text) and not PHRASES[Reason.BADREPUTATION].search(text):
+def _greylisting(text: str, status: str, code: str, temporary: bool) -> Reason | None:
+    if not temporary or PHRASES[Reason.BADREPUTATION].search(text):
+        return None
+    if GREYLISTING.search(text):
+        return Reason.GREYLISTED
+    if code in ("450", "451") and status in GREYLISTING_STATUSES and RETRY_LATER.search(text):
         return Reason.GREYLISTED
     return None
 
@@ -183,13 +204,22 @@ def _holds(reason: Reason, text: str, by_status: Reason | None, command: str) ->
     return _phrase(reason, text)
 
 
-def _by_stage(reason: Reason | None, command: str) -> Reason | None:
-    """A refusal at MAIL FROM is about the sender; at connection or HELO about the host."""
-    if command == "MAIL" and reason in (None, Reason.USERUNKNOWN, Reason.FILTERED):
+def _sender_stage(reason: Reason | None, command: str) -> Reason | None:
+    """Unknown-user words at MAIL FROM are about the sender; at connect, about the host."""
+    if command == "MAIL" and reason in (Reason.USERUNKNOWN, Reason.FILTERED):
         return Reason.REJECTED
     if command in ("CONN", "HELO", "EHLO") and reason in _HOST_STAGE_OVERRIDES:
         return Reason.BLOCKED
     return reason
+
+
+def _host_stage(command: str) -> Reason | None:
+    """Nothing else decided: a refusal at MAIL FROM rejects the sender, at connect the host."""
+    if command == "MAIL":
+        return Reason.REJECTED
+    if command in ("CONN", "HELO", "EHLO"):
+        return Reason.BLOCKED
+    return None
 
 
 def _by_status(status: str) -> Reason | None:
@@ -221,7 +251,8 @@ def is_hardbounce(reason: Reason, status: str | None, replycode: str | None) -> 
     if reason in _HARD:
         return True
     if reason is Reason.NOTACCEPT:
-        return _status_class(status, replycode) == "5"
+        # Null MX (RFC 7505) is permanent by definition: hard unless the code says 4xx.
+        return _status_class(status, replycode) != "4"
     return False
 
 

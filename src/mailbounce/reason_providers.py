@@ -58,10 +58,10 @@ def orange(diagnostic: str, status: str, host: str) -> R | None:
 
 # Microsoft (outlook.com, hotmail, Office 365): S3150/S3140 block lists, 4.7.650/651 reputation.
 def microsoft(diagnostic: str, status: str, host: str) -> R | None:
-    if re.search(r"\bs3(1[0-9]{2})\b", diagnostic):
-        return R.BLOCKED
     if re.search(r"\b[45]\.7\.(650|651)\b", diagnostic):
         return R.BADREPUTATION
+    if re.search(r"\bs3(1[0-9]{2})\b|\bsc-00[1-4]\b", diagnostic):
+        return R.BLOCKED
     if re.search(
         r"\b5\.7\.(606|607|608|609|610|611|612|613|614|615|616|617|618|619|620)\b", diagnostic
     ):
@@ -77,6 +77,8 @@ def yahoo(diagnostic: str, status: str, host: str) -> R | None:
         return R.BADREPUTATION
     if "tss06" in diagnostic or "tss09" in diagnostic:
         return R.BLOCKED
+    if re.search(r"this user doesn't have an? \S+ account", diagnostic):
+        return R.USERUNKNOWN
     if "tsb" in diagnostic and re.search(r"\btsb\d", diagnostic):
         return R.BLOCKED
     return None

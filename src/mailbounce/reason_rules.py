@@ -35,7 +35,6 @@ STATUS_REASON: dict[str, R] = {
     "3.4": R.MESGTOOBIG,
     "3.5": R.SYSTEMERROR,
     "4.0": R.NETWORKERROR,
-    "4.1": R.EXPIRED,
     "4.2": R.NETWORKERROR,
     "4.3": R.NETWORKERROR,
     "4.4": R.HOSTUNKNOWN,
@@ -58,6 +57,9 @@ STATUS_REASON: dict[str, R] = {
     "7.26": R.AUTHFAILURE,
     "7.27": R.NOTACCEPT,
     "7.29": R.AUTHFAILURE,
+    # Full codes whose use in the field differs from RFC 3463's subject: Microsoft's 5.4.1
+    # is "Recipient address rejected: Access denied" (directory-based edge blocking).
+    "5.4.1": R.USERUNKNOWN,
 }
 
 
@@ -100,12 +102,13 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"message header size exceeds limit|too many recipients for this message"
     ),
     R.SUSPEND: _compile(
-        r"(is|been|currently|temporarily) (suspended|disabled|deactivated|locked)",
+        r"(is|been|currently|(?<!delivery )temporarily) (suspended|disabled|deactivated|locked)",
         r"account (is )?(disabled|inactive|suspended|locked|frozen|deactivated)",
         r"(inactive|disabled|suspended|deactivated) (e-?mail )?(account|mailbox|user|address)",
         r"mailbox (is )?(disabled|frozen|inactive|suspended)|mailbox currently suspended",
         r"user (is )?(suspended|disabled|inactive|terminated)|is a deactivated mailbox",
         r"tried to reach is (disabled|inactive)|archived recipient|bo[iî]te .*archiv[ée]e",
+        r"temporar(il)?y locked",
         r"temporarily inactive|recipient suspend|no longer (active|in use)",
         r"compte (d[ée]sactiv[ée]|suspendu|bloqu[ée])",
     ),
@@ -117,6 +120,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"not configured to relay",
         r"not (permitted|allowed) to relay|unable to relay|we do not relay|relaying mail to",
         r"not an open relay|insecure mail relay|allowed rcpthosts|as a relay|not a gateway",
+        r"email address is not verified",
         r"relais (refus|interdit)",
     ),
     R.AUTHFAILURE: _compile(
@@ -131,7 +135,8 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"(user|mailbox|recipient|account|address) not (found|known|present|valid|exist)",
         r"(invalid|bad|unknown|not a valid) (e-?mail )?(recipient|mailbox|user|address)",
         r"mailbox (unavailable|not available|is unavailable|invalid)",
-        r"address (unknown|invalid|not present)|recipient address rejected: (user|unknown|invalid)",
+        r"address (unknown|invalid|not present)",
+        r"recipient address rejected(\.?$|: (user|unknown|invalid|undeliverable|access denied))",
         r"(recipient|user) (is )?not (local|a known user|accepted here)|not a known user",
         r"no (mail ?box|account) (here )?(by that name|for this user|available)",
         r"there is no one at this address|not listed in (the )?(domino )?directory",
@@ -171,6 +176,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"envelope sender|return[- ]path (rejected|invalid)|administrative prohibition",
         r"emetteur invalide|exp[ée]diteur (invalide|refus[ée]|inconnu)",
         r"not a registered gateway user|returned mail not accepted",
+        r"all recipient addresses rejected ?: access denied|unroutable sender",
     ),
     R.HOSTUNKNOWN: _compile(
         r"host (or domain name )?(not found|unknown|unreachable)|unknown host",
@@ -181,6 +187,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
     ),
     R.SPAMDETECTED: _compile(
         r"\bspam\b|unsolicited|\buce\b|\bube\b|bulk (e-?mail|mail)|junk mail",
+        r"blacklisted (url|link)|\buribl\b",
         r"content (filter )?rejected|message content rejected|mail content denied",
         r"recurrent pattern detection|rejected by anti-?spam|spam-?like|pourriel|ind[ée]sirable",
     ),
@@ -198,7 +205,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"block ?list|blacklist|black list|\brbl\b|\bdnsbl\b|spamhaus|spamcop|sorbs|barracuda",
         r"blocked (using|by|for|from|due|because of spam)|client host rejected|banned sending ip",
         r"(ip|host|address|server|sender|domain|you) (has been |have been |is |was )?blocked",
-        r"listed (in|on|at)|invalid ip for sending",
+        r"listed (in|on|at)|invalid ip for sending|unwanted messages have been sent from",
         r"not (currently )?accepting (mail|connections) from",
         r"refused to talk",
         r"helo command rejected|your ip|(ip|host) (address )?(is )?(not allowed|rejected|denied)",
@@ -213,7 +220,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
     R.SYSTEMERROR: _compile(
         r"system (error|config)|configuration error|local error|internal (server )?error",
         r"server error|mail loop|loops back to myself|routing loop|forwarding loop",
-        r"temporary (local )?(problem|failure)|service (currently )?unavailable|misconfigured",
+        r"temporary local problem|service (currently )?unavailable|misconfigured",
         r"timeout waiting for input|interrupted system call|erreur (syst[eè]me|interne)",
         r"could not load drd|transaction failed",
     ),
@@ -257,16 +264,19 @@ STAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"in reply to (the )?rcpt to command|after rcpt to|after pipelined rcpt", "RCPT"),
         (r"in reply to (the )?(data|end of data) command|after (end of )?data", "DATA"),
-        (r"after initial connection|while connected|connection (refused|rejected)", "CONN"),
+        (r"after initial connection", "CONN"),
         (r"in reply to (the )?(helo|ehlo) command|after (helo|ehlo)|my name was rejected", "HELO"),
     )
 )
 
-GREYLISTING = _compile(
-    r"gr[ea]y-?list",
+# Greylisting (ours, TAXONOMY): its own word anywhere in a temporary refusal; the generic
+# "try again later" only with the codes greylisting servers use (450/451 4.7.1, 4.2.0...).
+GREYLISTING = _compile(r"gr[ea]y-?list")
+RETRY_LATER = _compile(
     r"try again later|please retry later|temporarily (deferred|rejected)|retry later",
     r"r[ée]essayer plus tard",
 )
+GREYLISTING_STATUSES = frozenset({"", "4.0.0", "4.2.0", "4.7.0", "4.7.1"})
 
 # Order in which a status-or-phrase match decides (the reasons whose evidence is the most
 # specific first; TAXONOMY "a 5.1.1 is userunknown unless the words say relaying, blocking,
