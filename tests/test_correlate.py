@@ -1,0 +1,96 @@
+"""Correlation of a bounce to its campaign and delivery: token, Message-ID, address."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailbounce.correlate import Method, correlate
+from mailbounce.store import Store
+from mailbounce.tracking import make_token
+
+SECRET = b"correlation-secret-0123456789"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Store:
+    store = Store(db_path)
+    with store.transaction():
+        for name, when in (
+            ("sept", "2026-09-01T08:00:00+00:00"),
+            ("nov", "2026-11-01T08:00:00+00:00"),
+        ):
+            campaign = store.conn.execute(
+                "INSERT INTO campaigns (name, created_at) VALUES (?, ?) RETURNING id", (name, when)
+            ).fetchone()[0]
+            for address, state in (("jean@orange.fr", "sent"), ("marie@free.fr", "pending")):
+                store.conn.execute(
+                    "INSERT INTO deliveries (campaign_id, address, state, message_id,"
+                    " last_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (campaign, address, state, f"<{name}.{address}>", when, when),
+                )
+    return store
+
+
+def _delivery(store: Store, campaign: str, address: str) -> tuple[int, int]:
+    row = store.conn.execute(
+        "SELECT d.campaign_id, d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+        " WHERE c.name = ? AND d.address = ?",
+        (campaign, address),
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def test_signed_token_wins(store: Store) -> None:
+    campaign_id, delivery_id = _delivery(store, "sept", "jean@orange.fr")
+    token = make_token(SECRET, campaign_id, delivery_id)
+    found = correlate(
+        store,
+        recipient="jean@orange.fr",
+        tokens=("garbage", token),
+        original_message_id="<nov.jean@orange.fr>",
+        secret=SECRET,
+    )
+    assert found.method is Method.TOKEN
+    assert found.delivery is not None and found.delivery.delivery_id == delivery_id
+    assert found.campaign == "sept"
+
+
+def test_forged_token_is_ignored(store: Store) -> None:
+    campaign_id, delivery_id = _delivery(store, "sept", "jean@orange.fr")
+    forged = make_token(b"someone-elses-secret-123456", campaign_id, delivery_id)
+    found = correlate(
+        store,
+        recipient="jean@orange.fr",
+        tokens=(forged,),
+        original_message_id="<sept.jean@orange.fr>",
+        secret=SECRET,
+    )
+    assert found.method is Method.FORGED and not found.trusted and found.delivery is None
+
+
+def test_without_secret_tokens_cannot_be_checked(store: Store) -> None:
+    found = correlate(
+        store,
+        recipient="jean@orange.fr",
+        tokens=("whatever",),
+        original_message_id="sept.jean@orange.fr",  # brackets optional
+        secret=None,
+    )
+    assert (found.method, found.campaign) == (Method.MESSAGE_ID, "sept")
+
+
+def test_address_falls_back_to_most_recent_sent_campaign(store: Store) -> None:
+    found = correlate(
+        store, recipient="Jean@Orange.fr", tokens=(), original_message_id=None, secret=SECRET
+    )
+    assert (found.method, found.campaign) == (Method.ADDRESS, "nov")
+
+
+def test_never_sent_means_no_campaign(store: Store) -> None:
+    # Marie's deliveries are still pending: nothing was sent, so no bounce can answer them.
+    found = correlate(
+        store, recipient="marie@free.fr", tokens=(), original_message_id=None, secret=SECRET
+    )
+    assert (found.method, found.delivery) == (Method.NONE, None)
