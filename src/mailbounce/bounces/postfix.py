@@ -87,8 +87,8 @@ class PostfixDetector:
         if _SERVER_NOTICE.search(mail.subject):
             return _server_notice(text) or None
         lead = _LEAD.search(text)
-        if lead is None and not _SUBJECT.search(mail.subject):
-            return None
+        if lead is None:
+            return None  # others copy the subject (SendGrid): the lead sentence is Postfix's
         blocks = address_blocks(text, blank_ends_block=True)
         reported = parse_delivery_status(mail) or parse_inline_delivery_status(mail)
         if reported:

@@ -1,0 +1,75 @@
+"""Microsoft 365 / Exchange Online non-delivery reports ("Undeliverable: ...").
+
+From ``postmaster@*.onmicrosoft.com`` / ``postmaster@outlook.com`` ("Microsoft Outlook"), with
+``X-MS-Exchange-Message-Is-Ndr``. The text has "Diagnostic information for administrators:",
+``Generating server: *.prod.outlook.com``, then per recipient the address alone on a line and
+``Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; ...'``. Most reports
+also carry a message/delivery-status part, reused as is. Exchange Online's own enhanced codes
+(``5.4.316``, ``5.7.509``, documented by Microsoft) name the reason themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._textblocks import body_text, make_facts, received_mentions, with_dsn
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_CLOUD = re.compile(r"outlook\.com|onmicrosoft\.com|office365|exchangelabs", re.I)
+_GENERATING = re.compile(r"^Generating server:\s*([\w.-]+)\s*$", re.I | re.M)
+_RECIPIENT_REPLY = re.compile(
+    r"^\s*([^\s<>@]+@[\w.-]+\w)\s*\n\s*Remote Server returned '(.+?)'\s*$", re.I | re.M
+)
+# Exchange Online relays the remote refusal of RCPT TO in these words.
+_AT_RCPT = re.compile(r"unknown recipient or mailbox unavailable\s*->", re.I)
+
+# Microsoft's own texts and enhanced codes (Exchange Online NDR reference).
+_SENTENCES = sentences(
+    (
+        r"RESOLVER\.ADR\.Recip(ient)?NotFound|not found by SMTP address lookup",
+        Reason.USERUNKNOWN,
+        True,
+    ),
+    (r"\b[45]\.4\.312\b|DNS query failed", Reason.NETWORKERROR, True),
+    (r"\b[45]\.4\.316\b|Message expired", Reason.EXPIRED, True),
+    (r"\b5\.7\.509\b|does not pass DMARC", Reason.AUTHFAILURE, True),
+    (r"\b5\.7\.50[1-3]\b", Reason.SPAMDETECTED, True),
+    (r"\b5\.7\.50[4-8]\b", Reason.FILTERED, True),
+    (r"\b5\.7\.510\b", Reason.NOTACCEPT, True),
+    (r"\b[45]\.7\.(?:[56]\d\d|8[5-9]\d)\b", Reason.BLOCKED, True),
+    (r"\b5\.7\.7\d\d\b", Reason.TOOMANYCONN, True),
+    (r"\b5\.4\.1\b.*Recipient address rejected: Access denied", Reason.NORELAYING, True),
+)
+
+
+def _reviewed(facts: BounceFacts) -> BounceFacts:
+    if facts.smtp_command is None and _AT_RCPT.search(facts.diagnostic):
+        facts = replace(facts, smtp_command="RCPT")
+    return with_sentence_reason(facts, _SENTENCES)
+
+
+class Office365Detector:
+    """Exchange Online NDRs: the report part when present, the diagnostic section else."""
+
+    name = "office365"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if "X-MS-Exchange-Message-Is-Ndr" not in mail.msg and not _CLOUD.search(mail.sender):
+            return None
+        text = body_text(mail)
+        generating = _GENERATING.search(text)
+        cloud = _CLOUD.search(mail.sender) or received_mentions(mail, _CLOUD)
+        if not (cloud or (generating and _CLOUD.search(generating.group(1)))):
+            return None
+        reporter = generating.group(1) if generating else None
+        from_text = [
+            make_facts(m.group(1), m.group(2), reporting_mta=reporter)
+            for m in _RECIPIENT_REPLY.finditer(text)
+        ]
+        return [_reviewed(f) for f in with_dsn(mail, from_text)] or None
+
+
+DETECTOR = Office365Detector()
