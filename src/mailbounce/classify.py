@@ -116,13 +116,13 @@ def classify_reason(facts: BounceFacts) -> Reason:
     temporary = status.startswith("4") or code.startswith("4") or action == "delayed"
     command = (facts.smtp_command or command_in(text) or "").upper()
     reason = (
-        provider_reason(text, status, (facts.remote_mta or "").lower())
+        provider_reason(text, status, _hosts(facts))
         or _greylisting(text, status, code, temporary)
-        or _sender_stage(_first_order(text, status, command), command)
+        or _stage(_first_order(text, status, command), command)
         or (_second_order(text) or Reason.EXPIRED if action == "delayed" else None)
         or _by_status(status)
         or _second_order(text)
-        or _host_stage(command)
+        or (Reason.REJECTED if command == "MAIL" else None)
         or _fallback(text, status, code)
     )
     if reason is Reason.HOSTUNKNOWN and (temporary or _phrase(Reason.NETWORKERROR, text)):
@@ -204,22 +204,18 @@ def _holds(reason: Reason, text: str, by_status: Reason | None, command: str) ->
     return _phrase(reason, text)
 
 
-def _sender_stage(reason: Reason | None, command: str) -> Reason | None:
-    """Unknown-user words at MAIL FROM are about the sender; at connect, about the host."""
+def _stage(reason: Reason | None, command: str) -> Reason | None:
+    """A refusal at connection or HELO is about the sending host; unknown-user words at MAIL
+    FROM are about the sender (a MAIL FROM refusal nothing else explains: see the caller)."""
+    if command in ("CONN", "HELO", "EHLO") and (reason is None or reason in _HOST_STAGE_OVERRIDES):
+        return Reason.BLOCKED
     if command == "MAIL" and reason in (Reason.USERUNKNOWN, Reason.FILTERED):
         return Reason.REJECTED
-    if command in ("CONN", "HELO", "EHLO") and reason in _HOST_STAGE_OVERRIDES:
-        return Reason.BLOCKED
     return reason
 
 
-def _host_stage(command: str) -> Reason | None:
-    """Nothing else decided: a refusal at MAIL FROM rejects the sender, at connect the host."""
-    if command == "MAIL":
-        return Reason.REJECTED
-    if command in ("CONN", "HELO", "EHLO"):
-        return Reason.BLOCKED
-    return None
+def _hosts(facts: BounceFacts) -> str:
+    return f"{facts.remote_mta or ''} {facts.reporting_mta or ''}".lower()
 
 
 def _by_status(status: str) -> Reason | None:

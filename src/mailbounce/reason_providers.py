@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from mailbounce.models import Reason as R
 
-Rule = Callable[[str, str, str], R | None]  # (diagnostic lower-case, status, remote host)
+# (diagnostic lower-case, status, remote and reporting MTA host names lower-case)
+Rule = Callable[[str, str, str], R | None]
 
 # Orange / Wanadoo / La Poste (France Télécom): "OFR_416 [416]", "OFR006_102", "LPN000_630".
 _ORANGE_CODE = re.compile(r"\b(?:ofr|lpn)\d*_(\d{3})\b|\[(\d{3})\]")
@@ -135,6 +136,13 @@ def japanese_carriers(diagnostic: str, status: str, host: str) -> R | None:
     return None
 
 
+# MessageLabs (Symantec) relays report their customers' refusals in a fixed form.
+def messagelabs(diagnostic: str, status: str, host: str) -> R | None:
+    if "messagelabs.com" in host and re.search(r"no such user|\brejected$", diagnostic):
+        return R.USERUNKNOWN
+    return None
+
+
 # Tencent (qq.com): frequency limits are connection limits; Mimecast signatures are malware.
 def others(diagnostic: str, status: str, host: str) -> R | None:
     if "frequency limited" in diagnostic:
@@ -151,6 +159,7 @@ RULES: tuple[Rule, ...] = (
     google,
     cox_spectrum,
     japanese_carriers,
+    messagelabs,
     others,
 )
 

@@ -28,7 +28,6 @@ STATUS_REASON: dict[str, R] = {
     "2.2": R.MAILBOXFULL,
     "2.3": R.EXCEEDLIMIT,
     "2.4": R.SYSTEMERROR,
-    "3.0": R.SYSTEMERROR,
     "3.1": R.SYSTEMFULL,
     "3.2": R.NOTACCEPT,
     "3.3": R.SYSTEMERROR,
@@ -227,7 +226,8 @@ PHRASES: dict[R, re.Pattern[str]] = {
     R.NETWORKERROR: _compile(
         r"no route to host|network (is )?unreachable|host is unreachable|dns (error|failure)",
         r"dns query failed",
-        r"name server|unable to resolve|lookup (of \S+ )?(failed|had no relevant)",
+        r"malformed (or unexpected )?name server reply|unable to resolve",
+        r"lookup (of \S+ )?(failed|had no relevant)",
         r"hop count exceeded|too many hops|no relevant answers|connection (reset|lost)",
     ),
     R.CONTENTERROR: _compile(
