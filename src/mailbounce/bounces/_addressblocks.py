@@ -18,9 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from email.message import Message
 
 from mailbounce.bounces._textblocks import make_facts, squeeze
 from mailbounce.bounces.base import Mail, part_text
+from mailbounce.bounces.rfc3464 import clean_address, delivery_status_parts
 from mailbounce.classify import classify_reason
 from mailbounce.models import BounceFacts, Reason
 
@@ -169,3 +171,34 @@ def leaf_texts(mail: Mail) -> str:
         elif part.get_content_maintype() == "text" and part.get_content_type() != "text/html":
             texts.append(part_text(part))
     return "\n".join(texts)
+
+
+def report_field(mail: Mail, name: str) -> dict[str, str]:
+    """recipient -> an extension field of its delivery-status group (``X-PowerMTA-...``)."""
+    found: dict[str, str] = {}
+    for part in delivery_status_parts(mail.msg):
+        payload = part.get_payload()
+        groups = (
+            [dict(g.items()) for g in payload if isinstance(g, Message)]
+            if isinstance(payload, list)
+            else [_text_group(g) for g in part_text(part).split("\n\n")]
+        )
+        for group in groups:
+            fields = {k.lower(): str(v) for k, v in group.items()}
+            recipient = clean_address(fields.get("final-recipient", ""))
+            if recipient and name.lower() in fields:
+                found.setdefault(recipient.lower(), fields[name.lower()].strip())
+    return found
+
+
+def _text_group(text: str) -> dict[str, str]:
+    """``Field: value`` lines of one group given as text (continuations folded)."""
+    fields: dict[str, str] = {}
+    last = ""
+    for line in text.split("\n"):
+        if line[:1] in (" ", "\t") and last:
+            fields[last] += " " + line.strip()
+        elif ":" in line:
+            last, _, value = line.partition(":")
+            fields[last] = value.strip()
+    return fields

@@ -1,0 +1,57 @@
+"""PowerMTA (Port25 / Bird) delivery reports ("Delivery report").
+
+An RFC 3464 report with PowerMTA's extension fields: ``X-PowerMTA-VirtualMTA`` and, per
+recipient, ``X-PowerMTA-BounceCategory`` — PowerMTA's own classification of the remote
+reply (bad-mailbox, quota-issues, ...), which names the reason. The report is reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from mailbounce.bounces._addressblocks import report_field
+from mailbounce.bounces.base import Mail
+from mailbounce.bounces.rfc3464 import parse_delivery_status
+from mailbounce.models import BounceFacts, Reason
+
+_CATEGORY = "X-PowerMTA-BounceCategory"
+# PowerMTA's bounce categories (User's Guide, "bounce-category-patterns").
+_REASONS = {
+    "bad-mailbox": Reason.USERUNKNOWN,
+    "bad-domain": Reason.HOSTUNKNOWN,
+    "inactive-mailbox": Reason.SUSPEND,
+    "quota-issues": Reason.MAILBOXFULL,
+    "message-expired": Reason.EXPIRED,
+    "no-answer-from-host": Reason.NETWORKERROR,
+    "bad-connection": Reason.NETWORKERROR,
+    "routing-errors": Reason.SYSTEMERROR,
+    "bad-configuration": Reason.SYSTEMERROR,
+    "relaying-issues": Reason.NORELAYING,
+    "policy-related": Reason.POLICYVIOLATION,
+    "spam-related": Reason.SPAMDETECTED,
+    "virus-related": Reason.VIRUSDETECTED,
+    "content-related": Reason.CONTENTERROR,
+    "invalid-sender": Reason.REJECTED,
+    "protocol-errors": Reason.SYNTAXERROR,
+}
+
+
+class PowerMtaDetector:
+    """PowerMTA reports: the RFC 3464 groups and PowerMTA's bounce category."""
+
+    name = "powermta"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if mail.msg.get_content_type() != "multipart/report":
+            return None
+        categories = report_field(mail, _CATEGORY)
+        if not categories and "X-PowerMTA-VirtualMTA" not in mail.msg:
+            return None
+        found = []
+        for facts in parse_delivery_status(mail) or []:
+            reason = _REASONS.get(categories.get(facts.recipient.lower(), "").lower())
+            found.append(replace(facts, reason_hint=facts.reason_hint or reason))
+        return found or None
+
+
+DETECTOR = PowerMtaDetector()
