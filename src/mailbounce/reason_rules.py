@@ -221,7 +221,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"server error|mail loop|loops back to myself|routing loop|forwarding loop",
         r"temporary local problem|service (currently )?unavailable|misconfigured",
         r"timeout waiting for input|interrupted system call|erreur (syst[eè]me|interne)",
-        r"could not load drd|transaction failed",
+        r"could not load drd|transaction failed|queue file write error",
     ),
     R.NETWORKERROR: _compile(
         r"no route to host|network (is )?unreachable|host is unreachable|dns (error|failure)",
