@@ -479,6 +479,7 @@ class _Run:
                 store, delivery.id, token=token, message_id=message_id, now=_iso(now)
             )
             in_flight = True
+            crash_point("after_in_flight")
 
         with self.gate.slot(domain):
             if self.rate is not None:

@@ -9,7 +9,6 @@ import typer
 
 from mailbounce.campaign import CampaignOptions
 from mailbounce.cli.app import FormatOption, app, globals_of, resolve_format
-from mailbounce.demo import run_demo, serve_sandbox
 from mailbounce.errors import EXIT_FINDINGS
 from mailbounce.render import OutputFormat, render_rows
 from mailbounce.sending import SendOptions, send, summary_lines
@@ -136,6 +135,8 @@ def sandbox_command(
     ] = 0.0,
 ) -> None:
     """Run a local SMTP server that answers like real providers, to try a campaign safely."""
+    from mailbounce.demo import serve_sandbox  # aiosmtpd loads only for these commands
+
     g = globals_of(ctx)
     serve_sandbox(g.terminal.info, port=port, maildir=maildir, greylist_delay=greylist_delay)
 
@@ -143,6 +144,8 @@ def sandbox_command(
 @app.command("demo")
 def demo_command(ctx: typer.Context, fmt: FormatOption = None) -> None:
     """Send the example campaign to the embedded sandbox and show what happened to whom."""
+    from mailbounce.demo import run_demo
+
     g = globals_of(ctx)
     result = run_demo(g.terminal.info)
     columns = ("address", "state", "attempts", "why", "reply")
