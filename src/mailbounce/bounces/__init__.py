@@ -18,6 +18,7 @@ from mailbounce.bounces.base import Mail, decode_header_text, part_text
 from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded
 from mailbounce.classify import classify
 from mailbounce.models import BounceFacts, Classification
+from mailbounce.tracking import TRACKING_HEADER, token_from_address
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -67,13 +68,14 @@ _BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery (subsystem|system)", re.I)
-_TOKEN_HEADER = re.compile(r"^X-Mailbounce-Token:[ \t]*([^\s]+)", re.I | re.M)
-_VERP = re.compile(r"bounces\+([a-z0-9.-]+)@", re.I)
+_TOKEN_HEADER = re.compile(rf"^{TRACKING_HEADER}:[ \t]*([^\s]+)", re.I | re.M)
+_ADDRESS = re.compile(r"[\w.+=-]+@[\w.-]+")
 _VERP_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "Return-Path")
 _MESSAGE_ID = re.compile(r"^Message-ID:[ \t]*(?:\n[ \t]+)?(<[^>\s]+>|\S+)", re.I | re.M)
 _ORIGINAL_HEADERS = re.compile(
-    r"original message (headers|follows)|message headers follow|headers of the original"
-    r"|--- ?below this line is a copy of the message|undelivered message headers",
+    r"original message|message headers follow|headers of the original|copy of the message"
+    r"|below this line is a copy|undelivered message headers|returned message"
+    r"|message d'origine|message original|en-t[êe]tes du message",
     re.I,
 )
 _ORIGINAL_TYPES = frozenset({"message/rfc822", "text/rfc822-headers", "message/rfc822-headers"})
@@ -158,8 +160,17 @@ def _original_parts(msg: Message) -> list[Message]:
     found: list[Message] = []
     for part in msg.walk():
         if part is not msg and part.get_content_type() in _ORIGINAL_TYPES:
+            if _is_forwarded_report(part):
+                continue  # a forwarded report, not the returned original: look inside
             found.append(part)
     return found
+
+
+def _is_forwarded_report(part: Message) -> bool:
+    inner = part.get_payload()
+    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+        return inner[0].get_content_type() == "multipart/report"
+    return False
 
 
 def _original_text(part: Message) -> str:
@@ -197,14 +208,20 @@ def _original_message_id(msg: Message, original: list[Message]) -> str | None:
 
 
 def _tracking_tokens(msg: Message, original: list[Message]) -> tuple[str, ...]:
+    """Candidate tokens (the caller verifies signatures): VERP addresses and the header."""
     tokens: list[str] = []
     for name in _VERP_HEADERS:
         for value in msg.get_all(name) or []:
-            tokens.extend(m.group(1).lower() for m in _VERP.finditer(str(value)))
+            tokens.extend(_verp_tokens(str(value)))
     texts = [_original_text(part) for part in original] or _body_texts(msg)
     for text in texts:
         tokens.extend(m.group(1) for m in _TOKEN_HEADER.finditer(text))
         for line in text.split("\n"):
             if line.lower().startswith("return-path:"):
-                tokens.extend(m.group(1).lower() for m in _VERP.finditer(line))
+                tokens.extend(_verp_tokens(line))
     return tuple(dict.fromkeys(tokens))
+
+
+def _verp_tokens(text: str) -> list[str]:
+    found = (token_from_address(a) for a in _ADDRESS.findall(text))
+    return [token for token in found if token]

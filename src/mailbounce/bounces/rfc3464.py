@@ -17,7 +17,7 @@ _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-stat
 _ADDRESS = re.compile(r"<?([^\s<>\"';,()]+@[^\s<>\"';,()]+?)>?[.;,]?$")
 _TYPED = re.compile(r"^\s*[\w-]+\s*;\s*(.*)$", re.S)
 # A reply code stands alone: "550 5.1.1", "550-5.1.1", "said: 550 ...", not "5.5.0" or "2550".
-_REPLY_CODE = re.compile(r"(?<![\w.#/-])([245][0-5]\d)(?=[ -]|$)(?![-.]\d\d?\d?\.)")
+_REPLY_CODE = re.compile(r"(?<![\w.#/:=-])([245][0-5]\d)(?=[ -]|$)")
 _VALID_REPLIES = frozenset(
     [
         "211",
