@@ -14,13 +14,11 @@ from dataclasses import replace
 from email.message import Message
 
 from mailbounce.bounces.base import Mail, part_text
-from mailbounce.bounces.rfc3464 import parse_delivery_status
+from mailbounce.bounces.rfc3464 import find_reply, parse_delivery_status
 from mailbounce.models import BounceFacts, Reason
 
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 _ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
-# An RFC 5321 reply code: three digits standing alone, not part of an IP address or a number.
-_REPLY = re.compile(r"(?<![\w.\-/:\[])([245][0-5]\d)(?=[ \-]|$)(?![\-.]\d{1,3}\.\d)", re.M)
 _REPLY_FIRST = re.compile(r"^\s*(?:<<<\s*)?([245][0-5]\d)(?:[ \-]|$)")
 _SPACES = re.compile(r"\s+")
 _BODY_KEY = "_textblocks.body"
@@ -127,10 +125,9 @@ def enhanced_status(text: str) -> str | None:
 def reply_code(text: str) -> str | None:
     """The SMTP reply code as found: at the start of the text, else the first standing alone."""
     first = _REPLY_FIRST.match(text)
-    if first:
+    if first and find_reply(first.group(1)):
         return first.group(1)
-    match = _REPLY.search(text)
-    return match.group(1) if match else None
+    return find_reply(text)
 
 
 def make_facts(
@@ -216,13 +213,19 @@ def indented_blocks(lines: Iterable[str]) -> list[tuple[str, list[str]]]:
     return blocks
 
 
-def with_dsn(mail: Mail, text_facts: list[BounceFacts]) -> list[BounceFacts]:
+def with_dsn(
+    mail: Mail, text_facts: list[BounceFacts], *, text_required: bool = False
+) -> list[BounceFacts]:
     """The RFC 3464 part's facts when the bounce carries one, completed by the text's.
 
     The delivery-status fields are the structured truth (status, action, remote MTA); the
     MTA's text adds what it knows better: the SMTP command, its own reason, a diagnostic the
-    report left empty.
+    report left empty. ``text_required``: a detector recognised only by weak traces (a
+    Received header or a gateway's header, which an inbound gateway also adds to foreign
+    bounces) claims the report only when its own text layout was found.
     """
+    if text_required and not text_facts:
+        return []
     dsn = parse_delivery_status(mail)
     if not dsn:
         return text_facts
@@ -300,3 +303,28 @@ def own_reason(text: str, table: ReasonTable) -> Reason | None:
 def with_hint(fact: BounceFacts, reason: Reason) -> BounceFacts:
     """``fact`` with the MTA's own reason, unless it already carries one."""
     return fact if fact.reason_hint is not None else replace(fact, reason_hint=reason)
+
+
+_LEADING_ADDRESS = re.compile(
+    r"^\s*(?:[>*-]+\s*)?[\"'<]{0,2}([\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)[\"'>]{0,2}"
+    r"(?:\s+on\s+.*|\s*[:,]\s*(.*)|\s*)$",
+    re.ASCII,
+)
+
+
+def address_blocks(lines: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """(address, detail lines) for a list where each recipient starts a line.
+
+    The address may be bare, in angle brackets or quotes, may be followed by ":" and the
+    reply on the same line; the lines until the next address line are its details. Used by
+    the families whose layout is "address, then what happened" (hMailServer, Kerio,
+    IceWarp, Axigen, ...).
+    """
+    blocks: list[tuple[str, list[str]]] = []
+    for line in lines:
+        found = _LEADING_ADDRESS.match(line)
+        if found:
+            blocks.append((found.group(1).lower(), [found.group(2)] if found.group(2) else []))
+        elif blocks and line.strip():
+            blocks[-1][1].append(line.strip())
+    return blocks

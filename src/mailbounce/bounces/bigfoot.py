@@ -33,7 +33,7 @@ class BigfootDetector:
             tb.make_facts(m.group(2), m.group(3), smtp_command=m.group(1).upper())
             for m in _TRANSCRIPT.finditer(text)
         ]
-        return tb.with_dsn(mail, facts) or None
+        return tb.with_dsn(mail, facts, text_required=True) or None
 
 
 DETECTOR = BigfootDetector()

@@ -41,7 +41,7 @@ class CourierDetector:
             elif rows and line.strip():
                 rows[-1][1].append(line)
         facts = [_facts(r, lines, delayed) for r, lines in rows]
-        return tb.with_dsn(mail, facts) or None
+        return tb.with_dsn(mail, facts, text_required=True) or None
 
 
 def _facts(recipient: str, lines: list[str], delayed: bool) -> BounceFacts:

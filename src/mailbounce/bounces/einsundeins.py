@@ -16,6 +16,7 @@ from mailbounce.bounces.gmx import parse_united_internet
 from mailbounce.models import BounceFacts
 
 _FROM = re.compile(r"mailer-daemon@(?:[\w-]+\.)*(kundenserver|1and1|1und1|ionos)\.", re.I)
+_SEPARATOR = re.compile(r"^-{2,} The header of the original message is following", re.I | re.M)
 _MARK = re.compile(r"kundenserver\.|1and1\.|1und1\.|ionos\.", re.I)
 
 
@@ -31,8 +32,10 @@ class EinsundeinsDetector:
 
 
 def recognises(mail: Mail) -> bool:
-    """Whether the bounce comes from this provider (its sender or its own Received trace)."""
-    return bool(_FROM.search(mail.sender) or tb.received_mentions(mail, _MARK))
+    """1&1's sender, or a 1&1 trace together with United Internet's own separator."""
+    if _FROM.search(mail.sender):
+        return True
+    return tb.received_mentions(mail, _MARK) and bool(_SEPARATOR.search(tb.body_text(mail)))
 
 
 DETECTOR = EinsundeinsDetector()

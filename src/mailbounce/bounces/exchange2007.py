@@ -51,7 +51,7 @@ class Exchange2007Detector:
                         reporting_mta=generating.group(1) if generating else None,
                     )
                 )
-        return tb.with_dsn(mail, facts) or None
+        return tb.with_dsn(mail, facts, text_required=True) or None
 
 
 DETECTOR = Exchange2007Detector()

@@ -15,7 +15,6 @@ from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
 _FROM = re.compile(r"postmaster@ezweb\.ne\.jp", re.I)
-_MARK = re.compile(r"\(EZweb Mail\)|ezweb\.ne\.jp", re.I)
 _RECIPIENT = re.compile(r"^\s*(?:Recipient:\s*)?<(\S+@[^>\s]+)>:?\s*(.*)$", re.I | re.M)
 _COMMAND = re.compile(r"^\s*>>> (\w+)", re.M)
 _SENTENCES = tb.reason_table(
@@ -32,7 +31,7 @@ class EzwebDetector:
     name = "ezweb"
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        if not (_FROM.search(mail.sender) or tb.received_mentions(mail, _MARK)):
+        if not _FROM.search(mail.sender):
             return None
         text = tb.body_text(mail)
         matches = list(_RECIPIENT.finditer(text))
@@ -58,7 +57,7 @@ class EzwebDetector:
                     smtp_command=command.group(1).upper() if command else None,
                 )
             )
-        return tb.with_dsn(mail, records) or None
+        return tb.with_dsn(mail, records, text_required=True) or None
 
 
 DETECTOR = EzwebDetector()

@@ -20,6 +20,7 @@ _MARK = re.compile(r"gmx\.(net|com)|\(Nemesis\)", re.I)
 _START = re.compile(r"following address(?:es)?\s*$|following address(?:es)? failed:?\s*$", re.I)
 _STOP = re.compile(r"^-{2,} The header of the original message|^-{2,} ?This is a copy", re.I)
 _RECIPIENT = re.compile(r"^\s*[\"<]?([^\s\"<>]+@[^\s\"<>]+?)[\">]?:?\s*$")
+_SEPARATOR = re.compile(r"^-{2,} The header of the original message is following", re.I | re.M)
 _LABELS = re.compile(r"^(Reason|For the following reason|failed):?\s*$", re.I)
 _HOST = re.compile(r"^host:?\s+(\S+)", re.I | re.M)
 _COMMAND = re.compile(r"after (RCPT|MAIL|DATA|end of data)", re.I)
@@ -43,8 +44,13 @@ class GmxDetector:
 
 
 def recognises(mail: Mail) -> bool:
-    """Whether the bounce comes from GMX (its sender or its own Received trace)."""
-    return bool(_FROM.search(mail.sender) or tb.received_mentions(mail, _MARK))
+    """GMX's sender, or a GMX trace together with United Internet's own separator.
+
+    A Received trace alone is no proof: a mailbox hosted at GMX sees GMX in every message.
+    """
+    if _FROM.search(mail.sender):
+        return True
+    return tb.received_mentions(mail, _MARK) and bool(_SEPARATOR.search(tb.body_text(mail)))
 
 
 def parse_united_internet(text: str) -> list[BounceFacts] | None:

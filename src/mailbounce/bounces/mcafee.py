@@ -28,7 +28,7 @@ class McafeeDetector:
             return None
         lines = tb.lines_between(tb.body_text(mail), _START)
         facts = [tb.make_facts(m.group(1), m.group(2)) for m in map(_LINE.match, lines) if m]
-        return tb.with_dsn(mail, facts) or None
+        return tb.with_dsn(mail, facts, text_required=True) or None
 
 
 DETECTOR = McafeeDetector()

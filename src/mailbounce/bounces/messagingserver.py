@@ -53,7 +53,7 @@ class MessagingserverDetector:
             if records:
                 records[-1].setdefault(name, value)
         facts = [_facts(r, delayed) for r in records if tb.ADDRESS.search(r["recipient address"])]
-        return tb.with_dsn(mail, facts) or None
+        return tb.with_dsn(mail, facts, text_required=True) or None
 
 
 def _facts(fields: dict[str, str], delayed: bool) -> BounceFacts:

@@ -14,7 +14,6 @@ from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"mxl_mta|mxlogic", re.I)
 _FROM = re.compile(r"mailer-daemon@(?:[\w-]+\.)*mxlogic\.net", re.I)
 _START = re.compile(r"following address(?:es)? failed:\s*$", re.I)
 _STOP = re.compile(r"^Included is a copy of the message header", re.I)
@@ -43,8 +42,11 @@ class MxlogicDetector:
 
 
 def recognises(mail: Mail) -> bool:
-    """An MXLogic sender or trace, or MXLogic's fixed "Included is a copy..." layout."""
-    if _FROM.search(mail.sender) or tb.received_mentions(mail, _MARK):
+    """An MXLogic sender, or MXLogic's fixed "Included is a copy..." layout from a daemon.
+
+    MXLogic also filters inbound mail: its Received trace alone proves nothing.
+    """
+    if _FROM.search(mail.sender):
         return True
     return bool(_DAEMON.search(mail.sender) and _HEADER_COPY.search(tb.body_text(mail)))
 

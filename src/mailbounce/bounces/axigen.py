@@ -1,0 +1,54 @@
+"""Axigen mail server delivery status notifications.
+
+Layout: Received/X-Mailer traces naming Axigen, From MAILER-DAEMON, Subject "Delivery Status
+Notification (Failure)" or "Undelivered message"; the text "This is an automatically generated
+Delivery Status Notification." / "Your message could not be delivered to the following
+recipients:" followed by the recipients, one per line, each with its reason on the same line
+("addr: 550 5.1.1 ...") or on the next lines ("Reason: ..."); usually a
+message/delivery-status part as well (its fields are used, the text completes them).
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"Axigen", re.I)
+_START = re.compile(
+    r"(could not be delivered|delivery (to the following recipients )?failed|"
+    r"following recipients?|not (yet )?been delivered)",
+    re.I,
+)
+_STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^The original message", re.I)
+_LABEL = re.compile(r"^(Reason|Error|Diagnostic|Remote server (said|replied))\s*:\s*", re.I)
+
+
+class AxigenDetector:
+    """Axigen's notification."""
+
+    name = "axigen"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not (
+            _MARK.search(mail.header("X-Mailer"))
+            or tb.received_mentions(mail, _MARK)
+            or _MARK.search(mail.header("Message-ID"))
+        ):
+            return None
+        text = tb.body_text(mail)
+        delayed = "delay" in mail.subject.lower()
+        facts = [
+            tb.make_facts(
+                r,
+                " ".join(_LABEL.sub("", line) for line in lines),
+                action="delayed" if delayed else "failed",
+            )
+            for r, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP))
+        ]
+        return tb.with_dsn(mail, facts, text_required=True) or None
+
+
+DETECTOR = AxigenDetector()

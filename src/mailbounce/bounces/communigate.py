@@ -1,0 +1,71 @@
+"""CommuniGate Pro (Stalker) non-delivery reports.
+
+Layout: Subject "Undeliverable mail: <subject>" (delays: "Delayed mail: ..."), ``X-Mailer:
+CommuniGate Pro ...``; per recipient "Failed to deliver to '<addr>'" (or "Delivery to
+'<addr>' delayed"), then the module that failed and its words: "SMTP module(domain
+example.org) reports:" with "host: 550 5.1.1 ..." or "LOCAL module(account x) reports:" with
+CommuniGate's own words ("account is full (disk quota exceeded)", "unknown user account").
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_MARK = re.compile(r"CommuniGate", re.I)
+_ENTRY = re.compile(
+    r"^(Failed to deliver to|Delivery to) '<?([^'>\s]+@[^'>\s]+)>?'(?: delayed)?\s*$", re.I | re.M
+)
+_MODULE = re.compile(r"^(\w+) module\(([^)]*)\) reports:\s*$", re.I | re.M)
+_HOST_REPLY = re.compile(r"^\s*([\w.-]+\.[a-z]{2,}|\[[\d.]+\]):\s*", re.I)
+_SENTENCES = tb.reason_table(
+    (Reason.MAILBOXFULL, r"account is full|disk quota exceeded|mailbox is full"),
+    (Reason.USERUNKNOWN, r"unknown user account|account .* not found|unknown user"),
+    (Reason.HOSTUNKNOWN, r"domain name not found|unknown domain|host not found"),
+    (Reason.SUSPEND, r"account is (disabled|suspended|closed)"),
+    (Reason.EXPIRED, r"message delivery (timed out|time limit)|timed out"),
+)
+
+
+class CommunigateDetector:
+    """CommuniGate Pro's report."""
+
+    name = "communigate"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = tb.body_text(mail)
+        entries = list(_ENTRY.finditer(text))
+        if not entries:
+            return None
+        if not (
+            _MARK.search(mail.header("X-Mailer"))
+            or tb.received_mentions(mail, _MARK)
+            or _MODULE.search(text)
+        ):
+            return None
+        facts = []
+        for index, entry in enumerate(entries):
+            end = entries[index + 1].start() if index + 1 < len(entries) else len(text)
+            facts.append(_facts(entry, text[entry.end() : end]))
+        return tb.with_dsn(mail, facts, text_required=True) or None
+
+
+def _facts(entry: re.Match[str], block: str) -> BounceFacts:
+    module = _MODULE.search(block)
+    words = block[module.end() :] if module else block
+    words = words.split("\n\n", 1)[0]
+    host = _HOST_REPLY.match(words)
+    remote = module is not None and module.group(1).upper() == "SMTP"
+    return tb.make_facts(
+        entry.group(2),
+        words[host.end() :] if host else words,
+        action="delayed" if entry.group(1).lower() == "delivery to" else "failed",
+        reason_hint=None if remote else tb.own_reason(words, _SENTENCES),
+        remote_mta=host.group(1) if host else None,
+    )
+
+
+DETECTOR = CommunigateDetector()

@@ -1,0 +1,49 @@
+"""fml (Japanese mailing-list manager) refusals and error notices.
+
+Layout: an ``X-MLServer: fml [fml x.y]`` header, From "list-admin@domain", a Message-ID with
+".FML"; the Subject names the event ("NOT MEMBER article from x", "reject mail from x",
+"fml system error message", "Loop Alert: ...", "Security Alert"), the text quotes the refused
+address in angle brackets, then "Original mail as follows:". The list refused the poster:
+the record's recipient is the refused address quoted in the text (else the notice's To).
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts, Reason
+
+_SEPARATOR = re.compile(r"^Original mail as follows:", re.I | re.M)
+_BRACKETED = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
+_EVENTS = tb.reason_table(
+    (
+        Reason.REJECTED,
+        r"are not (a )?member|is not (a )?member|NOT MEMBER article|reject(ed)? mail"
+        r"|Spam mail from a spammer is rejected",
+    ),
+    (Reason.SECURITYERROR, r"Security Alert"),
+    (Reason.SYSTEMERROR, r"fml system error|Loop Alert|Loop Back Warning|UNIX FROM Loop"),
+)
+
+
+class FmlDetector:
+    """fml's notice to a poster."""
+
+    name = "fml"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not mail.header("X-MLServer").lower().startswith("fml"):
+            return None
+        text = tb.cut_at(tb.body_text(mail), _SEPARATOR)
+        reason = tb.own_reason(mail.subject, _EVENTS) or tb.own_reason(text, _EVENTS)
+        if reason is None:
+            return None
+        recipients = list(dict.fromkeys(a.lower() for a in _BRACKETED.findall(text)))
+        if not recipients:
+            recipients = [a.lower() for a in tb.ADDRESS.findall(mail.header("To"))]
+        return [tb.make_facts(r, tb.squeeze(text), reason_hint=reason) for r in recipients] or None
+
+
+DETECTOR = FmlDetector()

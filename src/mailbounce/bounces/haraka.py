@@ -1,0 +1,38 @@
+"""Haraka (Node.js MTA) outbound bounces.
+
+Layout (``config/outbound.bounce_message``): ``Received: (Haraka x.y) ...``, From
+MAILER-DAEMON, a multipart/report whose text reads "We were unable to deliver your message to
+the following addresses." followed by the addresses and the remote reply
+("<addr>: 550 5.1.1 ..."), and a message/delivery-status part with the per-recipient fields.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"\bHaraka\b", re.I)
+_START = re.compile(r"unable to deliver your message to the following address", re.I)
+_STOP = re.compile(r"^-{2}|^Reporting-MTA:|^Content-Type:", re.I)
+
+
+class HarakaDetector:
+    """Haraka's bounce."""
+
+    name = "haraka"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = tb.body_text(mail)
+        if not (tb.received_mentions(mail, _MARK) or _MARK.search(mail.header("X-Mailer"))):
+            return None
+        facts = [
+            tb.make_facts(r, " ".join(lines))
+            for r, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP))
+        ]
+        return tb.with_dsn(mail, facts, text_required=True) or None
+
+
+DETECTOR = HarakaDetector()

@@ -1,0 +1,52 @@
+"""hMailServer (Windows) bounces.
+
+Layout: "Your message did not reach some or all of the intended recipients.", "   Sent: ...",
+"   Subject: ...", "The following recipient(s) could not be reached:", then per recipient the
+address and indented lines "Error Type: SMTP", "Remote server (ip) issued an error.",
+"hMailServer sent: RCPT TO:<addr>", "Remote server replied: 550 5.1.1 ...", ended by the line
+"hMailServer".
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"hMailServer", re.I)
+_START = re.compile(r"following recipient\(?s?\)? could not be reached:?\s*$", re.I)
+_STOP = re.compile(r"^hMailServer\s*$", re.I)
+_SENT = re.compile(r"hMailServer sent:\s*(\w+)", re.I)
+_REPLIED = re.compile(r"Remote server replied:\s*(.*)", re.I | re.S)
+_REMOTE = re.compile(r"Remote server \(([^)]*)\)", re.I)
+
+
+class HmailserverDetector:
+    """hMailServer's bounce."""
+
+    name = "hmailserver"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = tb.body_text(mail)
+        if not _MARK.search(text):
+            return None
+        facts = []
+        for recipient, details in tb.address_blocks(tb.lines_between(text, _START, _STOP)):
+            block = "\n".join(details)
+            replied = _REPLIED.search(block)
+            sent = _SENT.search(block)
+            remote = _REMOTE.search(block)
+            facts.append(
+                tb.make_facts(
+                    recipient,
+                    replied.group(1) if replied else block,
+                    remote_mta=remote.group(1) if remote else None,
+                    smtp_command=sent.group(1).upper() if sent else None,
+                )
+            )
+        return facts or None
+
+
+DETECTOR = HmailserverDetector()

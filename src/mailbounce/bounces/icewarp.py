@@ -1,0 +1,53 @@
+"""IceWarp (formerly Merak) mail server bounces.
+
+Layout: From the postmaster / "Mail Delivery System" of the host, Received traces naming
+IceWarp or Merak; text "This message was created automatically by mail delivery software.",
+"Delivery to the following recipient(s) failed permanently:" (or "...has been delayed"), then
+per recipient the address and the remote reply ("addr: 550 5.1.1 ..." or "Remote server
+replied: ..." on the next lines), then the returned message.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"IceWarp|Merak", re.I)
+_START = re.compile(
+    r"(following (recipient|address)(s|\(s\)|es|\(es\))?\b.*(failed|delayed|:)\s*$"
+    r"|could not be delivered to)",
+    re.I,
+)
+_STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^Received:", re.I)
+_LABEL = re.compile(r"^(Reason|Error|Remote server (said|replied)|Server replied)\s*:\s*", re.I)
+
+
+class IcewarpDetector:
+    """IceWarp/Merak's text bounce."""
+
+    name = "icewarp"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not (
+            _MARK.search(mail.header("X-Mailer"))
+            or tb.received_mentions(mail, _MARK)
+            or _MARK.search(tb.body_text(mail)[:3000])
+        ):
+            return None
+        text = tb.body_text(mail)
+        delayed = "delayed" in text[:2000].lower() and "permanent" not in text[:2000].lower()
+        facts = [
+            tb.make_facts(
+                r,
+                " ".join(_LABEL.sub("", line) for line in lines),
+                action="delayed" if delayed else "failed",
+            )
+            for r, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP))
+        ]
+        return tb.with_dsn(mail, facts, text_required=True) or None
+
+
+DETECTOR = IcewarpDetector()

@@ -1,0 +1,41 @@
+"""Kerio Connect (GFI) delivery failure notices.
+
+Layout: ``X-Mailer: Kerio Connect ...`` / Received traces naming Kerio; a text part "Your
+message did not reach some or all of the intended recipients." or "The following recipient(s)
+could not be reached:" with per recipient the address then indented lines such as "Error
+Type: SMTP", "Remote server replied: 550 5.1.1 ...", and often a message/delivery-status part.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"Kerio", re.I)
+_START = re.compile(
+    r"(could not be (reached|delivered)|following recipients?|delivery (has )?failed)", re.I
+)
+_STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^Kerio Connect", re.I)
+_REPLIED = re.compile(r"(?:Remote server replied|Reason|Error)\s*:\s*(.*)", re.I)
+
+
+class KerioDetector:
+    """Kerio Connect's notice."""
+
+    name = "kerio"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not (_MARK.search(mail.header("X-Mailer")) or tb.received_mentions(mail, _MARK)):
+            return None
+        text = tb.body_text(mail)
+        facts = []
+        for recipient, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP)):
+            replies = [m.group(1) for m in map(_REPLIED.search, lines) if m]
+            facts.append(tb.make_facts(recipient, " ".join(replies or lines)))
+        return tb.with_dsn(mail, facts, text_required=True) or None
+
+
+DETECTOR = KerioDetector()

@@ -1,0 +1,49 @@
+"""Symantec (Broadcom) Email Security.cloud, formerly MessageLabs, failure notices.
+
+Layout: From "Mail Delivery System" <MAILER-DAEMON@messagelabs.com>, Subject "Mail Delivery
+Failure", an ``X-Msg-Ref: server-N.tower-N.messagelabs.com!...`` header; a text part
+"Delivery has failed to these recipients or groups:" (or "The following recipient(s) could not
+be reached:") with the addresses and MessageLabs' words, and a message/delivery-status part
+whose Diagnostic-Code carries the remote reply.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"messagelabs\.com", re.I)
+_START = re.compile(
+    r"Delivery has failed to these recipients|could not be (delivered|reached)|"
+    r"following (address|recipient)",
+    re.I,
+)
+_STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:", re.I)
+
+
+class MessagelabsDetector:
+    """MessageLabs' failure notice."""
+
+    name = "messagelabs"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not (
+            _MARK.search(mail.sender)
+            or _MARK.search(mail.header("X-Msg-Ref"))
+            or tb.received_mentions(mail, _MARK)
+        ):
+            return None
+        text = tb.body_text(mail)
+        facts = [
+            tb.make_facts(r, " ".join(lines))
+            for r, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP))
+        ]
+        # Its sender is proof; X-Msg-Ref and Received are also on mail it merely relayed.
+        strong = bool(_MARK.search(mail.sender))
+        return tb.with_dsn(mail, facts, text_required=not strong) or None
+
+
+DETECTOR = MessagelabsDetector()

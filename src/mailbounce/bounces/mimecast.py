@@ -1,0 +1,56 @@
+"""Mimecast gateway non-delivery notifications.
+
+Layout: sent by the Mimecast gateway (``Received: from ... mimecast.com``, ``X-MC-Unique`` /
+``X-Mimecast-*`` headers, From postmaster or "Mimecast Postmaster"); a text/plain and HTML
+pair "Your message couldn't be delivered" / "The below message could not be delivered" with
+field lines "Recipient: addr" (or "To: addr"), "Reason: ..." / "Error: ..." / "Details: 550
+5.1.1 ...". Some versions add a message/delivery-status part.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"mimecast", re.I)
+_LEAD = re.compile(
+    r"could ?n[o']t be delivered|undeliverable|delivery (has )?failed|not delivered", re.I
+)
+_RECIPIENT = re.compile(
+    r"^\s*(?:Recipients?|To|Failed recipient)\s*:\s*<?(\S+@[^>\s]+)>?", re.I | re.M
+)
+_FIELD = re.compile(r"^\s*(Reason|Error|Details|Diagnostic|Response)\s*:\s*(.+)$", re.I | re.M)
+
+
+class MimecastDetector:
+    """Mimecast's own non-delivery notice."""
+
+    name = "mimecast"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not (
+            _MARK.search(mail.sender)
+            or mail.header("X-MC-Unique")
+            or tb.received_mentions(mail, _MARK)
+        ):
+            return None
+        text = tb.body_text(mail)
+        if not _LEAD.search(text[:2000] + mail.subject):
+            return None
+        blocks = re.split(
+            r"(?=^\s*(?:Recipients?|To|Failed recipient)\s*:)", text, flags=re.I | re.M
+        )
+        facts = []
+        for block in blocks:
+            recipient = _RECIPIENT.search(block)
+            if recipient is None:
+                continue
+            words = " ".join(m.group(2) for m in _FIELD.finditer(block))
+            facts.append(tb.make_facts(recipient.group(1), words))
+        return tb.with_dsn(mail, facts, text_required=True) or None
+
+
+DETECTOR = MimecastDetector()
