@@ -1,0 +1,209 @@
+"""parse-bounces throughput and memory, beside flufl.bounce in the same run (issue 3).
+
+Writes the DEV corpus (``$MAILBOUNCE_CORPUS`` or ``../shared/corpus``; read in place, never
+copied into the repository) replicated to ``--messages`` messages into one mbox in a temp
+dir, then times, each as a child process:
+
+- ``mailbounce parse-bounces MBOX`` with store writes, at ``--jobs 1`` and ``--jobs 2``;
+- the same at twice the messages (peak RSS must stay flat: the mbox is streamed);
+- flufl.bounce's ``all_failures`` over the same messages (pip-installed from PyPI into a
+  scratch venv in the temp dir), with the same mbox splitting.
+
+Prints messages/second, peak RSS (the child's ru_maxrss) and the targets: ≥ 2× flufl.bounce at
+``--jobs 1``; ``--jobs 2`` ≥ 1.7× ``--jobs 1``; peak RSS < 150 MB. Not a test: figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ESCAPE = re.compile(rb"^(>*From )", re.M)
+
+FLUFL_CHILD = r"""
+import sys
+from email import message_from_bytes
+from flufl.bounce import all_failures
+
+def messages(path):
+    chunk, blank = [], True
+    with open(path, "rb") as handle:
+        for line in handle:
+            if line.startswith(b"From ") and blank:
+                if chunk:
+                    yield b"".join(chunk)
+                chunk, blank = [], False
+                continue
+            escaped = line.startswith(b">") and line.lstrip(b">").startswith(b"From ")
+            chunk.append(line[1:] if escaped else line)
+            blank = line in (b"\n", b"\r\n")
+    if chunk:
+        yield b"".join(chunk)
+
+count = found = 0
+for raw in messages(sys.argv[1]):
+    count += 1
+    try:
+        temporary, permanent = all_failures(message_from_bytes(raw))
+    except Exception:
+        continue
+    found += len(temporary) + len(permanent)
+print(count, found)
+"""
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    messages: int
+    seconds: float
+    max_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+
+def corpus_dir() -> Path:
+    env = os.environ.get("MAILBOUNCE_CORPUS")
+    path = Path(env) if env else ROOT.parent / "shared" / "corpus"
+    if not (path / "bounces").is_dir():
+        sys.exit(f"the DEV corpus is absent at {path}: set MAILBOUNCE_CORPUS")
+    return path
+
+
+def corpus_messages(corpus: Path) -> list[bytes]:
+    folders = [corpus / "bounces" / "maildir" / sub for sub in ("bsd", "not")]
+    return [path.read_bytes() for folder in folders for path in sorted(folder.glob("*.eml"))]
+
+
+def write_mbox(path: Path, originals: list[bytes], count: int) -> None:
+    """``count`` messages cycling over the corpus; each copy gets its own Message-ID so the
+    store records every one (a re-parse of the same bounce would be a no-op)."""
+    with path.open("wb") as out:
+        for number in range(count):
+            raw = originals[number % len(originals)]
+            out.write(b"From MAILER-DAEMON Fri Nov 20 10:00:00 2026\n")
+            out.write(f"Message-ID: <bench.{number}@bench.example>\n".encode())
+            out.write(ESCAPE.sub(rb">\1", raw.replace(b"\r\n", b"\n")))
+            if not raw.endswith(b"\n"):
+                out.write(b"\n")
+            out.write(b"\n")
+
+
+def timed_child(name: str, command: list[str], messages: int) -> Figure:
+    """Run ``command``; wall time and the child's peak RSS (ru_maxrss, KiB on Linux)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 3):
+        sys.exit(f"{name} failed ({process.returncode}): {stderr[-2000:]}")
+    return Figure(name, messages, seconds, usage.ru_maxrss / 1024)
+
+
+def mailbounce(mbox: Path, db: Path, jobs: int, messages: int) -> Figure:
+    command = [
+        sys.executable,
+        "-m",
+        "mailbounce",
+        "--db",
+        str(db),
+        "parse-bounces",
+        str(mbox),
+        "--format",
+        "jsonl",
+        "--jobs",
+        str(jobs),
+    ]
+    label = f"mailbounce parse-bounces --jobs {jobs} ({messages} msgs)"
+    # ru_maxrss of the parent only: with --jobs 2 the workers are its children; wait4 on the
+    # parent reports the largest of the process and its waited-for descendants.
+    return timed_child(label, command, messages)
+
+
+def flufl(mbox: Path, scratch: Path, messages: int) -> Figure | None:
+    env_dir = scratch / "flufl-venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "flufl.bounce"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if install.returncode != 0:
+        print(f"flufl.bounce could not be installed: {install.stderr.strip()[-500:]}")
+        return None
+    script = scratch / "flufl_child.py"
+    script.write_text(FLUFL_CHILD)
+    return timed_child(
+        f"flufl.bounce all_failures ({messages} msgs)",
+        [str(python), str(script), str(mbox)],
+        messages,
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--no-double", action="store_true", help="skip the 2x memory run")
+    args = parser.parse_args()
+    originals = corpus_messages(corpus_dir())
+    with tempfile.TemporaryDirectory(prefix="mailbounce-bench-") as tmp:
+        scratch = Path(tmp)
+        mbox = scratch / "bounces.mbox"
+        write_mbox(mbox, originals, args.messages)
+        size_mb = mbox.stat().st_size / 1e6
+        print(
+            f"mbox: {args.messages} messages, {size_mb:.1f} MB, from {len(originals)} corpus files"
+        )
+        figures = [
+            mailbounce(mbox, scratch / "j1.db", 1, args.messages),
+            mailbounce(mbox, scratch / "j2.db", 2, args.messages),
+        ]
+        double = None
+        if not args.no_double:
+            big = scratch / "double.mbox"
+            write_mbox(big, originals, args.messages * 2)
+            double = mailbounce(big, scratch / "double.db", 1, args.messages * 2)
+            figures.append(double)
+            big.unlink()
+        baseline = flufl(mbox, scratch, args.messages)
+        if baseline:
+            figures.append(baseline)
+    print()
+    print(f"{'run':<58} {'msgs/s':>9} {'seconds':>8} {'peak RSS MB':>12}")
+    for fig in figures:
+        print(f"{fig.name:<58} {fig.rate:>9.0f} {fig.seconds:>8.1f} {fig.max_rss_mb:>12.1f}")
+    j1, j2 = figures[0], figures[1]
+    print()
+    if baseline:
+        ratio = j1.rate / baseline.rate
+        print(f"--jobs 1 vs flufl.bounce: {ratio:.2f}x (target >= 2x: {verdict(ratio >= 2)})")
+    scale = j2.rate / j1.rate
+    print(f"--jobs 2 vs --jobs 1: {scale:.2f}x (target >= 1.7x: {verdict(scale >= 1.7)})")
+    peak = max(f.max_rss_mb for f in figures if f.name.startswith("mailbounce"))
+    print(f"peak RSS of parse-bounces: {peak:.1f} MB (target < 150 MB: {verdict(peak < 150)})")
+    if double:
+        print(f"RSS at 1x / 2x messages: {j1.max_rss_mb:.1f} / {double.max_rss_mb:.1f} MB")
+    print(f"cores available: {os.cpu_count()} (shared machines make --jobs scaling noisy)")
+
+
+if __name__ == "__main__":
+    main()
