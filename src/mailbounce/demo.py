@@ -27,11 +27,14 @@ from typing import Any
 
 from mailbounce import advice
 from mailbounce.campaign import CampaignOptions, load_campaign
+from mailbounce.dsn import write_later_bounces
 from mailbounce.errors import ConfigError
+from mailbounce.parsing import ParseSettings, parse_bounces
 from mailbounce.sandbox import DEFAULT_RULES, SandboxServer
 from mailbounce.sending import SendOptions, SendReport, send_campaign, summary_lines
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
+from mailbounce.tracking import secret_from
 
 RETRY_LATER = timedelta(minutes=6)
 
@@ -83,7 +86,9 @@ def _send(ctx: DemoContext, at: datetime, title: str) -> None:
     ctx.say("")
     ctx.say(title)
     options = CampaignOptions(campaign_file=ctx.campaign_file, smtp=ctx.sandbox.url)
-    report = send_campaign(ctx.db_path, load_campaign(options), SendOptions(now=lambda: at))
+    # --force: step_check showed the findings; the example list has a bad row on purpose.
+    send_options = SendOptions(now=lambda: at, force=True, check_dns=False)
+    report = send_campaign(ctx.db_path, load_campaign(options), send_options)
     ctx.reports.append(report)
     for line in summary_lines(report):
         ctx.say(line)
@@ -93,6 +98,19 @@ def step_start(ctx: DemoContext) -> None:
     ctx.say(f"demo directory (database, nothing else): {ctx.workdir}")
     ctx.say(f"campaign: {ctx.campaign_file}")
     describe_sandbox(ctx.say, ctx.sandbox)
+
+
+def step_check(ctx: DemoContext) -> None:
+    """What `mailbounce check` says before sending (offline: no DNS in the demo)."""
+    from mailbounce.checks import Severity, check_campaign
+
+    ctx.say("")
+    ctx.say("0. checking the campaign before sending (as `mailbounce check`, without DNS)")
+    found = check_campaign(ctx.campaign_file, db_path=ctx.db_path, dns=False)
+    for finding in found.findings:
+        if finding.severity is not Severity.INFO:
+            ctx.say(f"  {finding.severity}: {finding.message}")
+    ctx.say("  the demo sends anyway (--force): bad rows are skipped, never sent")
 
 
 def step_send(ctx: DemoContext) -> None:
@@ -134,7 +152,33 @@ def _why(row: dict[str, Any], lang: str) -> str:
     return ""
 
 
-DEMO_STEPS: list[DemoStep] = [step_start, step_send, step_retry, step_outcomes]
+def step_later_bounces(ctx: DemoContext) -> None:
+    """A relay reports some accepted mail as undeliverable minutes later: parse its DSNs."""
+    ctx.say("")
+    ctx.say("3. later, the relay returns bounces for some accepted mail: parse-bounces")
+    maildir = ctx.workdir / "Maildir"
+    written = write_later_bounces(ctx.sandbox, maildir)
+    campaign = load_campaign(CampaignOptions(campaign_file=ctx.campaign_file, smtp=ctx.sandbox.url))
+    secret = secret_from(campaign.tracking_secret) if campaign.tracking_secret else None
+    run = parse_bounces(
+        [str(maildir)], db=ctx.db_path, settings=ParseSettings(tracking_secret=secret)
+    )
+    for record in run:
+        ctx.say(f"  {record.recipient}: {record.status} {record.reason} ({record.kind})")
+    summary = run.summary
+    ctx.say(
+        f"  bounces read from {maildir}: {len(written)}; deliveries now rejected:"
+        f" {summary.deliveries_updated}; addresses no longer mailed: {len(summary.suppressed)}"
+    )
+
+
+DEMO_STEPS: list[DemoStep] = [
+    step_start,
+    step_send,
+    step_retry,
+    step_later_bounces,
+    step_outcomes,
+]
 
 
 def run_demo(say: Callable[[str], None], workdir: Path | None = None) -> DemoContext:

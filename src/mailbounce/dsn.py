@@ -19,7 +19,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailbounce.sandbox import LaterBounce, SandboxServer
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _RETURN_PATH = re.compile(rb"^Return-Path:[ \t]*<?([^>\s]*)>?", re.I | re.M)
@@ -175,53 +178,33 @@ def deliver_to_maildir(maildir: Path, message: bytes) -> Path:
     return final
 
 
-class LaterBounce(Protocol):
-    """What the sandbox remembers of a "bounce later" recipient."""
-
-    recipient: str
-    data: bytes
-
-
 def later_bounce_dsns(
-    entries: Iterable[Any],
+    entries: Iterable[LaterBounce],
     *,
     reporting_mta: str = "relay.sandbox.example",
     reasons: Sequence[tuple[str, str, str]] = LATER_REASONS,
-    date: datetime | None = None,
+    delay: timedelta = timedelta(minutes=7),
 ) -> list[tuple[str, bytes]]:
-    """One DSN per entry ``(recipient, original bytes[, envelope sender])``, reasons cycled."""
+    """One DSN per "bounce later" recipient, the reasons cycled, dated ``delay`` after
+    the sandbox accepted the message (as a relay reports minutes later)."""
     made: list[tuple[str, bytes]] = []
     for index, entry in enumerate(entries):
-        recipient, original, sender = _entry_parts(entry)
         status, reply, text = reasons[index % len(reasons)]
-        domain = recipient.rpartition("@")[2] or "example.org"
+        domain = entry.recipient.rpartition("@")[2] or "example.org"
         dsn = make_dsn(
-            original=original,
-            recipient=recipient,
+            original=entry.data,
+            recipient=entry.recipient,
             status=status,
-            diagnostic=f"{reply} {status} {text.format(rcpt=recipient)}",
+            diagnostic=f"{reply} {status} {text.format(rcpt=entry.recipient)}",
             remote_mta=f"mx1.{domain}",
             reporting_mta=reporting_mta,
-            date=date,
-            envelope_from=sender,
+            date=entry.received_at + delay,
+            envelope_from=entry.mail_from or None,
         )
-        made.append((recipient, dsn))
+        made.append((entry.recipient, dsn))
     return made
 
 
-def _entry_parts(entry: Any) -> tuple[str, bytes, str | None]:
-    """Accept the sandbox's record objects as well as plain tuples."""
-    if isinstance(entry, tuple):
-        recipient, original, *rest = entry
-        return str(recipient), bytes(original), (str(rest[0]) if rest and rest[0] else None)
-    recipient = getattr(entry, "recipient", None) or getattr(entry, "rcpt", None)
-    original = getattr(entry, "data", None) or getattr(entry, "content", None) or b""
-    sender = getattr(entry, "mail_from", None) or getattr(entry, "envelope_from", None)
-    if recipient is None:
-        raise ValueError(f"cannot read a recipient from {entry!r}")
-    return str(recipient), bytes(original), str(sender) if sender else None
-
-
-def write_later_bounces(server: Any, maildir: Path) -> list[Path]:
+def write_later_bounces(server: SandboxServer, maildir: Path) -> list[Path]:
     """Write one DSN per "bounce later" recipient the sandbox accepted into ``maildir``."""
     return [deliver_to_maildir(maildir, dsn) for _, dsn in later_bounce_dsns(server.later_bounces)]
