@@ -92,6 +92,8 @@ class Campaign:
     bounce_domain: str | None = None
     verp_prefix: str = "bounces"
     columns: ColumnMapping | None = None
+    source_file: Path | None = None  # the campaign file, when there is one
+    config: Config | None = None
 
     @property
     def envelope_from(self) -> str:
@@ -215,6 +217,8 @@ def load_campaign(options: CampaignOptions, config: Config | None = None) -> Cam
         bounce_domain=layers.section("tracking").get("bounce_domain") or None,
         verp_prefix=str(layers.section("tracking").get("verp_prefix") or "bounces"),
         columns=_columns(data.get("columns"), origin),
+        source_file=options.campaign_file,
+        config=config,
     )
 
 

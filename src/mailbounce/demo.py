@@ -174,6 +174,7 @@ def step_later_bounces(ctx: DemoContext) -> None:
 
 DEMO_STEPS: list[DemoStep] = [
     step_start,
+    step_check,
     step_send,
     step_retry,
     step_later_bounces,

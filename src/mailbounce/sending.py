@@ -57,6 +57,7 @@ class SendOptions:
     dry_run: bool = False
     resend_uncertain: bool = False
     force: bool = False
+    check_dns: bool = True  # the pre-send check may query DNS (MX of the list's domains)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     log: Callable[[str], None] | None = None  # per-recipient lines at -v
 
@@ -186,19 +187,30 @@ def _no_progress(total: int) -> Iterator[Progress]:
     yield _Silent()
 
 
-def run_check(store: Store, campaign: Campaign, options: SendOptions) -> None:
+def run_check(db_path: Path, campaign: Campaign, options: SendOptions) -> list[str]:
     """The single call site of the pre-send check (``mailbounce check``), skipped by --force.
 
-    ``mailbounce.checks`` exposes no ``check_campaign`` yet; when it does, it is called
-    here with the campaign and its lists and raises when the campaign must not be sent.
+    Refuses (exit 1) when the check finds an error; returns the warnings, for the summary.
+    The check reads a campaign file: a campaign given by options alone is not checked (a
+    note says so). ``options.check_dns`` False keeps the check off the network (demo).
     """
     if options.force:
-        return
-    from mailbounce import checks
+        return []
+    if campaign.source_file is None:
+        return ["not checked before sending (the check needs a campaign file)"]
+    from mailbounce.checks import Severity, check_campaign, has_errors
 
-    check_campaign = getattr(checks, "check_campaign", None)
-    if check_campaign is not None:
-        check_campaign(store, campaign)
+    found = check_campaign(
+        campaign.source_file, config=campaign.config, db_path=db_path, dns=options.check_dns
+    )
+    errors = [f for f in found.findings if f.severity is Severity.ERROR]
+    if has_errors(found.findings):
+        raise MailbounceError(
+            f"the campaign does not pass the check ({len(errors)} errors; first: "
+            f"{errors[0].message}); see `mailbounce check {campaign.source_file}`, fix them, "
+            "or send anyway with --force"
+        )
+    return [f"check: {f.message}" for f in found.findings if f.severity is Severity.WARNING]
 
 
 def _prepare(
@@ -208,6 +220,7 @@ def _prepare(
     options: SendOptions,
     report: SendReport,
 ) -> int:
+    report.notes.extend(run_check(store.path, campaign, options))
     existing = deliveries.find_campaign(store, campaign.name)
     settings = campaign.stored_settings()
     if existing is not None:
@@ -233,7 +246,6 @@ def _prepare(
         added = deliveries.add_list_recipients(store, record.id, imported.list_id)
         if existing is not None and added:
             report.notes.append(f"{added} new recipients from {reader.path.name}")
-    run_check(store, campaign, options)
     recovery = deliveries.recover_interrupted(store, record.id)
     report.recovered_uncertain = recovery.uncertain
     if recovery.released or recovery.uncertain:
