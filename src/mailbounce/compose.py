@@ -56,7 +56,8 @@ OWN_HEADERS = frozenset(
         TRACKING_HEADER.lower(),
     }
 )
-_LINE_BREAKS = re.compile(r"[\r\n\x00\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+# Line breaks of every kind (str.splitlines' set) and the other control characters.
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 §2.2: printable ASCII except ':'
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 # RFC 2047 §2: an encoded-word is at most 75 characters; "=?utf-8?b?" + "?=" take 12.
@@ -102,7 +103,7 @@ def _clean_domain(domain: str) -> str:
 
 
 def header_text(value: str) -> str:
-    """A value safe for one header: line breaks become spaces, runs of spaces one."""
+    """A value safe for one header: line breaks and controls become spaces, runs one."""
     return " ".join(_LINE_BREAKS.sub(" ", value).split())
 
 
@@ -174,7 +175,9 @@ def encode_body(text: str, boundary: str) -> tuple[str, str]:
     data = body.encode("utf-8")
     # Each non-ASCII character takes 2 to 4 bytes: the growth measures how French it is.
     if (len(data) - len(body)) * 5 > len(body):
-        return "base64", base64.encodebytes(data).decode("ascii").replace("\n", "\r\n")
+        # RFC 2045 §6.8: text is put in canonical form (CRLF line breaks) before base64.
+        canonical = data.replace(b"\n", b"\r\n")
+        return "base64", base64.encodebytes(canonical).decode("ascii").replace("\n", "\r\n")
     return "quoted-printable", _qp(data)
 
 
