@@ -119,7 +119,7 @@ def classify_reason(facts: BounceFacts) -> Reason:
         provider_reason(text, status, _hosts(facts))
         or _greylisting(text, status, code, temporary)
         or _stage(_first_order(text, status, command), command)
-        or (_second_order(text) or Reason.EXPIRED if action == "delayed" else None)
+        or (_delayed(text, status) if action == "delayed" else None)
         or _by_status(status)
         or _second_order(text)
         or (Reason.REJECTED if command == "MAIL" else None)
@@ -189,9 +189,9 @@ def _holds(reason: Reason, text: str, by_status: Reason | None, command: str) ->
             return not any(_phrase(other, text) for other in NOT_USERUNKNOWN)
         # Unknown-user words without a 5.1.x code count only as an answer to RCPT TO; after
         # DATA they come from a recipient-side filter (filtered below).
-        return command == "RCPT" and by_status is not Reason.SUSPEND and _phrase(reason, text)
+        return command == "RCPT" and by_status is not Reason.SUSPEND and _unknown_user(text)
     if reason is Reason.FILTERED:
-        words = _phrase(Reason.FILTERED, text) or _phrase(Reason.USERUNKNOWN, text)
+        words = _phrase(Reason.FILTERED, text) or _unknown_user(text)
         if by_status is Reason.FILTERED:
             return words
         return words and command not in ("RCPT", "MAIL")
@@ -202,6 +202,11 @@ def _holds(reason: Reason, text: str, by_status: Reason | None, command: str) ->
     if reason is Reason.MESGTOOBIG and by_status is Reason.EXCEEDLIMIT:
         return False
     return _phrase(reason, text)
+
+
+def _unknown_user(text: str) -> bool:
+    """Unknown-user words that are not about the sender ("domain of sender address ...")."""
+    return _phrase(Reason.USERUNKNOWN, text) and not _phrase(Reason.REJECTED, text)
 
 
 def _stage(reason: Reason | None, command: str) -> Reason | None:
@@ -216,6 +221,12 @@ def _stage(reason: Reason | None, command: str) -> Reason | None:
 
 def _hosts(facts: BounceFacts) -> str:
     return f"{facts.remote_mta or ''} {facts.reporting_mta or ''}".lower()
+
+
+def _delayed(text: str, status: str) -> Reason:
+    """A delay warning: its words, else a specific (non-routing) status, else expired."""
+    by_status = status_reason(status) if status[2:4] != "4." else None
+    return _second_order(text) or by_status or Reason.EXPIRED
 
 
 def _by_status(status: str) -> Reason | None:
@@ -283,8 +294,14 @@ def classify(facts: BounceFacts) -> Classification:
     )
 
 
-def classify_smtp_reply(code: int, text: str, recipient: str = "") -> Classification:
-    """Classify a reply met while sending (``550 5.1.1 User unknown`` at RCPT, ``451`` ...)."""
+def classify_smtp_reply(
+    code: int, text: str, recipient: str = "", command: str = "RCPT"
+) -> Classification:
+    """Classify a reply met while sending (``550 5.1.1 User unknown`` at RCPT, ``451`` ...).
+
+    ``command`` is the SMTP command answered; by default RCPT, where a server names unknown
+    addresses to the sending client itself (not a later filter's relayed words).
+    """
     status = find_enhanced_status(text)
     if status is not None and status[0] != str(code)[0]:
         status = None  # an enhanced code must agree with the reply's class (RFC 3463 §2)
@@ -294,6 +311,7 @@ def classify_smtp_reply(code: int, text: str, recipient: str = "") -> Classifica
         status=status,
         replycode=str(code),
         diagnostic=f"{code} {text}".strip(),
+        smtp_command=command,
     )
     return classify(facts)
 

@@ -191,7 +191,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"recurrent pattern detection|rejected by anti-?spam|spam-?like|pourriel|ind[ée]sirable",
     ),
     R.SPEEDING: _compile(
-        r"too many (messages|mails|emails)|(?<!connection )rate limit|sending rate|slow down",
+        r"too many (messages|mails|emails)|(?<!connection )rate limit|sending rate",
         r"try again slower",
         r"receiving mail at a rate|exceeded the max emails per hour|trop de (messages|mails)",
     ),
