@@ -312,3 +312,32 @@ def test_jobs_keep_input_order(tmp_path: Path, db_path: Path) -> None:
     assert len(serial) == 300
     assert parallel == serial
     assert [r["source"] for r in serial][:2] == [f"{mbox}#1", f"{mbox}#2"]
+
+
+def test_sandbox_later_bounces_become_classified_rejections(tmp_path: Path) -> None:
+    """The demo hook: what the sandbox accepted "to bounce later" comes back as DSNs."""
+    import smtplib
+
+    from mailbounce.dsn import write_later_bounces
+    from mailbounce.sandbox import SandboxServer
+
+    originals = {
+        address: _original(f"<demo.{number}@asso.example>", address)
+        for number, address in enumerate(
+            ["later@gmail.com", "retour@laposte.net", "later.bis@example.net", "ok@example.org"]
+        )
+    }
+    with SandboxServer(greylist_delay=0.0) as sandbox:
+        with smtplib.SMTP("127.0.0.1", sandbox.port) as client:
+            for address, message in originals.items():
+                client.sendmail("news@asso.example", [address], message)
+        paths = write_later_bounces(sandbox, tmp_path / "Maildir")
+    assert len(paths) == 3
+    records, summary = _run([str(tmp_path / "Maildir")], tmp_path / "demo.db", store=False)
+    found = {r["recipient"]: (r["status"], r["reason"], r["original_message_id"]) for r in records}
+    assert found == {
+        "later@gmail.com": ("5.1.1", "userunknown", "<demo.0@asso.example>"),
+        "retour@laposte.net": ("5.2.2", "mailboxfull", "<demo.1@asso.example>"),
+        "later.bis@example.net": ("5.7.1", "spamdetected", "<demo.2@asso.example>"),
+    }
+    assert not summary.unrecognised and not summary.quarantined  # type: ignore[attr-defined]
