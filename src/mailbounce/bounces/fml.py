@@ -40,10 +40,13 @@ class FmlDetector:
         reason = tb.own_reason(mail.subject, _EVENTS) or tb.own_reason(text, _EVENTS)
         if reason is None:
             return None
-        recipients = list(dict.fromkeys(a.lower() for a in _BRACKETED.findall(text)))
-        if not recipients:
-            recipients = [a.lower() for a in tb.ADDRESS.findall(mail.header("To"))]
-        return [tb.make_facts(r, tb.squeeze(text), reason_hint=reason) for r in recipients] or None
+        # One notice is about one refused post: the first quoted address is the one refused
+        # (later ones are fml's help addresses, "-ctl" and the like).
+        quoted = _BRACKETED.search(text)
+        recipient = quoted.group(1) if quoted else tb.first_address(mail.header("To"))
+        if recipient is None:
+            return None
+        return [tb.make_facts(recipient, tb.squeeze(text), reason_hint=reason)]
 
 
 DETECTOR = FmlDetector()

@@ -30,8 +30,6 @@ _STATES: dict[str, tuple[str, Reason | None]] = {
     "6": ("MAIL", Reason.SYSTEMERROR),  # the remote does not support TLS
     "8": ("AUTH", Reason.SYSTEMERROR),
     "9": ("AUTH", Reason.SYSTEMERROR),
-    "12": ("MAIL", None),
-    "13": ("MAIL", None),
     "14": ("RCPT", None),
     "15": ("DATA", None),
     "16": ("DATA", None),
