@@ -6,6 +6,7 @@ Message-ID and tracking token a send would have given them; the store is a real 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -341,3 +342,30 @@ def test_sandbox_later_bounces_become_classified_rejections(tmp_path: Path) -> N
         "later@example.net": ("5.7.1", "spamdetected", "<demo.2@asso.example>"),
     }
     assert not summary.unrecognised and not summary.quarantined  # type: ignore[attr-defined]
+
+
+SAMPLES = Path(__file__).parent / "data" / "parse_bounces"
+EXPECTED = [
+    json.loads(line) for line in (SAMPLES / "expected.jsonl").read_text().splitlines() if line
+]
+
+
+@pytest.mark.parametrize("case", EXPECTED, ids=[case["file"] for case in EXPECTED])
+def test_store_effects_of_samples(
+    case: dict[str, object], db_path: Path, sent: dict[str, int]
+) -> None:
+    """Complaints unsubscribe, auto-replies and non-bounces change nothing (samples/)."""
+    records, summary = _run([str(SAMPLES / str(case["file"]))], db_path)
+    if case["recipient"] is None:
+        assert records == [] and summary.not_bounces == 1  # type: ignore[attr-defined]
+        with Store(db_path) as store:
+            assert bounce_count(store) == 0
+        return
+    [record] = records
+    assert {key: record[key] for key in ("recipient", "kind", "reason", "campaign")} == {
+        key: case[key] for key in ("recipient", "kind", "reason", "campaign")
+    }
+    with Store(db_path) as store:
+        assert _state(store, sent[str(case["recipient"])])[0] == case["delivery_state"]
+        found = suppression_of(store, str(case["recipient"]))
+    assert (found.cause if found else None) == case["suppression"]
