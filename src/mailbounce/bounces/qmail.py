@@ -29,7 +29,9 @@ _SEPARATOR = re.compile(
     r"|Une copie du message)",
     re.IGNORECASE | re.MULTILINE,
 )
-_REPORTER = re.compile(r"program(?:me|m)? (?:at|auf|sur) ([\w.-]+?)\.?\s*$", re.I | re.M)
+_REPORTER = re.compile(
+    r"program(?:me|m)?(?: qmail-send)? (?:at|auf|sur) ([\w.-]+?)\.?\s*$", re.I | re.M
+)
 
 # qmail-remote.c / qmail-send.c / qmail-ldap sentences (the reporting MTA's own findings
 # decide; the ones that frame a remote reply decide only when that reply is vague).

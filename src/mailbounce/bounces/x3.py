@@ -1,0 +1,55 @@
+"""The ``x3`` family (Sisimai's "Unknown MTA #3"): a boxed plain-text DSN.
+
+``This is an automatically generated Delivery Status Notification.``, then
+``Delivery to the following recipients failed permanently:`` with ``* addr`` rows, then a
+``Technical details:`` box with ``SMTP:RCPT host 192.0.2.8: 553 5.3.0 <addr>... text``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces._textblocks import body_text, make_facts
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_LEAD = re.compile(r"This is an automatically generated Delivery Status Notification", re.I)
+_FAILED = re.compile(
+    r"^\s*Delivery to the following recipients? failed( permanently)?", re.I | re.M
+)
+_DELAYED = re.compile(r"^\s*Delivery to the following recipients? (has been )?delayed", re.I | re.M)
+_ROW = re.compile(r"^\s*\*\s*<?([^\s<>@]+@[\w.-]+\w)>?\s*$", re.M)
+_DETAIL = re.compile(r"^\s*SMTP:\s*(\w+)\s+host\s+(\S+?):\s*(.+)$", re.I | re.M)
+_ADDRESS = re.compile(r"<?([^\s<>@]+@[\w.-]+\w)>?")
+
+
+class X3Detector:
+    """``* addr`` rows and ``SMTP:CMD host H: reply`` technical details."""
+
+    name = "x3"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        text = body_text(mail)
+        if not _LEAD.search(text[:600]):
+            return None
+        delayed = _DELAYED.search(text) and not _FAILED.search(text)
+        details = [(m.group(1).upper(), m.group(2), m.group(3)) for m in _DETAIL.finditer(text)]
+        found: list[BounceFacts] = []
+        for row in _ROW.finditer(text):
+            recipient = row.group(1).lower()
+            # The detail naming this address, else the only detail there is.
+            mine = [d for d in details if recipient in d[2].lower()]
+            command, host, reply = (mine or details or [(None, None, "")])[0]
+            found.append(
+                make_facts(
+                    recipient,
+                    reply,
+                    action="delayed" if delayed else "failed",
+                    remote_mta=host,
+                    smtp_command=command,
+                )
+            )
+        return found or None
+
+
+DETECTOR = X3Detector()
