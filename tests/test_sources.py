@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import mailbox
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,30 @@ def test_mbox_round_trip(messages: list[list[bytes]]) -> None:
     bodies = [b"X-N: 1\n\n" + b"\n".join(lines) + b"\n" for lines in messages]
     found = list(split_mbox(io.BytesIO(_mbox(*bodies)), "m", cap=1 << 20))
     assert [m.data for m in found] == bodies
+
+
+def test_mbox_streaming_memory_is_bounded() -> None:
+    """~12 MB of mbox read through split_mbox: the peak is one message, not the file."""
+    import tracemalloc
+
+    body = b"X-Filler: " + b"y" * 70 + b"\n"
+    message = b"Subject: s\n\n" + body * 50  # ~4 KB
+
+    def lines() -> Iterator[bytes]:
+        for _ in range(3_000):
+            yield b"From MAILER-DAEMON Fri Nov 20 10:00:00 2026\n"
+            yield b"Subject: s\n"
+            yield b"\n"
+            for _ in range(50):
+                yield body
+            yield b"\n"
+
+    tracemalloc.start()
+    count = 0
+    for found in split_mbox(lines(), "big", cap=1 << 20):
+        assert found.data == message
+        count += 1
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == 3_000
+    assert peak < 1_000_000
