@@ -157,3 +157,55 @@ def test_distance_prices_slips_by_kind() -> None:
     assert slip_distance("gmailcom", "gmail.com") == 0.5  # missing dot
     assert slip_distance("gmail.co", "gmail.com") == 0.5  # clipped end
     assert slip_distance("gxail", "gmail") == 1.0  # distant keys
+
+
+FRENCH_PROVIDERS = [
+    "gmail.com", "orange.fr", "hotmail.fr", "wanadoo.fr", "free.fr", "yahoo.fr", "sfr.fr",
+    "laposte.net", "hotmail.com", "outlook.fr", "live.fr", "icloud.com", "neuf.fr", "bbox.fr",
+    "aol.com", "gmx.fr", "msn.com",
+]  # fmt: skip
+TLD_SLIPS = {
+    "com": ["con", "cmo", "cm", "co", "vom", "xom", "comm"],
+    "fr": ["ft", "fe", "frr", "rf", "ffr"],
+    "net": ["nte", "ner", "nett", "ne"],
+}
+
+
+def _single_slips(domain: str) -> list[tuple[str, str]]:
+    """Every single slip of each kind on the name, TLD slips and the missing dot."""
+    from mailbounce.checks.keyboard import ADJACENT
+
+    name, tld = domain.split(".", 1)
+    slips: set[tuple[str, str]] = {("missing dot", name + tld)}
+    for i, char in enumerate(name):
+        slips.update(("neighbour key", name[:i] + b + name[i + 1 :] + "." + tld)
+                     for a, b in ADJACENT if a == char and b.isalpha())  # fmt: skip
+        if i + 1 < len(name):
+            slips.add(
+                ("transposition", name[:i] + name[i + 1] + name[i] + name[i + 2 :] + "." + tld)
+            )
+        slips.add(("omission", name[:i] + name[i + 1 :] + "." + tld))
+        slips.add(("doubling", name[:i] + char + name[i:] + "." + tld))
+    slips.update(("tld", f"{name}.{slip}") for slip in TLD_SLIPS[tld])
+    kb = default_knowledge_base()
+    return sorted((kind, typo) for kind, typo in slips if not kb.is_legitimate(typo))
+
+
+def test_generated_single_slips_on_french_providers() -> None:
+    """Every single slip on the French providers, generated: not a list anyone tuned on.
+
+    Two-letter results (``sf.fr`` from sfr.fr) are too ambiguous to correct and may be
+    missed; nothing may be corrected to the wrong provider."""
+    cases = [
+        (kind, typo, domain) for domain in FRENCH_PROVIDERS for kind, typo in _single_slips(domain)
+    ]
+    wrong = []
+    missed = []
+    for kind, typo, domain in cases:
+        got = ENGINE.suggest_domain(typo)
+        if got is None:
+            missed.append((kind, typo))
+        elif got != domain:
+            wrong.append((kind, typo, got))
+    assert wrong == []
+    assert len(missed) / len(cases) <= 0.03, missed

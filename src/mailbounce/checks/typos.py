@@ -36,6 +36,9 @@ COM_SLIPS = frozenset({"co", "cm"})
 # Edits per side kept in the neighbour index (symmetric deletion, as in SymSpell): two slips.
 MAX_DELETES = 2
 TLD_REPAIR_LIMIT = 1.0
+# Two-letter names (ms.com, me.com, gm.com) are one slip from too many real domains to
+# correct or to be corrected to by edits.
+MIN_EDITED_NAME = 2
 # A single slip of the cheapest kind (neighbouring key, doubling, transposition).
 CHEAP_SLIP = 0.5
 
@@ -180,9 +183,13 @@ class TypoEngine:
         typed_tld = domain.rsplit(".", 1)[-1] if "." in domain else ""
         tld_is_real = "." in domain and self.kb.is_real_tld(typed_tld)
         flat = domain.replace(".", "")
+        if len(name) <= MIN_EDITED_NAME:
+            return None
         best: tuple[float, int, str] | None = None
         for candidate in self._candidates(domain):
             provider = self._providers[candidate]
+            if len(provider.name) <= MIN_EDITED_NAME:
+                continue
             if tld_is_real and typed_tld != provider.tld:
                 clipped_com = typed_tld in COM_SLIPS and provider.tld == "com"
                 if not clipped_com and flat != candidate.replace(".", ""):
