@@ -207,8 +207,8 @@ def run_check(db_path: Path, campaign: Campaign, options: SendOptions) -> list[s
     if has_errors(found.findings):
         raise MailbounceError(
             f"the campaign does not pass the check ({len(errors)} errors; first: "
-            f"{errors[0].message}); see `mailbounce check {campaign.source_file}`, fix them, "
-            "or send anyway with --force"
+            f"{errors[0].message}); see `mailbounce check campaign {campaign.source_file}`,"
+            " fix them, or send anyway with --force"
         )
     return [f"check: {f.message}" for f in found.findings if f.severity is Severity.WARNING]
 
