@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import mailbox
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,6 +127,13 @@ def test_oversized_message_is_truncated_with_real_size(tmp_path: Path) -> None:
 def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file or directory"):
         list(iter_messages([str(tmp_path / "nope")]))
+
+
+def test_special_file_is_an_input_error(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a file or a folder"):
+        list(iter_messages([str(fifo)]))
 
 
 def test_unreadable_path_is_an_input_error(tmp_path: Path) -> None:

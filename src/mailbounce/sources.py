@@ -14,6 +14,7 @@ import imaplib
 import os
 import re
 import ssl
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -159,11 +160,15 @@ class PathSource:
 
     def __post_init__(self) -> None:
         path = Path(self.label)
-        if not path.exists():
-            raise InputError(self.label, "no such file or directory")
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise InputError(self.label, "no such file or directory") from None
+        except OSError as exc:
+            raise InputError(self.label, f"cannot read: {exc.strerror or exc}") from None
         if not os.access(path, os.R_OK):
             raise InputError(self.label, "permission denied")
-        if not (path.is_file() or path.is_dir()):
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise InputError(self.label, "not a file or a folder")
 
     def __iter__(self) -> Iterator[RawMessage]:
