@@ -15,7 +15,7 @@ from email.message import Message
 from enum import StrEnum
 
 from mailbounce.bounces.base import Mail, decode_header_text, part_text
-from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded
+from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded, size_exceeded
 from mailbounce.classify import classify
 from mailbounce.models import BounceFacts, Classification
 from mailbounce.tracking import TRACKING_HEADER, token_from_address
@@ -92,6 +92,9 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
     """Detect and classify every recipient record of one raw message."""
     from mailbounce.bounces.registry import DETECTORS  # detectors import base from here
 
+    problem = size_exceeded(raw, limits)  # before normalising: never copy a huge message
+    if problem is not None:
+        raise UnparseableMessage(problem)
     raw = _normalise(raw)
     problem = limit_exceeded(raw, limits)
     if problem is not None:

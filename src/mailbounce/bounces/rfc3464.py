@@ -14,7 +14,8 @@ from mailbounce.classify import find_enhanced_status
 from mailbounce.models import BounceFacts
 
 _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
-_ADDRESS = re.compile(r"<?([^\s<>\"';,()]+@[^\s<>\"';,()]+?)>?[.;,]?$")
+_ADDRESS = re.compile(r"<?([^\s\x00-\x1f<>\"';,()]+@[^\s\x00-\x1f<>\"';,()]+?)>?[.;,]?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TYPED = re.compile(r"^\s*[\w-]+\s*;\s*(.*)$", re.S)
 # A reply code stands alone: "550 5.1.1", "550-5.1.1", "said: 550 ...", not "5.5.0" or "2550".
 _REPLY_CODE = re.compile(r"(?<![\w.#/:=-])([245][0-5]\d)(?=[ -]|$)")
@@ -92,8 +93,8 @@ _WS = re.compile(r"\s+")
 
 def clean_address(value: str) -> str:
     """``rfc822; <Jo@Example.org>`` -> ``Jo@Example.org`` (type prefix, brackets removed)."""
-    typed = _TYPED.match(value)
-    text = (typed.group(1) if typed else value).strip()
+    typed = _TYPED.match(_CONTROL.sub("", value))
+    text = (typed.group(1) if typed else _CONTROL.sub("", value)).strip()
     if "<" in text and ">" in text:
         text = text[text.index("<") + 1 : text.index(">", text.index("<"))]
     match = _ADDRESS.search(text.strip())
