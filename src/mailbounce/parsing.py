@@ -199,6 +199,15 @@ def analyse_stream(
         yield from pending.popleft().result()
 
 
+def _start_pool(jobs: int) -> ProcessPoolExecutor | None:
+    """A pool whose workers are already running (forked before any database is opened)."""
+    if jobs <= 1:
+        return None
+    pool = ProcessPoolExecutor(jobs)
+    pool.submit(int).result()
+    return pool
+
+
 # --------------------------------------------------------------------------- summary
 
 
@@ -311,8 +320,9 @@ class BounceParse:
         return Store(self._db)
 
     def __iter__(self) -> Iterator[BounceRecord]:
+        # The pool first: its workers must not inherit an open database connection.
+        pool = _start_pool(self.settings.jobs)
         store = self._open_store()
-        pool = ProcessPoolExecutor(self.settings.jobs) if self.settings.jobs > 1 else None
         try:
             for source in self._sources:
                 yield from self._run_source(source, store, pool)
