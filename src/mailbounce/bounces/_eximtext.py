@@ -59,7 +59,7 @@ _OWN_TEXTS: tuple[tuple[Reason, re.Pattern[str]], ...] = tuple(
             Reason.HOSTUNKNOWN,
             r"unrouteable address|all relevant MX records point to non-existent hosts"
             r"|all host address lookups failed permanently|account or domain may not exist"
-            r"|no such domain|domain not found|host lookup did not complete|all hosts for",
+            r"|no such domain|domain not found",
         ),
         (Reason.CONTENTERROR, r"Too many \"?Received\"? headers"),
         (
@@ -70,7 +70,8 @@ _OWN_TEXTS: tuple[tuple[Reason, re.Pattern[str]], ...] = tuple(
         (Reason.MAILERERROR, r"transport returned|Child process of \S+ transport"),
         (
             Reason.EXPIRED,
-            r"retry timeout exceeded|retry time not reached for any host after a long failure",
+            r"retry timeout exceeded|retry time not reached for any host after a long failure"
+            r"|have been failing for a long time",
         ),
     )
 )

@@ -16,7 +16,7 @@ from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
 _MAILER = re.compile(r"Internet Mail Service|Microsoft Exchange", re.I)
-_START = re.compile(r"^did not reach the following recipient", re.I)
+_START = re.compile(r"^did not reach the following recipient", re.I | re.M)
 _STOP = re.compile(r"^-{3,}|^Content-Type:", re.I)
 _RECIPIENT_LINE = re.compile(r"^\s*(\S+@\S+?)\s+on\s+\w", re.I)
 _MSEXCH = re.compile(r"MSEXCH:[\w:]*", re.I)
