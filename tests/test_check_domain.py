@@ -45,7 +45,7 @@ ZONE["l13.deep.example"] = {"TXT": _txt("v=spf1 ip4:192.0.2.1 -all")}
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FixtureDnsServer]:
-    with FixtureDnsServer(ZONE, servfail=["broken.example"]) as srv:
+    with FixtureDnsServer(ZONE, servfail=["broken.example", "x"]) as srv:
         yield srv
 
 
@@ -120,3 +120,29 @@ def test_command_exit_codes(server: FixtureDnsServer, tmp_path: Path) -> None:
     bare = runner.invoke(app, [*base, "bare.example"])
     assert bare.exit_code == 3
     assert '"code": "spf-missing"' in bare.stdout
+
+
+def test_command_could_not_check_exits_one(server: FixtureDnsServer, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"checks:\n  dns_servers: [127.0.0.1]\n  dns_port: {server.port}\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailbounce",
+            "--config",
+            str(config),
+            "check",
+            "domain",
+            "broken.example",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("mailbounce: x:")
+    assert result.stderr.count("\n") == 1
