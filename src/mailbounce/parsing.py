@@ -127,6 +127,20 @@ def _tracking_secret(config: Config) -> bytes | None:
 # --------------------------------------------------------------------------- analysis
 
 
+def iso_date(value: str | None) -> str | None:
+    """A Date header as ISO 8601 UTC (the record contract); None when unreadable."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.isoformat()
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """One message after analysis (picklable: made in worker processes)."""
@@ -135,6 +149,7 @@ class Outcome:
     source_key: str
     analysis: Analysis | None
     problem: str | None
+    date: str | None = None  # the bounce's Date as ISO 8601 UTC, computed in the worker
 
 
 def _source_key(data: bytes, message_id: str | None) -> str:
@@ -234,26 +249,13 @@ class ParseSummary:
         return bool(self.unrecognised or self.quarantined)
 
 
-def iso_date(value: str | None) -> str | None:
-    """A Date header as ISO 8601 UTC (the record contract); None when unreadable."""
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    return when.isoformat()
-
-
 def make_record(
     source: str,
     analysis: Analysis,
     facts: BounceFacts,
     classification: Classification,
     campaign: str | None,
+    date: str | None,
 ) -> BounceRecord:
     return BounceRecord(
         source=source,
@@ -270,7 +272,7 @@ def make_record(
         remote_mta=facts.remote_mta,
         reporting_mta=facts.reporting_mta,
         feedback_type=facts.feedback_type,
-        date=iso_date(analysis.date),
+        date=date,
         original_message_id=analysis.original_message_id,
         campaign=campaign,
         detector=analysis.detector or "",
@@ -401,7 +403,7 @@ class BounceParse:
             if not correlation.trusted and outcome.source not in summary.forged:
                 summary.forged.append(outcome.source)
             record = make_record(
-                outcome.source, analysis, facts, classification, correlation.campaign
+                outcome.source, analysis, facts, classification, correlation.campaign, outcome.date
             )
             summary.records += 1
             summary.by_kind[str(record.kind)] += 1
