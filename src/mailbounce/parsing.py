@@ -175,7 +175,8 @@ def analyse_raw(message: RawMessage, limits: ParseLimits = DEFAULT_LIMITS) -> Ou
     except Exception as exc:  # one bad message must never stop the batch (issue 3)
         problem = f"analysis failed: {type(exc).__name__}: {exc}"
         return Outcome(message.source, _source_key(message.data, None), None, problem)
-    return Outcome(message.source, _source_key(message.data, analysis.message_id), analysis, None)
+    key = _source_key(message.data, analysis.message_id)
+    return Outcome(message.source, key, analysis, None, iso_date(analysis.date))
 
 
 def _analyse_chunk(chunk: list[RawMessage], limits: ParseLimits) -> list[Outcome]:
