@@ -1,0 +1,43 @@
+"""SurfControl (Websense) E-mail Filter non-delivery reports (``X-Mailer: SurfControl``).
+
+``Your message could not be sent. A transcript of the attempts to send the message
+follows.``, ``Addressed To: addr``, then ``addr: [192.0.2.5], 550 addr... No such user`` after
+``Failed to send to identified host,`` and ``--- Message non-deliverable.``. The report part,
+when there is one, is reused and completed by the transcript's remote host.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailbounce.bounces._textblocks import body_text, make_facts, with_dsn
+from mailbounce.bounces.base import Mail
+from mailbounce.models import BounceFacts
+
+_MARK = re.compile(r"SurfControl", re.I)
+_LEAD = re.compile(r"^\s*Your message could not be sent\.", re.I | re.M)
+_ATTEMPT = re.compile(r"^\s*([^\s<>@:]+@[\w.-]+\w):\s*\[([^\]]*)\],\s*(.+)$", re.M)
+
+
+class SurfControlDetector:
+    """SurfControl reports: one ``addr: [host], reply`` line per failed attempt."""
+
+    name = "surfcontrol"
+
+    def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        marked = _MARK.search(mail.header("X-Mailer")) or any(
+            k.startswith("X-SEF") for k in mail.msg
+        )
+        text = body_text(mail)
+        if not (marked and _LEAD.search(text[:300])):
+            return None
+        attempts: dict[str, BounceFacts] = {}
+        for row in _ATTEMPT.finditer(text):
+            # Several attempts may be listed: the last one is why the filter gave up.
+            attempts[row.group(1).lower()] = make_facts(
+                row.group(1), row.group(3), remote_mta=row.group(2) or None
+            )
+        return with_dsn(mail, list(attempts.values())) or None
+
+
+DETECTOR = SurfControlDetector()
