@@ -26,7 +26,8 @@ OWN_SAMPLES = sorted(
     for p in DATA.glob("*.eml")
     if p.name.split("-")[0]
     in {
-        "activehunter", "amazonses", "axigen", "communigate", "dragonfly", "exchange2003",
+        "activehunter", "amazonses", "axigen", "communigate", "courier", "domino", "dragonfly",
+        "exchange2003", "googlegroups", "mailru", "messagingserver",
         "exim", "fml", "gmail", "gmx", "haraka", "hmailserver", "icewarp", "kerio", "mdaemon",
         "messagelabs", "mimecast",
     }
