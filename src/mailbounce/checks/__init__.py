@@ -24,7 +24,7 @@ from mailbounce.checks.addresses import (
     iter_address_results,
     resolve_domains,
 )
-from mailbounce.checks.campaign import CampaignFiles, CampaignReport, read_campaign_files
+from mailbounce.checks.campaign import CampaignParts, CampaignReport, read_campaign_files
 from mailbounce.checks.content import ContentChecker, MessageContent, load_message
 from mailbounce.checks.dns import DomainVerdict, MailDomainChecker
 from mailbounce.checks.domain import CouldNotCheck, domain_findings
@@ -42,11 +42,13 @@ __all__ = [
     "AddressCheck",
     "AddressResult",
     "AddressSummary",
+    "CampaignParts",
     "CampaignReport",
     "CheckSettings",
     "CouldNotCheck",
     "Finding",
     "KnowledgeBase",
+    "MessageContent",
     "Severity",
     "TypoEngine",
     "check_addresses",
@@ -166,7 +168,7 @@ def check_domain(
     )
 
 
-def _address_findings(files: CampaignFiles, check: AddressCheck) -> list[Finding]:
+def _address_findings(files: CampaignParts, check: AddressCheck) -> list[Finding]:
     findings = []
     several = len(files.lists) > 1
     for result in check:
@@ -207,7 +209,7 @@ def _provider_notes(kb: KnowledgeBase, domains: set[str]) -> list[Finding]:
 
 
 def check_campaign(
-    campaign_file: Path,
+    campaign: Path | CampaignParts,
     *,
     config: Config | None = None,
     db_path: Path | None = None,
@@ -215,12 +217,13 @@ def check_campaign(
     resolver: Resolver | None = None,
     smtp_max_size: int | None = None,
 ) -> CampaignReport:
-    """All checks for one campaign; ``send`` refuses on ``has_errors(report.findings)``.
+    """All checks for one campaign (a campaign YAML file, or ``CampaignParts`` built by the
+    caller); ``send`` refuses on ``has_errors(report.findings)``.
 
     Could-not-check conditions (DNS unavailable for the sender domain) land in
     ``report.unchecked`` rather than passing for clean.
     """
-    files = read_campaign_files(campaign_file)
+    files = read_campaign_files(campaign).parts() if isinstance(campaign, Path) else campaign
     report = CampaignReport()
     kb = load_knowledge_base(config)
     settings = check_settings(config)
@@ -239,7 +242,7 @@ def check_campaign(
     report.invalid_addresses = check.summary.invalid
     domains = set(distinct_domains(files.lists, files.columns))
     content = ContentChecker(kb, settings, domains, smtp_max_size)
-    report.findings.extend(content.check(files.message()))
+    report.findings.extend(content.check(files.message))
     report.findings.extend(_provider_notes(kb, domains))
     sender = files.sender_domain
     if sender is None:

@@ -21,6 +21,22 @@ from mailbounce.lists import ColumnMapping
 
 
 @dataclass(frozen=True)
+class CampaignParts:
+    """What ``check_campaign`` needs; ``send`` can build one from its own campaign object
+    (``MessageContent(name, html, text, base_dir, unsubscribe_header=...)``)."""
+
+    lists: tuple[Path, ...]
+    message: MessageContent
+    from_addr: str | None
+    columns: ColumnMapping | None = None
+
+    @property
+    def sender_domain(self) -> str | None:
+        address = parseaddr(self.from_addr or "")[1]
+        return domain_of(address) or None
+
+
+@dataclass(frozen=True)
 class CampaignFiles:
     """What a campaign file says about the message and its recipients."""
 
@@ -32,10 +48,8 @@ class CampaignFiles:
     columns: ColumnMapping | None
     has_list_unsubscribe: bool
 
-    @property
-    def sender_domain(self) -> str | None:
-        address = parseaddr(self.from_addr or "")[1]
-        return domain_of(address) or None
+    def parts(self) -> CampaignParts:
+        return CampaignParts(self.lists, self.message(), self.from_addr, self.columns)
 
     def message(self) -> MessageContent:
         html = _read_part(self.html) if self.html else None

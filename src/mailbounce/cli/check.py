@@ -63,7 +63,7 @@ def addresses_command(
     ctx: typer.Context,
     files: Annotated[
         list[Path],
-        typer.Argument(help="CSV lists or text files with one address per line.", exists=False),
+        typer.Argument(help="CSV lists or text files with one address per line."),
     ],
     fmt: FormatOption = None,
     dns: Annotated[
