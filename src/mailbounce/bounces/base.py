@@ -54,8 +54,17 @@ class Mail:
     _cache: dict[str, str] = field(default_factory=dict, repr=False)
 
     def header(self, name: str) -> str:
-        """A header's decoded text ("" when absent)."""
-        return decode_header_text(self.msg.get(name))
+        """A header's decoded text ("" when absent), decoded once per message.
+
+        Every detector asks for From and Subject first: compat32's ``get`` scans the header
+        list each time, so the decoded values are cached (keys prefixed to stay apart from
+        the detectors' own cache entries).
+        """
+        key = "header:" + name.lower()
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = decode_header_text(self.msg.get(name))
+        return cached
 
     @property
     def subject(self) -> str:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_EVENTS = re.compile(
-    rb'(?P<decl>boundary\s*=\s*(?:"(?P<quoted>[^"\n]{1,200})"|(?P<bare>[^\s;"]{1,200})))'
-    rb"|(?P<message>^content-type:[ \t]*message/(?:rfc822|global)\b)"
-    rb"|(?P<delim>^--(?P<line>[^\n]{1,210})$)",
-    re.IGNORECASE | re.MULTILINE,
-)
+# Three scans with literal prefixes (fast in the regex engine), merged by position; the
+# declarations and message headers are searched in a lower-cased copy of the same length.
+_DECLARATION = re.compile(rb'boundary\s*=\s*(?:"([^"\n]{1,200})"|([^\s;"]{1,200}))')
+_MESSAGE = re.compile(rb"content-type:[ \t]*message/(?:rfc822|global)\b")
+_DELIMITER = re.compile(rb"\n--([^\n]{1,210})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +56,27 @@ def limit_exceeded(raw: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> str | No
 
 def mime_shape(raw: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> tuple[int, int]:
     """(deepest nesting, number of parts) seen by following boundaries; stops past a limit."""
+    lower = raw.lower()
+    events: list[tuple[int, int, bytes]] = []  # (offset, kind, value): 0 declare, 1, 2 delimit
+    for match in _DECLARATION.finditer(lower):
+        start = match.start(1) if match.group(1) is not None else match.start(2)
+        events.append(
+            (match.start(), 0, raw[start : start + len(match.group(1) or match.group(2))])
+        )
+    events.extend((m.start(), 1, b"") for m in _MESSAGE.finditer(lower))
+    events.extend((m.start(), 2, m.group(1).rstrip()) for m in _DELIMITER.finditer(raw))
+    events.sort()
     stack: list[bytes | None] = []  # open boundaries; None marks a message/rfc822 level
     depth = parts = 0
-    for event in _EVENTS.finditer(raw):
-        if event.group("decl"):
-            boundary = event.group("quoted") or event.group("bare")
-            if boundary not in stack:
-                stack.append(boundary)
-        elif event.group("message"):
+    for _, kind, value in events:
+        if kind == 0:
+            if value not in stack:
+                stack.append(value)
+        elif kind == 1:
             stack.append(None)
         else:
-            line = event.group("line").rstrip()
-            closing = line.endswith(b"--") and line[:-2] in stack
-            name = line[:-2] if closing else line
+            closing = value.endswith(b"--") and value[:-2] in stack
+            name = value[:-2] if closing else value
             if name not in stack:
                 continue  # text that merely starts with "--"
             del stack[stack.index(name) + (0 if closing else 1) :]
