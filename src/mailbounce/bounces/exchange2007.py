@@ -22,7 +22,8 @@ _CLOUD = re.compile(r"outlook\.com|office365|exchangelabs", re.I)  # Office 365 
 # "Generating server: x" in any language: the label ends with a colon and names a host.
 _GENERATING = re.compile(r"^[^:\n]{5,60}:\s*([\w.-]+\.[\w-]+)\s*$", re.M)
 _ADDRESS_LINE = re.compile(r"^\s*(\S+@[\w.-]+\w)\s*$", re.M)
-_REPLY = re.compile(r"^\s*(?:#(.+?)#+\s*$|Remote Server returned '(.+)')", re.M)
+# "#550 5.1.1 ... ##" (the closing "##" may be missing on a long reply) or the quoted form.
+_REPLY = re.compile(r"^\s*(?:#([245]\d\d[^\n]*?)#*\s*$|Remote Server returned '(.+)')", re.M)
 _ORIGINAL = re.compile(r"^\S[^\n]{0,60}:\s*$\n(Received|Return-Path|From|Date):", re.M)
 
 
