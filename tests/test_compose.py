@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from base64 import b64decode
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import decode_header
@@ -19,6 +20,7 @@ from mailbounce.compose import (
     MessageSpec,
     MessageTemplate,
     encode_body,
+    encode_words,
     header_text,
     make_message_id,
 )
@@ -342,3 +344,13 @@ def test_round_trip_through_the_email_parser(
     text = msg.get_body(("plain",))
     assert text is not None
     assert text.get_content() == expected.replace("\n", "\r\n")
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300))
+def test_encoded_words_are_short_and_whole(text: str) -> None:
+    folded = encode_words(text)
+    words = folded.split("\r\n ")
+    assert all(len(word) <= 75 for word in words)  # RFC 2047 §2
+    # Each word decodes on its own: no character is split across two words (§5).
+    decoded = [b64decode(word[len("=?utf-8?b?") : -2]).decode("utf-8") for word in words]
+    assert "".join(decoded) == text

@@ -108,18 +108,19 @@ def header_text(value: str) -> str:
 
 
 def encode_words(text: str) -> str:
-    """RFC 2047 B encoded-words, folded (CRLF SP), never splitting a character."""
+    """RFC 2047 B encoded-words, folded (CRLF SP), never splitting a character (§5)."""
+    data = text.encode("utf-8")
     words: list[str] = []
-    chunk = bytearray()
-    for char in text:
-        data = char.encode("utf-8")
-        if len(chunk) + len(data) > _WORD_BYTES:
-            words.append(_word(chunk))
-            chunk = bytearray()
-        chunk += data
-    if chunk or not words:
-        words.append(_word(chunk))
-    return "\r\n ".join(words)
+    start = 0
+    while True:
+        end = min(start + _WORD_BYTES, len(data))
+        # Back off to the start of a UTF-8 sequence (continuation bytes are 10xxxxxx).
+        while end < len(data) and data[end] & 0xC0 == 0x80:
+            end -= 1
+        words.append(_word(data[start:end]))
+        start = end
+        if start >= len(data):
+            return "\r\n ".join(words)
 
 
 def _word(data: bytes | bytearray) -> str:
