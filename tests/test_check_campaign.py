@@ -106,3 +106,17 @@ def test_without_dns_no_query_is_made(tmp_path: Path, server: FixtureDnsServer) 
     report = check_campaign(campaign, dns=False)
     assert sum(server.queries.values()) == before
     assert report.findings == [] and report.unchecked == []
+
+
+def test_campaign_parts_from_a_caller(tmp_path: Path) -> None:
+    """``send`` builds the parts from its own campaign object (no YAML file)."""
+    from mailbounce.checks import CampaignParts, MessageContent
+
+    members = tmp_path / "m.txt"
+    members.write_text("a@gmial.com\n")
+    message = MessageContent("spec", '<a href="http://x.example/">x</a>', None, tmp_path)
+    report = check_campaign(
+        CampaignParts((members,), message, "Club <news@club.example>"), dns=False
+    )
+    codes = sorted(f.code for f in report.findings)
+    assert codes == ["http-link", "missing-text-part", "missing-unsubscribe", "typo"]

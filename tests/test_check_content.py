@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailbounce.checks import Severity, check_content
 from mailbounce.checks.content import MessageContent
@@ -100,3 +102,21 @@ def test_big_inline_and_local_images(tmp_path: Path) -> None:
 def test_missing_unsubscribe() -> None:
     content = MessageContent("t", None, "Bonjour", DATA, unsubscribe_header=False)
     assert [f.code for f in check_content(content)] == ["missing-unsubscribe"]
+
+
+_URL_PATH = st.text("abcdefghijklmnopqrstuvwxyz0123456789-_/", max_size=20)
+
+
+@given(st.text(max_size=300))
+def test_html_parser_never_fails(markup: str) -> None:
+    html_urls(markup)
+    text_urls(markup)
+
+
+@given(st.lists(_URL_PATH, min_size=1, max_size=5), st.sampled_from(["a href", "img src"]))
+def test_every_url_is_found(paths: list[str], where: str) -> None:
+    tag, attribute = where.split()
+    urls = [f"https://asso.example/{path}" for path in paths]
+    closing = "x</a>" if tag == "a" else ""
+    markup = "".join(f'<p><{tag} {attribute}="{url}">{closing}</p>' for url in urls)
+    assert [r.url for r in html_urls(markup)] == urls
