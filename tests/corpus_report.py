@@ -117,13 +117,18 @@ def score_rows(expected: list[Row], predicted: list[Row]) -> dict[str, tuple[int
 
 
 def score_file(exp: Expectation, predicted: list[Row]) -> dict[str, tuple[int, int]]:
-    """The better of the primary and the disputed alternative, by total correct."""
+    """The better of the primary and the disputed alternative, by the sum of field ratios
+    (ratios, not counts: the alternative may expect a different number of records)."""
     best = score_rows(exp.rows, predicted)
     if exp.alt_rows is not None:
         alt = score_rows(exp.alt_rows, predicted)
-        if sum(c for c, _ in alt.values()) > sum(c for c, _ in best.values()):
+        if _merit(alt) > _merit(best):
             best = alt
     return best
+
+
+def _merit(scores: dict[str, tuple[int, int]]) -> float:
+    return sum(correct / total for correct, total in scores.values() if total)
 
 
 @dataclass
