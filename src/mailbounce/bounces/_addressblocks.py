@@ -202,3 +202,22 @@ def _text_group(text: str) -> dict[str, str]:
             last, _, value = line.partition(":")
             fields[last] = value.strip()
     return fields
+
+
+_INLINE_GROUP = re.compile(
+    r"^Final-Recipient:[ \t]*rfc822;[ \t]*<?([^\s<>]+@[^\s<>]+?)>?[ \t]*\n"
+    r"((?:[\w-]+:.*\n(?:[ \t].*\n)*)*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_INLINE_STATUS = re.compile(r"^Status:[ \t]*([245]\.\d{1,3}\.\d{1,3})\b", re.I | re.M)
+
+
+def inline_statuses(text: str) -> dict[str, str]:
+    """recipient -> ``Status:`` of report groups found in a text (a MIME boundary that does
+    not match its declaration leaves the whole report as one text)."""
+    found: dict[str, str] = {}
+    for group in _INLINE_GROUP.finditer(text + "\n"):
+        status = _INLINE_STATUS.search(group.group(0))
+        if status:
+            found.setdefault(group.group(1).lower(), status.group(1))
+    return found

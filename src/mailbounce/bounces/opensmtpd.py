@@ -44,10 +44,13 @@ def _rows(text: str) -> dict[str, str]:
 
 def _with_text(facts: BounceFacts, error: str) -> BounceFacts:
     diagnostic = facts.diagnostic or error
+    # OpenSMTPD writes ``4.0.0``/``5.0.0`` (ESC_OTHER_STATUS) when it knows no code: only the
+    # notice's class, which the action already says. A code in the error text is a real one.
+    status = None if (facts.status or "").endswith(".0.0") else facts.status
     completed = replace(
         facts,
         diagnostic=diagnostic,
-        status=best_status(facts.status, diagnostic),
+        status=best_status(status, diagnostic),
         replycode=facts.replycode or reply_code(diagnostic),
     )
     return with_sentence_reason(completed, _SENTENCES)

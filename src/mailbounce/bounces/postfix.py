@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from mailbounce.bounces._addressblocks import address_blocks, block_facts
+from mailbounce.bounces._addressblocks import address_blocks, block_facts, inline_statuses
 from mailbounce.bounces._textblocks import body_text, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import (
@@ -94,8 +94,13 @@ class PostfixDetector:
         if reported:
             return _with_text(reported, dict(blocks))
         reporter = lead.group(1) if lead else None
+        statuses = inline_statuses(text)
         found = [
-            replace(f, smtp_command=find_command(f.diagnostic) or f.smtp_command)
+            replace(
+                f,
+                smtp_command=find_command(f.diagnostic) or f.smtp_command,
+                status=f.status or statuses.get(f.recipient),
+            )
             for f in block_facts(blocks, reporting_mta=reporter)
         ]
         return found or None
