@@ -79,8 +79,18 @@ def _load(text: str) -> dict[str, Any] | None:
     return None
 
 
+# SES's own bounce sub-types that name the reason (the rest, "General", "Suppressed",
+# "Undetermined", leave it to the remote's status and words).
+_SUBTYPES = {
+    "noemail": Reason.USERUNKNOWN,
+    "mailboxfull": Reason.MAILBOXFULL,
+    "messagetoolarge": Reason.MESGTOOBIG,
+}
+
+
 def _bounced(bounce: dict[str, Any]) -> list[BounceFacts] | None:
     transient = str(bounce.get("bounceType", "")).lower() == "transient"
+    hint = _SUBTYPES.get(str(bounce.get("bounceSubType", "")).lower())
     reporting = _strip_type(str(bounce.get("reportingMTA") or "")) or None
     facts = []
     for row in bounce.get("bouncedRecipients") or []:
@@ -94,6 +104,7 @@ def _bounced(bounce: dict[str, Any]) -> list[BounceFacts] | None:
                 diagnostic,
                 action=str(row.get("action") or ("delayed" if transient else "failed")),
                 status=status,
+                reason_hint=hint,
                 reporting_mta=reporting,
             )
         )

@@ -12,7 +12,8 @@ from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
-_FROM = re.compile(r"postmaster@(?:[\w-]+\.)*biglobe\.ne\.jp", re.I)
+# BIGLOBE also runs the mail of a few cable operators (inacatv, tmtv, ttv).
+_FROM = re.compile(r"postmaster@(?:[\w-]+\.)*(biglobe|inacatv|tmtv|ttv)\.ne\.jp", re.I)
 _START = re.compile(r"-{3,} The following addresses had delivery problems -{3,}", re.I)
 _INFO = re.compile(r"-{3,} Non-delivered information -{3,}", re.I)
 _SENTENCES = tb.reason_table(

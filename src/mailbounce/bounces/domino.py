@@ -14,18 +14,20 @@ from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
-_SUBJECT = re.compile(r"^DELIVERY (FAILURE|REPORT)", re.I)
+_SUBJECT = re.compile(r"^DELIVERY[ _](FAILURE|REPORT)", re.I)
 _MARK = re.compile(r"Lotus Domino|HCL Domino|IBM Domino", re.I)
 _NOT_DELIVERED = re.compile(r"^was not delivered to:", re.I)
 _BECAUSE = re.compile(r"^because:", re.I)
 _SENTENCES = tb.reason_table(
     (
         Reason.USERUNKNOWN,
-        r"not listed in (the )?(public )?(Domino|Name and Address) (Directory|Book)"
+        r"not listed in (the )?(public )?(Domino Directory|Name (and|&) Address Book)"
         r"|Domino ?ディレクトリには見つかりません|nicht im Domino-Verzeichnis"
         r"|n'est pas répertorié dans l'annuaire Domino|No such user",
     ),
     (Reason.HOSTUNKNOWN, r"Unable to find the domain|host not found|No route found to domain"),
+    (Reason.FILTERED, r"Cannot route mail to user"),
+    (Reason.SYSTEMERROR, r"Several matches found in (the )?Domino Directory"),
     (Reason.MAILBOXFULL, r"mail ?file is full|exceeds? (the )?(mail ?file )?quota"),
     (Reason.NETWORKERROR, r"Unable to connect|network error"),
 )

@@ -23,13 +23,8 @@ _MSEXCH = re.compile(r"MSEXCH:[\w:]*", re.I)
 _NDR_CODE = re.compile(r"\(([0-9A-F]{8})\)")
 # Exchange's NDR codes and sentences (MSEXCH:IMS / MSEXCH:MSExchangeMTA).
 _CODES = {
-    "000C05A6": Reason.USERUNKNOWN,  # The recipient name is not recognized
-    "0004010F": Reason.USERUNKNOWN,
-    "00010256": Reason.HOSTUNKNOWN,  # unknown or invalid destination system
-    "000B099C": Reason.NOTACCEPT,
-    "000B09AA": Reason.NETWORKERROR,
-    "000C0595": Reason.SYSTEMERROR,
-    "000C0576": Reason.SYSTEMERROR,
+    "000C05A6": Reason.USERUNKNOWN,  # Unknown Recipient: the recipient name is not recognized
+    "000C0595": Reason.FILTERED,  # Ambiguous Recipient
 }
 _SENTENCES = tb.reason_table(
     (Reason.USERUNKNOWN, r"recipient name is not recognized|e-?mail account does not exist"),

@@ -14,7 +14,7 @@ from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
-_FROM = re.compile(r"postmaster@ezweb\.ne\.jp", re.I)
+_FROM = re.compile(r"postmaster@(ezweb\.ne\.jp|au\.com)", re.I)  # EZweb moved to au.com
 _RECIPIENT = re.compile(r"^\s*(?:Recipient:\s*)?<(\S+@[^>\s]+)>:?\s*(.*)$", re.I | re.M)
 _COMMAND = re.compile(r"^\s*>>> (\w+)", re.M)
 _SENTENCES = tb.reason_table(
