@@ -21,12 +21,23 @@ _VACATION_SUBJECT = re.compile(
     r"|abwesenheit|automatische antwort|i am away|i'm away|away until|congés?|en cong[ée]s?)",
     re.IGNORECASE,
 )
-_BOUNCE_SUBJECT = re.compile(r"undeliver|delivery|failure|returned mail|non remis", re.I)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|delivery|failure|failed|returned mail|non remis|non distribu|not delivered"
+    r"|no entregado|unzustellbar|не доставлено",
+    re.I,
+)
+_REPORT_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery", re.I)
 
 
 def is_autoreply(mail: Mail) -> bool:
-    """Whether the message is an automatic reply (not a delivery report)."""
+    """Whether the message is an automatic reply (not a delivery report).
+
+    Exim and others mark their bounces ``Auto-Submitted: auto-replied`` too: a report's
+    sender (MAILER-DAEMON, postmaster) or subject rules the header out.
+    """
     if mail.msg.get_content_type() == "multipart/report":
+        return False
+    if _REPORT_SENDER.search(mail.sender) or _BOUNCE_SUBJECT.search(mail.subject):
         return False
     auto = mail.header("Auto-Submitted").strip().lower()
     if auto.startswith("auto-replied"):
@@ -35,8 +46,7 @@ def is_autoreply(mail: Mail) -> bool:
         return True
     if mail.header("X-Apple-Action").strip().upper() == "VACATION":
         return True
-    subject = mail.subject
-    return bool(_VACATION_SUBJECT.match(subject)) and not _BOUNCE_SUBJECT.search(subject)
+    return bool(_VACATION_SUBJECT.match(mail.subject))
 
 
 class Rfc3834Detector:
