@@ -97,6 +97,13 @@ CASES: list[tuple[str | None, str | None, str, str | None, Reason]] = [
         R.NETWORKERROR,
     ),
     ("5.4.6", "554", "554 5.4.6 mail forwarding loop for a@example.org", "failed", R.NETWORKERROR),
+    (
+        None,
+        "501",
+        "501 no access from mail server [192.0.2.5] which is an open relay",
+        "failed",
+        R.BLOCKED,
+    ),
     ("5.0.0", "554", "554 Transaction failed", "failed", R.SYSTEMERROR),
     (
         "5.0.0",
