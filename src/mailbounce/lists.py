@@ -19,10 +19,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -30,62 +29,29 @@ from email_validator import EmailNotValidError, validate_email
 
 from mailbounce.addresses import normalize_address
 from mailbounce.errors import InputError
+from mailbounce.list_columns import (
+    COLUMN_ALIASES,
+    ColumnMapping,
+    Layout,
+    header_key,
+    layout_from_headers,
+    slug,
+    sniff_delimiter,
+)
 from mailbounce.sniff import detect_encoding
 
-# Header spellings, compared after ``header_key`` (no case, accents, spaces or punctuation).
-COLUMN_ALIASES: dict[str, frozenset[str]] = {
-    "email": frozenset(
-        {
-            "email",
-            "mail",
-            "courriel",
-            "adressemail",
-            "adresseemail",
-            "adressecourriel",
-            "adresseelectronique",
-            "adressemel",
-            "mel",
-            "emailaddress",
-            "mailaddress",
-        }
-    ),
-    "first_name": frozenset({"prenom", "firstname", "givenname", "forename"}),
-    "last_name": frozenset({"nom", "lastname", "nomdefamille", "surname", "familyname"}),
-}
-DELIMITERS = (";", ",", "\t")
-
-
-def header_key(name: str) -> str:
-    """A header without case, accents, spaces or punctuation.
-
-    ``Adresse e-mail`` → ``adresseemail``.
-    """
-    return "".join(ch for ch in _ascii_fold(name).lower() if ch.isalnum())
-
-
-def slug(name: str) -> str:
-    """A template-friendly name for a column: ``Code postal`` → ``code_postal``."""
-    text = re.sub(r"[^a-z0-9]+", "_", _ascii_fold(name).lower()).strip("_")
-    if text and text[0].isdigit():
-        text = f"col_{text}"
-    return text
-
-
-def _ascii_fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnMapping:
-    """Header names chosen by configuration; None lets the aliases decide.
-
-    Names are matched like aliases (case, accents and punctuation do not matter).
-    """
-
-    address: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
+__all__ = [
+    "COLUMN_ALIASES",
+    "ColumnMapping",
+    "ListEntry",
+    "ListReader",
+    "ListSummary",
+    "address_problem",
+    "header_key",
+    "is_plainly_valid",
+    "read_addresses",
+    "slug",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,17 +180,6 @@ class _SeenAddresses:
                 self._lines[slot] = line
 
 
-@dataclass
-class _Layout:
-    """Where things are in the rows of one file, decided from its header."""
-
-    headers: list[str]
-    address: int
-    first_name: int | None
-    last_name: int | None
-    names: list[list[str]] = field(default_factory=list)  # field names for each column
-
-
 class ListReader:
     """Reads a member list as a stream of ``ListEntry``; ``summary`` is complete at the end.
 
@@ -245,7 +200,7 @@ class ListReader:
         self._mapping = columns or ColumnMapping()
         self._encoding, self._bom = detect_encoding(self.path)
         header_line = self._first_line()
-        self._delimiter = _sniff_delimiter(header_line)
+        self._delimiter = sniff_delimiter(header_line)
         self._layout = self._read_layout()
         self.summary = ListSummary(
             self.path, encoding=self._encoding, delimiter=self._delimiter or "none"
@@ -341,7 +296,7 @@ class ListReader:
             if any(cell.strip() for cell in cells):
                 yield start, cells
 
-    def _read_layout(self) -> _Layout | None:
+    def _read_layout(self) -> Layout | None:
         if self._delimiter is None:
             return None
         with self._open() as handle:
@@ -351,10 +306,10 @@ class ListReader:
         headers = [cell.strip() for cell in first[1]]
         while len(headers) > 1 and not headers[-1]:
             headers.pop()
-        return _layout_from_headers(self.path, headers, self._mapping)
+        return layout_from_headers(self.path, headers, self._mapping)
 
     def _csv_rows(
-        self, layout: _Layout
+        self, layout: Layout
     ) -> Iterator[tuple[int, str, str | None, str | None, dict[str, str]]]:
         width = len(layout.headers)
         names = [name for column in layout.names for name in column]
@@ -408,77 +363,6 @@ def _cell(cells: Sequence[str], index: int | None) -> str | None:
         return None
     value = cells[index].strip()
     return value or None
-
-
-def _sniff_delimiter(header_line: str) -> str | None:
-    """The delimiter occurring most in the header line (outside quotes).
-
-    None when the line has no delimiter and looks like an address: a plain list.
-    """
-    outside = re.sub(r'"[^"]*"?', "", header_line)
-    counts = {delimiter: outside.count(delimiter) for delimiter in DELIMITERS}
-    best = max(DELIMITERS, key=lambda delimiter: counts[delimiter])
-    if counts[best]:
-        return best
-    if "@" in header_line and header_key(header_line) not in COLUMN_ALIASES["email"]:
-        return None
-    return ","
-
-
-def _find_column(headers: Sequence[str], wanted: str | None, aliases: frozenset[str]) -> int | None:
-    keys = [header_key(header) for header in headers]
-    if wanted is not None:
-        target = header_key(wanted)
-        return keys.index(target) if target in keys else None
-    for index, key in enumerate(keys):
-        if key in aliases:
-            return index
-    return None
-
-
-def _layout_from_headers(path: Path, headers: list[str], mapping: ColumnMapping) -> _Layout:
-    seen = ", ".join(repr(header) for header in headers)
-    address = _find_column(headers, mapping.address, COLUMN_ALIASES["email"])
-    if address is None:
-        wanted = (
-            f"column {mapping.address!r}"
-            if mapping.address
-            else "e-mail address column (such as 'Adresse e-mail', 'Courriel' or 'Email')"
-        )
-        raise InputError(path, f"no {wanted} in the header; columns seen: {seen}", 1)
-    first = _find_column(headers, mapping.first_name, COLUMN_ALIASES["first_name"])
-    last = _find_column(headers, mapping.last_name, COLUMN_ALIASES["last_name"])
-    for configured, index in ((mapping.first_name, first), (mapping.last_name, last)):
-        if configured and index is None:
-            raise InputError(
-                path, f"no column {configured!r} in the header; columns seen: {seen}", 1
-            )
-    layout = _Layout(headers, address, first, last)
-    layout.names = _field_names(headers, {address: "email", first: "first_name", last: "last_name"})
-    return layout
-
-
-def _field_names(headers: Sequence[str], roles: dict[int | None, str]) -> list[list[str]]:
-    """Each column's names: a unique slug first, then its header when no slug took it.
-
-    The built-in names (email, first_name, last_name) are reserved for the mapped
-    columns; another column whose slug would be one of them gets a suffix (``email_2``).
-    """
-    taken = {"email", "first_name", "last_name"}
-    names: list[list[str]] = []
-    for index, header in enumerate(headers):
-        base = slug(header) or f"column_{index + 1}"
-        name, suffix = base, 2
-        while name in taken and roles.get(index) != name:
-            name = f"{base}_{suffix}"
-            suffix += 1
-        taken.add(name)
-        names.append([name])
-    for column_names, header in zip(names, headers, strict=True):
-        if header and header not in taken:
-            taken.add(header)
-            column_names.append(header)
-    return names
 
 
 def read_addresses(path: Path, *, columns: ColumnMapping | None = None) -> ListReader:
