@@ -13,7 +13,7 @@ import re
 
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces.base import Mail
-from mailbounce.models import BounceFacts
+from mailbounce.models import BounceFacts, Reason
 
 _MARK = re.compile(r"hMailServer", re.I)
 _START = re.compile(r"following recipient\(?s?\)? could not be reached:?\s*$", re.I)
@@ -21,6 +21,14 @@ _STOP = re.compile(r"^hMailServer\s*$", re.I)
 _SENT = re.compile(r"hMailServer sent:\s*(\w+)", re.I)
 _REPLIED = re.compile(r"Remote server replied:\s*(.*)", re.I | re.S)
 _REMOTE = re.compile(r"Remote server \(([^)]*)\)", re.I)
+# hMailServer's own words when no remote server answered.
+_SENTENCES = tb.reason_table(
+    (Reason.HOSTUNKNOWN, r"No mail servers? appears? to exists? for the recipients? address"),
+    (Reason.NETWORKERROR, r"Unable to connect to|could not be resolved|DNS (query|lookup) failed"),
+    (Reason.EXPIRED, r"maximum number of (delivery )?(attempts|retries)"),
+    (Reason.MAILBOXFULL, r"mailbox is full|over quota"),
+    (Reason.USERUNKNOWN, r"Unknown user|does not exist"),
+)
 
 
 class HmailserverDetector:
@@ -42,6 +50,7 @@ class HmailserverDetector:
                 tb.make_facts(
                     recipient,
                     replied.group(1) if replied else block,
+                    reason_hint=None if replied else tb.own_reason(block, _SENTENCES),
                     remote_mta=remote.group(1) if remote else None,
                     smtp_command=sent.group(1).upper() if sent else None,
                 )
