@@ -290,3 +290,65 @@ def test_broken_multipart_still_yields_the_bounce_text() -> None:
     assert tb.body_text(_mail(raw)).count("Error message below:") == 1
     (facts, _), *_ = analyse_message(raw.encode()).results
     assert (facts.recipient, facts.replycode) == ("who@h.example", "550")
+
+
+VARIANTS = {
+    "hmailserver": (
+        "From: <postmaster@asso.example.fr>\nSubject: Message undeliverable: Agenda\n\n"
+        "Your message did not reach some or all of the intended recipients.\n\n"
+        "The following recipient(s) could not be reached:\n\n"
+        "a@nomx.example\n   Error Type: SMTP\n"
+        "   Error Description: No mail servers appear to exists for the recipients address.\n\n"
+        "b@full.example\n   Error Type: SMTP\n   Remote server (192.0.2.1) issued an error.\n"
+        "   hMailServer sent: RCPT TO:<b@full.example>\n"
+        "   Remote server replied: 452 4.2.2 Over quota\n\nhMailServer\n",
+        [
+            ("a@nomx.example", None, Reason.HOSTUNKNOWN),
+            ("b@full.example", "4.2.2", Reason.MAILBOXFULL),
+        ],
+    ),
+    "communigate": (
+        "From: MAILER-DAEMON@cgp.example.fr\nSubject: Delayed mail: Agenda\n"
+        "X-Mailer: CommuniGate Pro SMTP 6.2\n\n"
+        "Delivery to '<slow@remote.example>' delayed\n"
+        "SMTP module(domain remote.example) reports:\n"
+        " mx.remote.example: 421 4.4.2 Connection timed out\n",
+        [("slow@remote.example", "4.4.2", None)],
+    ),
+    "kerio": (
+        "From: postmaster@kerio.example.fr\nSubject: Undelivered mail: Agenda\n"
+        "X-Mailer: Kerio Connect 9.4\n\n"
+        "The following recipient(s) could not be reached:\n\n"
+        "   c@gone.example\n      Error Type: SMTP\n"
+        "      Remote server replied: 550 5.1.1 No such user\n\n"
+        "   d@gone.example\n      Error Type: SMTP\n"
+        "      Remote server replied: 550 5.1.6 Recipient moved\n",
+        [("c@gone.example", "5.1.1", Reason.USERUNKNOWN), ("d@gone.example", "5.1.6", None)],
+    ),
+    "haraka": (
+        "Received: (Haraka 2.8.25); Tue, 21 Nov 2023 19:30:12 +0100\n"
+        "From: MAILER-DAEMON@relay.example.fr\nSubject: Mail delivery failed\n\n"
+        "We were unable to deliver your message to the following addresses.\n\n"
+        "<e@one.example>: 550 5.1.1 unknown\n<f@two.example>: 552 5.2.2 quota exceeded\n",
+        [("e@one.example", "5.1.1", Reason.USERUNKNOWN), ("f@two.example", "5.2.2", None)],
+    ),
+    "axigen": (
+        "Received: by mail.example.fr (Axigen) id 1\n"
+        "From: MAILER-DAEMON@mail.example.fr\nSubject: Undelivered message\n\n"
+        "Your message could not be delivered to the following recipients:\n\n"
+        "g@three.example\nReason: 554 5.7.1 Message rejected as spam\n",
+        [("g@three.example", "5.7.1", Reason.SPAMDETECTED)],
+    ),
+}
+
+
+@pytest.mark.parametrize("family", sorted(VARIANTS))
+def test_absent_family_variants(family: str) -> None:
+    raw, expected = VARIANTS[family]
+    analysis = analyse_message(raw.encode())
+    assert analysis.detector == family
+    got = [(f.recipient, f.status) for f, _ in analysis.results]
+    assert got == [(recipient, status) for recipient, status, _ in expected]
+    for (_, classification), (_, _, reason) in zip(analysis.results, expected, strict=True):
+        if reason is not None:
+            assert classification.reason is reason
