@@ -46,6 +46,7 @@ class ScriptedHandler:
     received: list[Received] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     sessions: int = 0
+    pipelining: bool = False  # advertise RFC 2920 PIPELINING (aiosmtpd reads commands in order)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _action(self, address: str, consume: bool) -> str:
@@ -62,6 +63,8 @@ class ScriptedHandler:
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
         session.host_name = hostname
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
         with self.lock:
             self.sessions += 1
         return responses
@@ -99,7 +102,10 @@ class ScriptedServer:
     """An aiosmtpd Controller on 127.0.0.1 with a ``ScriptedHandler``; a context manager."""
 
     def __init__(self, script: Mapping[str, list[str]] | None = None, **smtp_kwargs: Any) -> None:
-        self.handler = ScriptedHandler(script={k.lower(): v for k, v in (script or {}).items()})
+        self.handler = ScriptedHandler(
+            script={k.lower(): v for k, v in (script or {}).items()},
+            pipelining=smtp_kwargs.pop("pipelining", False),
+        )
         self.port = free_port()
         authenticator = None
         self.credentials: dict[str, str] = smtp_kwargs.pop("credentials", {})

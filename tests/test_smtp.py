@@ -54,8 +54,9 @@ def ca_file(ca: trustme.CA, tmp_path: Path) -> Path:
     return path
 
 
-def test_accepted_and_connection_reused() -> None:
-    with ScriptedServer() as server:
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_accepted_and_connection_reused(pipelining: bool) -> None:
+    with ScriptedServer(pipelining=pipelining) as server:
         client = plain(server)
         calls: list[str] = []
         for n in range(3):
@@ -102,9 +103,12 @@ def test_wire_data_stuffs_dots_and_terminates() -> None:
         ("data:554 5.7.1 Message rejected as spam", Stage.END_OF_DATA, 554),
     ],
 )
-def test_refusals_keep_the_connection(step: str, stage: Stage, code: int) -> None:
-    with ScriptedServer({"x@example.org": [step]}) as server:
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_refusals_keep_the_connection(step: str, stage: Stage, code: int, pipelining: bool) -> None:
+    with ScriptedServer({"x@example.org": [step]}, pipelining=pipelining) as server:
         client = plain(server)
+        client.open()
+        assert client._smtp is not None and client._smtp.has_extn("pipelining") is pipelining
         refused = client.send("a@asso.example", "x@example.org", MESSAGE, noop)
         assert (refused.result, refused.stage, refused.code) == (Result.REFUSED, stage, code)
         assert refused.reply.startswith(str(code))
@@ -125,9 +129,10 @@ def test_greylisted_then_accepted_on_retry() -> None:
         client.close()
 
 
-def test_421_closes_and_next_send_reconnects() -> None:
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_421_closes_and_next_send_reconnects(pipelining: bool) -> None:
     script = {"x@example.org": ["rcpt_close:421 4.7.0 Too many connections, closing"]}
-    with ScriptedServer(script) as server:
+    with ScriptedServer(script, pipelining=pipelining) as server:
         client = plain(server)
         refused = client.send("a@asso.example", "x@example.org", MESSAGE, noop)
         assert (refused.result, refused.code) == (Result.REFUSED, 421)
