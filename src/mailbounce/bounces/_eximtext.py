@@ -16,7 +16,9 @@ from mailbounce.models import BounceFacts, Reason
 # Where the recipient list starts (exim's bounce, warning and malformed-address texts).
 _START = re.compile(
     r"following address(?:\(es\)|es)? failed:?\s*$|not yet been delivered (?:is|are):?\s*$"
-    r"|incorrectly constructed:\s*$|^\s*The following address failed:?\s*$",
+    r"|incorrectly constructed:\s*$|^\s*The following address failed:?\s*$"
+    # Hosts that translate Exim's bounce_message_file (French hosting is common here).
+    r"|adresses? suivantes? (?:a|ont) échoué\s*:?\s*$",
     re.I,
 )
 _STOP = re.compile(

@@ -21,7 +21,9 @@ from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
 _FROM = re.compile(r"mailer-daemon|mail delivery system", re.I)
-_LEAD_MARK = re.compile(r"created automatically by mail delivery software", re.I)
+_LEAD_MARK = re.compile(
+    r"created automatically by mail delivery software|créé automatiquement par le logiciel", re.I
+)
 _SUBJECT = re.compile(r"^(Mail delivery failed|Warning: message \S+ delayed|Mail failure - )", re.I)
 _EXIM_TRACE = re.compile(r"\(Exim \d", re.I)
 # Providers that send Exim-like text with their own layout: their detectors read them.
