@@ -17,6 +17,7 @@ from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply
 from mailbounce.classify import find_enhanced_status
 from mailbounce.models import BounceFacts
+from mailbounce.reason_rules import PHRASES
 
 _ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 _BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery|mail administrator", re.I)
@@ -43,7 +44,8 @@ _EVIDENCE = re.compile(
     r"|user unknown|unknown user|no such|does not exist|doesn't exist|not found|invalid"
     r"|mailbox (is )?(full|unavailable)|quota|rejected|refused|denied|unrouteable|unreachable"
     r"|timed? out|host unknown|blocked|not delivered|could not be delivered|failed|inconnu"
-    r"|n'existe pas|pleine|introuvable|refus[ée]",
+    r"|n'existe pas|pleine|introuvable|refus[ée]|did not reach|unable to deliver|giving up"
+    r"|not recogni[sz]ed|error|failure|undeliverable|bounced",
     re.I,
 )
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
@@ -91,7 +93,7 @@ def _is_service_address(address: str) -> bool:
     return local in ("mailer-daemon", "postmaster", "root", "noreply", "no-reply")
 
 
-def _facts(address: str, diagnostic: str) -> BounceFacts:
+def _facts(address: str, diagnostic: str, command: str | None) -> BounceFacts:
     status = best_status(None, diagnostic)
     reply = find_reply(diagnostic)
     if status and reply and status[0] != reply[0]:
@@ -102,8 +104,84 @@ def _facts(address: str, diagnostic: str) -> BounceFacts:
         status=status,
         replycode=reply,
         diagnostic=diagnostic,
-        smtp_command=find_command(diagnostic),
+        smtp_command=command,
     )
+
+
+_TRANSCRIPT = re.compile(
+    r"^>>> ?(MAIL FROM|RCPT TO|DATA|HELO|EHLO)\b[^\n]*\n<<< ?[45]\d\d", re.I | re.M
+)
+_TRANSCRIPT_COMMANDS = {"mail from": "MAIL", "rcpt to": "RCPT", "data": "DATA"}
+
+
+def has_evidence(text: str) -> bool:
+    """A reply code, a status, or words of failure (those of the reason taxonomy included)."""
+    if _EVIDENCE.search(text):
+        return True
+    lower = text.lower()
+    return any(pattern.search(lower) for pattern in PHRASES.values())
+
+
+def recipient_blocks(text: str, own: set[str]) -> list[tuple[str, str]]:
+    """(address, its text) per recipient named in the report's text, in order.
+
+    A block starts at a line naming a new address and runs to the end of its paragraph; a
+    block without evidence takes the next paragraph when that one names no address (the
+    "address:" line, then the server's words, as DragonFly, qmail and Yahoo write them).
+    """
+    paragraphs = [p for p in _PARAGRAPH.split(text) if p.strip()]
+    blocks: list[tuple[str, list[str]]] = []
+    for number, paragraph in enumerate(paragraphs):
+        opened = len(blocks)
+        for line in paragraph.split("\n"):
+            if _HEADER_LINE.match(line.strip()):
+                continue
+            named = [a for a in _ADDRESS.findall(line) if _is_candidate(a, own)]
+            current = blocks[-1][0].lower() if len(blocks) > opened else None
+            fresh = [a for a in named if a.lower() != current]
+            if fresh and current not in {a.lower() for a in named}:
+                blocks.append((fresh[0], [line.strip()]))
+                continue
+            if len(blocks) > opened:
+                blocks[-1][1].append(line.strip())
+        following = paragraphs[number + 1] if number + 1 < len(paragraphs) else ""
+        for index in range(opened, len(blocks)):
+            lines = blocks[index][1]
+            if (
+                not has_evidence(" ".join(lines))
+                and following
+                and not _names_address(following, own)
+            ):
+                lines.append(" ".join(ln.strip() for ln in following.split("\n")))
+    return [(address, " ".join(ln for ln in lines if ln)) for address, lines in blocks]
+
+
+def _names_address(text: str, own: set[str]) -> bool:
+    return any(_is_candidate(a, own) for a in _ADDRESS.findall(text))
+
+
+def _is_candidate(address: str, own: set[str]) -> bool:
+    return address.lower() not in own and not _is_service_address(address)
+
+
+def _transcript_command(text: str, address: str) -> str | None:
+    """The command a Sendmail-style transcript (``>>> RCPT To:<a>`` / ``<<< 550``) failed at."""
+    found = None
+    for match in _TRANSCRIPT.finditer(text):
+        command = _TRANSCRIPT_COMMANDS.get(match.group(1).lower(), match.group(1).upper())
+        if address.lower() in match.group(0).lower():
+            return command
+        found = found or command
+    return found
+
+
+def _status_line(text: str, address: str) -> str:
+    """A line elsewhere in the report naming the address with an enhanced status code."""
+    key = address.lower()
+    for line in text.split("\n"):
+        if key in line.lower() and find_enhanced_status(line):
+            return line.strip()
+    return ""
 
 
 class FallbackDetector:
@@ -112,38 +190,25 @@ class FallbackDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not looks_like_report(mail):
             return None
-        failed = [a for a in _ADDRESS.findall(mail.header("X-Failed-Recipients")) if "@" in a]
+        failed = {a.lower(): a for a in _ADDRESS.findall(mail.header("X-Failed-Recipients"))}
         text = report_text(mail.msg)
-        own = _own_addresses(mail)
-        failed_keys = {f.lower() for f in failed}
-        found: dict[str, str] = {}
-        for paragraph in _PARAGRAPH.split(text):
-            lines = [ln.strip() for ln in paragraph.split("\n") if not _HEADER_LINE.match(ln)]
-            body = " ".join(ln for ln in lines if ln)
-            if not body:
+        found: dict[str, tuple[str, str]] = {}
+        for address, block in recipient_blocks(text, _own_addresses(mail)):
+            key = address.lower()
+            if (failed and key not in failed) or not (has_evidence(block) or key in failed):
                 continue
-            addresses = [
-                a
-                for a in _ADDRESS.findall(body)
-                if a.lower() not in own and not _is_service_address(a)
-            ]
-            if not addresses:
-                continue
-            evidence = _EVIDENCE.search(body)
-            for address in addresses:
-                key = address.lower()
-                if failed_keys and key not in failed_keys:
-                    continue
-                better = key not in found or (evidence and not _EVIDENCE.search(found[key]))
-                if (evidence or key in failed_keys) and better:
-                    found[key] = body
-        for address in failed:
-            found.setdefault(address.lower(), _first_evidence(text))
-        originals = {a.lower(): a for a in failed}
-        return [
-            _facts(originals.get(key, _case_of(key, text)), diagnostic[:1000])
-            for key, diagnostic in found.items()
-        ] or None
+            if key not in found or (has_evidence(block) and not has_evidence(found[key][1])):
+                found[key] = (address, block)
+        for key, address in failed.items():
+            found.setdefault(key, (address, _first_evidence(text)))
+        facts = []
+        for address, block in found.values():
+            diagnostic = block
+            if not find_enhanced_status(block):
+                diagnostic = f"{block} {_status_line(text, address)}".strip()
+            command = find_command(diagnostic) or _transcript_command(text, address)
+            facts.append(_facts(address, diagnostic[:1000], command))
+        return facts or None
 
 
 def _first_evidence(text: str) -> str:
@@ -151,11 +216,6 @@ def _first_evidence(text: str) -> str:
         if find_reply(line) or find_enhanced_status(line):
             return line.strip()
     return ""
-
-
-def _case_of(key: str, text: str) -> str:
-    index = text.lower().find(key)
-    return text[index : index + len(key)] if index >= 0 else key
 
 
 DETECTOR = FallbackDetector()
