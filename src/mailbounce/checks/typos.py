@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import combinations
 
 from mailbounce.checks.distance import slip_distance
 from mailbounce.checks.providers import KnowledgeBase, default_knowledge_base
@@ -46,10 +45,10 @@ CHEAP_SLIP = 0.5
 def _deletes(word: str, depth: int) -> set[str]:
     """Every string obtained by deleting up to ``depth`` characters of ``word``."""
     found = {word}
-    for count in range(1, min(depth, len(word) - 1) + 1):
-        for positions in combinations(range(len(word)), count):
-            skip = set(positions)
-            found.add("".join(ch for k, ch in enumerate(word) if k not in skip))
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier if len(w) > 1 for i in range(len(w))}
+        found |= frontier
     return found
 
 
@@ -96,6 +95,9 @@ class TypoEngine:
             self._by_name.setdefault(name, []).append(provider)
             for variant in sorted(_deletes(domain, MAX_DELETES)):
                 self._index.setdefault(variant, []).append(domain)
+        lengths = [len(domain) for domain in self._providers] or [0]
+        self._min_length = min(lengths) - MAX_DELETES
+        self._max_length = max(lengths) + MAX_DELETES
 
     # -- parsing -------------------------------------------------------------------------
     def split(self, domain: str) -> tuple[str, str]:
@@ -174,9 +176,14 @@ class TypoEngine:
         return min(self._by_name[name], key=rank).domain
 
     def _candidates(self, domain: str) -> list[str]:
+        if not self._min_length <= len(domain) <= self._max_length:
+            return []  # more than MAX_DELETES characters longer or shorter than any provider
         found: set[str] = set()
+        index = self._index
         for variant in _deletes(domain, MAX_DELETES):
-            found.update(self._index.get(variant, ()))
+            hits = index.get(variant)
+            if hits:
+                found.update(hits)
         return sorted(found)
 
     def _closest(self, domain: str, name: str, suffix: str) -> str | None:
