@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
-from mailbounce.bounces._textblocks import body_text, cut_at, received_mentions
+from mailbounce.bounces._textblocks import body_text, cut_at, received_mentions, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -77,7 +77,7 @@ class QmailDetector:
             _SENTENCES,
             reporting_mta=reporter.group(1) if reporter else None,
         )
-        return found or None
+        return with_dsn(mail, found) or None  # qmail-dsn patches add a report part
 
 
 DETECTOR = QmailDetector()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from mailbounce.bounces._textblocks import body_text, make_facts
+from mailbounce.bounces._textblocks import body_text, make_facts, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -49,7 +49,7 @@ class X3Detector:
                     smtp_command=command,
                 )
             )
-        return found or None
+        return with_dsn(mail, found) or None
 
 
 DETECTOR = X3Detector()

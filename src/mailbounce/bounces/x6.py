@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from mailbounce.bounces._textblocks import body_text, make_facts, squeeze
+from mailbounce.bounces._textblocks import body_text, make_facts, squeeze, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -42,7 +42,7 @@ class X6Detector:
             )
             for m in _ERROR.finditer(text)
         ]
-        return found or None
+        return with_dsn(mail, found) or None
 
 
 DETECTOR = X6Detector()

@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
-from mailbounce.bounces._textblocks import body_text, cut_at
+from mailbounce.bounces._textblocks import body_text, cut_at, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -46,7 +46,7 @@ class YahooDetector:
         if not _LEAD.search(text[:300]):
             return None
         found = block_facts(address_blocks(cut_at(text, _SEPARATOR)), _SENTENCES)
-        return [_at_rcpt(facts) for facts in found] or None
+        return with_dsn(mail, [_at_rcpt(facts) for facts in found]) or None
 
 
 DETECTOR = YahooDetector()
