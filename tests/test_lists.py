@@ -240,3 +240,47 @@ def test_utf16_bom_is_decided_from_the_bytes(tmp_path: Path) -> None:
     entry = next(iter(ListReader(path)))
     assert entry.address == "zoé@example.fr"
     assert entry.problem is None
+
+
+def test_small_chunks_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encoding detection streams the file; multi-byte characters straddle chunk ends."""
+    monkeypatch.setattr("mailbounce.sniff._CHUNK", 3)
+    reader = ListReader(SAMPLES / "utf16_le_tab.csv")
+    assert reader.encoding == "utf-16-le"
+    assert [e.first_name for e in reader] == ["Noël", "Maëlle"]
+    assert ListReader(SAMPLES / "cp1252_semicolon.csv").encoding == "cp1252"
+    for name in ("invalid_utf8_line4.csv", "invalid_cp1252_line3.csv", "invalid_utf16_line3.csv"):
+        with pytest.raises(InputError) as caught:
+            ListReader(SAMPLES / name)
+        assert caught.value.line == EXPECTED[name]["line"]
+
+
+def test_old_mac_line_endings(tmp_path: Path) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes("email;prénom\ra@example.fr;Zoé\rbad;Luc\r".encode("cp1252"))
+    entries = list(ListReader(path))
+    assert [(e.line, e.address, e.problem) for e in entries] == [
+        (2, "a@example.fr", None),
+        (3, "bad", "missing @"),
+    ]
+    path.write_bytes(b"email;pr\xe9nom\ra@example.fr;Zo\xe9\rb@example.fr;\x81\r")
+    with pytest.raises(InputError) as caught:
+        ListReader(path)
+    assert caught.value.line == 3
+
+
+def test_utf32_bom(tmp_path: Path) -> None:
+    path = tmp_path / "u32.csv"
+    path.write_bytes(codecs.BOM_UTF32_LE + "email,nom\nz@example.fr,Noël\n".encode("utf-32-le"))
+    reader = ListReader(path)
+    assert reader.encoding == "utf-32-le"
+    assert [e.last_name for e in reader] == ["Noël"]
+
+
+def test_damaged_utf8_is_not_read_as_cp1252(tmp_path: Path) -> None:
+    """Valid accents then one bad byte: a damaged UTF-8 file, not mojibake (sniff.py)."""
+    path = tmp_path / "damaged.csv"
+    path.write_bytes("email;prénom\na@example.fr;Zoé\n".encode() + b"b@example.fr;Luc\xe9\n")
+    with pytest.raises(InputError, match="not valid utf-8") as caught:
+        ListReader(path)
+    assert caught.value.line == 3

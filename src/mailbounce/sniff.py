@@ -58,7 +58,7 @@ def _check_decodes(path: Path, encoding: str, skip: int, *, damaged_utf8_only: b
     decoded before it (a damaged file: InputError). Otherwise it is an InputError.
     """
     decoder = codecs.getincrementaldecoder(encoding)("strict")
-    lines = 1
+    lines = _Lines()
     seen_non_ascii = False
     with path.open("rb") as handle:
         handle.seek(skip)
@@ -73,12 +73,29 @@ def _check_decodes(path: Path, encoding: str, skip: int, *, damaged_utf8_only: b
                 seen_non_ascii = seen_non_ascii or not good.isascii()
                 if damaged_utf8_only and not seen_non_ascii:
                     return False
-                line = lines + good.count("\n")
+                line = lines.add(good)
                 bad = data[exc.start : exc.end].hex(" ")
                 raise InputError(
                     path, f"bytes {bad} are not valid {encoding} ({exc.reason})", line
                 ) from None
-            lines += text.count("\n")
+            lines.add(text)
             seen_non_ascii = seen_non_ascii or not text.isascii()
             if not chunk:
                 return True
+
+
+class _Lines:
+    """The current line number, counting breaks as csv does: LF, CRLF and a lone CR (old
+    Mac exports), with a CRLF split across two pieces of text counted once."""
+
+    def __init__(self) -> None:
+        self.number = 1
+        self._after_cr = False
+
+    def add(self, text: str) -> int:
+        if text:
+            self.number += text.count("\n") + text.count("\r") - text.count("\r\n")
+            if self._after_cr and text.startswith("\n"):
+                self.number -= 1
+            self._after_cr = text.endswith("\r")
+        return self.number
