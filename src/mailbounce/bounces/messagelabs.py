@@ -1,10 +1,11 @@
 """Symantec (Broadcom) Email Security.cloud, formerly MessageLabs, failure notices.
 
 Layout: From "Mail Delivery System" <MAILER-DAEMON@messagelabs.com>, Subject "Mail Delivery
-Failure", an ``X-Msg-Ref: server-N.tower-N.messagelabs.com!...`` header; a text part
-"Delivery has failed to these recipients or groups:" (or "The following recipient(s) could not
-be reached:") with the addresses and MessageLabs' words, and a message/delivery-status part
-whose Diagnostic-Code carries the remote reply.
+Failure", an ``X-Msg-Ref: server-N.tower-N.messagelabs.com!...`` header; a text part "This is
+the mail delivery agent at messagelabs.com." (later "at Symantec Email Security.cloud."), "I
+was unable to deliver your message to the following addresses:", the addresses, each followed
+by "Reason: 550 ...", then "The message subject was: ..." lines; and a message/delivery-status
+part whose Diagnostic-Code carries the same remote reply.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ _START = re.compile(
     r"following (address|recipient)",
     re.I,
 )
-_STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:", re.I)
+_STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^The message subject was", re.I)
+_REASON = re.compile(r"^Reason:\s*(.*)", re.I)
 
 
 class MessagelabsDetector:
@@ -37,10 +39,10 @@ class MessagelabsDetector:
         ):
             return None
         text = tb.body_text(mail)
-        facts = [
-            tb.make_facts(r, " ".join(lines))
-            for r, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP))
-        ]
+        facts = []
+        for recipient, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP)):
+            reasons = [m.group(1) for m in map(_REASON.match, lines) if m]
+            facts.append(tb.make_facts(recipient, " ".join(reasons or lines)))
         # Its sender is proof; X-Msg-Ref and Received are also on mail it merely relayed.
         strong = bool(_MARK.search(mail.sender))
         return tb.with_dsn(mail, facts, text_required=not strong) or None
