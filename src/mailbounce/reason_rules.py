@@ -139,6 +139,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"(recipient|user) (is )?not (local|a known user|accepted here)|not a known user",
         r"no (mail ?box|account) (here )?(by that name|for this user|available)",
         r"there is no one at this address|not listed in (the )?(domino )?directory",
+        r"recipient name is not recognized|invalid final delivery userid|unknown recipient",
         r"this user doesn't have a .* account|recipient not found|recipientnotfound",
         r"badrcptto|validrcptto|no longer (valid|accepts mail)|is not a valid mailbox",
         r"destination address(es)? (were|was) unknown|does not have an account here",
@@ -237,13 +238,14 @@ PHRASES: dict[R, re.Pattern[str]] = {
     R.SYSTEMFULL: _compile(r"mail system full|system (is )?full|insufficient system storage"),
     R.NOTACCEPT: _compile(
         r"does not accept (e-?)?mail|doesn't receive email|null mx|accepts no mail",
-        r"does not receive (e-?)?mail|mail receiving disabled|no mx record",
+        r"does not receive (e-?)?mail|mail receiving disabled|no mx record|no smtp service",
     ),
     R.EXPIRED: _compile(
         r"timed? ?out|delivery time expired|message expired|queue (too long|lifetime)",
         r"in the queue too long|retry time(out)? (not reached|exceeded)|giving up on",
         r"could not be delivered for|have been failing for a long time|unable to deliver .* after",
         r"not reachable within the allowed queue period|d[ée]lai (d'attente )?d[ée]pass[ée]",
+        r"did not accept our requests to connect",
     ),
     R.SECURITYERROR: _compile(
         r"authentication (required|failure|credentials)|must (be )?authenticat|tls required",

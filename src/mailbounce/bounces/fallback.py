@@ -39,9 +39,9 @@ _HEADER_LINE = re.compile(
     r"content-[\w-]+|mime-version|x-[\w-]+|reporting-mta|arrival-date):",
     re.I,
 )
+_CODES = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])|(?<![\w.-])[45][0-5]\d(?=[ -]|$)")
 _EVIDENCE = re.compile(
-    r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])|(?<![\w.-])[45][0-5]\d(?=[ -]|$)"
-    r"|user unknown|unknown user|no such|does not exist|doesn't exist|not found|invalid"
+    r"user unknown|unknown user|no such|does not exist|doesn't exist|not found|invalid"
     r"|mailbox (is )?(full|unavailable)|quota|rejected|refused|denied|unrouteable|unreachable"
     r"|timed? out|host unknown|blocked|not delivered|could not be delivered|failed|inconnu"
     r"|n'existe pas|pleine|introuvable|refus[ée]|did not reach|unable to deliver|giving up"
@@ -109,14 +109,19 @@ def _facts(address: str, diagnostic: str, command: str | None) -> BounceFacts:
 
 
 _TRANSCRIPT = re.compile(
-    r"^>>> ?(MAIL FROM|RCPT TO|DATA|HELO|EHLO)\b[^\n]*\n<<< ?[45]\d\d", re.I | re.M
+    r"^[ \t]*>>> ?(MAIL FROM|RCPT TO|DATA|HELO|EHLO)\b[^\n]*\n[ \t]*<<< ?[45]\d\d", re.I | re.M
 )
 _TRANSCRIPT_COMMANDS = {"mail from": "MAIL", "rcpt to": "RCPT", "data": "DATA"}
 
 
 def has_evidence(text: str) -> bool:
     """A reply code, a status, or words of failure (those of the reason taxonomy included)."""
-    if _EVIDENCE.search(text):
+    return bool(_EVIDENCE.search(text)) or strong_evidence(text)
+
+
+def strong_evidence(text: str) -> bool:
+    """A reply code, an enhanced status, or words that name a reason of the taxonomy."""
+    if _CODES.search(text):
         return True
     lower = text.lower()
     return any(pattern.search(lower) for pattern in PHRASES.values())
@@ -139,21 +144,26 @@ def recipient_blocks(text: str, own: set[str]) -> list[tuple[str, str]]:
             named = [a for a in _ADDRESS.findall(line) if _is_candidate(a, own)]
             current = blocks[-1][0].lower() if len(blocks) > opened else None
             fresh = [a for a in named if a.lower() != current]
-            if fresh and current not in {a.lower() for a in named}:
+            if fresh and (current is None or _leads(line, fresh[0])):
                 blocks.append((fresh[0], [line.strip()]))
                 continue
             if len(blocks) > opened:
                 blocks[-1][1].append(line.strip())
-        following = paragraphs[number + 1] if number + 1 < len(paragraphs) else ""
         for index in range(opened, len(blocks)):
             lines = blocks[index][1]
-            if (
-                not has_evidence(" ".join(lines))
-                and following
-                and not _names_address(following, own)
-            ):
+            for following in paragraphs[number + 1 : number + 3]:
+                if strong_evidence(" ".join(lines)) or _names_address(following, own):
+                    break
                 lines.append(" ".join(ln.strip() for ln in following.split("\n")))
     return [(address, " ".join(ln for ln in lines if ln)) for address, lines in blocks]
+
+
+def _leads(line: str, address: str) -> bool:
+    """The address opens the line ("  jo@x:", "<jo@x>", "Recipient: <jo@x>"), as a new
+    recipient does; "(generated from jo@x)" or "RCPT TO:<jo@x>" inside a block does not."""
+    head = line.strip().lower()
+    position = head.find(address.lower())
+    return 0 <= position <= 12 and not head.startswith(("(", ">>>", "<<<", "rcpt", "mail"))
 
 
 def _names_address(text: str, own: set[str]) -> bool:
@@ -206,7 +216,8 @@ class FallbackDetector:
             diagnostic = block
             if not find_enhanced_status(block):
                 diagnostic = f"{block} {_status_line(text, address)}".strip()
-            command = find_command(diagnostic) or _transcript_command(text, address)
+            # An unknown MTA naming a recipient unknown answers RCPT TO unless it says otherwise.
+            command = find_command(diagnostic) or _transcript_command(text, address) or "RCPT"
             facts.append(_facts(address, diagnostic[:1000], command))
         return facts or None
 
