@@ -22,6 +22,9 @@ _LEAD = re.compile(
 _RECIPIENT = re.compile(
     r"^\s*(?:Recipients?|To|Failed recipient)\s*:\s*<?(\S+@[^>\s]+)>?", re.I | re.M
 )
+_BLOCK = re.compile(r"(?=^\s*(?:Recipients?|To|Failed recipient)\s*:)", re.I | re.M)
+# The summary of the returned message (its own "To:" is not a failed recipient).
+_ORIGINAL = re.compile(r"^\s*(-{3,} ?)?(Original message|Message details)\b", re.I | re.M)
 _FIELD = re.compile(r"^\s*(Reason|Error|Details|Diagnostic|Response)\s*:\s*(.+)$", re.I | re.M)
 
 
@@ -40,17 +43,19 @@ class MimecastDetector:
         text = tb.body_text(mail)
         if not _LEAD.search(text[:2000] + mail.subject):
             return None
-        blocks = re.split(
-            r"(?=^\s*(?:Recipients?|To|Failed recipient)\s*:)", text, flags=re.I | re.M
-        )
-        facts = []
-        for block in blocks:
+        text = tb.cut_at(text, _ORIGINAL)
+        facts: dict[str, BounceFacts] = {}
+        for block in _BLOCK.split(text):
             recipient = _RECIPIENT.search(block)
-            if recipient is None:
+            if recipient is None or recipient.group(1).lower() in facts:
                 continue
             words = " ".join(m.group(2) for m in _FIELD.finditer(block))
-            facts.append(tb.make_facts(recipient.group(1), words))
-        return tb.with_dsn(mail, facts, text_required=True) or None
+            facts[recipient.group(1).lower()] = tb.make_facts(recipient.group(1), words)
+        if not facts:  # a layout without labelled fields: the failed-recipients header
+            words = " ".join(m.group(2) for m in _FIELD.finditer(text))
+            for address in tb.ADDRESS.findall(mail.header("X-Failed-Recipients")):
+                facts[address.lower()] = tb.make_facts(address, words)
+        return tb.with_dsn(mail, list(facts.values()), text_required=True) or None
 
 
 DETECTOR = MimecastDetector()
