@@ -37,7 +37,8 @@ class BarracudaDetector:
         facts = [
             tb.make_facts(m.group(1), tb.squeeze(text[:600])) for m in _RECIPIENT.finditer(text)
         ]
-        merged = tb.with_dsn(mail, facts)
+        # Its subject is proof; the product name in a text is not.
+        merged = tb.with_dsn(mail, facts, text_required=not _SUBJECT.search(mail.subject))
         if verdict is None:
             return merged or None
         return [tb.with_hint(fact, verdict) for fact in merged] or None
