@@ -169,6 +169,8 @@ def check_domain(
 
 
 def _address_findings(files: CampaignParts, check: AddressCheck) -> list[Finding]:
+    """Per-address findings, as warnings at most: ``send`` skips an invalid row and the
+    rest of the campaign is unaffected, so a bad address must not block the send."""
     findings = []
     several = len(files.lists) > 1
     for result in check:
@@ -176,12 +178,13 @@ def _address_findings(files: CampaignParts, check: AddressCheck) -> list[Finding
         for finding in result.findings:
             if finding.severity is Severity.INFO and finding.code == "duplicate":
                 continue  # merged when sending; counted in the summary
-            hint = f" (did you mean {result.suggestion}?)" if result.suggestion else ""
+            hint = f" (did you mean {result.suggestion}?)" if finding.code == "typo" else ""
+            skipped = "; skipped when sending" if not result.valid else ""
             findings.append(
                 Finding(
                     finding.code,
-                    finding.severity,
-                    f"{result.address} ({where}): {finding.message}{hint}",
+                    min(finding.severity, Severity.WARNING, key=lambda s: s.rank),
+                    f"{result.address} ({where}): {finding.message}{hint}{skipped}",
                     rule=finding.rule,
                     provider=finding.provider,
                     subject=result.address,
