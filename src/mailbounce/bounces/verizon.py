@@ -16,7 +16,8 @@ from mailbounce.models import BounceFacts, Reason
 
 _SENDER = re.compile(r"@(?:[\w-]+\.)*(?:vzwpix|vtext|vzw)\.com\b", re.I)
 _LEAD = re.compile(r"could not be delivered to mobile", re.I)
-_ERROR = re.compile(r"^\s*Error:\s*(.*(?:\n[ \t]+\S.*)*)", re.I | re.M)
+# ``Error: text``, the text folded onto indented lines or alone on the next line.
+_ERROR = re.compile(r"^\s*Error:[ \t]*(?:\n[ \t]*)?(\S.*(?:\n[ \t]+\S.*)*)", re.I | re.M)
 _ORIGINAL = re.compile(r"^\s*Original Message:?\s*$", re.I | re.M)
 
 _SENTENCES = sentences(
