@@ -120,3 +120,19 @@ def test_every_url_is_found(paths: list[str], where: str) -> None:
     closing = "x</a>" if tag == "a" else ""
     markup = "".join(f'<p><{tag} {attribute}="{url}">{closing}</p>' for url in urls)
     assert [r.url for r in html_urls(markup)] == urls
+
+
+def test_command_with_a_list_holding_laposte_net(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mailbounce.cli import app
+
+    members = tmp_path / "members.txt"
+    members.write_text("b@laposte.net\n")
+    result = CliRunner().invoke(
+        app, ["check", "content", "-f", "jsonl", "--list", str(members), str(DATA / "plain.txt")]
+    )
+    assert result.exit_code == 3
+    assert '"severity": "error"' in result.stdout
+    clean = CliRunner().invoke(app, ["check", "content", "-f", "jsonl", str(DATA / "clean.eml")])
+    assert clean.exit_code == 0 and clean.stdout == ""

@@ -126,13 +126,15 @@ def check_content(
     *,
     config: Config | None = None,
     recipient_domains: Iterable[str] | None = None,
+    lists: Iterable[Path] = (),
     smtp_max_size: int | None = None,
 ) -> list[Finding]:
     """Findings for a message: an HTML/text/.eml file, a campaign YAML file or a
-    ``MessageContent``. For a campaign file the recipient domains (laposte.net's rule,
-    provider size limits) come from its lists; otherwise from ``recipient_domains``.
+    ``MessageContent``. The recipient domains (laposte.net's rule, provider size limits)
+    come from ``recipient_domains``, the ``lists`` given and a campaign file's lists.
     ``smtp_max_size`` is the relay's advertised SIZE when the caller knows it."""
     domains = set(recipient_domains or ())
+    domains |= set(distinct_domains(list(lists)))
     if isinstance(source, MessageContent):
         content = source
     elif _is_campaign_file(source):

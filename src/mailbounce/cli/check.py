@@ -119,11 +119,19 @@ def content_command(
     source: Annotated[
         Path, typer.Argument(help="An HTML or text message file, or a campaign YAML file.")
     ],
+    lists: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--list",
+            help="A list the message goes to (repeatable): its domains decide provider rules "
+            "(http:// is an error when it holds laposte.net addresses).",
+        ),
+    ] = None,
     fmt: FormatOption = None,
 ) -> None:
     """Check a message's links (http://, IP hosts, shorteners...), parts, unsubscribe, size."""
     config = load_config(globals_of(ctx).config)
-    findings = check_content(source, config=config)
+    findings = check_content(source, config=config, lists=lists or ())
     _render_findings(findings, fmt, f"Content of {source}")
     _finish(ctx, findings, str(source))
 
