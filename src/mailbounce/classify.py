@@ -146,7 +146,7 @@ def status_reason(status: str | None) -> Reason | None:
         return None
     detail = status.split(".", 1)[1]
     reason = STATUS_REASON.get(status) or STATUS_REASON.get(detail)
-    if reason is None and detail.startswith("1.") and detail != "1.0":
+    if reason is None and detail.startswith("1.") and len(detail) > 4 and status[0] == "5":
         return Reason.USERUNKNOWN  # vendor details of the addressing subject (5.1.351 ...)
     return reason
 

@@ -18,7 +18,7 @@ _ADDRESS = re.compile(r"<?([^\s\x00-\x1f<>\"';,()]+@[^\s\x00-\x1f<>\"';,()]+?)>?
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TYPED = re.compile(r"^\s*[\w-]+\s*;\s*(.*)$", re.S)
 # A reply code stands alone: "550 5.1.1", "550-5.1.1", "said: 550 ...", not "5.5.0" or "2550".
-_REPLY_CODE = re.compile(r"(?<![\w.#/:=-])([245][0-5]\d)(?=[ -]|$)")
+_REPLY_CODE = re.compile(r"(?<![\w.#/:=-])([245][0-5]\d)(?=[ :,-]|$)(?!:\d)")
 _VALID_REPLIES = frozenset(
     [
         "211",
@@ -135,7 +135,9 @@ def best_status(status: str | None, diagnostic: str) -> str | None:
     if status is None:
         return found
     status = _STATUS.match(status).group(0).strip()  # type: ignore[union-attr]
-    if found and found[0] == status[0] and status.endswith(".0.0") and found != status:
+    # The remote server's own code (in the diagnostic) is more precise than the reporting
+    # MTA's summary, which is often generic (5.0.0) or its own view (4.4.7 "gave up").
+    if found and found[0] == status[0] and found != status:
         return found
     return status
 
