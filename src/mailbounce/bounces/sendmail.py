@@ -34,6 +34,8 @@ _TRANSCRIPT_TITLE = re.compile(r"Transcript of session follows", re.I)
 _SUBJECT = re.compile(
     r"Returned mail|Warning: could not send message|Postmaster notify|Undeliverable mail", re.I
 )
+# savemail.c (V8): the returned copy's title; V5 wrote "Unsent message follows".
+_V8_COPY_TITLE = re.compile(r"^(Original message|Message header) follows$", re.I)
 _LIST_ADDRESS = re.compile(r"^\s*<?([^\s<>()]+)>?\s*$")
 _LIST_NOTE = re.compile(r"^\s*\((reason|expanded from):\s*(.*?)\)?\s*$", re.I)
 
@@ -138,10 +140,10 @@ class SendmailDetector:
         transcript = read_transcript(session[1] if session else [])
         if reported:
             return [improve(facts, transcript) for facts in reported]
-        if listed is None:
-            return None  # transcript only: a Sendmail V5 layout (v5sendmail)
-        action = "delayed" if "transient" in listed[0].lower() else "failed"
-        rows = _listed(listed[1])
+        if listed is None and _titled(parts, _V8_COPY_TITLE) is None:
+            return None  # transcript and "Unsent message follows": Sendmail V5 (v5sendmail)
+        action = "delayed" if listed and "transient" in listed[0].lower() else "failed"
+        rows = _listed(listed[1]) if listed else []
         return _text_facts(rows, transcript, action) or None
 
 
