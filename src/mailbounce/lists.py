@@ -22,6 +22,7 @@ import re
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import TextIO
 
@@ -109,13 +110,13 @@ _SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion",
 
 def is_plainly_valid(address: str) -> bool:
     """True for the common addresses email_validator is certain to accept (the fast path)."""
+    if len(address) > 254 or _FAST_VALID.fullmatch(address) is None:
+        return False
     local, _, domain = address.partition("@")
     return (
-        len(address) <= 254
-        and len(local) <= 64
-        and _FAST_VALID.fullmatch(address) is not None
+        len(local) <= 64
         and "--" not in domain
-        and domain.rpartition(".")[2] not in _SPECIAL_USE_TLDS
+        and domain[domain.rfind(".") + 1 :] not in _SPECIAL_USE_TLDS
     )
 
 
@@ -149,15 +150,22 @@ class _SeenAddresses:
     def first_line(self, address: str, line: int) -> int | None:
         """The line where ``address`` was first seen; None (and remembered) when new."""
         # str's hash is SipHash over the text, 64 bits, keyed per process: as good a
-        # digest as blake2b for a table that lives in one process, and 3x cheaper.
+        # digest as blake2b for a table that lives in one process, and much cheaper.
         key = (hash(address) & 0xFFFF_FFFF_FFFF_FFFF) or 1
-        slot = self._find(key)
-        if self._keys[slot] == key:
-            return self._lines[slot]
-        self._keys[slot] = key
+        keys = self._keys
+        mask = len(keys) - 1
+        slot = key & mask
+        while True:  # linear probing; the table is at most half full
+            found = keys[slot]
+            if found == key:
+                return self._lines[slot]
+            if not found:
+                break
+            slot = (slot + 1) & mask
+        keys[slot] = key
         self._lines[slot] = line
         self._used += 1
-        if self._used * 2 > len(self._keys):
+        if self._used * 2 > mask:
             self._grow()
         return None
 
@@ -226,44 +234,30 @@ class ListReader:
         return tuple(names)
 
     def __iter__(self) -> Iterator[ListEntry]:
-        self.summary = ListSummary(
+        summary = self.summary = ListSummary(
             self.path, encoding=self._encoding, delimiter=self._delimiter or "none"
         )
         seen = _SeenAddresses()
         rows = self._plain_rows() if self._layout is None else self._csv_rows(self._layout)
+        # One flat loop: this runs a million times for a large list.
         for line, raw, first, last, fields in rows:
-            entry = self._entry(line, raw, first, last, fields, seen)
-            self._count(entry)
-            yield entry
-
-    def _entry(
-        self,
-        line: int,
-        raw: str,
-        first: str | None,
-        last: str | None,
-        fields: dict[str, str],
-        seen: _SeenAddresses,
-    ) -> ListEntry:
-        text = raw.strip()
-        if not text:
-            return ListEntry(line, None, raw, first, last, fields)
-        address = normalize_address(text)
-        problem = address_problem(address)
-        duplicate = None if problem else seen.first_line(address, line)
-        return ListEntry(line, address, raw, first, last, fields, problem, duplicate)
-
-    def _count(self, entry: ListEntry) -> None:
-        summary = self.summary
-        summary.data_rows += 1
-        if entry.address is None:
-            summary.without_address += 1
-        elif entry.problem is not None:
-            summary.rejected += 1
-        else:
+            summary.data_rows += 1
+            text = raw.strip()
+            if not text:
+                summary.without_address += 1
+                yield ListEntry(line, None, raw, first, last, fields)
+                continue
+            address = normalize_address(text)
+            problem = address_problem(address)
+            if problem is not None:
+                summary.rejected += 1
+                yield ListEntry(line, address, raw, first, last, fields, problem)
+                continue
             summary.accepted += 1
-            if entry.duplicate_of is not None:
+            duplicate = seen.first_line(address, line)
+            if duplicate is not None:
                 summary.duplicates += 1
+            yield ListEntry(line, address, raw, first, last, fields, None, duplicate)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -283,18 +277,16 @@ class ListReader:
         """(start line, cells) for each non-blank record, with csv errors located."""
         assert self._delimiter is not None
         reader = csv.reader(handle, delimiter=self._delimiter, strict=False)
-        while True:
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise InputError(self.path, f"unreadable CSV: {exc}", start) from None
-            except UnicodeDecodeError as exc:
-                raise InputError(self.path, f"undecodable bytes ({exc.reason})", start) from None
-            if any(cell.strip() for cell in cells):
-                yield start, cells
+        end = 0
+        try:
+            for cells in reader:
+                start, end = end + 1, reader.line_num
+                if "".join(cells).strip():
+                    yield start, cells
+        except csv.Error as exc:
+            raise InputError(self.path, f"unreadable CSV: {exc}", end + 1) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(self.path, f"undecodable bytes ({exc.reason})", end + 1) from None
 
     def _read_layout(self) -> Layout | None:
         if self._delimiter is None:
@@ -314,12 +306,15 @@ class ListReader:
         width = len(layout.headers)
         names = [name for column in layout.names for name in column]
         indexes = [i for i, column in enumerate(layout.names) for _ in column]
+        # itemgetter of several indexes returns a tuple, in C: the fastest way to fan out.
+        pick = itemgetter(*indexes, indexes[0])
+        names.append(names[0])
         with self._open() as handle:
             records = self._reader(handle)
             next(records, None)  # the header
             for line, cells in records:
                 if len(cells) > width:
-                    if any(cell.strip() for cell in cells[width:]):
+                    if "".join(cells[width:]).strip():
                         raise InputError(
                             self.path,
                             f"{len(cells)} cells but the header has {width} columns "
@@ -329,7 +324,7 @@ class ListReader:
                     del cells[width:]
                 elif len(cells) < width:
                     cells.extend([""] * (width - len(cells)))
-                fields = dict(zip(names, map(cells.__getitem__, indexes), strict=True))
+                fields = dict(zip(names, pick(cells), strict=True))
                 first = _cell(cells, layout.first_name)
                 last = _cell(cells, layout.last_name)
                 fields["email"] = cells[layout.address].strip()
