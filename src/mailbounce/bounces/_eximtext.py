@@ -54,7 +54,7 @@ _REMOTE_WORDS = re.compile(r"SMTP error from remote|Delay reason: SMTP", re.I)
 _OWN_TEXTS: tuple[tuple[Reason, re.Pattern[str]], ...] = tuple(
     (reason, re.compile(pattern, re.I))
     for reason, pattern in (
-        (Reason.MAILBOXFULL, r"mailbox is full|quota exceeded"),
+        (Reason.MAILBOXFULL, r"mailbox is full|quota exceed"),
         (Reason.SYNTAXERROR, r"malformed address"),
         (Reason.NOTACCEPT, r"MX or SRV record indicated no SMTP service"),
         (

@@ -14,6 +14,7 @@ from dataclasses import replace
 from email.message import Message
 
 from mailbounce.bounces.base import Mail, part_text
+from mailbounce.bounces.rfc3464 import _blocks_from_text as _fields_from_text
 from mailbounce.bounces.rfc3464 import find_reply, parse_delivery_status
 from mailbounce.models import BounceFacts, Reason
 
@@ -261,30 +262,12 @@ def _remote_status(fact: BounceFacts) -> str | None:
     return status
 
 
-_FIELD = re.compile(r"^([A-Za-z][\w-]*)\s*:\s?(.*)$")
-
-
 def field_blocks(text: str) -> list[dict[str, str]]:
-    """RFC 3464-style field groups written as plain text (lower-cased names; folds joined)."""
-    blocks: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    last = ""
-    for line in text.split("\n"):
-        if not line.strip():
-            if current:
-                blocks.append(current)
-                current, last = {}, ""
-            continue
-        if line[0] in " \t" and last:
-            current[last] += " " + line.strip()
-            continue
-        match = _FIELD.match(line)
-        if match:
-            last = match.group(1).lower()
-            current[last] = match.group(2)
-    if current:
-        blocks.append(current)
-    return blocks
+    """RFC 3464-style field groups written as plain text (lower-cased names; folds joined).
+
+    The RFC 3464 module's own reader of text-typed reports, so both read fields alike.
+    """
+    return _fields_from_text(text)
 
 
 ReasonTable = tuple[tuple[Reason, re.Pattern[str]], ...]
@@ -328,3 +311,26 @@ def address_blocks(lines: Iterable[str]) -> list[tuple[str, list[str]]]:
         elif blocks and line.strip():
             blocks[-1][1].append(line.strip())
     return blocks
+
+
+_REPLY_LABEL = re.compile(
+    r"^(Reason|Error|Diagnostic|Remote server (said|replied)|Server replied)\s*:\s*", re.I
+)
+
+
+def listed_facts(
+    text: str, start: re.Pattern[str], stop: re.Pattern[str], *, delayed: bool = False
+) -> list[BounceFacts]:
+    """Facts for an "address, then what happened" list between a lead line and a stop line.
+
+    Lines labelled as the reply ("Reason:", "Remote server replied:") are the diagnostic when
+    present, else every detail line; the labels themselves are dropped.
+    """
+    facts = []
+    for recipient, lines in address_blocks(lines_between(text, start, stop)):
+        labelled = [_REPLY_LABEL.sub("", line) for line in lines if _REPLY_LABEL.match(line)]
+        words = labelled or [_REPLY_LABEL.sub("", line) for line in lines]
+        facts.append(
+            make_facts(recipient, " ".join(words), action="delayed" if delayed else "failed")
+        )
+    return facts

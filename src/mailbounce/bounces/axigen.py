@@ -23,7 +23,6 @@ _START = re.compile(
     re.I,
 )
 _STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^The original message", re.I)
-_LABEL = re.compile(r"^(Reason|Error|Diagnostic|Remote server (said|replied))\s*:\s*", re.I)
 
 
 class AxigenDetector:
@@ -40,14 +39,7 @@ class AxigenDetector:
             return None
         text = tb.body_text(mail)
         delayed = "delay" in mail.subject.lower()
-        facts = [
-            tb.make_facts(
-                r,
-                " ".join(_LABEL.sub("", line) for line in lines),
-                action="delayed" if delayed else "failed",
-            )
-            for r, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP))
-        ]
+        facts = tb.listed_facts(text, _START, _STOP, delayed=delayed)
         return tb.with_dsn(mail, facts, text_required=True) or None
 
 

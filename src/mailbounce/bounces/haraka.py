@@ -28,10 +28,7 @@ class HarakaDetector:
         text = tb.body_text(mail)
         if not (tb.received_mentions(mail, _MARK) or _MARK.search(mail.header("X-Mailer"))):
             return None
-        facts = [
-            tb.make_facts(r, " ".join(lines))
-            for r, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP))
-        ]
+        facts = tb.listed_facts(text, _START, _STOP)
         return tb.with_dsn(mail, facts, text_required=True) or None
 
 

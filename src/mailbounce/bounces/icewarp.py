@@ -22,7 +22,6 @@ _START = re.compile(
     re.I,
 )
 _STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^Received:", re.I)
-_LABEL = re.compile(r"^(Reason|Error|Remote server (said|replied)|Server replied)\s*:\s*", re.I)
 
 
 class IcewarpDetector:
@@ -39,14 +38,7 @@ class IcewarpDetector:
             return None
         text = tb.body_text(mail)
         delayed = "delayed" in text[:2000].lower() and "permanent" not in text[:2000].lower()
-        facts = [
-            tb.make_facts(
-                r,
-                " ".join(_LABEL.sub("", line) for line in lines),
-                action="delayed" if delayed else "failed",
-            )
-            for r, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP))
-        ]
+        facts = tb.listed_facts(text, _START, _STOP, delayed=delayed)
         return tb.with_dsn(mail, facts, text_required=True) or None
 
 

@@ -19,7 +19,6 @@ _START = re.compile(
     r"(could not be (reached|delivered)|following recipients?|delivery (has )?failed)", re.I
 )
 _STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^Kerio Connect", re.I)
-_REPLIED = re.compile(r"(?:Remote server replied|Reason|Error)\s*:\s*(.*)", re.I)
 
 
 class KerioDetector:
@@ -31,10 +30,7 @@ class KerioDetector:
         if not (_MARK.search(mail.header("X-Mailer")) or tb.received_mentions(mail, _MARK)):
             return None
         text = tb.body_text(mail)
-        facts = []
-        for recipient, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP)):
-            replies = [m.group(1) for m in map(_REPLIED.search, lines) if m]
-            facts.append(tb.make_facts(recipient, " ".join(replies or lines)))
+        facts = tb.listed_facts(text, _START, _STOP)
         return tb.with_dsn(mail, facts, text_required=True) or None
 
 

@@ -23,7 +23,6 @@ _START = re.compile(
     re.I,
 )
 _STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^The message subject was", re.I)
-_REASON = re.compile(r"^Reason:\s*(.*)", re.I)
 
 
 class MessagelabsDetector:
@@ -39,10 +38,7 @@ class MessagelabsDetector:
         ):
             return None
         text = tb.body_text(mail)
-        facts = []
-        for recipient, lines in tb.address_blocks(tb.lines_between(text, _START, _STOP)):
-            reasons = [m.group(1) for m in map(_REASON.match, lines) if m]
-            facts.append(tb.make_facts(recipient, " ".join(reasons or lines)))
+        facts = tb.listed_facts(text, _START, _STOP)
         # Its sender is proof; X-Msg-Ref and Received are also on mail it merely relayed.
         strong = bool(_MARK.search(mail.sender))
         return tb.with_dsn(mail, facts, text_required=not strong) or None
