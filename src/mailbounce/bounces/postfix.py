@@ -23,6 +23,7 @@ from mailbounce.bounces._addressblocks import address_blocks, block_facts, inlin
 from mailbounce.bounces._textblocks import body_text, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import (
+    delivery_status_parts,
     find_command,
     parse_delivery_status,
     parse_inline_delivery_status,
@@ -52,6 +53,13 @@ def _with_text(reported: list[BounceFacts], blocks: dict[str, str]) -> list[Boun
         command = facts.smtp_command or find_command(block) or find_command(facts.diagnostic)
         found.append(replace(facts, smtp_command=command, diagnostic=facts.diagnostic or block))
     return found
+
+
+def _postfix_report(mail: Mail) -> bool:
+    """Whether a report part carries Postfix's own fields (``X-Postfix-Queue-ID``)."""
+    if mail.msg.get_content_type() != "multipart/report":
+        return False
+    return any("X-Postfix-" in part.as_string() for part in delivery_status_parts(mail.msg))
 
 
 def _server_notice(text: str) -> list[BounceFacts]:
@@ -87,8 +95,10 @@ class PostfixDetector:
         if _SERVER_NOTICE.search(mail.subject):
             return _server_notice(text) or None
         lead = _LEAD.search(text)
-        if lead is None:
-            return None  # others copy the subject (SendGrid): the lead sentence is Postfix's
+        if lead is None and not _postfix_report(mail):
+            # Others copy the subject (SendGrid); the lead is Postfix's unless a site template
+            # rewrote it (its report part still names Postfix).
+            return None
         blocks = address_blocks(text, blank_ends_block=True)
         reported = parse_delivery_status(mail) or parse_inline_delivery_status(mail)
         if reported:
