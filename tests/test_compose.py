@@ -253,6 +253,9 @@ def test_message_id_is_stable_per_campaign_and_address() -> None:
     assert make_message_id("Lettre d'été !", "a@b.fr", "x.fr").endswith(".Lettre-d-t@x.fr>")
     with pytest.raises(ConfigError, match="not a domain"):
         make_message_id("c", "a@b.fr", "bad domain")
+    assert make_message_id("c", "a@b.fr", "amis-du-théâtre.fr").endswith(
+        "@xn--amis-du-thtre-reb8h.fr>"
+    )
 
 
 def test_from_must_be_an_address() -> None:

@@ -97,6 +97,11 @@ def make_message_id(campaign: str, address: str, domain: str) -> str:
 
 def _clean_domain(domain: str) -> str:
     text = domain.strip().lower()
+    if not text.isascii():
+        try:  # an internationalised domain goes into Message-ID in its ASCII form
+            text = text.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ConfigError(f"the message domain {domain!r} is not a domain name") from None
     if not text or not re.fullmatch(r"[a-z0-9.-]+|\[[0-9a-f.:]+\]", text):
         raise ConfigError(f"the message domain {domain!r} is not a domain name")
     return text
