@@ -146,6 +146,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"account ([^ ]+ )?does not exist|e-?mail account .*does not exist",
         r"utilisateur inconnu|adresse (e-?mail )?inconnue|destinataire inconnu",
         r"destinataire invalide|n'existe pas|nexiste pas|adresse invalide|compte inexistant",
+        r"adresse .{0,40}introuvable|destinataire introuvable",
     ),
     R.FILTERED: _compile(
         r"message filtered|filtered by|refused due to recipient preferences",

@@ -10,12 +10,14 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from enum import StrEnum
 
 from mailbounce.bounces.base import Mail, decode_header_text, part_text
+from mailbounce.bounces.fallback import recipient_texts, report_text
 from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded, size_exceeded
+from mailbounce.bounces.rfc3464 import best_status, find_reply
 from mailbounce.classify import classify
 from mailbounce.models import BounceFacts, Classification
 from mailbounce.tracking import TRACKING_HEADER, token_from_address
@@ -118,7 +120,7 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
                 f"internal error in the {detector.name} detector: {type(exc).__name__}: {exc}"
             ) from exc
         if found:
-            detector_name, facts = detector.name, _unique(found)
+            detector_name, facts = detector.name, _with_words(mail, _unique(found))
             break
     original = _original_parts(msg)
     verdict = Verdict.BOUNCE
@@ -133,6 +135,34 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
         tracking_tokens=_tracking_tokens(msg, original),
         results=tuple((f, classify(f)) for f in facts),
     )
+
+
+def _with_words(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
+    """Fill in the server's words for records a detector found without any (no diagnostic,
+    no code): the report's text block for that recipient, as the fallback reads it."""
+    bare = {
+        f.recipient.lower(): f.recipient
+        for f in facts
+        if f.recipient and not (f.diagnostic or f.status or f.replycode or f.reason_hint)
+    }
+    if not bare:
+        return facts
+    texts = recipient_texts(report_text(mail.msg), set(), bare)
+    enriched = []
+    for fact in facts:
+        _, words = texts.get(fact.recipient.lower(), ("", ""))
+        if words and fact.recipient.lower() in bare:
+            enriched.append(
+                replace(
+                    fact,
+                    diagnostic=words[:1000],
+                    status=best_status(None, words),
+                    replycode=find_reply(words),
+                )
+            )
+        else:
+            enriched.append(fact)
+    return enriched
 
 
 def _unique(facts: list[BounceFacts]) -> list[BounceFacts]:

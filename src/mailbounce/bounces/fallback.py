@@ -202,13 +202,7 @@ class FallbackDetector:
             return None
         failed = {a.lower(): a for a in _ADDRESS.findall(mail.header("X-Failed-Recipients"))}
         text = report_text(mail.msg)
-        found: dict[str, tuple[str, str]] = {}
-        for address, block in recipient_blocks(text, _own_addresses(mail)):
-            key = address.lower()
-            if (failed and key not in failed) or not (has_evidence(block) or key in failed):
-                continue
-            if key not in found or (has_evidence(block) and not has_evidence(found[key][1])):
-                found[key] = (address, block)
+        found = recipient_texts(text, _own_addresses(mail), failed)
         for key, address in failed.items():
             found.setdefault(key, (address, _first_evidence(text)))
         facts = []
@@ -220,6 +214,24 @@ class FallbackDetector:
             command = find_command(diagnostic) or _transcript_command(text, address) or "RCPT"
             facts.append(_facts(address, diagnostic[:1000], command))
         return facts or None
+
+
+def recipient_texts(
+    text: str, own: set[str], only: dict[str, str] | None = None
+) -> dict[str, tuple[str, str]]:
+    """Per recipient (lower-cased key): its address and all its blocks with evidence, those
+    naming a code or a reason first (Exchange repeats the address with the server's reply)."""
+    blocks: dict[str, tuple[str, list[str]]] = {}
+    for address, block in recipient_blocks(text, own):
+        key = address.lower()
+        if (only and key not in only) or not (has_evidence(block) or (only and key in only)):
+            continue
+        entry = blocks.setdefault(key, (address, []))
+        if strong_evidence(block):
+            entry[1].insert(sum(strong_evidence(b) for b in entry[1]), block)
+        else:
+            entry[1].append(block)
+    return {key: (address, " ".join(parts)) for key, (address, parts) in blocks.items()}
 
 
 def _first_evidence(text: str) -> str:
