@@ -357,3 +357,32 @@ def test_encoded_words_are_short_and_whole(text: str) -> None:
     # Each word decodes on its own: no character is split across two words (§5).
     decoded = [b64decode(word[len("=?utf-8?b?") : -2]).decode("utf-8") for word in words]
     assert "".join(decoded) == text
+
+
+def test_the_example_campaign_templates() -> None:
+    """examples/: the templates compile against the members list; every link is https."""
+    examples = SAMPLES.parent.parent.parent / "examples"
+    text = (examples / "newsletter.txt").read_text(encoding="utf-8")
+    html = (examples / "newsletter.html").read_text(encoding="utf-8")
+    assert "http://" not in text + html  # laposte.net refuses mail with http:// links
+    reader = ListReader(examples / "members.csv")
+    template = MessageTemplate(
+        spec(
+            subject="{{ first_name or 'Bonjour' }}, la lettre",
+            text=text,
+            html=html,
+            list_unsubscribe_url="https://amis.example/d/{{ token }}",
+        ),
+        columns=reader.columns,
+        domain="amis.example",
+    )
+    for entry in reader:
+        if entry.address and not entry.problem:
+            data = template.render(
+                address=entry.address,
+                fields=entry.fields,
+                message_id="<x@amis.example>",
+                token="tok",
+                campaign="c",
+            )
+            assert_wire_clean(data)

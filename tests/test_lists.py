@@ -284,3 +284,15 @@ def test_damaged_utf8_is_not_read_as_cp1252(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not valid utf-8") as caught:
         ListReader(path)
     assert caught.value.line == 3
+
+
+def test_the_example_members_list() -> None:
+    """examples/members.csv, exported the French-Excel way, reads as the demo expects."""
+    reader = ListReader(SAMPLES.parent.parent.parent / "examples" / "members.csv")
+    assert (reader.encoding, reader.delimiter) == ("cp1252", ";")
+    entries = list(reader)
+    summary = reader.summary
+    assert (summary.data_rows, summary.accepted, summary.rejected) == (30, 27, 1)
+    assert (summary.without_address, summary.duplicates) == (2, 1)
+    assert {"ville", "adhesion", "Adhésion"} <= set(reader.columns)
+    assert entries[0].first_name == "Élodie"

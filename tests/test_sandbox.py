@@ -316,3 +316,33 @@ def test_implicit_tls(ca: trustme.CA) -> None:
 def test_implicit_tls_needs_a_context() -> None:
     with pytest.raises(ConfigError, match="TLS context"):
         SandboxServer(implicit_tls=True)
+
+
+def test_composed_messages_arrive_intact(sandbox: SandboxServer) -> None:
+    """compose → SMTP → sandbox: the wire carries CRLF only and the bytes survive."""
+    from mailbounce.compose import MessageSpec, MessageTemplate
+
+    template = MessageTemplate(
+        MessageSpec(
+            from_addr="Asso <a@asso.example>",
+            subject="Bonjour {{ first_name }}",
+            text=".\nUne ligne qui commence par un point.\n.\nÉté\r\n",
+            html="<p>Été</p>\n",
+        ),
+        columns=(),
+        domain="asso.example",
+    )
+    data = template.render(
+        address="jean@gmail.com",
+        fields={"first_name": "Jérôme"},
+        message_id="<m@asso.example>",
+        token=None,
+        campaign="c",
+    )
+    smtp = client(sandbox)
+    smtp.sendmail(SENDER, ["jean@gmail.com"], data)
+    smtp.quit()
+    [received] = sandbox.received
+    assert received.data == data
+    assert b"\n" not in received.data.replace(b"\r\n", b"")
+    assert b"\r" not in received.data.replace(b"\r\n", b"")
