@@ -151,6 +151,13 @@ def test_a_decisive_sentence_names_the_reason_whatever_the_code() -> None:
     assert blocks.with_sentence_reason(facts, _TABLE).reason_hint is Reason.HOSTUNKNOWN
 
 
+def test_jis_text_without_a_charset_is_decoded() -> None:
+    raw = "ディレクトリのリストにありません".encode("iso-2022-jp").decode("ascii")
+    assert blocks.jis_decoded(raw) == "ディレクトリのリストにありません"
+    assert blocks.jis_decoded("plain text") == "plain text"
+    assert blocks.jis_decoded("\x1b$B broken \u00e9") == "\x1b$B broken \u00e9"
+
+
 def test_original_recipients_reads_a_folded_to_header() -> None:
     text = "From: a@example.org\nTo: One <one@example.org>,\n  two@example.net\nSubject: x\n"
     assert blocks.original_recipients(text) == ["one@example.org", "two@example.net"]

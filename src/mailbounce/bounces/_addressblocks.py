@@ -221,3 +221,17 @@ def inline_statuses(text: str) -> dict[str, str]:
         if status:
             found.setdefault(group.group(1).lower(), status.group(1))
     return found
+
+
+def jis_decoded(text: str) -> str:
+    """ISO-2022-JP text left undecoded (no charset declared) made readable.
+
+    Japanese MTAs (Notes, carriers) often send 7-bit JIS without a charset parameter: the
+    escape sequences survive as ASCII, so the text decodes once re-read as ISO-2022-JP.
+    """
+    if "\x1b$" not in text:
+        return text
+    try:
+        return text.encode("ascii").decode("iso-2022-jp")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._addressblocks import jis_decoded, sentences, with_sentence_reason
 from mailbounce.bounces._textblocks import body_text, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
@@ -33,7 +33,7 @@ class NotesDetector:
     name = "notes"
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = body_text(mail)
+        text = jis_decoded(body_text(mail))
         start = _START.search(text)
         if start is None:
             return None
