@@ -15,7 +15,11 @@ from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
 _MARKER = re.compile(r"InterScan", re.I)
-_FAILURE = re.compile(r"^\s*(?:Reason:\s*)?(.*?<([^<>\s@]+@[^<>\s@]+)>.*)$", re.M)
+# A line naming a refused address: InterScan words it around "deliver" ("Unable to deliver
+# message to <addr>", "could not be delivered to <addr>").
+_FAILURE = re.compile(
+    r"^\s*(?:Reason:\s*)?(.*?\bdeliver.*?<([^<>\s@]+@[^<>\s@]+)>.*)$", re.I | re.M
+)
 
 # InterScan writes this sentence when the recipient's server refused the address.
 _SENTENCES = sentences(
