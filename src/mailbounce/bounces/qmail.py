@@ -17,7 +17,7 @@ from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
 _LEAD = re.compile(
-    r"This is the qmail|qmail-send (program|Programm|programme)|le programme qmail"
+    r"This is the qmail|qmail-send[ -](program|Programm|programme)|(programme?|Programm) qmail"
     r"|das qmail|Hi\. This is the .{0,40}program at",
     re.IGNORECASE,
 )
