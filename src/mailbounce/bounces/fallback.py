@@ -14,7 +14,7 @@ import re
 from email.message import Message
 
 from mailbounce.bounces.base import Mail, part_text
-from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply
+from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply, is_text_like
 from mailbounce.classify import find_enhanced_status
 from mailbounce.models import BounceFacts
 from mailbounce.reason_rules import PHRASES
@@ -74,7 +74,7 @@ def report_text(msg: Message) -> str:
         payload = part.get_payload()
         if isinstance(payload, list):
             stack[0:0] = [p for p in payload if isinstance(p, Message)]
-        elif part.get_content_maintype() == "text" and kind != "text/html":
+        elif is_text_like(part):
             texts.append(part_text(part))
     text = "\n\n".join(texts)[:_MAX_SCAN]
     marker = _ORIGINAL_MARKER.search(text, 40)

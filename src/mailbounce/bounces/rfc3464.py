@@ -230,10 +230,18 @@ def parse_delivery_status(mail: Mail) -> list[BounceFacts] | None:
 _INLINE_RECIPIENT = re.compile(r"^(?:Final|Original)-Recipient:", re.I | re.M)
 
 
+def is_text_like(part: Message) -> bool:
+    """A text part, or a multipart whose boundary is broken: the parser leaves it one text."""
+    kind = part.get_content_maintype()
+    if kind == "multipart":
+        return isinstance(part.get_payload(), str)
+    return kind == "text" and part.get_content_type() != "text/html"
+
+
 def parse_inline_delivery_status(mail: Mail) -> list[BounceFacts] | None:
     """Delivery-status fields pasted into a text body (no MIME report, or a broken boundary)."""
     for part in mail.msg.walk():
-        if part.get_content_maintype() != "text" or part.get_content_type() == "text/html":
+        if not is_text_like(part):
             continue
         text = part_text(part)
         match = _INLINE_RECIPIENT.search(text)
