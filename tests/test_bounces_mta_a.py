@@ -352,3 +352,63 @@ def test_absent_family_variants(family: str) -> None:
     for (_, classification), (_, _, reason) in zip(analysis.results, expected, strict=True):
         if reason is not None:
             assert classification.reason is reason
+
+
+MINE = frozenset(
+    [
+        "activehunter",
+        "amavis",
+        "amazonses",
+        "amazonworkmail",
+        "apachejames",
+        "axigen",
+        "barracuda",
+        "bigfoot",
+        "biglobe",
+        "communigate",
+        "courier",
+        "domino",
+        "dragonfly",
+        "einsundeins",
+        "exchange2003",
+        "exchange2007",
+        "exim",
+        "ezweb",
+        "fml",
+        "gmail",
+        "gmx",
+        "googlegroups",
+        "googleworkspace",
+        "haraka",
+        "hmailserver",
+        "icewarp",
+        "imailserver",
+        "kddi",
+        "kerio",
+        "mailfoundry",
+        "mailmarshal",
+        "mailru",
+        "mcafee",
+        "mdaemon",
+        "messagelabs",
+        "messagingserver",
+        "mfilter",
+        "mimecast",
+        "mxlogic",
+    ]
+)
+
+
+@pytest.mark.parametrize("sample", OWN_SAMPLES, ids=lambda p: p.name)
+def test_only_its_own_detector_claims_a_sample(sample: Path) -> None:
+    """No a-m detector depends on its place in the registry: only one of them answers."""
+    from mailbounce.bounces.registry import DETECTORS
+
+    raw = sample.read_bytes()
+    claims = [
+        d.name
+        for d in DETECTORS
+        if d.name in MINE
+        and d.detect(Mail(email.message_from_bytes(raw, policy=email.policy.compat32)))
+    ]
+    assert claims == [sample.name.split("-")[0]]

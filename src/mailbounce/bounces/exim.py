@@ -50,7 +50,7 @@ class EximDetector:
         if any(module.recognises(mail) for module in _OWN_LAYOUTS):
             return None
         records = parse_exim_text(text, mail.header("X-Failed-Recipients"), mail.subject)
-        return tb.with_dsn(mail, records) or None
+        return tb.with_dsn(mail, records, text_required=True) or None
 
 
 DETECTOR = EximDetector()
