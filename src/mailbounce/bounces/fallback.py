@@ -45,7 +45,8 @@ _EVIDENCE = re.compile(
     r"|mailbox (is )?(full|unavailable)|quota|rejected|refused|denied|unrouteable|unreachable"
     r"|timed? out|host unknown|blocked|not delivered|could not be delivered|failed|inconnu"
     r"|n'existe pas|pleine|introuvable|refus[ée]|did not reach|unable to deliver|giving up"
-    r"|not recogni[sz]ed|error|failure|undeliverable|bounced",
+    r"|not recogni[sz]ed|error|failure|undeliverable|bounced|(was|wasn't|were) not delivered"
+    r"|wasn't delivered|(couldn't|could not|cannot|can't) be (found|delivered)",
     re.I,
 )
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
@@ -151,7 +152,7 @@ def recipient_blocks(text: str, own: set[str]) -> list[tuple[str, str]]:
                 blocks[-1][1].append(line.strip())
         for index in range(opened, len(blocks)):
             lines = blocks[index][1]
-            for following in paragraphs[number + 1 : number + 3]:
+            for following in paragraphs[number + 1 : number + 4]:
                 if strong_evidence(" ".join(lines)) or _names_address(following, own):
                     break
                 lines.append(" ".join(ln.strip() for ln in following.split("\n")))
