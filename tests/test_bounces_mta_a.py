@@ -412,3 +412,24 @@ def test_only_its_own_detector_claims_a_sample(sample: Path) -> None:
         and d.detect(Mail(email.message_from_bytes(raw, policy=email.policy.compat32)))
     ]
     assert claims == [sample.name.split("-")[0]]
+
+
+def test_corpus_files_of_my_families_are_claimed_by_their_own_detector(corpus: Path) -> None:
+    """On the shared DEV corpus (third-party data, read in place): one a-m claimant each."""
+    from mailbounce.bounces.registry import DETECTORS
+
+    wrong = {}
+    for path in sorted((corpus / "bounces" / "maildir" / "bsd").glob("lhost-*.eml")):
+        family = path.name.removeprefix("lhost-").rsplit("-", 1)[0]
+        if family not in MINE:
+            continue
+        raw = path.read_bytes()
+        claims = [
+            d.name
+            for d in DETECTORS
+            if d.name in MINE
+            and d.detect(Mail(email.message_from_bytes(raw, policy=email.policy.compat32)))
+        ]
+        if claims != [family]:
+            wrong[path.name] = claims
+    assert wrong == {}
