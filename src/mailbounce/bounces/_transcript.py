@@ -30,6 +30,7 @@ _RECIPIENT_LINE = re.compile(
 # ``550 example.org (smtp)... 550 Host unknown``: an error for a whole domain (V5).
 _HOST_LINE = re.compile(r"^([245]\d\d)\s+([\w.-]+)\s+\((\w+)\)\.\.\.\s*(.*)$")
 _CONTINUED = re.compile(r"^[245]\d\d-")
+_LOOSE = re.compile(r"^[245]\d\d[ -]")
 _QUOTED_MARKER = re.compile(r"^>\s*-{3,}", re.MULTILINE)
 _QUOTE = re.compile(r"^> ?", re.MULTILINE)
 
@@ -60,6 +61,7 @@ class Transcript:
     recipients: list[RecipientError] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
     host_errors: list[str] = field(default_factory=list)
+    loose: list[str] = field(default_factory=list)  # coded lines naming no one
 
     def for_recipient(self, address: str) -> RecipientError | None:
         """The error line of this recipient (case-insensitive), if the transcript has one."""
@@ -122,6 +124,9 @@ def read_transcript(lines: list[str]) -> Transcript:
             found.host_errors.append(line)
             continue
         recipient = _RECIPIENT_LINE.match(line)
+        if recipient is None and _LOOSE.match(line):
+            found.loose.append(line)
+            continue
         if recipient:
             found.recipients.append(
                 RecipientError(

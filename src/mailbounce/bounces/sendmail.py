@@ -107,7 +107,9 @@ def _text_facts(
         error: RecipientError | None = transcript.for_recipient(listed_as)
         reply = error.reply if error else None
         line = error.line if error else ""
-        diagnostic = reply.text if reply else note or line
+        # Without a line of its own, the session's only coded line explains a lone recipient.
+        lone = transcript.loose[0] if len(rows) == 1 and transcript.loose else ""
+        diagnostic = reply.text if reply else note or line or lone
         found.append(
             make_facts(
                 address,
