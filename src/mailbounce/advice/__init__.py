@@ -107,10 +107,14 @@ def term(key: str, lang: str) -> str:
 
 def explain(reason: Reason | str, lang: str) -> Advice:
     """The catalogue's explanation of ``reason`` (a ``Reason``, its name, or ``unknown``)."""
-    name = str(reason).strip().lower()
+    return _explain(str(reason).strip().lower(), lang)
+
+
+@cache
+def _explain(name: str, lang: str) -> Advice:
     entry = catalogue().get(name)
     if entry is None:
-        raise NotFoundError(f"unknown reason '{reason}'")
+        raise NotFoundError(f"unknown reason '{name}'")
     texts = entry[check_lang(lang)]
     known = Reason(name) if name != UNKNOWN else None
     return Advice(

@@ -96,6 +96,11 @@ def m001_initial(conn: sqlite3.Connection) -> None:
         CREATE INDEX deliveries_due ON deliveries(campaign_id, state, next_attempt_at);
         CREATE INDEX deliveries_message_id ON deliveries(message_id);
         CREATE INDEX deliveries_address ON deliveries(address);
+        -- Covering index of the report's outcome counts (store/reports.py).
+        CREATE INDEX deliveries_outcome ON deliveries(campaign_id, state, skip_cause, kind);
+        CREATE INDEX deliveries_domain ON deliveries(
+            campaign_id, substr(address, instr(address, '@') + 1), state, skip_cause, kind, reason
+        );
         -- Every bounce record, once: keyed by the bounce message's identity and recipient.
         CREATE TABLE bounces (
             id INTEGER PRIMARY KEY,

@@ -1,0 +1,212 @@
+"""Report speed: `mailbounce report` on 1,000,000 deliveries and 100,000 bounces.
+
+Builds a store in a temp dir (bulk SQL inserts against the real schema), then times the
+report in every format beside a plain ``SELECT count(*) FROM deliveries`` over the same
+table, each in its own child process so its peak RSS is its own. Target: report <= 10x
+the baseline, memory flat (peak RSS independent of the number of rejected rows).
+
+    python benchmarks/report_speed.py [--deliveries N] [--bounces N] [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FORMATS = ("table", "markdown", "json", "csv", "html")
+DOMAINS = (
+    "orange.fr",
+    "wanadoo.fr",
+    "free.fr",
+    "sfr.fr",
+    "laposte.net",
+    "gmail.com",
+    "yahoo.fr",
+    "outlook.fr",
+    "asso.example",
+    "club.example",
+)
+FAILED = (
+    ("userunknown", "permanent", "recipient", "5.1.1"),
+    ("spamdetected", "permanent", "content", "5.7.1"),
+    ("blocked", "permanent", "sender", "5.7.1"),
+    ("hostunknown", "permanent", "recipient", "5.1.2"),
+)
+BOUNCED = (
+    ("userunknown", "permanent", "recipient", "5.1.1"),
+    ("mailboxfull", "temporary", "recipient", "4.2.2"),
+    ("feedback", "complaint", "unknown", None),
+    ("spamdetected", "permanent", "content", "5.7.1"),
+    ("vacation", "autoreply", "unknown", None),
+    ("undefined", "permanent", "unknown", None),
+)
+NOW = "2026-11-20T10:00:00+00:00"
+
+
+def build(db: Path, deliveries: int, bounces: int) -> None:
+    from mailbounce.store import Store
+
+    Store(db).close()  # creates the schema (migrations)
+    rng = random.Random(5)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("BEGIN")
+    conn.execute(
+        "INSERT INTO campaigns (id, name, subject, created_at) VALUES (1, 'big', 'Big', ?)", (NOW,)
+    )
+
+    def rows():  # type: ignore[no-untyped-def]
+        for i in range(1, deliveries + 1):
+            address = f"m{i}@{DOMAINS[i % len(DOMAINS)]}"
+            roll = rng.random()
+            state, skip, reason, kind, party, status = "sent", None, None, None, None, None
+            if roll < 0.03:
+                state, (reason, kind, party, status) = "failed", FAILED[i % len(FAILED)]
+            elif roll < 0.05:
+                state, reason, kind, party, status = (
+                    "deferred",
+                    "greylisted",
+                    "temporary",
+                    "remote",
+                    "4.7.1",
+                )
+            elif roll < 0.09:
+                state, skip = "skipped", ("unsubscribed", "invalid", "no_address")[i % 3]
+            elif roll < 0.095:
+                state, reason = "uncertain", "undefined"
+            yield (
+                i,
+                1,
+                address,
+                state,
+                skip,
+                reason,
+                kind,
+                party,
+                status,
+                f"550 {status} rejected" if status else None,
+                NOW,
+                NOW,
+            )
+
+    conn.executemany(
+        "INSERT INTO deliveries (id, campaign_id, address, state, skip_cause, reason, kind,"
+        " party, status, last_reply, last_attempt_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows(),
+    )
+    sent = [row[0] for row in conn.execute("SELECT id FROM deliveries WHERE state = 'sent'")]
+    picked = rng.sample(sent, min(bounces, len(sent)))
+
+    def bounce_rows():  # type: ignore[no-untyped-def]
+        for number, delivery_id in enumerate(picked):
+            reason, kind, party, status = BOUNCED[number % len(BOUNCED)]
+            address = f"m{delivery_id}@{DOMAINS[delivery_id % len(DOMAINS)]}"
+            yield (
+                f"<b{number}@mx>",
+                "bench.mbox",
+                address,
+                1,
+                delivery_id,
+                status,
+                reason,
+                kind,
+                int(reason == "userunknown"),
+                party,
+                f"{status or ''} diagnostic for {address}",
+                NOW,
+                NOW,
+            )
+
+    conn.executemany(
+        "INSERT INTO bounces (source_key, source, recipient, campaign_id, delivery_id, status,"
+        " reason, kind, hardbounce, party, diagnostic, date, recorded_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        bounce_rows(),
+    )
+    conn.execute(
+        "INSERT INTO events (at, type, address, campaign_id, delivery_id, data_json)"
+        " SELECT ?, 'send.deferred', address, 1, id, '{\"reason\": \"greylisted\"}'"
+        " FROM deliveries WHERE id % 20 = 0",
+        (NOW,),
+    )
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+def child(db: Path, what: str) -> None:
+    """One measurement, in this process: prints seconds and peak RSS (MB)."""
+    start = time.perf_counter()
+    if what == "count":
+        conn = sqlite3.connect(db)
+        conn.execute("SELECT count(*) FROM deliveries").fetchone()
+        conn.close()
+    else:
+        from mailbounce.report import build_report
+        from mailbounce.report_text import ReportFormat, write_report
+        from mailbounce.store import Store
+
+        with Store(db) as store, open(os.devnull, "w", encoding="utf-8") as out:
+            write_report(build_report(store, "big", "fr"), ReportFormat(what), out)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{elapsed:.4f} {peak:.1f}")
+
+
+def measure(db: Path, what: str) -> tuple[float, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--db", str(db), "--child", what],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds, peak = done.stdout.split()
+    return float(seconds), float(peak)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=1_000_000)
+    parser.add_argument("--bounces", type=int, default=100_000)
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--child")
+    args = parser.parse_args()
+    if args.child:
+        child(args.db, args.child)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or Path(tmp) / "bench.db"
+        if not db.exists():
+            start = time.perf_counter()
+            build(db, args.deliveries, args.bounces)
+            print(
+                f"store: {args.deliveries:,} deliveries, {args.bounces:,} bounces "
+                f"built in {time.perf_counter() - start:.1f} s"
+            )
+        measure(db, "count")  # warm the page cache for every run alike
+        base, base_rss = min(measure(db, "count") for _ in range(3))
+        print(
+            f"baseline SELECT count(*) FROM deliveries: {base * 1000:8.1f} ms"
+            f"  peak RSS {base_rss:6.1f} MB"
+        )
+        for fmt in FORMATS:
+            seconds, peak = measure(db, fmt)
+            verdict = "ok" if seconds <= 10 * base else "MISSED"
+            print(
+                f"report --format {fmt:<9} {seconds * 1000:8.1f} ms = {seconds / base:6.1f}x"
+                f" baseline (target <= 10x: {verdict})  peak RSS {peak:6.1f} MB"
+            )
+
+
+if __name__ == "__main__":
+    main()
