@@ -1,6 +1,7 @@
 """Google Groups refusing a post (the group does not exist or the sender may not post).
 
 Layout: from mailer-daemon@googlemail.com with ``X-Failed-Recipients: group@googlegroups.com``
+(or the group's address on the organisation's own domain)
 and a text in the sender's language ("We're writing to let you know that the group you tried
 to contact (name) may not exist, or you may not have permission to post...") that always
 links to https://groups.google.com/support/. The group refused the sender: ``rejected``.
@@ -27,8 +28,10 @@ class GooglegroupsDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _FROM.search(mail.sender):
             return None
+        # A group may live on the organisation's own domain: the link to the Groups help
+        # centre, not the address, is the mark of this layout.
         failed = mail.header("X-Failed-Recipients")
-        if "googlegroups" not in failed.lower() and not mail.header("List-Id"):
+        if not failed:
             return None
         text = tb.cut_at(tb.body_text(mail), _SEPARATOR)
         if not _SUPPORT.search(text):
