@@ -21,6 +21,15 @@ SAMPLES = Path(__file__).resolve().parent / "data" / "bounces"
 FIELDS = ("recipient", "status", "replycode", "reason", "hardbounce", "kind")
 
 
+def _verdicts() -> dict[str, str]:
+    """Optional ``"verdict"`` keys (not_bounce, unrecognised, bounce) per file."""
+    table: dict[str, str] = {}
+    for line in (SAMPLES / "expected.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip() and "verdict" in (row := json.loads(line)):
+            table[row["file"]] = row["verdict"]
+    return table
+
+
 def _expectations() -> dict[str, list[dict[str, Any]]]:
     table: dict[str, list[dict[str, Any]]] = defaultdict(list)
     path = SAMPLES / "expected.jsonl"
@@ -78,6 +87,11 @@ def test_sample_gives_expected_records(name: str) -> None:
     raw = (SAMPLES / name).read_bytes()
     want = sorted((_key(row) for row in EXPECTED.get(name, [])), key=repr)
     assert _records(raw) == want
+
+
+@pytest.mark.parametrize(("name", "verdict"), sorted(_verdicts().items()))
+def test_sample_verdict(name: str, verdict: str) -> None:
+    assert analyse_message((SAMPLES / name).read_bytes()).verdict == Verdict(verdict)
 
 
 @pytest.mark.parametrize("name", SAMPLE_FILES)

@@ -15,7 +15,7 @@ from email.message import Message
 from enum import StrEnum
 
 from mailbounce.bounces.base import Mail, decode_header_text, part_text
-from mailbounce.bounces.fallback import recipient_texts, report_text
+from mailbounce.bounces.fallback import looks_like_report, recipient_texts, report_text
 from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded, size_exceeded
 from mailbounce.bounces.rfc3464 import best_status, find_reply
 from mailbounce.classify import classify
@@ -61,15 +61,6 @@ class UnparseableMessage(Exception):
         self.reason = reason
 
 
-# Subjects and senders that mark a delivery report even when no detector found a recipient.
-_BOUNCE_SUBJECT = re.compile(
-    r"undeliver|undelivered|delivery (status|failure|has failed|notification|problem)"
-    r"|returned mail|mail delivery|failure notice|non[- ]?remis|non[- ]?distribu"
-    r"|delivery report|could not be delivered|nondeliverable|mail system error"
-    r"|rejected|warning: message|\bDSN\b|unzustellbar|not delivered",
-    re.IGNORECASE,
-)
-_BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery (subsystem|system)", re.I)
 _TOKEN_HEADER = re.compile(rf"^{TRACKING_HEADER}:[ \t]*([^\s]+)", re.I | re.M)
 _ADDRESS = re.compile(r"[\w.+=-]+@[\w.-]+")
 _VERP_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "Return-Path")
@@ -125,7 +116,7 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
     original = _original_parts(msg)
     verdict = Verdict.BOUNCE
     if not facts:
-        verdict = Verdict.UNRECOGNISED if _looks_like_bounce(mail) else Verdict.NOT_BOUNCE
+        verdict = Verdict.UNRECOGNISED if looks_like_report(mail) else Verdict.NOT_BOUNCE
     return Analysis(
         verdict=verdict,
         detector=detector_name,
@@ -180,12 +171,6 @@ def _unique(facts: list[BounceFacts]) -> list[BounceFacts]:
 def _header_or_none(msg: Message, name: str) -> str | None:
     value = decode_header_text(msg.get(name)).strip()
     return value or None
-
-
-def _looks_like_bounce(mail: Mail) -> bool:
-    if mail.msg.get_content_type() == "multipart/report":
-        return True
-    return bool(_BOUNCE_SUBJECT.search(mail.subject) or _BOUNCE_SENDER.search(mail.sender))
 
 
 def _original_parts(msg: Message) -> list[Message]:

@@ -49,6 +49,7 @@ _EVIDENCE = re.compile(
     r"|wasn't delivered|(couldn't|could not|cannot|can't) be (found|delivered)",
     re.I,
 )
+_REPLY_SUBJECT = re.compile(r"\s*(re|aw|sv|vs|r[ée]f|antw)\s*:", re.I)
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _MAX_SCAN = 20_000
 
@@ -60,7 +61,11 @@ def looks_like_report(mail: Mail) -> bool:
         return True
     if msg.get("Return-Path") is not None and str(msg.get("Return-Path")).strip() == "<>":
         return True  # the null reverse-path of RFC 5321 §4.5.5: a report or an auto-reply
-    return bool(_BOUNCE_SENDER.search(mail.sender) or _BOUNCE_SUBJECT.search(mail.subject))
+    if _BOUNCE_SENDER.search(mail.sender):
+        return True
+    # A person answering about a bounce ("Re: Undelivered Mail") is not one; a forwarded
+    # report ("Fwd: Delivery Status Notification") is read.
+    return bool(_BOUNCE_SUBJECT.search(mail.subject)) and not _REPLY_SUBJECT.match(mail.subject)
 
 
 def report_text(msg: Message) -> str:
