@@ -52,6 +52,7 @@ __all__ = [
     "is_plainly_valid",
     "read_addresses",
     "slug",
+    "unwrap_address",
 ]
 
 
@@ -118,6 +119,16 @@ def is_plainly_valid(address: str) -> bool:
         and "--" not in domain
         and domain[domain.rfind(".") + 1 :] not in _SPECIAL_USE_TLDS
     )
+
+
+def unwrap_address(text: str) -> str:
+    """The address in ``Name <address>`` (Outlook, Thunderbird exports) or ``mailto:address``
+    (a spreadsheet hyperlink pasted as text); the text itself otherwise."""
+    if text[:7].lower() == "mailto:":
+        text = text[7:].partition("?")[0].strip()
+    if text.endswith(">") and "<" in text:
+        text = text[text.rfind("<") + 1 : -1].strip()
+    return text
 
 
 def address_problem(address: str) -> str | None:
@@ -243,6 +254,8 @@ class ListReader:
         for line, raw, first, last, fields in rows:
             summary.data_rows += 1
             text = raw.strip()
+            if text and (text[-1] == ">" or text[:7].lower() == "mailto:"):
+                text = unwrap_address(text)
             if not text:
                 summary.without_address += 1
                 yield ListEntry(line, None, raw, first, last, fields)

@@ -195,6 +195,20 @@ def main() -> None:
             ["zoe@example.fr", "", "  Luc@Example.fr ", "not-an-address", "zoe@example.fr"], "\n"
         ).encode("utf-8"),
     )
+    # Address cells as mail programs export them, or as pasted hyperlinks.
+    write(
+        "wrapped_addresses.csv",
+        lines(
+            [
+                "Nom,Courriel",
+                'Dupont,"Jean Dupont <Jean.Dupont@example.fr>"',
+                "Robert,mailto:zoe@example.fr",
+                "Petit,MAILTO:loic@example.fr?subject=Adh%C3%A9sion",
+                "Roux,<gerard@example.fr>",
+                'Vide,"Personne <>"',
+            ]
+        ).encode("utf-8"),
+    )
     write("empty.csv", b"")
 
 
