@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailbounce.bounces import _addressblocks as blocks
@@ -271,3 +271,113 @@ def test_each_sample_is_read_by_its_own_family(name: str) -> None:
 
     family = re.sub(r"-\d+\.eml$", "", name)
     assert analyse_message((SAMPLES / name).read_bytes()).detector == family
+
+
+# --- generated layouts: any number of recipients, any codes ------------------------------
+
+_LOCAL = st.from_regex(r"[a-z][a-z0-9.]{0,10}[a-z0-9]", fullmatch=True)
+_DOMAIN = st.from_regex(r"[a-z]{2,8}\.(org|net|fr|example)", fullmatch=True)
+_FAILURE = st.tuples(
+    st.sampled_from(["550", "551", "552", "553", "554", "450", "451", "452"]),
+    st.integers(0, 7),
+    st.integers(0, 9),
+    st.sampled_from(["User unknown", "Mailbox full", "Service unavailable", "Rejected"]),
+)
+
+
+def _recipients(draw_list: list[tuple[str, str]]) -> list[str]:
+    return list(dict.fromkeys(f"{local}@{domain}" for local, domain in draw_list))
+
+
+def _analyse(raw: str) -> dict[str, tuple[str | None, str | None]]:
+    from mailbounce.bounces import analyse_message
+
+    analysis = analyse_message(raw.encode())
+    return {f.recipient: (f.status, f.replycode) for f, _ in analysis.results}
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(st.tuples(_LOCAL, _DOMAIN), min_size=1, max_size=5),
+    st.lists(_FAILURE, min_size=5, max_size=5),
+)
+def test_qmail_layout_with_any_recipients_and_codes(
+    addresses: list[tuple[str, str]], failures: list[tuple[str, int, int, str]]
+) -> None:
+    recipients = _recipients(addresses)
+    body = "".join(
+        f"<{rcpt}>:\n192.0.2.9 does not like recipient.\nRemote host said: "
+        f"{code} {code[0]}.{subject}.{detail} {words}\nGiving up on 192.0.2.9.\n\n"
+        for rcpt, (code, subject, detail, words) in zip(recipients, failures, strict=False)
+    )
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org\nTo: a@asso-exemple.org\nSubject: failure notice\n\n"
+        "Hi. This is the qmail-send program at mx.example.org.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        f"{body}--- Below this line is a copy of the message.\n\nSubject: x\n"
+    )
+    want = {
+        rcpt: (f"{code[0]}.{subject}.{detail}", code)
+        for rcpt, (code, subject, detail, _) in zip(recipients, failures, strict=False)
+    }
+    assert _analyse(raw) == want
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(st.tuples(_LOCAL, _DOMAIN), min_size=1, max_size=5),
+    st.lists(_FAILURE, min_size=5, max_size=5),
+)
+def test_old_postfix_layout_with_any_recipients_and_codes(
+    addresses: list[tuple[str, str]], failures: list[tuple[str, int, int, str]]
+) -> None:
+    recipients = _recipients(addresses)
+    body = "".join(
+        f"<{rcpt}>: host mx.{rcpt.split('@')[1]}[192.0.2.9] said:\n    {code}\n"
+        f"    {code[0]}.{subject}.{detail} {words} (in reply to RCPT TO command)\n\n"
+        for rcpt, (code, subject, detail, words) in zip(recipients, failures, strict=False)
+    )
+    raw = (
+        "From: MAILER-DAEMON@relay.example.org (Mail Delivery System)\nTo: a@asso-exemple.org\n"
+        "Subject: Undelivered Mail Returned to Sender\n\n"
+        "This is the Postfix program at host relay.example.org.\n\n"
+        "I'm sorry to have to inform you that the message returned\n"
+        "below could not be delivered to one or more destinations.\n\n"
+        f"\t\t\tThe Postfix program\n\n{body}"
+    )
+    want = {
+        rcpt: (f"{code[0]}.{subject}.{detail}", code)
+        for rcpt, (code, subject, detail, _) in zip(recipients, failures, strict=False)
+    }
+    assert _analyse(raw) == want
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(st.tuples(_LOCAL, _DOMAIN), min_size=1, max_size=4),
+    st.lists(_FAILURE, min_size=4, max_size=4),
+)
+def test_sendmail_text_layout_with_any_recipients_and_codes(
+    addresses: list[tuple[str, str]], failures: list[tuple[str, int, int, str]]
+) -> None:
+    recipients = _recipients(addresses)
+    pairs = list(zip(recipients, failures, strict=False))
+    listed = "".join(f"<{rcpt}>\n" for rcpt in recipients)
+    sessions = "".join(
+        f"... while talking to mx.{rcpt.split('@')[1]}.:\n>>> RCPT To:<{rcpt}>\n"
+        f"<<< {code} {code[0]}.{subject}.{detail} {words}\n"
+        f"{code} {code[0]}.{subject}.{detail} <{rcpt}>... {words}\n"
+        for rcpt, (code, subject, detail, words) in pairs
+    )
+    raw = (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@gw.example.org>\nTo: a@asso-exemple.org\n"
+        "Subject: Returned mail: see transcript for details\n\n"
+        "   ----- The following addresses had permanent fatal errors -----\n"
+        f"{listed}\n   ----- Transcript of session follows -----\n{sessions}\n"
+        "   ----- Original message follows -----\n\nSubject: x\n"
+    )
+    want = {
+        rcpt: (f"{code[0]}.{subject}.{detail}", code) for rcpt, (code, subject, detail, _) in pairs
+    }
+    assert _analyse(raw) == want
