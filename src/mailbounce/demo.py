@@ -30,6 +30,7 @@ from mailbounce.campaign import CampaignOptions, load_campaign
 from mailbounce.dsn import write_later_bounces
 from mailbounce.errors import ConfigError
 from mailbounce.parsing import ParseSettings, parse_bounces
+from mailbounce.report_demo import step_report
 from mailbounce.sandbox import DEFAULT_RULES, SandboxServer
 from mailbounce.sending import SendOptions, SendReport, send_campaign, summary_lines
 from mailbounce.store import Store
@@ -179,6 +180,7 @@ DEMO_STEPS: list[DemoStep] = [
     step_retry,
     step_later_bounces,
     step_outcomes,
+    step_report,
 ]
 
 

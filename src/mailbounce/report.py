@@ -125,6 +125,7 @@ def _domains(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "throttled": row["throttled"],
         }
         for row in rows
+        if row["recipients"] or row["rejected"]  # a domain only of skipped rows: nothing tried
     ]
 
 
