@@ -296,6 +296,31 @@ def test_x_unix_diagnostic_type_is_a_mailer_error() -> None:
 
 # (code, text, reason, kind, hardbounce, party): replies met while sending (smtp.py uses this).
 SMTP_REPLIES = [
+    (
+        450,
+        "4.7.1 Service refuse - IP blocked temporarily SFR_IN_105",
+        R.BLOCKED,
+        Kind.TEMPORARY,
+        False,
+        Party.SENDER,
+    ),
+    (421, "4.7.0 too many errors", R.TOOMANYCONN, Kind.TEMPORARY, False, Party.SENDER),
+    (
+        554,
+        "5.7.1 Votre message contient des liens interdits",
+        R.POLICYVIOLATION,
+        Kind.PERMANENT,
+        False,
+        Party.CONTENT,
+    ),
+    (
+        550,
+        "5.7.1 Message considéré comme spam",
+        R.SPAMDETECTED,
+        Kind.PERMANENT,
+        False,
+        Party.CONTENT,
+    ),
     (550, "5.1.1 User unknown", R.USERUNKNOWN, Kind.PERMANENT, True, Party.RECIPIENT),
     (
         451,

@@ -57,6 +57,19 @@ def orange(diagnostic: str, status: str, host: str) -> R | None:
     return None
 
 
+# SFR (sfr.fr, neuf.fr): "450 4.7.1 ... SFR_IN_xxx" blocks of about two hours for the sending
+# IP, "421 4.7.0 too many errors" for its error rate (TAXONOMY provider texts).
+_SFR_BLOCK = re.compile(r"\bsfr_in_\d+|\bsfr_(?:bl|ip)\w*")
+
+
+def sfr(diagnostic: str, status: str, host: str) -> R | None:
+    if _SFR_BLOCK.search(diagnostic):
+        return R.BLOCKED
+    if "sfr.fr" in host and "too many errors" in diagnostic:
+        return R.TOOMANYCONN
+    return None
+
+
 # Microsoft (outlook.com, hotmail, Office 365): S3150/S3140 block lists, 4.7.650/651 reputation.
 def microsoft(diagnostic: str, status: str, host: str) -> R | None:
     if re.search(r"\b[45]\.7\.(650|651)\b", diagnostic):
@@ -154,6 +167,7 @@ def others(diagnostic: str, status: str, host: str) -> R | None:
 
 RULES: tuple[Rule, ...] = (
     orange,
+    sfr,
     microsoft,
     yahoo,
     google,

@@ -191,6 +191,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"blacklisted (url|link)|\buribl\b",
         r"content (filter )?rejected|message content rejected|mail content denied",
         r"recurrent pattern detection|rejected by anti-?spam|spam-?like|pourriel|ind[ée]sirable",
+        r"consid[ée]r[ée] comme (du )?(spam|pourriel)",
     ),
     R.SPEEDING: _compile(
         r"too many (messages|mails|emails)|(?<!connection )rate limit|sending rate",
@@ -217,6 +218,8 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"polic(y|ies)|prohibited attachment|illegal attachment|unacceptable attachment",
         r"banned (attachment|file)|mailmarshal|politique|header error|protocol violation",
         r"content presents a potential security issue",
+        r"contient (un|des) (lien|url)|liens? (interdit|non autoris)",
+        r"pi[èe]ce jointe (interdite|refus)",
     ),
     R.SYSTEMERROR: _compile(
         r"system (error|config)|configuration error|local error|internal (server )?error",
