@@ -8,6 +8,7 @@ best effort, never raising.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 from typing import Protocol
@@ -24,7 +25,7 @@ def decode_header_text(value: object) -> str:
         return text
     try:
         return str(make_header(decode_header(text)))
-    except (ValueError, LookupError, UnicodeError, AssertionError):
+    except (ValueError, LookupError, UnicodeError, AssertionError, HeaderParseError):
         return text
 
 
