@@ -57,6 +57,13 @@ _SENTENCES = sentences(
     (r"my name was rejected", Reason.BLOCKED, False),
     (r"sender was rejected", Reason.REJECTED, False),
     (r"connection died|greeting failed", Reason.NETWORKERROR, False),
+    (r"Message size exceeds fixed maximum", Reason.MESGTOOBIG, False),
+    (
+        # qmail-local's own failures (the block starts with them; a remote reply would not)
+        r"^Unable to (chdir|open|write|read|switch|forward|run)|bad interpreter",
+        Reason.SYSTEMERROR,
+        True,
+    ),
     (r"in the queue too long", Reason.EXPIRED, False),
 )
 
