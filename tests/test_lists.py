@@ -296,3 +296,45 @@ def test_the_example_members_list() -> None:
     assert (summary.without_address, summary.duplicates) == (2, 1)
     assert {"ville", "adhesion", "Adhésion"} <= set(reader.columns)
     assert entries[0].first_name == "Élodie"
+
+
+_fragments = st.sampled_from(
+    [
+        b"email",
+        b";",
+        b",",
+        b"\t",
+        b'"',
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"@",
+        b"a",
+        b"\x00",
+        b"\xe9",
+        b"\xff",
+        b"\xef\xbb\xbf",
+        b"\xff\xfe",
+        b"\xc3\xa9",
+        b"Pr\xc3\xa9nom",
+        b" ",
+        b"x@y.fr",
+    ]
+)
+
+
+@given(st.lists(_fragments, max_size=40).map(b"".join))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_bytes_give_entries_or_an_input_error(tmp_path: Path, data: bytes) -> None:
+    """Whatever the file holds, the user gets rows or a located InputError, never a crash."""
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(data)
+    try:
+        reader = ListReader(path)
+        entries = list(reader)
+    except InputError as exc:
+        assert exc.line is None or exc.line >= 1
+        return
+    summary = reader.summary
+    assert summary.accepted + summary.rejected + summary.without_address == len(entries)
+    assert all(entry.line >= 1 for entry in entries)
