@@ -14,6 +14,7 @@ from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
 _START = re.compile(r"^-+\s*The following addresses had delivery errors\s*-+\s*$", re.I | re.M)
+_SENDER = re.compile(r"Mail Deliver(?:y)? System|MAILER-DAEMON|postmaster", re.I)
 _ROW = re.compile(r"^\s*<?([^\s<>@]+@[\w.-]+\.\w+)>?\s+\[(.*)\]\s*$")
 
 
@@ -23,6 +24,8 @@ class X1Detector:
     name = "x1"
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
+        if not _SENDER.search(mail.sender):
+            return None
         # The relay folds its first part's Content-Type badly: read every text part.
         text = leaf_texts(mail)
         start = _START.search(text)
