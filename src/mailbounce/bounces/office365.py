@@ -41,7 +41,6 @@ _SENTENCES = sentences(
     (r"\b5\.7\.510\b", Reason.NOTACCEPT, True),
     (r"\b[45]\.7\.(?:[56]\d\d|8[5-9]\d)\b", Reason.BLOCKED, True),
     (r"\b5\.7\.7\d\d\b", Reason.TOOMANYCONN, True),
-    (r"\b5\.4\.1\b.*Recipient address rejected: Access denied", Reason.NORELAYING, True),
 )
 
 
