@@ -71,6 +71,9 @@ def sfr(diagnostic: str, status: str, host: str) -> R | None:
 
 
 # Microsoft (outlook.com, hotmail, Office 365): S3150/S3140 block lists, 4.7.650/651 reputation.
+_MICROSOFT_HOST = re.compile(r"outlook\.com|hotmail\.|live\.com|msn\.com|protection\.outlook")
+
+
 def microsoft(diagnostic: str, status: str, host: str) -> R | None:
     if re.search(r"\b[45]\.7\.(650|651)\b", diagnostic):
         return R.BADREPUTATION
@@ -82,6 +85,10 @@ def microsoft(diagnostic: str, status: str, host: str) -> R | None:
         return R.BLOCKED
     if "resolver.adr.recipnotfound" in diagnostic or "resolver.adr.recipientnotfound" in diagnostic:
         return R.USERUNKNOWN
+    if _MICROSOFT_HOST.search(host) and "mailbox unavailable" in diagnostic:
+        return R.USERUNKNOWN  # Outlook.com's answer for an address that does not exist
+    if re.search(r"\b5\.7\.7\d\d\b", diagnostic) and "access denied" in diagnostic:
+        return R.BLOCKED  # 5.7.7xx: tenant or IP refused ("traffic not accepted from this IP")
     return None
 
 

@@ -210,6 +210,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"listed (in|on|at)|invalid ip for sending|unwanted messages have been sent from",
         r"not (currently )?accepting (mail|connections) from",
         r"refused to talk|no access from mail server|(is|being) an open relay",
+        r"not authorized to send (e-?mail|mail) directly|use the smtp relay at",
         r"helo command rejected|your ip|(ip|host) (address )?(is )?(not allowed|rejected|denied)",
         r"dynamic ip|dial-?up|residential|(ip|adresse) .*bloqu[ée]e?|liste noire",
     ),

@@ -7,6 +7,7 @@ delivery-status part reuse it and only add what their text knows better (shared 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from email.message import Message
 
 from mailbounce.bounces.base import Mail, part_text
@@ -261,7 +262,38 @@ class Rfc3464Detector:
     name = "rfc3464"
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        return parse_delivery_status(mail) or parse_inline_delivery_status(mail)
+        facts = parse_delivery_status(mail) or parse_inline_delivery_status(mail)
+        return with_commands(mail, facts) if facts else None
+
+
+_PARAGRAPHS = re.compile(r"\n[ \t]*\n")
+_SENT = re.compile(r"^[ \t]*>>> ?(MAIL FROM|RCPT TO|DATA)\b[^\n]*$", re.I | re.M)
+
+
+def with_commands(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
+    """The SMTP command each refusal answered, from the report's human-readable part when the
+    Diagnostic-Code does not say: Postfix writes "(in reply to RCPT TO command)" there, and
+    Sendmail's transcript shows ">>> RCPT To:<address>" before the refusal."""
+    if all(f.smtp_command for f in facts):
+        return facts
+    human = next(
+        (part_text(p) for p in mail.msg.walk() if p.get_content_type() == "text/plain"), ""
+    )[:20_000]
+    if not human:
+        return facts
+    lowered = human.lower()
+    paragraphs = _PARAGRAPHS.split(lowered)
+    found = []
+    for fact in facts:
+        command = fact.smtp_command
+        key = fact.recipient.lower()
+        if command is None and key and key in lowered:
+            command = next((c for p in paragraphs if key in p and (c := find_command(p))), None)
+            sent = [m for m in _SENT.finditer(lowered) if key in m.group(0)]
+            if command is None and sent:
+                command = _COMMAND_NAMES.get(sent[-1].group(1))
+        found.append(replace(fact, smtp_command=command) if command else fact)
+    return found
 
 
 DETECTOR = Rfc3464Detector()
