@@ -15,37 +15,29 @@ delivered: ``uncertain``, never resent unless asked).
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from mailbounce import tracking
-from mailbounce.addresses import domain_of
 from mailbounce.campaign import Campaign, CampaignOptions, definition_changes, load_campaign
-from mailbounce.classify import classify_smtp_reply
 from mailbounce.compose import MessageTemplate, make_message_id
 from mailbounce.config import load_config
+from mailbounce.delivery import DeliveryRun, Progress
 from mailbounce.errors import MailbounceError, UsageError
 from mailbounce.lists import ListReader, ListSummary
 from mailbounce.lock import RunLock
-from mailbounce.models import Classification, DeliveryState, Kind, SuppressionCause
-from mailbounce.ratelimit import DomainGate, RateLimiter
-from mailbounce.smtp import Result, SendResult, SmtpClient, crash_point
+from mailbounce.models import DeliveryState
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
 from mailbounce.store.lists import import_list
+from mailbounce.store.writer import SerialWriter
 
 S = DeliveryState
 CLAIM_BATCH = 100
-
-
-class Progress(Protocol):
-    def advance(self, steps: int = 1) -> None: ...
 
 
 ProgressFactory = Callable[[int], AbstractContextManager[Progress]]
@@ -113,9 +105,11 @@ def send_campaign(
         if options.dry_run:
             return _dry_run(store, campaign, readers, template, report)
         campaign_id = _prepare(store, campaign, readers, options, report)
-        run = _Run(db_path, campaign, campaign_id, template, secret, options)
         due = min(_count_due(store, campaign_id, options), options.limit or 1 << 62)
-        with (progress or _no_progress)(due) as bar:
+        with SerialWriter(db_path) as writer, (progress or _no_progress)(due) as bar:
+            run = DeliveryRun(
+                writer, campaign, campaign_id, template, secret, now=options.now, log=options.log
+            )
             touched = run.execute(bar, due)
         _summarise(store, campaign_id, report, touched)
         report.attempted = len(touched)
@@ -332,240 +326,6 @@ def _iso(moment: datetime) -> str:
 
 def _parse(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-# --- the run --------------------------------------------------------------------------
-
-
-class _Claims:
-    """Hands out claimed recipients to the workers, claiming ``CLAIM_BATCH`` at a time."""
-
-    def __init__(self, campaign_id: int, now: str, limit: int) -> None:
-        self.campaign_id = campaign_id
-        self.now = now
-        self.remaining = limit
-        self.stopped = False
-        self._buffer: list[deliveries.Delivery] = []
-        self._lock = threading.Lock()
-
-    def next(self, store: Store, worker: str) -> deliveries.Delivery | None:
-        with self._lock:
-            if self.stopped:
-                return None
-            if not self._buffer and self.remaining > 0:
-                batch = deliveries.claim_due(
-                    store,
-                    self.campaign_id,
-                    worker=worker,
-                    now=self.now,
-                    limit=min(CLAIM_BATCH, self.remaining),
-                )
-                self.remaining -= len(batch)
-                if not batch:
-                    self.remaining = 0
-                self._buffer = batch[::-1]
-                crash_point("after_claim")
-            return self._buffer.pop() if self._buffer else None
-
-    def stop(self) -> list[int]:
-        """Stop handing out; return the ids claimed but never handed out."""
-        with self._lock:
-            self.stopped = True
-            left, self._buffer = [d.id for d in self._buffer], []
-            return left
-
-
-class _Run:
-    def __init__(
-        self,
-        db_path: Path,
-        campaign: Campaign,
-        campaign_id: int,
-        template: MessageTemplate,
-        secret: bytes | None,
-        options: SendOptions,
-    ) -> None:
-        self.db_path = db_path
-        self.campaign = campaign
-        self.campaign_id = campaign_id
-        self.template = template
-        self.secret = secret
-        self.options = options
-        self.rate = RateLimiter(campaign.rate) if campaign.rate else None
-        self.gate = DomainGate(dict(campaign.domains))
-        self.results: queue.Queue[int] = queue.Queue()
-        self.errors: list[BaseException] = []
-
-    def execute(self, bar: Progress, due: int) -> list[int]:
-        """Run the workers; return the ids of the deliveries this run decided."""
-        claims = _Claims(self.campaign_id, _iso(self.options.now()), due)
-        workers = [
-            threading.Thread(target=self._worker, args=(claims, n), name=f"send-{n}", daemon=True)
-            for n in range(min(self.campaign.concurrency, max(due, 1)))
-        ]
-        touched: list[int] = []
-        try:
-            for worker in workers:
-                worker.start()
-            while any(worker.is_alive() for worker in workers) or not self.results.empty():
-                try:
-                    touched.append(self.results.get(timeout=0.1))
-                    bar.advance()
-                except queue.Empty:
-                    continue
-        finally:
-            left = claims.stop()
-            for worker in workers:
-                worker.join()
-            while not self.results.empty():
-                touched.append(self.results.get())
-            if left:
-                with Store(self.db_path) as store:
-                    deliveries.release_claims(store, left)
-        if self.errors:
-            raise self.errors[0]
-        return touched
-
-    def _worker(self, claims: _Claims, number: int) -> None:
-        name = f"{threading.get_native_id()}-{number}"
-        client = SmtpClient(self.campaign.smtp)
-        try:
-            with Store(self.db_path) as store:
-                while (delivery := claims.next(store, name)) is not None:
-                    try:
-                        self._deliver(store, client, delivery)
-                    except BaseException:
-                        deliveries.release_claims(store, [delivery.id])
-                        raise
-                    self.results.put(delivery.id)
-        except BaseException as exc:  # reported by execute(); the other workers stop
-            if not isinstance(exc, MailbounceError | KeyboardInterrupt):
-                exc.add_note(f"while sending campaign {self.campaign.name}")
-            self.errors.append(exc)
-            left = claims.stop()
-            if left:
-                with Store(self.db_path) as store:
-                    deliveries.release_claims(store, left)
-        finally:
-            client.close()
-
-    def _deliver(self, store: Store, client: SmtpClient, delivery: deliveries.Delivery) -> None:
-        now = self.options.now()
-        domain = domain_of(delivery.address)
-        until = self.gate.backed_off_until(domain)
-        if until is not None and until > now:
-            outcome = deliveries.Outcome(
-                S.DEFERRED,
-                reply=f"not tried: {domain} closed a connection with 421 in this run",
-                next_attempt_at=_iso(until),
-                attempted=False,
-            )
-            deliveries.record_outcome(
-                store, delivery, outcome, now=_iso(now), counted_in_flight=False
-            )
-            return
-        token = (
-            tracking.make_token(self.secret, self.campaign_id, delivery.id) if self.secret else None
-        )
-        message_id = make_message_id(
-            self.campaign.name, delivery.address, self.campaign.message_domain
-        )
-        sender = self.campaign.envelope_from
-        if token and self.campaign.bounce_domain:
-            sender = tracking.verp_sender(
-                token, self.campaign.bounce_domain, self.campaign.verp_prefix
-            )
-        data = self.template.render(
-            address=delivery.address,
-            fields=delivery.fields,
-            message_id=message_id,
-            token=token,
-            campaign=self.campaign.name,
-            date=now,
-        )
-        in_flight = False
-
-        def before_data() -> None:
-            nonlocal in_flight
-            deliveries.mark_in_flight(
-                store, delivery.id, token=token, message_id=message_id, now=_iso(now)
-            )
-            in_flight = True
-            crash_point("after_in_flight")
-
-        with self.gate.slot(domain):
-            if self.rate is not None:
-                self.rate.take()
-            result = client.send(sender, delivery.address, data, before_data)
-        outcome = self._outcome(result, delivery, now, domain)
-        crash_point("after_reply")
-        deliveries.record_outcome(
-            store, delivery, outcome, now=_iso(now), counted_in_flight=in_flight
-        )
-        crash_point("after_commit")
-        if self.options.log is not None:
-            self.options.log(f"{delivery.address}: {outcome.state} {result.reply}".rstrip())
-
-    def _outcome(
-        self, result: SendResult, delivery: deliveries.Delivery, now: datetime, domain: str
-    ) -> deliveries.Outcome:
-        if result.result is Result.ACCEPTED:
-            return deliveries.Outcome(S.SENT, reply=result.reply, replycode=str(result.code))
-        if result.result is Result.LOST_AFTER_DOT:
-            return deliveries.Outcome(
-                S.UNCERTAIN, reply=f"connection lost after the end of data: {result.text}"
-            )
-        if result.result is Result.LOST_BEFORE_DOT:
-            cls = classify_smtp_reply(
-                421, f"4.4.2 connection lost at {result.stage}: {result.text}"
-            )
-            return self._deferred(
-                delivery, now, cls, f"connection lost at {result.stage}: {result.text}", None, None
-            )
-        code = result.code or 451
-        cls = classify_smtp_reply(code, result.text, delivery.address)
-        status = _status(result.text, code)
-        if code == 421:
-            self.gate.back_off(domain, now + self.campaign.retry.first)
-        if cls.kind is Kind.TEMPORARY or 400 <= code < 500:
-            return self._deferred(delivery, now, cls, result.reply, str(code), status)
-        return deliveries.Outcome(
-            S.FAILED,
-            reply=result.reply,
-            replycode=str(code),
-            status=status,
-            classification=cls,
-            suppress_as=SuppressionCause.INVALID if cls.hardbounce else None,
-        )
-
-    def _deferred(
-        self,
-        delivery: deliveries.Delivery,
-        now: datetime,
-        cls: Classification,
-        reply: str,
-        replycode: str | None,
-        status: str | None,
-    ) -> deliveries.Outcome:
-        first = _parse(delivery.first_attempt_at) or now
-        when = self.campaign.retry.next_attempt(
-            attempts=delivery.attempts + 1, first_attempt_at=first, now=now
-        )
-        return deliveries.Outcome(
-            S.DEFERRED if when is not None else S.EXPIRED,
-            reply=reply,
-            replycode=replycode,
-            status=status,
-            classification=cls,
-            next_attempt_at=_iso(when) if when is not None else None,
-        )
-
-
-def _status(text: str, code: int) -> str | None:
-    from mailbounce.classify import find_enhanced_status
-
-    status = find_enhanced_status(text)
-    return status if status is not None and status[0] == str(code)[0] else None
 
 
 __all__ = [

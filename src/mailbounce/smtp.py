@@ -147,10 +147,14 @@ _LEADING_DOT = re.compile(rb"(?m)^\.")
 def wire_data(message: bytes) -> bytes:
     """The DATA payload: every line ending CRLF (no bare LF/CR, RFC 5321 §2.3.8), leading
     dots doubled (§4.5.2), and the terminating ``CRLF.CRLF``."""
-    data = _LEADING_DOT.sub(b"..", _BARE_EOL.sub(b"\r\n", message))
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
+    crlf = message.count(b"\r\n")
+    if message.count(b"\n") != crlf or message.count(b"\r") != crlf:
+        message = _BARE_EOL.sub(b"\r\n", message)
+    if message.startswith(b".") or b"\n." in message:
+        message = _LEADING_DOT.sub(b"..", message)
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    return message + b".\r\n"
 
 
 def _text(raw: bytes | str) -> str:

@@ -22,12 +22,17 @@ def utcnow() -> str:
 class Store:
     """An open mailbounce database. Every SQL statement lives in ``mailbounce.store``."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, shared_by_threads: bool = False) -> None:
+        """``shared_by_threads``: the caller serialises all use with its own lock
+        (``store.writer.SerialWriter``); otherwise only the opening thread may use it."""
         self.path = Path(path)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per state change.
             self.conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+                self.path,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=not shared_by_threads,
             )
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA journal_mode=WAL")

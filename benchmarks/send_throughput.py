@@ -1,0 +1,162 @@
+"""Send throughput: messages/second into Postfix's smtp-sink, all measured in the same run.
+
+(a) ``smtp-source`` with 8 reused sessions: the machine's ceiling;
+(b) mailmerge (pip-installed into a scratch venv) on the same list and sink: the peer
+    users would pick instead;
+(c) ``mailbounce send`` with ``--concurrency 1`` and ``8``, the durable state machine on
+    (every transition committed), timed as a whole command (start-up and list import
+    included).
+
+Targets printed beside the figures: (c)@8 ≥ 4× mailmerge and ≥ 20% of the ceiling.
+Needs ``/usr/sbin/smtp-sink`` and ``smtp-source`` (Debian package ``postfix``; no Postfix
+daemon is started) and network access to PyPI for mailmerge (``--skip-mailmerge`` without).
+
+    .venv/bin/python benchmarks/send_throughput.py [--messages 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SINK = "/usr/sbin/smtp-sink"
+SOURCE = "/usr/sbin/smtp-source"
+BODY_BYTES = 5 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_sink(port: int) -> subprocess.Popen[bytes]:
+    # -u: smtp-sink refuses to run as root without a user to drop to.
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    proc = subprocess.Popen([SINK, *user, f"127.0.0.1:{port}", "512"])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"smtp-sink did not start on port {port}")
+
+
+def write_inputs(tmp: Path, messages: int) -> None:
+    with (tmp / "members.csv").open("w", encoding="utf-8") as out:
+        out.write("email,first_name,last_name\n")
+        for n in range(messages):
+            out.write(f"member{n}@example.org,Prénom{n},Nom{n}\n")
+    paragraph = (
+        "Chers adhérents, voici les nouvelles de l'association : assemblée générale,"
+        " sorties du mois, cotisations et appel aux bénévoles pour la fête du village.\n"
+    )
+    text = "Bonjour {{ first_name }} {{ last_name }},\n\n" + paragraph * (
+        BODY_BYTES // len(paragraph)
+    )
+    (tmp / "body.txt").write_text(text, encoding="utf-8")
+    (tmp / "mailmerge_template.txt").write_text(
+        "TO: {{email}}\nSUBJECT: Nouvelles\nFROM: Asso <news@asso.example>\n\n" + text,
+        encoding="utf-8",
+    )
+
+
+def timed(cmd: list[str], **kwargs: object) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, **kwargs)  # type: ignore[call-overload]
+    return time.perf_counter() - start
+
+
+def ceiling(port: int, messages: int) -> float:
+    # -d: keep each session open for the next message (8 reused sessions).
+    cmd = [SOURCE, "-d", "-s", "8", "-m", str(messages), "-l", str(BODY_BYTES)]
+    cmd += ["-f", "news@asso.example", "-t", "member@example.org", f"127.0.0.1:{port}"]
+    return messages / timed(cmd, stdout=subprocess.DEVNULL)
+
+
+def mailmerge(tmp: Path, port: int, messages: int) -> float:
+    venv = tmp / "mailmerge-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "mailmerge"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    (tmp / "mailmerge_server.conf").write_text(
+        f"[smtp_server]\nhost = 127.0.0.1\nport = {port}\n", encoding="utf-8"
+    )
+    cmd = [
+        str(venv / "bin" / "mailmerge"),
+        "--no-dry-run",
+        "--no-limit",
+        "--output-format",
+        "raw",
+        "--template",
+        str(tmp / "mailmerge_template.txt"),
+        "--database",
+        str(tmp / "members.csv"),
+        "--config",
+        str(tmp / "mailmerge_server.conf"),
+    ]
+    return messages / timed(cmd, stdout=subprocess.DEVNULL, cwd=tmp)
+
+
+def mailbounce(tmp: Path, port: int, messages: int, concurrency: int) -> float:
+    db = tmp / f"bench-c{concurrency}.db"
+    cmd = [sys.executable, "-m", "mailbounce", "-q", "--db", str(db), "send"]
+    cmd += ["--campaign", f"bench-c{concurrency}", "--list", str(tmp / "members.csv")]
+    cmd += ["--from", "Asso <news@asso.example>", "--subject", "Nouvelles, {{ first_name }}"]
+    cmd += ["--text", str(tmp / "body.txt"), "--smtp", f"smtp://127.0.0.1:{port}"]
+    cmd += ["--tls", "none", "--concurrency", str(concurrency), "--format", "csv"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOUNCE_")}
+    return messages / timed(cmd, stdout=subprocess.DEVNULL, env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--skip-mailmerge", action="store_true")
+    args = parser.parse_args()
+    for tool in (SINK, SOURCE):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is missing: apt-get install postfix (no daemon is started)")
+    with tempfile.TemporaryDirectory(prefix="mailbounce-bench-") as name:
+        tmp = Path(name)
+        write_inputs(tmp, args.messages)
+        port = free_port()
+        sink = start_sink(port)
+        try:
+            n = args.messages
+            print(f"{n} messages of ~{BODY_BYTES // 1024} KB to smtp-sink on 127.0.0.1:{port}")
+            top = ceiling(port, n)
+            print(f"(a) smtp-source, 8 reused sessions (ceiling): {top:8.0f} msg/s")
+            peer = None if args.skip_mailmerge else mailmerge(tmp, port, n)
+            if peer is not None:
+                print(f"(b) mailmerge 2.x:                            {peer:8.0f} msg/s")
+            one = mailbounce(tmp, port, n, 1)
+            print(f"(c) mailbounce send --concurrency 1:          {one:8.0f} msg/s")
+            eight = mailbounce(tmp, port, n, 8)
+            print(f"(c) mailbounce send --concurrency 8:          {eight:8.0f} msg/s")
+        finally:
+            sink.kill()
+            sink.wait()
+    share = eight / top
+    verdict = "met" if share >= 0.20 else "MISSED"
+    print(f"target (c)@8 >= 20% of the ceiling: {share:.0%} -> {verdict}")
+    if peer is not None:
+        ratio = eight / peer
+        verdict = "met" if ratio >= 4 else "MISSED"
+        print(f"target (c)@8 >= 4x mailmerge: {ratio:.1f}x -> {verdict}")
+
+
+if __name__ == "__main__":
+    main()
