@@ -263,18 +263,21 @@ class Rfc3464Detector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         facts = parse_delivery_status(mail) or parse_inline_delivery_status(mail)
-        return with_commands(mail, facts) if facts else None
+        return with_human_part(mail, facts) if facts else None
 
 
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _SENT = re.compile(r"^[ \t]*>>> ?(MAIL FROM|RCPT TO|DATA)\b[^\n]*$", re.I | re.M)
 
 
-def with_commands(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
-    """The SMTP command each refusal answered, from the report's human-readable part when the
-    Diagnostic-Code does not say: Postfix writes "(in reply to RCPT TO command)" there, and
-    Sendmail's transcript shows ">>> RCPT To:<address>" before the refusal."""
-    if all(f.smtp_command for f in facts):
+def with_human_part(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
+    """Complete each record from the report's human-readable part (RFC 3464 §2, first part).
+
+    The SMTP command a refusal answered when the Diagnostic-Code does not say (Postfix writes
+    "(in reply to RCPT TO command)" there; Sendmail's transcript shows ">>> RCPT To:<a>"), and
+    the whole multi-line reply when the Diagnostic-Code kept only its first line ("552-5.7.0
+    This message was blocked because its content presents a potential")."""
+    if all(f.smtp_command and not _CONTINUED.match(f.diagnostic) for f in facts):
         return facts
     human = next(
         (part_text(p) for p in mail.msg.walk() if p.get_content_type() == "text/plain"), ""
@@ -292,8 +295,39 @@ def with_commands(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
             sent = [m for m in _SENT.finditer(lowered) if key in m.group(0)]
             if command is None and sent:
                 command = _COMMAND_NAMES.get(sent[-1].group(1))
-        found.append(replace(fact, smtp_command=command) if command else fact)
+        diagnostic = _full_reply(human, fact.diagnostic)
+        changed = command != fact.smtp_command or diagnostic != fact.diagnostic
+        found.append(
+            replace(fact, smtp_command=command, diagnostic=diagnostic) if changed else fact
+        )
     return found
+
+
+_CONTINUED = re.compile(r"^([245]\d\d)-")
+_REPLY_LINE = re.compile(r"^[ \t]*(?:<<<[ \t]*)?([245]\d\d)([ -])(.*)$")
+
+
+def _full_reply(human: str, diagnostic: str) -> str:
+    """The multi-line reply the diagnostic starts, read from the transcript, or as it is."""
+    first = _CONTINUED.match(diagnostic)
+    if first is None:
+        return diagnostic
+    lines = human.split("\n")
+    head = diagnostic[:40]
+    for index, line in enumerate(lines):
+        if head not in line:
+            continue
+        parts = []
+        for following in lines[index:]:
+            reply = _REPLY_LINE.match(following)
+            if reply is None or reply.group(1) != first.group(1):
+                break
+            parts.append(reply.group(3).strip())
+            if reply.group(2) == " ":
+                break
+        if len(parts) > 1:
+            return f"{first.group(1)} " + " ".join(parts)
+    return diagnostic
 
 
 DETECTOR = Rfc3464Detector()
