@@ -13,6 +13,7 @@ from reportdata import Recipient, build_campaign, events_of, suppress_now
 from mailbounce import people
 from mailbounce.errors import ConsentRequiredError, UsageError
 from mailbounce.models import SuppressionCause
+from mailbounce.report import build_report
 from mailbounce.store import Store
 from mailbounce.store.contacts import suppression_of
 
@@ -115,6 +116,11 @@ def test_forget_erases_everything_but_the_keyed_hash(db_path: Path, tmp_path: Pa
     assert "elodie@orange.fr" not in dump.lower()
     assert "Élodie" not in dump and "Martin" not in dump
     assert people.forget_key(SECRET, "elodie@orange.fr") in dump
+    # the campaign's figures still add up, the person counted under "(forgotten)"
+    with Store(db_path) as store:
+        report = build_report(store, "c", "en")
+    assert report.recipients == 1
+    assert [d["domain"] for d in report.domains] == ["(forgotten)"]
 
 
 def test_a_forgotten_person_is_not_reimported(db_path: Path, tmp_path: Path) -> None:

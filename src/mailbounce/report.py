@@ -114,7 +114,26 @@ def _reasons(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     return result
 
 
+# A forgotten person's deliveries keep only a keyed hash as address (people.forget): their
+# figures count under this name rather than one "domain" per hash.
+FORGOTTEN_DOMAIN = "(forgotten)"
+
+
+def _merge_forgotten(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        name = FORGOTTEN_DOMAIN if "@" not in row["domain"] and ":" in row["domain"] else None
+        if name is None:
+            merged[row["domain"]] = dict(row)
+            continue
+        total = merged.setdefault(name, dict.fromkeys(row, 0) | {"domain": name})
+        for key in ("recipients", "rejected", "greylisted", "throttled"):
+            total[key] += row[key]
+    return list(merged.values())
+
+
 def _domains(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = _merge_forgotten(rows)
     return [
         {
             "domain": row["domain"],

@@ -209,8 +209,9 @@ def domain_counts(store: Store, campaign_id: int) -> list[dict[str, Any]]:
             FROM events WHERE campaign_id = :campaign AND type = 'send.deferred'
             GROUP BY delivery_id
         )
-        SELECT {_DOMAIN_OF} AS domain, SUM(f.grey AND NOT {_GREY}) AS greylisted,
-               SUM(f.throttle AND NOT {_THROTTLE}) AS throttled
+        SELECT {_DOMAIN_OF} AS domain,
+               COALESCE(SUM(COALESCE(f.grey, 0) AND NOT {_GREY}), 0) AS greylisted,
+               COALESCE(SUM(COALESCE(f.throttle, 0) AND NOT {_THROTTLE}), 0) AS throttled
         FROM seen f CROSS JOIN deliveries d ON d.id = f.delivery_id
         WHERE d.campaign_id = :campaign GROUP BY domain""",
         params,
