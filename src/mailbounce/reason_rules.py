@@ -247,7 +247,8 @@ PHRASES: dict[R, re.Pattern[str]] = {
     ),
     R.EXPIRED: _compile(
         r"timed? ?out|delivery time expired|message expired|queue (too long|lifetime)",
-        r"in the queue too long|retry time(out)? (not reached|exceeded)|giving up on",
+        r"in the queue too long|retry time(out)? (not reached|exceeded)|giving up\b",
+        r"could not deliver for the last",
         r"could not be delivered for|have been failing for a long time|unable to deliver .* after",
         r"not reachable within the allowed queue period|d[ée]lai (d'attente )?d[ée]pass[ée]",
         r"did not accept our requests to connect",
