@@ -205,3 +205,55 @@ def test_dry_run_sends_and_writes_nothing(tmp_path: Path, db_path: Path) -> None
     assert report.states == {"would_send": 6}
     assert report.skipped_by_cause == {"no_address": 1, "invalid": 1, "duplicate": 1}
     assert states(db_path) == {}
+
+
+def test_forgotten_people_are_not_reimported_nor_sent(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailbounce.models import SuppressionCause
+    from mailbounce.people import forget_key
+    from mailbounce.store.contacts import suppress
+
+    secret = "test-secret-0123456789abcdef"
+    monkeypatch.setenv("MAILBOUNCE_TRACKING_SECRET", secret)
+    write_campaign(tmp_path, "email\r\nann@example.org\r\nfay@example.org\r\n")
+    with Store(db_path) as store, store.transaction() as conn:
+        suppress(conn, forget_key(secret, "fay@example.org"), SuppressionCause.FORGOTTEN)
+    with ScriptedServer() as server:
+        report = send_campaign(db_path, load_campaign(options(tmp_path, server.port)))
+        assert [m.rcpt_tos for m in server.received] == [("ann@example.org",)]
+    assert report.skipped_by_cause == {"forgotten": 1}
+    with Store(db_path) as store:
+        contacts = [r[0] for r in store.conn.execute("SELECT address FROM contacts")]
+    assert contacts == ["ann@example.org"]
+
+
+def test_check_refuses_a_campaign_file_with_errors(tmp_path: Path, db_path: Path) -> None:
+    from mailbounce.errors import MailbounceError
+
+    write_campaign(tmp_path, "email\r\nann@laposte.net\r\n")
+    # La Poste rejects mail with http:// links: an error for `mailbounce check`.
+    (tmp_path / "news.txt").write_text("Voir http://asso.example/agenda\n", encoding="utf-8")
+    (tmp_path / "campaign.yaml").write_text(
+        "name: checked\nfrom: news@asso.example\nsubject: S\ntext: news.txt\n"
+        "lists: [members.csv]\nsmtp: {url: 'smtp://127.0.0.1:1', tls: none}\n",
+        encoding="utf-8",
+    )
+    campaign = load_campaign(CampaignOptions(campaign_file=tmp_path / "campaign.yaml"))
+    with pytest.raises(MailbounceError, match=r"does not pass the check \(1 errors.*http://"):
+        send_campaign(db_path, campaign, SendOptions(check_dns=False))
+    assert states(db_path) == {}
+    # --force skips the check (and then meets the closed port: nothing marked failed).
+    with pytest.raises(SmtpSetupError):
+        send_campaign(db_path, campaign, SendOptions(force=True))
+    assert states(db_path) == {"ann@laposte.net": "pending"}
+
+
+def test_limit_zero_sends_nothing(tmp_path: Path, db_path: Path) -> None:
+    write_campaign(tmp_path, "email\r\nann@example.org\r\n")
+    with ScriptedServer() as server:
+        report = send_campaign(
+            db_path, load_campaign(options(tmp_path, server.port)), SendOptions(limit=0)
+        )
+        assert report.attempted == 0 and server.received == []
+    assert states(db_path) == {"ann@example.org": "pending"}

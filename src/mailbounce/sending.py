@@ -15,7 +15,7 @@ delivered: ``uncertain``, never resent unless asked).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,9 +28,10 @@ from mailbounce.compose import MessageTemplate, make_message_id
 from mailbounce.config import load_config
 from mailbounce.delivery import DeliveryRun, Progress
 from mailbounce.errors import MailbounceError, UsageError
-from mailbounce.lists import ListReader, ListSummary
+from mailbounce.lists import ListEntry, ListReader, ListSummary
 from mailbounce.lock import RunLock
 from mailbounce.models import DeliveryState
+from mailbounce.people import FORGET_PREFIX, forget_key
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
 from mailbounce.store.lists import import_list
@@ -75,6 +76,7 @@ class SendReport:
     skipped_by_cause: dict[str, int] = field(default_factory=dict)
     next_attempt_at: str | None = None
     recovered_uncertain: int = 0
+    forgotten: int = 0  # rows dropped because the person was forgotten
     notes: list[str] = field(default_factory=list)
     outcomes: list[dict[str, Any]] = field(default_factory=list)  # this run, per recipient
 
@@ -105,7 +107,8 @@ def send_campaign(
         if options.dry_run:
             return _dry_run(store, campaign, readers, template, report)
         campaign_id = _prepare(store, campaign, readers, options, report)
-        due = min(_count_due(store, campaign_id, options), options.limit or 1 << 62)
+        limit = options.limit if options.limit is not None else 1 << 62
+        due = min(_count_due(store, campaign_id, options), limit)
         with SerialWriter(db_path) as writer, (progress or _no_progress)(due) as bar:
             run = DeliveryRun(
                 writer, campaign, campaign_id, template, secret, now=options.now, log=options.log
@@ -234,8 +237,9 @@ def _prepare(
         from_addr=campaign.message.from_addr,
         settings=settings,
     )
+    forgotten = _Forgotten(store, campaign)
     for reader in readers:
-        imported = import_list(store, reader.path, reader)
+        imported = import_list(store, reader.path, forgotten.filter(reader))
         report.lists.append(ListReport(reader.path, imported.name, reader.summary))
         added = deliveries.add_list_recipients(store, record.id, imported.list_id)
         if existing is not None and added:
@@ -252,7 +256,42 @@ def _prepare(
         if requeued:
             report.notes.append(f"{requeued} uncertain recipients sent again (--resend-uncertain)")
     deliveries.skip_suppressed(store, record.id)
+    forgotten.skip_pending(store, record.id)
+    report.forgotten = forgotten.dropped
     return record.id
+
+
+class _Forgotten:
+    """Forgotten people are suppressed only as a keyed hash (``people.forget_key``): rows
+    of an old list file that hash to one are dropped before import (no contact re-created)
+    and counted as skipped ``forgotten``. Needs the tracking secret the hash was keyed with."""
+
+    def __init__(self, store: Store, campaign: Campaign) -> None:
+        secret = campaign.tracking_secret
+        keys = deliveries.keyed_suppressions(store, FORGET_PREFIX) if secret else set()
+        self.secret = secret.reveal() if secret and keys else None
+        self.keys = keys
+        self.dropped = 0
+
+    def filter(self, entries: Iterable[ListEntry]) -> Iterator[ListEntry]:
+        for entry in entries:
+            if (
+                self.secret
+                and entry.address
+                and forget_key(self.secret, entry.address) in self.keys
+            ):
+                self.dropped += 1
+                continue
+            yield entry
+
+    def skip_pending(self, store: Store, campaign_id: int) -> None:
+        if self.secret is None:
+            return
+        secret = self.secret
+        hashed = {
+            a: forget_key(secret, a) for a in deliveries.pending_addresses(store, campaign_id)
+        }
+        deliveries.skip_hashed(store, campaign_id, hashed)
 
 
 def _count_due(store: Store, campaign_id: int, options: SendOptions) -> int:
@@ -272,6 +311,8 @@ def _summarise(store: Store, campaign_id: int, report: SendReport, touched: list
             skipped["no_address"] = skipped.get("no_address", 0) + item.summary.without_address
         if item.summary.duplicates:
             skipped["duplicate"] = skipped.get("duplicate", 0) + item.summary.duplicates
+    if report.forgotten:
+        skipped["forgotten"] = skipped.get("forgotten", 0) + report.forgotten
     report.skipped_by_cause = skipped
     report.next_attempt_at = deliveries.next_due(store, campaign_id)
     report.outcomes = deliveries.outcomes(store, campaign_id, touched)

@@ -199,6 +199,15 @@ def skip_hashed(store: Store, campaign_id: int, hashed: Mapping[str, str]) -> in
     return skipped
 
 
+def keyed_suppressions(store: Store, prefix: str) -> set[str]:
+    """Suppressed keys starting with ``prefix`` (forgotten people's keyed hashes)."""
+    rows = store.conn.execute(
+        "SELECT address FROM suppressions WHERE address >= ? AND address < ?",
+        (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)),
+    )
+    return {row[0] for row in rows}
+
+
 def pending_addresses(store: Store, campaign_id: int) -> list[str]:
     rows = store.conn.execute(
         "SELECT address FROM deliveries WHERE campaign_id = ? AND state IN ('pending', 'deferred')",
