@@ -63,7 +63,8 @@ class UnparseableMessage(Exception):
 
 _TOKEN_HEADER = re.compile(rf"^{TRACKING_HEADER}:[ \t]*([^\s]+)", re.I | re.M)
 _ADDRESS = re.compile(r"[\w.+=-]+@[\w.-]+")
-_VERP_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "Return-Path")
+_VERP_HEADERS = frozenset({"to", "delivered-to", "x-original-to", "envelope-to", "return-path"})
+_RETURN_PATH = re.compile(r"^Return-Path:[^\n]*", re.I | re.M)
 _MESSAGE_ID = re.compile(r"^Message-ID:[ \t]*(?:\n[ \t]+)?(<[^>\s]+>|\S+)", re.I | re.M)
 _ORIGINAL_HEADERS = re.compile(
     r"original message|message headers follow|headers of the original|copy of the message"
@@ -113,7 +114,7 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
         if found:
             detector_name, facts = detector.name, _with_words(mail, _unique(found))
             break
-    original = _original_parts(msg)
+    texts, from_original = _original_texts(msg, _original_parts(msg))
     verdict = Verdict.BOUNCE
     if not facts:
         verdict = Verdict.UNRECOGNISED if looks_like_report(mail) else Verdict.NOT_BOUNCE
@@ -122,8 +123,8 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
         detector=detector_name,
         message_id=_header_or_none(msg, "Message-ID"),
         date=_header_or_none(msg, "Date"),
-        original_message_id=_original_message_id(msg, original),
-        tracking_tokens=_tracking_tokens(msg, original),
+        original_message_id=_original_message_id(texts, from_original),
+        tracking_tokens=_tracking_tokens(msg, texts),
         results=tuple((f, classify(f)) for f in facts),
     )
 
@@ -211,32 +212,39 @@ def _body_texts(msg: Message) -> list[str]:
     return texts
 
 
-def _original_message_id(msg: Message, original: list[Message]) -> str | None:
-    for part in original:
-        match = _MESSAGE_ID.search(_original_text(part))
+def _original_texts(msg: Message, original: list[Message]) -> tuple[list[str], bool]:
+    """The returned original's header texts, else the bounce's own text parts (and which)."""
+    texts = [_original_text(part) for part in original]
+    if any(texts):
+        return texts, True
+    return _body_texts(msg), False
+
+
+def _original_message_id(texts: list[str], from_original: bool) -> str | None:
+    for text in texts:
+        start = 0
+        if not from_original:
+            # In a text report the original's headers follow a marker line.
+            marker = _ORIGINAL_HEADERS.search(text)
+            if marker is None:
+                continue
+            start = marker.end()
+        match = _MESSAGE_ID.search(text, start)
         if match:
             return match.group(1).strip()
-    for text in _body_texts(msg):
-        marker = _ORIGINAL_HEADERS.search(text)
-        if marker:
-            match = _MESSAGE_ID.search(text, marker.end())
-            if match:
-                return match.group(1).strip()
     return None
 
 
-def _tracking_tokens(msg: Message, original: list[Message]) -> tuple[str, ...]:
+def _tracking_tokens(msg: Message, texts: list[str]) -> tuple[str, ...]:
     """Candidate tokens (the caller verifies signatures): VERP addresses and the header."""
     tokens: list[str] = []
-    for name in _VERP_HEADERS:
-        for value in msg.get_all(name) or []:
+    for name, value in msg.items():
+        if name.lower() in _VERP_HEADERS:
             tokens.extend(_verp_tokens(str(value)))
-    texts = [_original_text(part) for part in original] or _body_texts(msg)
     for text in texts:
         tokens.extend(m.group(1) for m in _TOKEN_HEADER.finditer(text))
-        for line in text.split("\n"):
-            if line.lower().startswith("return-path:"):
-                tokens.extend(_verp_tokens(line))
+        for line in _RETURN_PATH.findall(text):
+            tokens.extend(_verp_tokens(line))
     return tuple(dict.fromkeys(tokens))
 
 
