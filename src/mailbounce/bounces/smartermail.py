@@ -1,8 +1,9 @@
 """SmarterMail (SmarterTools) "Undeliverable Mail" notices (no delivery-status part).
 
-``Delivery to the following recipients failed.`` (or ``... failed permanently:``), the
-addresses indented one per line, a ``Reason:`` line giving the remote reply (``Remote host
-said: 550 5.1.1 ... [RCPT_TO]``), then ``Original message follows.``. Several recipients may
+``Delivery to the following recipients failed.`` (newer builds: ``The following recipients
+were unable to be delivered to:``), the addresses one per line, a ``Reason:`` (``Failed:``)
+line giving the remote reply (``Remote host said: 550 5.1.1 ... [RCPT_TO]``), then
+``Original message follows.``. Several recipients may
 share one reason; a ``Reason:`` right under an address is that address's own.
 """
 
@@ -16,11 +17,17 @@ from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
 _MARK = re.compile(r"SmarterMail|SmarterTools", re.I)
-_LEAD = re.compile(r"^\s*Delivery to the following recipients? failed", re.I | re.M)
+_LEAD = re.compile(
+    r"^\s*(?:Delivery to the following recipients? failed"
+    r"|The following recipients? (?:was|were) unable to be delivered"
+    r"|The message could not be delivered to the following recipients?)",
+    re.I | re.M,
+)
 _SEPARATOR = re.compile(r"^\s*(?:-+\s*)?Original message follows", re.I | re.M)
 _ADDRESS_LINE = re.compile(r"^\s*<?([^\s<>@]+@[\w.-]+\w)>?\s*$")
-_REASON = re.compile(r"^\s*Reason:\s*(.*)$", re.I)
-_REASON_ANYWHERE = re.compile(r"^\s*Reason:\s*\S", re.I | re.M)
+# Newer builds write ``Failed: <reply>`` under each address instead of ``Reason:``.
+_REASON = re.compile(r"^\s*(?:Reason|Failed|Error):\s*(.*)$", re.I)
+_REASON_ANYWHERE = re.compile(r"^\s*(?:Reason|Failed|Error):\s*\S", re.I | re.M)
 
 
 class SmarterMailDetector:
