@@ -54,6 +54,8 @@ def orange(diagnostic: str, status: str, host: str) -> R | None:
         reason = _ORANGE_CODES.get(match.group(1) or match.group(2))
         if reason is not None:
             return reason
+    if "service refus" in diagnostic:
+        return R.TOOMANYCONN  # "Service refusé": too many connections from the IP (TAXONOMY)
     return None
 
 

@@ -109,11 +109,17 @@ def strip_type(value: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def find_reply(text: str) -> str | None:
-    """The first SMTP reply code standing alone in ``text`` (``550``), or None."""
+def find_reply(text: str, status: str | None = None) -> str | None:
+    """The first SMTP reply code standing alone in ``text`` (``550``), or None.
+
+    With a failure ``status`` (4.x.x, 5.x.x), a 2xx/3xx greeting quoted before the refusal
+    ("220-laposte 421 4.2.1 Service refusé") is skipped.
+    """
+    failing = (status or "")[:1] in ("4", "5")
     for match in _REPLY_CODE.finditer(text):
-        if match.group(1) in _VALID_REPLIES:
-            return match.group(1)
+        code = match.group(1)
+        if code in _VALID_REPLIES and not (failing and code[0] in "23"):
+            return code
     return None
 
 
@@ -197,7 +203,7 @@ def facts_from_fields(fields: dict[str, str], reporting_mta: str | None) -> Boun
         recipient=recipient,
         action=action,
         status=status,
-        replycode=find_reply(diagnostic),
+        replycode=find_reply(diagnostic, status),
         diagnostic=diagnostic,
         remote_mta=remote,
         reporting_mta=reporting_mta,
