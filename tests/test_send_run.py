@@ -257,3 +257,56 @@ def test_limit_zero_sends_nothing(tmp_path: Path, db_path: Path) -> None:
         )
         assert report.attempted == 0 and server.received == []
     assert states(db_path) == {"ann@example.org": "pending"}
+
+
+@pytest.mark.parametrize(
+    ("step", "state", "reason", "party", "suppressed"),
+    [
+        (
+            "rcpt:550 5.1.1 <x@example.org>: User unknown",
+            "failed",
+            "userunknown",
+            "recipient",
+            True,
+        ),
+        (
+            "rcpt:550 5.7.1 Client host [192.0.2.1] blocked using zen.spamhaus.org",
+            "failed",
+            "blocked",
+            "sender",
+            False,
+        ),
+        (
+            "rcpt:550 5.7.1 Message rejected due to policy",
+            "failed",
+            "policyviolation",
+            "content",
+            False,
+        ),
+        ("data:554 5.7.1 Message rejected as spam", "failed", "spamdetected", "content", False),
+        ("data:552 5.2.2 Mailbox full", "deferred", "mailboxfull", "recipient", False),
+        ("rcpt:452 4.2.2 Mailbox full", "deferred", "mailboxfull", "recipient", False),
+        (
+            "rcpt:451 4.7.1 Greylisted, please try again later",
+            "deferred",
+            "greylisted",
+            "remote",
+            False,
+        ),
+        ("rcpt_close:421 4.7.0 Too many connections", "deferred", "toomanyconn", "sender", False),
+        ("drop_at_data", "deferred", "networkerror", "remote", False),
+    ],
+)
+def test_each_reply_is_classified(
+    tmp_path: Path, db_path: Path, step: str, state: str, reason: str, party: str,
+    suppressed: bool,
+) -> None:  # fmt: skip
+    write_campaign(tmp_path, "email\r\nx@example.org\r\n")
+    if step == "drop_at_data":  # big enough that writing it fails once the server is gone
+        (tmp_path / "news.txt").write_text(("x" * 70 + "\n") * 300_000, encoding="utf-8")
+    with ScriptedServer({"x@example.org": [step]}) as server:
+        send_campaign(db_path, load_campaign(options(tmp_path, server.port)), at(T0))
+    with Store(db_path) as store:
+        row = store.conn.execute("SELECT state, reason, party FROM deliveries").fetchone()
+        assert tuple(row) == (state, reason, party)
+        assert (suppression_of(store, "x@example.org") is not None) is suppressed
