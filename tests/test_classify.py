@@ -294,6 +294,38 @@ def test_x_unix_diagnostic_type_is_a_mailer_error() -> None:
     assert classify_reason(facts) is Reason.MAILERERROR
 
 
+@pytest.mark.parametrize(
+    ("diagnostic", "host", "reason"),
+    [
+        (
+            "550 5.1.1 RCP-P1 http://postmaster.facebook.com/response_codes Recipient address "
+            "does not exist",
+            "mx.facebook.com",
+            R.USERUNKNOWN,
+        ),
+        (
+            "554 POL-P2 http://postmaster.facebook.com/response_codes no longer accept mail",
+            "mx.facebook.com",
+            R.BLOCKED,
+        ),
+        ("554 IB110 This IP has been temporarily blocked", "smtp.secureserver.net", R.BLOCKED),
+        ("550 5.2.0 IB506 From: Domain is invalid", "smtp.secureserver.net", R.REJECTED),
+        ("550 Mailbox unavailable", "mx.hotmail.com", R.USERUNKNOWN),
+        ("550 5.0.0 Unknown user x@docomo.ne.jp", "mfsmax.docomo.ne.jp", R.REJECTED),
+        ("550 : User unknown", "lsean.ezweb.ne.jp", R.FILTERED),
+        ("421 Service refuse. Veuillez essayer plus tard.", "smtp-in.orange.fr", R.TOOMANYCONN),
+    ],
+)
+def test_provider_texts_by_host(diagnostic: str, host: str, reason: Reason) -> None:
+    facts = BounceFacts(
+        "a@example.org",
+        status="5.0.0" if "docomo" in host else None,
+        diagnostic=diagnostic,
+        remote_mta=host,
+    )
+    assert classify_reason(facts) is reason
+
+
 # (code, text, reason, kind, hardbounce, party): replies met while sending (smtp.py uses this).
 SMTP_REPLIES = [
     (

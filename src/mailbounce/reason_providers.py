@@ -158,6 +158,57 @@ def japanese_carriers(diagnostic: str, status: str, host: str) -> R | None:
     return None
 
 
+# Facebook's MX answers with its own codes (postmaster.facebook.com/response_codes).
+_FACEBOOK = re.compile(r"\b(rcp|msg|pol|con|dns|spm|int|blk)-([pt])(\d)\b")
+_FACEBOOK_CODES: dict[str, R] = {
+    "rcp-p1": R.USERUNKNOWN,  # Recipient address does not exist
+    "rcp-p2": R.FILTERED,  # the recipient's preferences prevent delivery
+    "rcp-p3": R.FILTERED,
+    "rcp-t1": R.SUSPEND,  # the recipient's account is temporarily unavailable
+    "msg-p1": R.MESGTOOBIG,
+    "msg-p2": R.EXCEEDLIMIT,  # too many recipients
+    "con-t1": R.TOOMANYCONN,
+    "con-t2": R.TOOMANYCONN,
+    "con-t3": R.SPEEDING,
+    "con-t4": R.SPEEDING,
+}
+_FACEBOOK_FAMILIES = {"pol": R.BLOCKED, "blk": R.BLOCKED, "dns": R.REJECTED, "spm": R.SPAMDETECTED}
+
+
+def facebook(diagnostic: str, status: str, host: str) -> R | None:
+    match = _FACEBOOK.search(diagnostic)
+    if match is None or ("facebook" not in host and "facebook" not in diagnostic):
+        return None
+    code = match.group(0)
+    return _FACEBOOK_CODES.get(code) or _FACEBOOK_FAMILIES.get(match.group(1))
+
+
+# GoDaddy (secureserver.net) refusals carry "IBnnn" codes.
+_GODADDY = re.compile(r"\bib(\d{3})\b")
+_GODADDY_CODES: dict[str, R] = {
+    "007": R.TOOMANYCONN,  # too many sessions from this IP
+    "108": R.REQUIREPTR,  # reverse DNS for this IP failed
+    "212": R.SPAMDETECTED,
+    "401": R.SECURITYERROR,  # authentication not allowed on the inbound MX
+    "501": R.REJECTED,  # sender domain must exist
+    "502": R.REJECTED,
+    "504": R.TOOMANYCONN,  # too many messages in one session
+    "506": R.REJECTED,  # From: domain is invalid
+    "510": R.TOOMANYCONN,  # too many recipients
+    "705": R.VIRUSDETECTED,
+}
+
+
+def godaddy(diagnostic: str, status: str, host: str) -> R | None:
+    match = _GODADDY.search(diagnostic)
+    if match is None or not ("secureserver.net" in host or "secureserver" in diagnostic):
+        return None
+    number = match.group(1)
+    if number in _GODADDY_CODES:
+        return _GODADDY_CODES[number]
+    return R.BLOCKED if number.startswith("1") else None  # IB1xx: the sending IP is listed
+
+
 # MessageLabs (Symantec) relays report their customers' refusals in a fixed form.
 def messagelabs(diagnostic: str, status: str, host: str) -> R | None:
     if "messagelabs.com" in host and re.search(r"no such user|\brejected$", diagnostic):
@@ -183,6 +234,8 @@ RULES: tuple[Rule, ...] = (
     cox_spectrum,
     japanese_carriers,
     messagelabs,
+    facebook,
+    godaddy,
     others,
 )
 
