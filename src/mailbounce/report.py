@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from mailbounce.advice import Advice, Invalidation, check_lang, explain, is_reason, term
@@ -168,16 +169,21 @@ def _sender_problems(reasons: list[dict[str, Any]], lang: str) -> list[dict[str,
     return sorted(merged.values(), key=lambda item: (-item["count"], item["reason"]))
 
 
+@cache
+def _labels(reason: str | None, kind: str | None, lang: str) -> tuple[str, str]:
+    return advice_for(reason, lang).label, term(f"kind.{kind}", lang)
+
+
 def labelled_rejection(row: dict[str, Any], lang: str) -> dict[str, Any]:
     """One rejected recipient with the reason's label and the "see why" command."""
-    entry = advice_for(row["reason"], lang)
+    label, kind_label = _labels(row["reason"], row["kind"], lang)
     return {
         "address": row["address"],
         "outcome": row["outcome"],
         "reason": row["reason"],
-        "label": entry.label,
+        "label": label,
         "kind": row["kind"],
-        "kind_label": term(f"kind.{row['kind']}", lang),
+        "kind_label": kind_label,
         "status": row["status"],
         "date": row["date"],
         "diagnostic": row["diagnostic"],
@@ -197,6 +203,7 @@ def build_report(store: Store, campaign: str | None, lang: str) -> CampaignRepor
             raise NotFoundError("no campaign in the database yet: run `mailbounce send` first")
         known = ", ".join(sql.campaign_names(store)) or "none"
         raise NotFoundError(f"no campaign named '{campaign}' (known: {known})")
+    sql.prepare_report(store, info.id)
     reasons = _reasons(sql.reason_counts(store, info.id), lang)
 
     def rejected() -> Iterator[dict[str, Any]]:

@@ -130,6 +130,7 @@ def m001_initial(conn: sqlite3.Connection) -> None:
         CREATE INDEX bounces_recipient ON bounces(recipient);
         CREATE INDEX bounces_campaign ON bounces(campaign_id);
         CREATE INDEX bounces_delivery ON bounces(delivery_id);
+        CREATE INDEX bounces_campaign_delivery ON bounces(campaign_id, delivery_id, kind);
         CREATE TABLE quarantine (
             id INTEGER PRIMARY KEY,
             source_key TEXT NOT NULL UNIQUE,

@@ -14,15 +14,18 @@ from typing import Any
 
 from mailbounce.store.db import Store
 
-# The bounces of one campaign, one row per delivery. Bounces are tied to deliveries by
-# ``delivery_id`` (the correlation step resolves token, Message-ID or address to a delivery).
+# The bounces of one campaign, one row per delivery, with the latest bounce of each kind.
+# Bounces are tied to deliveries by ``delivery_id`` (the correlation step resolves token,
+# Message-ID or address to a delivery). Kept in a temporary table keyed by delivery, so every
+# query below joins it by primary key.
 _BOUNCED = """
-bounced AS (
-    SELECT delivery_id AS delivery, MAX(kind = 'complaint') AS complaint,
-           MAX(kind = 'permanent') AS permanent, MAX(kind = 'temporary') AS temporary
-    FROM bounces WHERE campaign_id = :campaign AND delivery_id IS NOT NULL
-    GROUP BY delivery_id
-)
+SELECT delivery_id AS delivery, MAX(kind = 'complaint') AS complaint,
+       MAX(kind = 'permanent') AS permanent, MAX(kind = 'temporary') AS temporary,
+       MAX(CASE kind WHEN 'complaint' THEN id END) AS last_complaint,
+       MAX(CASE kind WHEN 'permanent' THEN id END) AS last_permanent,
+       MAX(CASE kind WHEN 'temporary' THEN id END) AS last_temporary
+FROM bounces WHERE campaign_id = :campaign AND delivery_id IS NOT NULL
+GROUP BY delivery_id
 """
 
 
@@ -52,57 +55,84 @@ OUTCOME_WITHOUT_BOUNCES = _outcome("0", "0", "0")
 OUTCOME_WITH_BOUNCES = _outcome("b.complaint", "b.permanent", "b.temporary")
 
 
-def _flag(kind: str) -> str:
-    return f"EXISTS (SELECT 1 FROM bounces x WHERE x.delivery_id = d.id AND x.kind = '{kind}')"
-
-
-OUTCOME_LOOKED_UP = _outcome(_flag("complaint"), _flag("permanent"), _flag("temporary"))
 REJECTION_OUTCOMES = ("permanent", "temporary", "complaint")
 _REJECTED_SQL = "('permanent', 'temporary', 'complaint')"
 
 _MOVES = f"""
-WITH {_BOUNCED}
 SELECT {OUTCOME_WITHOUT_BOUNCES} AS before, {OUTCOME_WITH_BOUNCES} AS after, {{extra}}
-FROM bounced b CROSS JOIN deliveries d ON d.id = b.delivery
+FROM {{bounced}} b CROSS JOIN deliveries d ON d.id = b.delivery
 """
 
-# Rejected deliveries: those rejected by their own state, plus every bounced one; each then
-# classified with per-delivery bounce lookups (few rows), and described by the latest
-# bounce of its outcome's kind, else by the delivery's own reply.
+# Rejected deliveries: those rejected by their own state, plus every bounced one, each
+# described by the latest bounce of its outcome's kind, else by the delivery's own reply.
 _REJECTIONS = f"""
-WITH {_BOUNCED},
-candidates AS (
+WITH candidates AS (
     SELECT d.id FROM deliveries d
     WHERE d.campaign_id = :campaign
       AND (d.state IN ('failed', 'expired') OR d.kind IN ('permanent', 'complaint'))
-    UNION SELECT delivery FROM bounced
+    UNION SELECT delivery FROM {{bounced}}
 ),
 outcomes AS (
     SELECT d.id, d.address, d.reason AS d_reason, d.kind AS d_kind, d.party AS d_party,
            d.status AS d_status, d.last_reply,
            COALESCE(d.last_attempt_at, d.updated_at) AS d_date,
-           {OUTCOME_LOOKED_UP} AS outcome
+           b.last_complaint, b.last_permanent, b.last_temporary,
+           {
+    _outcome("COALESCE(b.complaint, 0)", "COALESCE(b.permanent, 0)", "COALESCE(b.temporary, 0)")
+} AS outcome
     FROM candidates c CROSS JOIN deliveries d ON d.id = c.id
-),
-rejections AS (
-    SELECT o.*, (SELECT bb.id FROM bounces bb
-                 WHERE bb.delivery_id = o.id AND bb.kind = o.outcome
-                 ORDER BY bb.id DESC LIMIT 1) AS bounce_id
-    FROM outcomes o WHERE o.outcome IN {_REJECTED_SQL}
+    LEFT JOIN {{bounced}} b ON b.delivery = d.id
 ),
 detailed AS (
-    SELECT r.id, r.address, r.outcome,
-           COALESCE(bb.reason, r.d_reason,
-                    CASE r.outcome WHEN 'complaint' THEN 'feedback' ELSE 'undefined' END)
+    SELECT o.address, o.outcome,
+           COALESCE(bb.reason, o.d_reason,
+                    CASE o.outcome WHEN 'complaint' THEN 'feedback' ELSE 'undefined' END)
                AS reason,
-           COALESCE(bb.kind, r.d_kind, r.outcome) AS kind,
-           COALESCE(bb.party, r.d_party) AS party,
-           COALESCE(bb.status, r.d_status) AS status,
-           COALESCE(bb.diagnostic, r.last_reply, '') AS diagnostic,
-           COALESCE(bb.date, bb.recorded_at, r.d_date) AS date
-    FROM rejections r LEFT JOIN bounces bb ON bb.id = r.bounce_id
+           COALESCE(bb.kind, o.d_kind, o.outcome) AS kind,
+           COALESCE(bb.party, o.d_party) AS party,
+           COALESCE(bb.status, o.d_status) AS status,
+           COALESCE(bb.diagnostic, o.last_reply, '') AS diagnostic,
+           COALESCE(bb.date, bb.recorded_at, o.d_date) AS date
+    FROM outcomes o LEFT JOIN bounces bb ON bb.id = CASE o.outcome
+        WHEN 'complaint' THEN o.last_complaint WHEN 'permanent' THEN o.last_permanent
+        ELSE o.last_temporary END
+    WHERE o.outcome IN {_REJECTED_SQL}
 )
 """
+
+
+def _temp(kind: str, campaign_id: int) -> str:
+    return f"temp.report_{kind}_{int(campaign_id)}"
+
+
+def prepare_report(store: Store, campaign_id: int) -> None:
+    """Work out the campaign's bounced deliveries and rejected recipients once.
+
+    Two temporary tables (SQLite's temp store, spilled to disk when large, so memory stays
+    flat; the database file is never written): the bounces per delivery, and the rejected
+    recipients that the reasons table and the streamed list both read.
+    """
+    params = {"campaign": campaign_id}
+    bounced, rejections = _temp("bounced", campaign_id), _temp("rejections", campaign_id)
+    store.conn.execute(f"DROP TABLE IF EXISTS {bounced}")
+    store.conn.execute(f"DROP TABLE IF EXISTS {rejections}")
+    store.conn.execute(
+        f"CREATE TABLE {bounced} (delivery INTEGER PRIMARY KEY, complaint, permanent,"
+        " temporary, last_complaint, last_permanent, last_temporary)"
+    )
+    store.conn.execute(f"INSERT INTO {bounced} {_BOUNCED}", params)
+    store.conn.execute(
+        f"CREATE TABLE {rejections} AS {_REJECTIONS.format(bounced=bounced)}"
+        " SELECT address, outcome, reason, kind, party, status, diagnostic, date FROM detailed",
+        params,
+    )
+
+
+def _prepared(store: Store, campaign_id: int) -> None:
+    name = _temp("rejections", campaign_id).removeprefix("temp.")
+    found = store.conn.execute("SELECT 1 FROM sqlite_temp_master WHERE name = ?", (name,))
+    if found.fetchone() is None:
+        prepare_report(store, campaign_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +178,11 @@ def outcome_counts(store: Store, campaign_id: int) -> dict[str, int]:
     )
     for outcome, count in rows:
         counts[outcome] = counts.get(outcome, 0) + count
-    moves = store.conn.execute(_MOVES.format(extra="COUNT(*)") + " GROUP BY before, after", params)
+    _prepared(store, campaign_id)
+    bounced = _temp("bounced", campaign_id)
+    moves = store.conn.execute(
+        _MOVES.format(extra="COUNT(*)", bounced=bounced) + " GROUP BY before, after"
+    )
     for before, after, count in moves:
         counts[before] -= count
         counts[after] = counts.get(after, 0) + count
@@ -157,10 +191,11 @@ def outcome_counts(store: Store, campaign_id: int) -> dict[str, int]:
 
 def reason_counts(store: Store, campaign_id: int) -> list[dict[str, Any]]:
     """Rejections grouped by reason and kind, most frequent first."""
+    _prepared(store, campaign_id)
     rows = store.conn.execute(
-        f"{_REJECTIONS} SELECT reason, kind, MAX(party) AS party, COUNT(*) AS count"
-        " FROM detailed GROUP BY reason, kind ORDER BY count DESC, reason",
-        {"campaign": campaign_id},
+        "SELECT reason, kind, MAX(party) AS party, COUNT(*) AS count"
+        f" FROM {_temp('rejections', campaign_id)} GROUP BY reason, kind"
+        " ORDER BY count DESC, reason"
     )
     return [dict(row) for row in rows]
 
@@ -192,10 +227,13 @@ def domain_counts(store: Store, campaign_id: int) -> list[dict[str, Any]]:
     )
     for row in rows:
         domains[row["domain"]] = dict(row)
+    _prepared(store, campaign_id)
     moves = store.conn.execute(
-        _MOVES.format(extra=f"{_DOMAIN_OF} AS domain, COUNT(*) AS count")
-        + " GROUP BY before, after, domain",
-        params,
+        _MOVES.format(
+            extra=f"{_DOMAIN_OF} AS domain, COUNT(*) AS count",
+            bounced=_temp("bounced", campaign_id),
+        )
+        + " GROUP BY before, after, domain"
     )
     for row in moves:
         change = (row["after"] in REJECTION_OUTCOMES) - (row["before"] in REJECTION_OUTCOMES)
@@ -224,10 +262,10 @@ def domain_counts(store: Store, campaign_id: int) -> list[dict[str, Any]]:
 
 def iter_rejections(store: Store, campaign_id: int) -> Iterator[dict[str, Any]]:
     """Every rejected recipient with reason and date, streamed in address order."""
+    _prepared(store, campaign_id)
     cursor = store.conn.execute(
-        f"{_REJECTIONS} SELECT address, outcome, reason, kind, party, status, diagnostic, date"
-        " FROM detailed ORDER BY address",
-        {"campaign": campaign_id},
+        "SELECT address, outcome, reason, kind, party, status, diagnostic, date"
+        f" FROM {_temp('rejections', campaign_id)} ORDER BY address"
     )
     for row in cursor:
         yield dict(row)
