@@ -34,6 +34,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +96,11 @@ class Campaign:
     source_file: Path | None = None  # the campaign file, when there is one
     config: Config | None = None
 
-    @property
+    @cached_property  # read for every message: email's address parser is slow
     def envelope_from(self) -> str:
         return parseaddr(self.message.from_addr)[1]
 
-    @property
+    @cached_property
     def message_domain(self) -> str:
         return self.envelope_from.rpartition("@")[2]
 

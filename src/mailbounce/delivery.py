@@ -177,6 +177,7 @@ class DeliveryRun:
 
     def _deliver(self, client: SmtpClient, delivery: deliveries.Delivery) -> None:
         now = self.now()
+        stamp = _iso(now)
         domain = domain_of(delivery.address)
         until = self.gate.backed_off_until(domain)
         if until is not None and until > now:
@@ -186,7 +187,7 @@ class DeliveryRun:
                 next_attempt_at=_iso(until),
                 attempted=False,
             )
-            self._record(delivery, outcome, _iso(now), False)
+            self._record(delivery, outcome, stamp, False)
             return
         token = (
             tracking.make_token(self.secret, self.campaign_id, delivery.id) if self.secret else None
@@ -213,7 +214,7 @@ class DeliveryRun:
             nonlocal in_flight
             self.writer.run(
                 lambda store: deliveries.mark_in_flight(
-                    store, delivery.id, token=token, message_id=message_id, now=_iso(now)
+                    store, delivery.id, token=token, message_id=message_id, now=stamp
                 )
             )
             in_flight = True
@@ -225,7 +226,7 @@ class DeliveryRun:
             result = client.send(sender, delivery.address, data, before_data)
         outcome = self._outcome(result, delivery, now, domain)
         crash_point("after_reply")
-        self._record(delivery, outcome, _iso(now), in_flight)
+        self._record(delivery, outcome, stamp, in_flight)
         crash_point("after_commit")
         if self.log is not None:
             self.log(f"{delivery.address}: {outcome.state} {result.reply}".rstrip())
