@@ -190,11 +190,13 @@ service imap-login {{
         return imap
 
     def append(self, folder: str, *messages: bytes) -> None:
+        """Store ``messages`` in ``folder`` (a name in modified UTF-7), creating it."""
         imap = self.client()
+        quoted = f'"{folder}"'
         try:
-            imap.create(folder)  # fails harmlessly when it exists
+            imap.create(quoted)  # fails harmlessly when it exists
             for message in messages:
-                status, data = imap.append(folder, "", None, message.replace(b"\n", b"\r\n"))
+                status, data = imap.append(quoted, "", None, message.replace(b"\n", b"\r\n"))
                 assert status == "OK", data
         finally:
             imap.logout()

@@ -14,6 +14,7 @@ from imap_server import PASSWORD, DovecotServer, dovecot_available
 
 from mailbounce.dsn import make_dsn
 from mailbounce.parsing import ParseSettings, parse_bounces
+from mailbounce.sources import imap_utf7
 from mailbounce.store import Store
 from mailbounce.store.bounces import bounce_count, imap_resume_point
 
@@ -134,3 +135,8 @@ def test_untrusted_certificate_is_one_line_exit_1(dovecot: DovecotServer, db_pat
     done = _cli([f"{dovecot.url}/{FOLDER}"], db_path, PASSWORD)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "not trusted" in done.stderr
+
+
+def test_non_ascii_folder(dovecot: DovecotServer, db_path: Path) -> None:
+    dovecot.append(imap_utf7("Retours à traiter"), _bounce(1))
+    assert _parse(dovecot, db_path, folder="Retours à traiter") == ["Retours à traiter/1"]

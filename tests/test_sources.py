@@ -17,6 +17,7 @@ from mailbounce.sources import (
     PathSource,
     RawMessage,
     StdinSource,
+    imap_utf7,
     iter_messages,
     parse_imap_url,
     split_mbox,
@@ -201,3 +202,10 @@ def test_mbox_streaming_memory_is_bounded() -> None:
     tracemalloc.stop()
     assert count == 3_000
     assert peak < 1_000_000
+
+
+def test_imap_folder_names_in_modified_utf7() -> None:
+    # RFC 3501 §5.1.3 examples, and a French folder.
+    assert imap_utf7("~peter/mail/台北/日本語") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
+    assert imap_utf7("Retours à traiter") == "Retours &AOA- traiter"
+    assert imap_utf7("A&B") == "A&-B"

@@ -9,6 +9,7 @@ or ``FOLDER/UID`` for IMAP. The only module importing ``imaplib``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import imaplib
 import os
@@ -292,9 +293,31 @@ class ImapResume:
     last_uid: int
 
 
+def imap_utf7(name: str) -> str:
+    """A folder name in IMAP's modified UTF-7 (RFC 3501 §5.1.3): "Retours à traiter"."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            encoded = base64.b64encode("".join(pending).encode("utf-16-be")).decode()
+            out.append("&" + encoded.rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return "".join(out)
+
+
 def _quote(name: str) -> str:
-    """An IMAP quoted string (RFC 3501 §4.3)."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A folder name as an IMAP quoted string (RFC 3501 §4.3), modified UTF-7 inside."""
+    encoded = imap_utf7(name)
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
