@@ -195,3 +195,22 @@ def test_atomic_output_leaves_the_old_file_on_failure(tmp_path: Path) -> None:
     with atomic_output(target) as out:
         out.write("new")
     assert target.read_text(encoding="utf-8") == "new"
+
+
+def test_table_of_a_campaign_without_rejections(db_path: Path) -> None:
+    build_campaign(db_path, "calm", [Recipient("a@b.fr")])
+    text = _render(db_path, ReportFormat.TABLE)
+    assert text.rstrip().endswith("Rejected recipients\nNo rejections.")
+
+
+def test_table_lays_out_long_rejected_lists_by_blocks(db_path: Path) -> None:
+    rows = [
+        Recipient(f"r{i:04d}@free.fr", state="failed", reason="userunknown", kind="permanent")
+        for i in range(2500)
+    ]
+    build_campaign(db_path, "big", rows)
+    lines = _render(db_path, ReportFormat.TABLE).splitlines()
+    start = lines.index("Rejected recipients")
+    listed = [line for line in lines[start:] if line.startswith("r") and "@free.fr" in line]
+    assert len(listed) == 2500
+    assert listed[0].startswith("r0000@free.fr  Address does not exist")
