@@ -68,6 +68,16 @@ def test_fetch_store_and_flag_seen_after_commit(dovecot: DovecotServer, db_path:
     assert point is not None and point[1] == 3
 
 
+def test_mail_that_is_not_a_bounce_stays_unread(dovecot: DovecotServer, db_path: Path) -> None:
+    reply = b"From: ami@example.org\nTo: bounces@asso.example\nSubject: Merci\n\nA bientot\n"
+    dovecot.append(FOLDER, reply, _bounce(2))
+    assert _parse(dovecot, db_path) == [f"{FOLDER}/2"]
+    flags = dovecot.flags(FOLDER)
+    assert "\\Seen" not in flags[1] and "\\Seen" in flags[2]
+    dovecot.append(FOLDER, _bounce(3))
+    assert _parse(dovecot, db_path) == [f"{FOLDER}/3"]  # the reply is not read again
+
+
 def test_resume_by_uid(dovecot: DovecotServer, db_path: Path) -> None:
     dovecot.append(FOLDER, _bounce(1), _bounce(2))
     assert len(_parse(dovecot, db_path)) == 2

@@ -215,6 +215,14 @@ def analyse_stream(
         yield from pending.popleft().result()
 
 
+def _handled(outcome: Outcome) -> bool:
+    """Recorded as a bounce or quarantined. Mail that is not a bounce (a member's reply to
+    the bounce address) or that no detector understood stays unread where it is, for a
+    person to see; resumption by UID keeps it from being read again."""
+    analysis = outcome.analysis
+    return analysis is None or analysis.verdict is Verdict.BOUNCE
+
+
 def _start_pool(jobs: int) -> ProcessPoolExecutor | None:
     """A pool whose workers are already running (forked before any database is opened)."""
     if jobs <= 1:
@@ -376,7 +384,7 @@ class BounceParse:
                     last = max(uid_of(o.source) for o in batch)
                     bounce_store.save_imap_progress(store, imap.key, imap.uidvalidity, last)
             if imap is not None:
-                imap.acknowledge([uid_of(o.source) for o in batch])
+                imap.acknowledge([uid_of(o.source) for o in batch if _handled(o)])
         else:
             for outcome in batch:
                 records.extend(self._handle(outcome, store, write=False))
