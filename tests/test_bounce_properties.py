@@ -227,3 +227,23 @@ def test_nul_bytes_and_bad_charsets() -> None:
     analysis = _check(raw)
     assert analysis is not None
     assert [f.recipient for f, _ in analysis.results] == ["jo@example.org"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"a" * 300_000,  # one long run of local-part characters, no "@"
+        b"ip " * 100_000,  # many starts for a phrase with a gap
+        b"a@" * 100_000,
+        (b"<" + b"a" * 50_000 + b"@example.org> 550 5.1.1 user unknown\n") * 4,
+    ],
+)
+def test_hostile_long_lines_are_read_in_one_pass(body: bytes) -> None:
+    # Scanned linearly (look-behind anchored address patterns, bounded gaps): a quadratic
+    # pattern would spend hours here and trip the suite's timeout.
+    raw = (
+        b"From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=z\n\n"
+        b"--z\nContent-Type: text/plain\n\n" + body + b"\n--z--\n"
+    )
+    _check(raw)

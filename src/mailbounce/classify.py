@@ -90,6 +90,7 @@ def find_reply_code(text: str) -> str | None:
 
 
 _SPACES = re.compile(r"\s+")
+_MAX_TEXT = 4000  # the words that decide are at the start; bounds the phrase scans
 _DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 _HOST_STAGE_OVERRIDES = frozenset({Reason.REJECTED, Reason.USERUNKNOWN, Reason.FILTERED})
 _CONTINUATION = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3} ")
@@ -108,7 +109,7 @@ def classify_reason(facts: BounceFacts) -> Reason:
     status = facts.status or ""
     if status.startswith("2.") or action in _DELIVERED_ACTIONS:
         return Reason.DELIVERED
-    text = _normalise(facts.diagnostic)
+    text = _normalise(facts.diagnostic[:_MAX_TEXT])
     if (facts.diagnostic_type or "").lower() == "x-unix" or MAILER_ERROR.search(text):
         # The local delivery program (pipe, procmail) failed, unless it says the disk is full.
         return Reason.MAILBOXFULL if _phrase(Reason.MAILBOXFULL, text) else Reason.MAILERERROR

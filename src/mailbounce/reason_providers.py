@@ -100,7 +100,7 @@ def yahoo(diagnostic: str, status: str, host: str) -> R | None:
         return R.BADREPUTATION
     if "tss06" in diagnostic or "tss09" in diagnostic:
         return R.BLOCKED
-    if re.search(r"this user doesn't have an? \S+ account", diagnostic):
+    if re.search(r"this user doesn't have an? \S{1,255} account", diagnostic):
         return R.USERUNKNOWN
     if "tsb" in diagnostic and re.search(r"\btsb\d", diagnostic):
         return R.BLOCKED

@@ -19,7 +19,11 @@ from mailbounce.classify import find_enhanced_status
 from mailbounce.models import BounceFacts
 from mailbounce.reason_rules import PHRASES
 
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+# The look-behind starts a match only where a local part starts: linear on long runs of
+# local-part characters (a hostile line cannot make the scan quadratic).
+_ADDRESS = re.compile(
+    r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII
+)
 _BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery|mail administrator", re.I)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|not (be )?delivered|delivery (status|failure|failed|has failed|notification|"
@@ -29,9 +33,9 @@ _BOUNCE_SUBJECT = re.compile(
 )
 # Where the returned original starts in a text report (Sendmail, Exim, qmail, Exchange...).
 _ORIGINAL_MARKER = re.compile(
-    r"^.*(original message|returned message|message headers follow|copy of the message"
+    r"(original message|returned message|message headers follow|copy of the message"
     r"|below this line|undelivered message|message d'origine|message original"
-    r"|headers of your message|first \d+ lines|rfc822|^received: ).*$",
+    r"|headers of your message|first \d+ lines|rfc822|^received: )",
     re.I | re.M,
 )
 _HEADER_LINE = re.compile(
@@ -84,7 +88,9 @@ def report_text(msg: Message) -> str:
             texts.append(part_text(part))
     text = "\n\n".join(texts)[:_MAX_SCAN]
     marker = _ORIGINAL_MARKER.search(text, 40)
-    return text[: marker.start()] if marker else text
+    if marker is None:
+        return text
+    return text[: text.rfind("\n", 0, marker.start()) + 1]  # cut at the marker's line
 
 
 def _own_addresses(mail: Mail) -> set[str]:

@@ -15,7 +15,8 @@ from mailbounce.classify import find_enhanced_status
 from mailbounce.models import BounceFacts
 
 _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
-_ADDRESS = re.compile(r"<?([^\s\x00-\x1f<>\"';,()]+@[^\s\x00-\x1f<>\"';,()]+?)>?[.;,]?$")
+_NOT_IN_ADDRESS = re.compile(r"[\x00-\x20<>\"';,()]")
+_MAX_DIAGNOSTIC = 2000  # enough for any real reply; a hostile field is cut, not carried
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TYPED = re.compile(r"^\s*[\w-]+\s*;\s*(.*)$", re.S)
 # A reply code stands alone: "550 5.1.1", "550-5.1.1", "said: 550 ...", not "5.5.0" or "2550".
@@ -93,13 +94,22 @@ _WS = re.compile(r"\s+")
 
 
 def clean_address(value: str) -> str:
-    """``rfc822; <Jo@Example.org>`` -> ``Jo@Example.org`` (type prefix, brackets removed)."""
-    typed = _TYPED.match(_CONTROL.sub("", value))
-    text = (typed.group(1) if typed else _CONTROL.sub("", value)).strip()
-    if "<" in text and ">" in text:
+    """``rfc822; <Jo@Example.org>`` -> ``Jo@Example.org`` (type prefix, brackets removed).
+
+    Token-based, not a regex search: linear whatever the length of a hostile header.
+    """
+    value = _CONTROL.sub("", value)
+    typed = _TYPED.match(value)
+    text = (typed.group(1) if typed else value).strip()
+    if "<" in text and ">" in text[text.index("<") :]:
         text = text[text.index("<") + 1 : text.index(">", text.index("<"))]
-    match = _ADDRESS.search(text.strip())
-    return match.group(1).strip(".") if match else ""
+    for token in text.split():
+        if "@" in token:
+            address = token.strip("<>\"'.;,()[]")
+            local, _, domain = address.rpartition("@")
+            if local and domain and not _NOT_IN_ADDRESS.search(address):
+                return address
+    return ""
 
 
 def strip_type(value: str) -> str:
@@ -195,7 +205,7 @@ def facts_from_fields(fields: dict[str, str], reporting_mta: str | None) -> Boun
         return None
     raw_diagnostic = fields.get("diagnostic-code", "")
     typed = _TYPED.match(raw_diagnostic)
-    diagnostic = strip_type(raw_diagnostic)
+    diagnostic = strip_type(raw_diagnostic)[:_MAX_DIAGNOSTIC]
     status = best_status(fields.get("status", "").strip() or None, diagnostic)
     action = fields.get("action", "").strip().lower() or None
     remote = strip_type(fields.get("remote-mta", "")) or None
