@@ -1,11 +1,15 @@
 """Last-resort text scan for bounces that no detector knows (unseen MTA families).
 
-Only mail that looks like a delivery report is scanned (a ``MAILER-DAEMON``/``postmaster``
-sender, a null Return-Path, a bounce subject, ``X-Failed-Recipients``, or a
-``multipart/report``): a normal mail quoting an error never becomes a record. In the report's
-own text (cut before the returned original), each paragraph that names an address next to
-evidence (an SMTP reply code, an RFC 3463 status, or a well-known failure phrase) gives that
-address a record, with the paragraph as the diagnostic.
+Only mail that presents itself as a delivery report is scanned (a ``MAILER-DAEMON`` or
+``postmaster`` sender, a null Return-Path, a bounce subject that is not a person's "Re:",
+``X-Failed-Recipients``, or a ``multipart/report``): a person quoting an error never becomes a
+record. The report's own text (its text parts, cut before the returned original) is split
+into recipient blocks: a line naming a new address opens one, and it runs to the end of its
+paragraph, taking up to three following paragraphs while it has no code or reason words (the
+"address:" line, then the server's words). A block with evidence (a reply code, an RFC 3463
+status, a failure or taxonomy phrase) gives its address a record, the block as diagnostic.
+``recipient_texts`` is also used by ``analyse_message`` to give words to records a specific
+detector found without any.
 """
 
 from __future__ import annotations
