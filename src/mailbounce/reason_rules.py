@@ -87,6 +87,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"not enough (disk |storage )?space|no space left|does not have enough space",
         r"recipient reached disk quota|user has too many messages|too much mail data",
         r"space has been used up|has exceeded (its|his|her) (disk space|storage)",
+        r"mailbox exceeds (the )?(allowed|maximum) size|exceeded the local limit",
         r"bo[iî]te (du destinataire )?pleine|boite aux lettres pleine|bo[iî]te aux lettres pleine",
         r"quota d[ée]pass[ée]|espace disque",
     ),

@@ -54,7 +54,14 @@ _EVIDENCE = re.compile(
     r"|timed? out|host unknown|blocked|not delivered|could not be delivered|failed|inconnu"
     r"|n'existe pas|pleine|introuvable|refus[ée]|did not reach|unable to deliver|giving up"
     r"|not recogni[sz]ed|error|failure|undeliverable|bounced|(was|wasn't|were) not delivered"
-    r"|wasn't delivered|(couldn't|could not|cannot|can't) be (found|delivered)",
+    r"|wasn't delivered|(couldn't|could not|cannot|can't) be (found|delivered)|exceed"
+    r"|delayed|will be retried|deferred",
+    re.I,
+)
+# A warning that delivery is only delayed (the report is not a failure yet).
+_DELAY = re.compile(
+    r"warning message only|has been delayed|will be retried|will keep trying|still trying"
+    r"|not yet been delivered|delivery (has been )?delayed|temporarily deferred",
     re.I,
 )
 _REPLY_SUBJECT = re.compile(r"\s*(re|aw|sv|vs|r[ée]f|antw)\s*:", re.I)
@@ -109,14 +116,15 @@ def _is_service_address(address: str) -> bool:
     return local in ("mailer-daemon", "postmaster", "root", "noreply", "no-reply")
 
 
-def _facts(address: str, diagnostic: str, command: str | None) -> BounceFacts:
+def _facts(address: str, diagnostic: str, command: str | None, delayed: bool) -> BounceFacts:
     status = best_status(None, diagnostic)
     reply = find_reply(diagnostic)
     if status and reply and status[0] != reply[0]:
         status = None  # an enhanced code must agree with the reply's class (RFC 3463 §2)
+    code = status or reply or ("4" if delayed else "5")
     return BounceFacts(
         recipient=address,
-        action="failed" if (status or reply or "5").startswith("5") else "delayed",
+        action="failed" if code.startswith("5") else "delayed",
         status=status,
         replycode=reply,
         diagnostic=diagnostic,
@@ -157,7 +165,7 @@ def recipient_blocks(text: str, own: set[str]) -> list[tuple[str, str]]:
         for line in paragraph.split("\n"):
             if _HEADER_LINE.match(line.strip()):
                 continue
-            named = [a for a in _ADDRESS.findall(line) if _is_candidate(a, own)]
+            named = [a for a in _ADDRESS.findall(line) if _is_candidate(a, own, line)]
             current = blocks[-1][0].lower() if len(blocks) > opened else None
             fresh = [a for a in named if a.lower() != current]
             if fresh and (current is None or _leads(line, fresh[0])):
@@ -183,11 +191,15 @@ def _leads(line: str, address: str) -> bool:
 
 
 def _names_address(text: str, own: set[str]) -> bool:
-    return any(_is_candidate(a, own) for a in _ADDRESS.findall(text))
+    return any(_is_candidate(a, own, "") for a in _ADDRESS.findall(text))
 
 
-def _is_candidate(address: str, own: set[str]) -> bool:
-    return address.lower() not in own and not _is_service_address(address)
+def _is_candidate(address: str, own: set[str], line: str) -> bool:
+    """Not the report's own addresses; a postmaster address only alone on its line (the
+    failed recipient itself, not "write to postmaster@...")."""
+    if address.lower() in own:
+        return False
+    return not _is_service_address(address) or line.strip().strip("<>") == address
 
 
 def _transcript_command(text: str, address: str) -> str | None:
@@ -219,6 +231,7 @@ class FallbackDetector:
         failed = {a.lower(): a for a in _ADDRESS.findall(mail.header("X-Failed-Recipients"))}
         text = report_text(mail.msg)
         found = recipient_texts(text, _own_addresses(mail), failed)
+        delayed = bool(_DELAY.search(text))
         for key, address in failed.items():
             found.setdefault(key, (address, _first_evidence(text)))
         facts = []
@@ -228,7 +241,7 @@ class FallbackDetector:
                 diagnostic = f"{block} {_status_line(text, address)}".strip()
             # An unknown MTA naming a recipient unknown answers RCPT TO unless it says otherwise.
             command = find_command(diagnostic) or _transcript_command(text, address) or "RCPT"
-            facts.append(_facts(address, diagnostic[:1000], command))
+            facts.append(_facts(address, diagnostic[:1000], command, delayed))
         return facts or None
 
 
