@@ -308,7 +308,9 @@ def classify_smtp_reply(
         status = None  # an enhanced code must agree with the reply's class (RFC 3463 §2)
     facts = BounceFacts(
         recipient=recipient,
-        action="delayed" if 400 <= code < 500 else "failed",
+        # "failed", not "delayed", even for 4xx: a delayed DSN means a relay kept retrying
+        # (expired); a live 4xx reply is temporary through its code (``kind_of``).
+        action="failed",
         status=status,
         replycode=str(code),
         diagnostic=f"{code} {text}".strip(),

@@ -148,6 +148,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"utilisateur inconnu|adresse (e-?mail )?inconnue|destinataire inconnu",
         r"destinataire invalide|n'existe pas|nexiste pas|adresse invalide|compte inexistant",
         r"adresse .{0,40}introuvable|destinataire introuvable",
+        r"adresse (de destination |du destinataire |e-?mail )?(invalide|inconnue)",
     ),
     R.FILTERED: _compile(
         r"message filtered|filtered by|refused due to recipient preferences",
@@ -228,7 +229,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"server error|mail loop|loops back to myself|routing loop|forwarding loop",
         r"temporary local problem|service (currently )?unavailable|misconfigured",
         r"timeout waiting for input|interrupted system call|erreur (syst[eè]me|interne)",
-        r"could not load drd|transaction failed|queue file write error",
+        r"could not load drd|transaction failed|queue file write error|temporary lookup failure",
     ),
     R.NETWORKERROR: _compile(
         r"no route to host|network (is )?unreachable|host is unreachable|dns (error|failure)",
