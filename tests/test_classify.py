@@ -328,6 +328,9 @@ def test_provider_texts_by_host(diagnostic: str, host: str, reason: Reason) -> N
 
 # (code, text, reason, kind, hardbounce, party): replies met while sending (smtp.py uses this).
 SMTP_REPLIES = [
+    (451, "4.3.0 Temporary lookup failure", R.SYSTEMERROR, Kind.TEMPORARY, False, Party.REMOTE),
+    (550, "Adresse de destination invalide", R.USERUNKNOWN, Kind.PERMANENT, True, Party.RECIPIENT),
+    (421, "4.3.2 Service not available", R.NOTACCEPT, Kind.TEMPORARY, False, Party.RECIPIENT),
     (
         450,
         "4.7.1 Service refuse - IP blocked temporarily SFR_IN_105",
