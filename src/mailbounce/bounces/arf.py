@@ -56,7 +56,7 @@ class ArfDetector:
         msg = mail.msg
         if msg.get_content_maintype() != "multipart":
             return None
-        report = next((p for p in msg.walk() if p.get_content_type() == _FEEDBACK), None)
+        report = next((p for p, kind in mail.parts() if kind == _FEEDBACK), None)
         if report is None:
             return self._hotmail(mail)
         fields = _report_fields(report)

@@ -53,6 +53,15 @@ class Mail:
 
     msg: Message
     _cache: dict[str, str] = field(default_factory=dict, repr=False)
+    _parts: list[tuple[Message, str]] | None = field(default=None, repr=False)
+    _dsn: list[BounceFacts] | None = field(default=None, repr=False)
+
+    def parts(self) -> list[tuple[Message, str]]:
+        """Every part in document order with its content type, computed once per message
+        (compat32 re-parses Content-Type on each ``get_content_type`` call)."""
+        if self._parts is None:
+            self._parts = [(part, part.get_content_type()) for part in self.msg.walk()]
+        return self._parts
 
     def header(self, name: str) -> str:
         """A header's decoded text ("" when absent), decoded once per message.

@@ -193,12 +193,19 @@ def facts_from_blocks(blocks: list[dict[str, str]]) -> list[BounceFacts]:
 
 
 def parse_delivery_status(mail: Mail) -> list[BounceFacts] | None:
-    """Facts for each per-recipient group of the mail's first report with recipients."""
-    for part in delivery_status_parts(mail.msg):
-        facts = facts_from_blocks(_blocks(part))
-        if facts:
-            return facts
-    return None
+    """Facts for each per-recipient group of the mail's first report with recipients.
+
+    Many detectors start from this; it is parsed once per message and shared (facts are
+    frozen; each caller gets its own list).
+    """
+    if mail._dsn is None:
+        mail._dsn = []
+        for part, kind in mail.parts():
+            if kind in _DSN_TYPES:
+                mail._dsn = facts_from_blocks(_blocks(part))
+                if mail._dsn:
+                    break
+    return list(mail._dsn) or None
 
 
 _INLINE_RECIPIENT = re.compile(r"^(?:Final|Original)-Recipient:", re.I | re.M)
@@ -214,7 +221,7 @@ def is_text_like(part: Message) -> bool:
 
 def parse_inline_delivery_status(mail: Mail) -> list[BounceFacts] | None:
     """Delivery-status fields pasted into a text body (no MIME report, or a broken boundary)."""
-    for part in mail.msg.walk():
+    for part, _ in mail.parts():
         if not is_text_like(part):
             continue
         text = part_text(part)
@@ -252,9 +259,7 @@ def with_human_part(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
     This message was blocked because its content presents a potential")."""
     if all(f.smtp_command and not _CONTINUED.match(f.diagnostic) for f in facts):
         return facts
-    human = next(
-        (part_text(p) for p in mail.msg.walk() if p.get_content_type() == "text/plain"), ""
-    )[:20_000]
+    human = next((part_text(p) for p, kind in mail.parts() if kind == "text/plain"), "")[:20_000]
     if not human:
         return facts
     lowered = human.lower()
