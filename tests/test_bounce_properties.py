@@ -22,6 +22,7 @@ from mailbounce.bounces import (
     Verdict,
     analyse_message,
 )
+from mailbounce.bounces.limits import mime_shape
 
 _NOT_IN_ADDRESS = re.compile(r"[\x00-\x20<>]")
 _HEADER_NAMES = st.sampled_from(
@@ -247,3 +248,15 @@ def test_hostile_long_lines_are_read_in_one_pass(body: bytes) -> None:
         b"--z\nContent-Type: text/plain\n\n" + body + b"\n--z--\n"
     )
     _check(raw)
+
+
+def test_mime_shape_follows_boundaries_and_messages() -> None:
+    raw = (
+        b'Content-Type: multipart/mixed; boundary="outer"\n\n--outer\nContent-Type: text/plain\n\n'
+        b"hi\n--outer\nContent-Type: message/rfc822\n\n"
+        b'Content-Type: multipart/report; boundary="inner"\n\n--inner\n\nx\n--inner\n\ny\n'
+        b"--inner--\n--outer--\n-- not a delimiter\n"
+    )
+    # outer multipart, the message/rfc822 level, the inner multipart; 2 + 2 parts.
+    assert mime_shape(raw) == (3, 4)
+    assert mime_shape(b"no MIME at all\n--\n") == (0, 0)
