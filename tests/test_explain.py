@@ -24,6 +24,8 @@ from mailbounce.store import Store
         ("5.1.2", "hostunknown", "yes, at once"),
         ("greylisted", "greylisted", "no"),
         ("feedback", "feedback", "moved to unsubscribed"),
+        ("notaccept", "notaccept", "yes, when permanent"),
+        ("5.3.2", "notaccept", "yes, at once"),
     ],
 )
 def test_reasons_and_status_codes(target: str, reason: str, invalid: str) -> None:

@@ -24,7 +24,17 @@ TOP = [
     "rejected",
 ]
 CAMPAIGN = ["name", "subject", "from", "created_at", "last_run_at"]
-REASON = ["reason", "label", "kind", "kind_label", "party", "marked_invalid", "count", "advice"]
+REASON = [
+    "reason",
+    "label",
+    "kind",
+    "kind_label",
+    "party",
+    "marked_invalid",
+    "invalidation",
+    "count",
+    "advice",
+]
 DOMAIN = ["domain", "recipients", "rejected", "rate", "greylisted", "throttled"]
 PROBLEM = ["reason", "label", "party", "count", "fix"]
 REJECTED = [
@@ -69,6 +79,9 @@ def test_json_shape_is_the_documented_one(db_path: Path) -> None:
         assert isinstance(items, list) and items, key
         for item in items:
             assert list(item) == columns, key
+    reasons = {item["reason"]: item for item in data["reasons"]}  # type: ignore[attr-defined]
+    assert reasons["userunknown"]["invalidation"] == "now"
+    assert reasons["spamdetected"]["invalidation"] == "never"
     rejected = data["rejected"]
     assert isinstance(rejected, list)
     assert len(rejected) == totals["permanent"] + totals["temporary"] + totals["complaint"]

@@ -80,12 +80,17 @@ def advice_for(reason: str | None, lang: str) -> Advice:
     return explain(reason if reason and is_reason(reason) else "unknown", lang)
 
 
-def marked_invalid(advice: Advice, kind: str | None, lang: str) -> str:
-    """Whether a rejection of this reason and kind marks the address invalid, in words."""
+def invalidation(advice: Advice, kind: str | None) -> Invalidation:
+    """Whether a rejection of this reason and kind marks the address invalid."""
     rule = advice.invalid
-    if rule is Invalidation.WHEN_PERMANENT:
+    if rule is Invalidation.WHEN_PERMANENT and kind is not None:
         rule = Invalidation.NOW if kind == Kind.PERMANENT else Invalidation.NEVER
-    return term(f"invalid.{rule}", lang)
+    return rule
+
+
+def marked_invalid(advice: Advice, kind: str | None, lang: str) -> str:
+    """``invalidation`` in words."""
+    return term(f"invalid.{invalidation(advice, kind)}", lang)
 
 
 def _totals(counts: dict[str, int]) -> dict[str, int]:
@@ -108,6 +113,7 @@ def _reasons(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
                 "kind_label": term(f"kind.{kind}", lang),
                 "party": row["party"] or str(entry.party),
                 "marked_invalid": marked_invalid(entry, kind, lang),
+                "invalidation": str(invalidation(entry, kind)),
                 "count": row["count"],
                 "advice": entry.short,
             }
