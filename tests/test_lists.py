@@ -359,3 +359,14 @@ def test_reading_streams_the_file(tmp_path: Path) -> None:
     assert count == reader.summary.accepted == 30_000
     # Measured: ~3.5 MB streaming, ~33 MB if the rows were kept.
     assert peak < 8 * 1024 * 1024, peak
+
+
+def test_plain_list_whose_first_address_has_a_comma(tmp_path: Path) -> None:
+    """A typo like ``paul@laposte,net`` on line 1 is data, not a CSV header (issue 4 report)."""
+    path = tmp_path / "addresses.txt"
+    path.write_text("paul@laposte,net\njean@gmail.com\n", encoding="utf-8")
+    reader = ListReader(path)
+    entries = list(reader)
+    assert [(entry.line, entry.problem is not None) for entry in entries] == [(1, True), (2, False)]
+    assert reader.summary.rejected == 1
+    assert reader.summary.accepted == 1

@@ -90,11 +90,16 @@ def sniff_delimiter(header_line: str) -> str | None:
     outside = re.sub(r'"[^"]*"?', "", header_line)
     counts = {delimiter: outside.count(delimiter) for delimiter in DELIMITERS}
     best = max(DELIMITERS, key=lambda delimiter: counts[delimiter])
-    if counts[best]:
-        return best
-    if "@" in header_line and header_key(header_line) not in COLUMN_ALIASES["email"]:
+    if "@" in header_line and not _names_address_column(header_line, best):
+        # A header names its columns; an "@" without any address column name means the
+        # first line is already data, e.g. a typo such as "paul@laposte,net" in a plain list.
         return None
-    return ","
+    return best if counts[best] else ","
+
+
+def _names_address_column(header_line: str, delimiter: str) -> bool:
+    cells = header_line.split(delimiter)
+    return any(header_key(cell.strip().strip('"')) in COLUMN_ALIASES["email"] for cell in cells)
 
 
 def _find_column(headers: Sequence[str], wanted: str | None, aliases: frozenset[str]) -> int | None:
