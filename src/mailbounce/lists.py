@@ -11,7 +11,7 @@ What a list file may be:
 - or a plain text file with one address per line and no header (``read_addresses``).
 
 Nothing is ever loaded whole: rows are yielded one at a time and duplicates are found
-through a compact table of 64-bit digests (``_SeenAddresses``, about 24 bytes an address).
+through a compact table of two 64-bit digests (``_SeenAddresses``, about 48 bytes an address).
 """
 
 from __future__ import annotations
@@ -148,13 +148,15 @@ class _SeenAddresses:
     """Addresses already met and their first line, in an open-addressing table.
 
     Keys are 64-bit digests (``hash`` of the address) in ``array('Q')`` (0 marks a free
-    slot), lines in a parallel ``array('q')``: 16 bytes a slot, at most half full, where a
-    set of bytes objects would cost ~100 bytes an address. Two different addresses share
-    a digest with probability ~n²/2⁶⁵ (3·10⁻⁸ for a million): accepted.
+    slot), each confirmed by a second, independent 64-bit digest (the hash of the address
+    behind a prefix) and the line in parallel arrays: 24 bytes a slot, at most half full,
+    where a set of strings would cost ~100 bytes an address. A false "duplicate" would skip
+    a person, so both digests must match: probability ~n²/2¹²⁹, nil in practice.
     """
 
     def __init__(self) -> None:
         self._keys = array("Q", bytes(8 * 1024))
+        self._checks = array("Q", bytes(8 * 1024))
         self._lines = array("q", bytes(8 * 1024))
         self._used = 0
 
@@ -163,39 +165,43 @@ class _SeenAddresses:
         # str's hash is SipHash over the text, 64 bits, keyed per process: as good a
         # digest as blake2b for a table that lives in one process, and much cheaper.
         key = (hash(address) & 0xFFFF_FFFF_FFFF_FFFF) or 1
+        check = hash("\x00" + address) & 0xFFFF_FFFF_FFFF_FFFF
         keys = self._keys
         mask = len(keys) - 1
         slot = key & mask
         while True:  # linear probing; the table is at most half full
             found = keys[slot]
-            if found == key:
+            if found == key and self._checks[slot] == check:
                 return self._lines[slot]
             if not found:
                 break
             slot = (slot + 1) & mask
         keys[slot] = key
+        self._checks[slot] = check
         self._lines[slot] = line
         self._used += 1
         if self._used * 2 > mask:
             self._grow()
         return None
 
-    def _find(self, key: int) -> int:
+    def _free_slot(self, key: int) -> int:
         mask = len(self._keys) - 1
         slot = key & mask
         keys = self._keys
-        while keys[slot] and keys[slot] != key:
+        while keys[slot]:
             slot = (slot + 1) & mask
         return slot
 
     def _grow(self) -> None:
-        old_keys, old_lines = self._keys, self._lines
+        old_keys, old_checks, old_lines = self._keys, self._checks, self._lines
         self._keys = array("Q", bytes(16 * len(old_keys)))
+        self._checks = array("Q", bytes(16 * len(old_keys)))
         self._lines = array("q", bytes(16 * len(old_keys)))
-        for key, line in zip(old_keys, old_lines, strict=True):
+        for key, check, line in zip(old_keys, old_checks, old_lines, strict=True):
             if key:
-                slot = self._find(key)
+                slot = self._free_slot(key)
                 self._keys[slot] = key
+                self._checks[slot] = check
                 self._lines[slot] = line
 
 
