@@ -140,3 +140,49 @@ def test_password_on_the_command_line_is_refused(lists: Path) -> None:
     done = mailbounce(*send_args(lists, 2525)[:-4], "--smtp", "smtp://news:secret@127.0.0.1:2525")
     assert done.returncode == 2
     assert "secret" not in done.stderr
+
+
+def test_demo_runs_with_no_configuration(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mailbounce", "demo", "--format", "json"],
+        capture_output=True, text=True, timeout=180, check=False, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MAILBOUNCE_")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = {row["address"]: row for row in json.loads(done.stdout)}
+    assert rows["elodie.martin@orange.fr"]["state"] == "sent"  # greylisted, then retried
+    assert rows["elodie.martin@orange.fr"]["attempts"] == 2
+    assert rows["inconnu.lefevre@laposte.net"]["state"] == "failed"
+    assert rows["plein@sfr.fr"]["state"] == "deferred"
+    assert "demo directory" in done.stderr and "six minutes later" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written where it ran
+
+
+def test_sandbox_command_serves_until_ctrl_c() -> None:
+    import signal
+    import time
+
+    from mailbounce.smtp import Result, SmtpClient, SmtpSettings, TlsMode
+
+    port = free_port()
+    # Ctrl-C must raise even when this test runs where SIGINT is ignored (background jobs).
+    code = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+        f"sys.argv = ['mailbounce', 'sandbox', '--port', '{port}'];"
+        "from mailbounce.cli import main; main()"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        while "press Ctrl-C" not in proc.stderr.readline():
+            time.sleep(0.05)
+        client = SmtpClient(SmtpSettings("127.0.0.1", port, tls=TlsMode.NONE))
+        refused = client.send(
+            "a@asso.example", "inconnu@example.org", b"Subject: x\r\n\r\nx", lambda: None
+        )
+        assert (refused.result, refused.code) == (Result.REFUSED, 550)
+        client.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0

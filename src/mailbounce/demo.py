@@ -211,4 +211,7 @@ def serve_sandbox(
         if maildir is not None:
             say(f"accepted messages are copied to the Maildir {maildir}")
         say("press Ctrl-C to stop")
-        threading.Event().wait()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:  # the documented way to stop: not an error
+            say("sandbox stopped")
