@@ -1,0 +1,221 @@
+"""Bounce mail on disk or piped in: message files, folders, Maildir, streamed mbox, stdin.
+
+Every source yields ``RawMessage(source, data, size)`` lazily, in a stable order, so a 1 GB
+mailbox never sits in memory: an mbox is split line by line (RFC 4155), a folder is walked
+file by file. ``source`` is the label in records: the path as reached from the argument
+(``path#N`` for the N-th message of an mbox). IMAP is in ``mailbounce.sources``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, NamedTuple, Protocol
+
+from mailbounce.errors import InputError
+
+# A message larger than this is not kept whole: it is passed on truncated, with its real
+# size, and quarantined by the caller (memory stays bounded whatever the mailbox holds).
+DEFAULT_MAX_MESSAGE_BYTES = 20 * 1024 * 1024
+
+_MBOX_FROM = b"From "
+# mboxrd (RFC 4155 appendix): a body line ">From " or ">>From " was escaped with one '>'.
+_ESCAPED_FROM = re.compile(rb"^>+From ")
+
+
+class RawMessage(NamedTuple):
+    """One message as read: its label for records, its bytes, and its size on disk.
+
+    ``size > len(data)`` means the message was over the size cap and ``data`` is only its
+    beginning; the caller quarantines it.
+    """
+
+    source: str
+    data: bytes
+    size: int
+
+
+class MessageSource(Protocol):
+    """A place bounce mail is read from."""
+
+    label: str
+
+    def __iter__(self) -> Iterator[RawMessage]: ...
+
+
+def split_mbox(stream: Iterable[bytes], label: str, *, cap: int) -> Iterator[RawMessage]:
+    """The messages of an mbox stream, one at a time (never the whole file in memory).
+
+    A message starts at a ``From `` line at the start of the file or after an empty line
+    (RFC 4155 §2: the separator is preceded by an empty line); that empty line belongs to
+    the separator, not the message. ``>From `` lines are un-escaped (mboxrd).
+    """
+    number = 0
+    chunks: list[bytes] = []
+    size = 0
+    started = False
+    previous_blank = True
+    pending_blank: bytes | None = None
+    for line in stream:
+        if line.startswith(_MBOX_FROM) and previous_blank:
+            if started:
+                yield RawMessage(f"{label}#{number}", b"".join(chunks), size)
+            number += 1
+            started = True
+            chunks, size, pending_blank, previous_blank = [], 0, None, False
+            continue
+        if not started:
+            # Text before the first separator: not an mbox after all; treat it as one message.
+            started, number = True, 1
+        if pending_blank is not None:
+            size += len(pending_blank)
+            if size <= cap:
+                chunks.append(pending_blank)
+            pending_blank = None
+        blank = line in (b"\n", b"\r\n")
+        if blank:
+            pending_blank = line
+        else:
+            kept = line[1:] if line[:1] == b">" and _ESCAPED_FROM.match(line) else line
+            size += len(kept)
+            if size <= cap:
+                chunks.append(kept)
+        previous_blank = blank
+    if started and (chunks or size):
+        yield RawMessage(f"{label}#{number}", b"".join(chunks), size)
+
+
+def _read_file(path: Path, label: str, cap: int) -> RawMessage:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(cap + 1)
+            size = len(data)
+            if size > cap:
+                size = os.fstat(handle.fileno()).st_size
+                data = data[:cap]
+    except OSError as exc:
+        raise InputError(label, f"cannot read: {exc.strerror or exc}") from None
+    return RawMessage(label, data, size)
+
+
+def _is_mbox(path: Path, label: str) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(_MBOX_FROM)) == _MBOX_FROM
+    except OSError as exc:
+        raise InputError(label, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _file_messages(path: Path, label: str, cap: int) -> Iterator[RawMessage]:
+    """One file: an mbox when it starts with a ``From `` line, else one message."""
+    if _is_mbox(path, label):
+        try:
+            with path.open("rb") as handle:
+                yield from split_mbox(handle, label, cap=cap)
+        except OSError as exc:
+            raise InputError(label, f"cannot read: {exc.strerror or exc}") from None
+    else:
+        yield _read_file(path, label, cap)
+
+
+def is_maildir(path: Path) -> bool:
+    """A Maildir has ``cur/`` and ``new/`` folders."""
+    return (path / "cur").is_dir() and (path / "new").is_dir()
+
+
+@dataclass
+class PathSource:
+    """A message file, an mbox file, a Maildir, or a folder of message files (recursive).
+
+    In a plain folder every file is a message whatever its extension (an mbox when it
+    starts with ``From ``); hidden files and folders (``.DS_Store``, ``.git``) and a
+    Maildir's ``tmp/`` (messages still being written) are skipped. Order: sorted names.
+    """
+
+    label: str
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+
+    def __post_init__(self) -> None:
+        path = Path(self.label)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise InputError(self.label, "no such file or directory") from None
+        except OSError as exc:
+            raise InputError(self.label, f"cannot read: {exc.strerror or exc}") from None
+        if not os.access(path, os.R_OK):
+            raise InputError(self.label, "permission denied")
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise InputError(self.label, "not a file or a folder")
+
+    def __iter__(self) -> Iterator[RawMessage]:
+        path = Path(self.label)
+        if path.is_dir():
+            yield from self._folder(path, self.label)
+        else:
+            yield from _file_messages(path, self.label, self.max_message_bytes)
+
+    def _folder(self, path: Path, label: str) -> Iterator[RawMessage]:
+        if is_maildir(path):
+            for sub in ("cur", "new"):
+                yield from self._folder(path / sub, os.path.join(label, sub))
+            return
+        try:
+            entries = sorted(os.scandir(path), key=lambda entry: entry.name)
+        except OSError as exc:
+            raise InputError(label, f"cannot read the folder: {exc.strerror or exc}") from None
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            child = os.path.join(label, entry.name)
+            if entry.is_dir():
+                if entry.name != "tmp" or not is_maildir(path):
+                    yield from self._folder(Path(entry.path), child)
+            elif entry.is_file():
+                yield from _file_messages(Path(entry.path), child, self.max_message_bytes)
+
+
+@dataclass
+class StdinSource:
+    """``-``: one message piped by an MTA (an mbox when it starts with a ``From `` line)."""
+
+    stream: BinaryIO
+    label: str = "-"
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+
+    def __iter__(self) -> Iterator[RawMessage]:
+        head = self.stream.read(len(_MBOX_FROM))
+        if head == _MBOX_FROM:
+            yield from split_mbox(
+                _Prefixed(head, self.stream), self.label, cap=self.max_message_bytes
+            )
+            return
+        rest = self.stream.read(self.max_message_bytes + 1 - len(head))
+        data = head + rest
+        size = len(data)
+        while size > self.max_message_bytes:
+            more = self.stream.read(1 << 20)
+            if not more:
+                break
+            size += len(more)
+        if not data:
+            return
+        yield RawMessage(self.label, data[: self.max_message_bytes], size)
+
+
+class _Prefixed:
+    """A binary stream with some bytes already read put back in front (line iteration)."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head = head
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        first = self._head + self._stream.readline()
+        if first:
+            yield first
+        yield from self._stream
