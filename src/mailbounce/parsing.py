@@ -10,227 +10,42 @@ after it too: what is printed, stored and acknowledged always agree.
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from mailbounce.bounces import (
-    DEFAULT_LIMITS,
-    Analysis,
-    ParseLimits,
-    UnparseableMessage,
-    Verdict,
-    analyse_message,
-)
-from mailbounce.config import Config, env_secret
+from mailbounce.analysis_pool import Outcome, analyse_stream, start_pool
+from mailbounce.bounces import Analysis, Verdict
 from mailbounce.correlate import NOT_FOUND, Correlation, correlate
-from mailbounce.errors import ConfigError, UsageError
+from mailbounce.errors import UsageError
 from mailbounce.models import BounceFacts, BounceRecord, Classification, Kind
+from mailbounce.parse_settings import ParseSettings, settings_from_config
 from mailbounce.sources import (
     DEFAULT_MAX_MESSAGE_BYTES,
     ImapResume,
     ImapSource,
-    RawMessage,
+    PathSource,
+    StdinSource,
     open_source,
     uid_of,
 )
 from mailbounce.store import Store
 from mailbounce.store import bounces as bounce_store
 from mailbounce.store.contacts import record_event, suppress, suppression_of
-from mailbounce.suppression import (
-    SuppressionPolicy,
-    counts_as_soft,
-    decide,
-    is_failure,
-    parse_when,
-    policy_from_config,
-)
-from mailbounce.tracking import SECRET_ENV, secret_from
+from mailbounce.suppression import counts_as_soft, decide, is_failure, parse_when
 
-DEFAULT_BATCH_SIZE = 500
-# Messages per task sent to a worker process, and tasks in flight per worker: enough to
-# hide the IPC latency, few enough that memory does not grow with the mailbox.
-_CHUNK = 64
-_TASKS_PER_WORKER = 3
-
-
-@dataclass(frozen=True)
-class ParseSettings:
-    """How ``parse-bounces`` runs; from options and the ``bounces`` config section."""
-
-    store: bool = True
-    jobs: int = 1
-    batch_size: int = DEFAULT_BATCH_SIZE
-    move_to: str | None = None
-    imap_ca_file: Path | None = None
-    limits: ParseLimits = DEFAULT_LIMITS
-    policy: SuppressionPolicy = field(default_factory=SuppressionPolicy)
-    tracking_secret: bytes | None = None
-
-
-def settings_from_config(
-    config: Config,
-    *,
-    store: bool = True,
-    jobs: int = 1,
-    move_to: str | None = None,
-    imap_ca_file: Path | None = None,
-) -> ParseSettings:
-    """Options win over config keys ``bounces.*`` and ``tracking.secret``."""
-    section = config.section("bounces")
-    if jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {jobs}")
-    ca_file = imap_ca_file or _optional_path(section.get("imap_ca_file"))
-    batch = section.get("batch_size", DEFAULT_BATCH_SIZE)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ConfigError(f"{config.path}: bounces.batch_size: expected a whole number ≥ 1")
-    return ParseSettings(
-        store=store,
-        jobs=jobs,
-        batch_size=batch,
-        move_to=move_to or section.get("imap_move_to"),
-        imap_ca_file=ca_file,
-        limits=_limits(section, config.path),
-        policy=policy_from_config(section),
-        tracking_secret=_tracking_secret(config),
-    )
-
-
-def _optional_path(value: Any) -> Path | None:
-    return Path(str(value)).expanduser() if value else None
-
-
-def _limits(section: Any, path: Path | None) -> ParseLimits:
-    values: dict[str, int] = {}
-    for key in ("max_message_bytes", "max_header_bytes", "max_depth", "max_parts"):
-        value = section.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{path}: bounces.{key}: expected a whole number ≥ 1")
-        values[key] = value
-    return ParseLimits(**values)
-
-
-def _tracking_secret(config: Config) -> bytes | None:
-    """The secret tokens are verified with; None when neither config nor env sets one."""
-    value = config.section("tracking").get("secret") or env_secret(SECRET_ENV)
-    return secret_from(value) if value else None
-
-
-# --------------------------------------------------------------------------- analysis
-
-
-def iso_date(value: str | None) -> str | None:
-    """A Date header as ISO 8601 UTC (the record contract); None when unreadable."""
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    return when.isoformat()
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """One message after analysis (picklable: made in worker processes)."""
-
-    source: str
-    source_key: str
-    analysis: Analysis | None
-    problem: str | None
-    date: str | None = None  # the bounce's Date as ISO 8601 UTC, computed in the worker
-
-
-def _source_key(data: bytes, message_id: str | None) -> str:
-    """The bounce's identity: its Message-ID, else a digest of its bytes."""
-    if message_id:
-        return message_id
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def analyse_raw(message: RawMessage, limits: ParseLimits = DEFAULT_LIMITS) -> Outcome:
-    """Analyse one message; every failure becomes a quarantine reason, never an exception."""
-    if message.size > len(message.data):
-        return Outcome(
-            message.source,
-            _source_key(message.data, None),
-            None,
-            f"message is {message.size} bytes, over the size limit",
-        )
-    try:
-        analysis = analyse_message(message.data, limits=limits)
-    except UnparseableMessage as exc:
-        return Outcome(message.source, _source_key(message.data, None), None, exc.reason)
-    except Exception as exc:  # one bad message must never stop the batch (issue 3)
-        problem = f"analysis failed: {type(exc).__name__}: {exc}"
-        return Outcome(message.source, _source_key(message.data, None), None, problem)
-    key = _source_key(message.data, analysis.message_id)
-    return Outcome(message.source, key, analysis, None, iso_date(analysis.date))
-
-
-def _analyse_chunk(chunk: list[RawMessage], limits: ParseLimits) -> list[Outcome]:
-    return [analyse_raw(message, limits) for message in chunk]
-
-
-def _chunks(messages: Iterable[RawMessage], size: int) -> Iterator[list[RawMessage]]:
-    chunk: list[RawMessage] = []
-    for message in messages:
-        chunk.append(message)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def analyse_stream(
-    messages: Iterable[RawMessage],
-    limits: ParseLimits,
-    pool: ProcessPoolExecutor | None,
-    workers: int = 1,
-) -> Iterator[Outcome]:
-    """Outcomes in input order; with a pool, a bounded window of chunks in flight."""
-    if pool is None:
-        for message in messages:
-            yield analyse_raw(message, limits)
-        return
-    window = max(2, workers * _TASKS_PER_WORKER)
-    pending: deque[Future[list[Outcome]]] = deque()
-    for chunk in _chunks(messages, _CHUNK):
-        pending.append(pool.submit(_analyse_chunk, chunk, limits))
-        if len(pending) >= window:
-            yield from pending.popleft().result()
-    while pending:
-        yield from pending.popleft().result()
-
-
-def _handled(outcome: Outcome) -> bool:
-    """Recorded as a bounce or quarantined. Mail that is not a bounce (a member's reply to
-    the bounce address) or that no detector understood stays unread where it is, for a
-    person to see; resumption by UID keeps it from being read again."""
-    analysis = outcome.analysis
-    return analysis is None or analysis.verdict is Verdict.BOUNCE
-
-
-def _start_pool(jobs: int) -> ProcessPoolExecutor | None:
-    """A pool whose workers are already running (forked before any database is opened)."""
-    if jobs <= 1:
-        return None
-    pool = ProcessPoolExecutor(jobs)
-    pool.submit(int).result()
-    return pool
-
+__all__ = [
+    "BounceParse",
+    "ParseSettings",
+    "ParseSummary",
+    "make_record",
+    "parse_bounces",
+    "settings_from_config",
+]
 
 # --------------------------------------------------------------------------- summary
 
@@ -288,6 +103,14 @@ def make_record(
     )
 
 
+def _handled(outcome: Outcome) -> bool:
+    """Recorded as a bounce or quarantined. Mail that is not a bounce (a member's reply to
+    the bounce address) or that no detector understood stays unread where it is, for a
+    person to see; resumption by UID keeps it from being read again."""
+    analysis = outcome.analysis
+    return analysis is None or analysis.verdict is Verdict.BOUNCE
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -332,7 +155,7 @@ class BounceParse:
 
     def __iter__(self) -> Iterator[BounceRecord]:
         # The pool first: its workers must not inherit an open database connection.
-        pool = _start_pool(self.settings.jobs)
+        pool = start_pool(self.settings.jobs)
         store = self._open_store()
         try:
             for source in self._sources:
@@ -348,7 +171,7 @@ class BounceParse:
 
     def _run_source(
         self,
-        source: Any,
+        source: PathSource | StdinSource | ImapSource,
         store: Store | None,
         pool: ProcessPoolExecutor | None,
     ) -> Iterator[BounceRecord]:
