@@ -369,3 +369,45 @@ def test_store_effects_of_samples(
         assert _state(store, sent[str(case["recipient"])])[0] == case["delivery_state"]
         found = suppression_of(store, str(case["recipient"]))
     assert (found.cause if found else None) == case["suppression"]
+
+
+def test_oversized_message_is_quarantined(tmp_path: Path, db_path: Path) -> None:
+    from mailbounce.bounces import ParseLimits
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "big.eml").write_bytes(_dsn("marie@free.fr", "5.1.1", "550 " + "x" * 5000))
+    records, summary = _run([str(folder)], db_path, limits=ParseLimits(max_message_bytes=2000))
+    assert records == []
+    [(source, reason)] = summary.quarantined  # type: ignore[attr-defined]
+    assert source == str(folder / "big.eml") and "limit" in reason
+
+
+def test_settings_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailbounce.config import load_config
+    from mailbounce.errors import ConfigError
+    from mailbounce.parsing import settings_from_config
+
+    monkeypatch.delenv("MAILBOUNCE_TRACKING_SECRET", raising=False)
+    path = tmp_path / "mailbounce.yaml"
+    path.write_text(
+        "bounces:\n  soft_threshold: 4\n  soft_window: 30d\n  imap_ca_file: /etc/ca.pem\n"
+        "  imap_move_to: Traites\n  batch_size: 100\n  max_parts: 50\n"
+        "tracking:\n  secret: a-long-enough-tracking-secret\n"
+    )
+    settings = settings_from_config(load_config(path), jobs=2)
+    assert settings.policy == SuppressionPolicy(4, timedelta(days=30))
+    assert (settings.imap_ca_file, settings.move_to, settings.batch_size, settings.jobs) == (
+        Path("/etc/ca.pem"),
+        "Traites",
+        100,
+        2,
+    )
+    assert settings.limits.max_parts == 50
+    assert settings.tracking_secret == b"a-long-enough-tracking-secret"
+    path.write_text("bounces:\n  soft_window: soon\n")
+    with pytest.raises(ConfigError, match="soft_window"):
+        settings_from_config(load_config(path))
+    path.write_text("bounces:\n  max_depth: -1\n")
+    with pytest.raises(ConfigError, match="max_depth"):
+        settings_from_config(load_config(path))
