@@ -58,7 +58,7 @@ def settings_from_config(
         move_to=move_to or section.get("imap_move_to"),
         imap_ca_file=ca_file,
         limits=_limits(section, config.path),
-        policy=policy_from_config(section),
+        policy=policy_from_config(section, where=f"{config.path}: bounces"),
         tracking_secret=_tracking_secret(config),
     )
 
