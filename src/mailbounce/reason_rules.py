@@ -220,7 +220,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
     R.POLICYVIOLATION: _compile(
         r"polic(y|ies)|prohibited attachment|illegal attachment|unacceptable attachment",
         r"banned (attachment|file)|mailmarshal|politique|header error|protocol violation",
-        r"content presents a potential security issue",
+        r"content presents a potential security issue|content restrictions?\b",
         r"contient (un|des) (lien|url)|liens? (interdit|non autoris)",
         r"pi[èe]ce jointe (interdite|refus)",
     ),
@@ -228,6 +228,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"system (error|config)|configuration error|local error|internal (server )?error",
         r"server error|mail loop|loops back to myself|routing loop|forwarding loop",
         r"temporary local problem|service (currently )?unavailable|misconfigured",
+        r"(temporary )?system failure|erreur temporaire du syst[eè]me",
         r"timeout waiting for input|interrupted system call|erreur (syst[eè]me|interne)",
         r"could not load drd|transaction failed|queue file write error|temporary lookup failure",
     ),

@@ -113,7 +113,9 @@ class FrenchIspDetector:
         own = (first_address(mail.header("To")) or "").lower()
         report = cut_at(text[lead.start() :], _SEPARATOR)
         from_text = [
-            make_facts(rcpt, reason, smtp_command=smtp_command(reason))
+            # The ISP's own notice names its recipients when their envelope is given (RCPT TO)
+            # unless it says otherwise: its "utilisateur inconnu" is its directory's answer.
+            make_facts(rcpt, reason, smtp_command=smtp_command(reason) or "RCPT")
             for rcpt, reason in _blocks(report, own)
         ]
         return [with_sentence_reason(f, _SENTENCES) for f in with_dsn(mail, from_text)] or None

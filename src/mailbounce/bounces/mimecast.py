@@ -25,6 +25,9 @@ _RECIPIENT = re.compile(
 _BLOCK = re.compile(r"(?=^\s*(?:Recipients?|To|Failed recipient)\s*:)", re.I | re.M)
 # The summary of the returned message (its own "To:" is not a failed recipient).
 _ORIGINAL = re.compile(r"^\s*(-{3,} ?)?(Original message|Message details)\b", re.I | re.M)
+# The gateway checks each recipient against its directory while the envelope is given: its
+# "Invalid Recipient" is an answer to RCPT TO, not a filter's verdict on the content.
+_RCPT = "RCPT"
 _FIELD = re.compile(r"^\s*(Reason|Error|Details|Diagnostic|Response)\s*:\s*(.+)$", re.I | re.M)
 
 
@@ -50,11 +53,13 @@ class MimecastDetector:
             if recipient is None or recipient.group(1).lower() in facts:
                 continue
             words = " ".join(m.group(2) for m in _FIELD.finditer(block))
-            facts[recipient.group(1).lower()] = tb.make_facts(recipient.group(1), words)
+            facts[recipient.group(1).lower()] = tb.make_facts(
+                recipient.group(1), words, smtp_command=_RCPT
+            )
         if not facts:  # a layout without labelled fields: the failed-recipients header
             words = " ".join(m.group(2) for m in _FIELD.finditer(text))
             for address in tb.ADDRESS.findall(mail.header("X-Failed-Recipients")):
-                facts[address.lower()] = tb.make_facts(address, words)
+                facts[address.lower()] = tb.make_facts(address, words, smtp_command=_RCPT)
         return tb.with_dsn(mail, list(facts.values()), text_required=True) or None
 
 
