@@ -411,3 +411,32 @@ def test_settings_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     path.write_text("bounces:\n  max_depth: -1\n")
     with pytest.raises(ConfigError, match="max_depth"):
         settings_from_config(load_config(path))
+
+
+def _comparable(record: dict[str, object]) -> tuple[object, ...]:
+    return tuple(value for key, value in record.items() if key != "source")
+
+
+def test_corpus_through_the_whole_pipeline(corpus: Path, tmp_path: Path) -> None:
+    """The DEV corpus read as a folder: line endings do not matter, a second run stores
+    nothing new, and --jobs 2 gives the same records in the same order."""
+    maildir = corpus / "bounces" / "maildir"
+    db = tmp_path / "corpus.db"
+    first, summary = _run([str(maildir / "bsd"), str(maildir / "not")], db, batch_size=100)
+    assert summary.records == len(first) > 300  # type: ignore[attr-defined]
+    assert not any(str(maildir / "not") in r["source"] for r in first)
+    again, summary = _run([str(maildir / "bsd"), str(maildir / "not")], db, jobs=2)
+    assert [_comparable(r) for r in again] == [_comparable(r) for r in first]
+    assert summary.stored == 0  # type: ignore[attr-defined]
+    by_name = {}
+    for record in first:
+        by_name.setdefault(Path(str(record["source"])).name, []).append(_comparable(record))
+    for variant in ("dos", "mac"):
+        records, _ = _run([str(maildir / variant)], tmp_path / f"{variant}.db", store=False)
+        found: dict[str, list[tuple[object, ...]]] = {}
+        for record in records:
+            found.setdefault(Path(str(record["source"])).name, []).append(_comparable(record))
+        names = [path.name for path in (maildir / variant).glob("*.eml")]
+        assert names
+        for name in names:
+            assert found.get(name, []) == by_name.get(name, []), f"{variant}/{name}"
