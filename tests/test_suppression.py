@@ -53,8 +53,10 @@ def test_single_record(reason: Reason, status: str | None, cause: SuppressionCau
     assert (decision.cause if decision else None) == cause
 
 
-def test_delayed_dsn_never_suppresses() -> None:
-    assert decide(POLICY, classification_of(Reason.USERUNKNOWN, "5.1.1"), "delayed") is None
+@pytest.mark.parametrize("action", ["delayed", "delivered", "relayed", "expanded"])
+def test_only_failures_suppress(action: str) -> None:
+    assert decide(POLICY, classification_of(Reason.USERUNKNOWN, "5.1.1"), action) is None
+    assert decide(POLICY, classification_of(Reason.USERUNKNOWN, "5.1.1"), None) is not None
 
 
 @pytest.mark.parametrize(

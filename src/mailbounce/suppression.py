@@ -61,8 +61,10 @@ def policy_from_config(section: Mapping[str, Any], *, where: str = "bounces") ->
 
 
 def is_failure(action: str | None) -> bool:
-    """A delayed DSN reports a retry still under way, not a failure (RFC 3464 §2.3.3)."""
-    return (action or "failed").lower() != "delayed"
+    """Whether the report says delivery failed (RFC 3464 §2.3.3): ``delayed`` is a retry
+    still under way, ``delivered``/``relayed``/``expanded`` are not failures. Non-standard
+    bounces carry no Action field: they report failures."""
+    return action is None or action.strip().lower() in ("failed", "")
 
 
 def counts_as_soft(classification: Classification, action: str | None) -> bool:

@@ -157,7 +157,7 @@ def soft_bounce_dates(store: Store, address: str) -> list[str]:
     rows = store.conn.execute(
         "SELECT COALESCE(date, recorded_at) FROM bounces"
         " WHERE recipient = ? AND party = ? AND hardbounce = 0 AND kind IN (?, ?)"
-        " AND COALESCE(action, 'failed') != 'delayed' ORDER BY 1",
+        " AND COALESCE(NULLIF(LOWER(TRIM(action)), ''), 'failed') = 'failed' ORDER BY 1",
         (
             normalize_address(address),
             str(Party.RECIPIENT),
