@@ -49,6 +49,7 @@ def parse_bounces_command(
             help="mbox file, Maildir, message file, folder of messages, - (stdin), "
             "or imaps://user@host[:port]/FOLDER (password in MAILBOUNCE_IMAP_PASSWORD).",
             show_default=False,
+            metavar="SOURCE",
         ),
     ],
     fmt: FormatOption = None,
