@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from reportdata import NOW, Recipient, build_campaign, sample_recipients
 
 from mailbounce.errors import NotFoundError, UsageError
-from mailbounce.report import OUTCOMES, build_report
+from mailbounce.report import DEFAULT_LIMIT, OUTCOMES, build_report
 from mailbounce.report_text import ReportFormat, atomic_output, write_report
 from mailbounce.store import Store
 
@@ -22,10 +23,16 @@ def sample_db(db_path: Path) -> Path:
     return db_path
 
 
-def _render(db: Path, fmt: ReportFormat, lang: str = "en", campaign: str | None = None) -> str:
+def _render(
+    db: Path,
+    fmt: ReportFormat,
+    lang: str = "en",
+    campaign: str | None = None,
+    limit: int | None = DEFAULT_LIMIT,
+) -> str:
     out = io.StringIO()
     with Store(db) as store:
-        write_report(build_report(store, campaign, lang), fmt, out)
+        write_report(build_report(store, campaign, lang, limit=limit), fmt, out)
     return out.getvalue()
 
 
@@ -209,8 +216,62 @@ def test_table_lays_out_long_rejected_lists_by_blocks(db_path: Path) -> None:
         for i in range(2500)
     ]
     build_campaign(db_path, "big", rows)
-    lines = _render(db_path, ReportFormat.TABLE).splitlines()
+    lines = _render(db_path, ReportFormat.TABLE, limit=None).splitlines()
     start = lines.index("Rejected recipients")
     listed = [line for line in lines[start:] if line.startswith("r") and "@free.fr" in line]
     assert len(listed) == 2500
-    assert listed[0].startswith("r0000@free.fr  Address does not exist")
+    # Most recent first; rows of the same date, the last written first.
+    assert listed[0].startswith("r2499@free.fr  Address does not exist")
+    assert listed[-1].startswith("r0000@free.fr  Address does not exist")
+    assert "more:" not in lines[-1]
+
+
+def _long_campaign(db: Path, count: int) -> None:
+    rows = [
+        Recipient(
+            f"r{i:04d}@free.fr",
+            state="failed",
+            reason="userunknown",
+            kind="permanent",
+        )
+        for i in range(count)
+    ]
+    build_campaign(db, "long one", rows)
+
+
+@pytest.mark.parametrize("fmt", [ReportFormat.TABLE, ReportFormat.MARKDOWN, ReportFormat.HTML])
+def test_screens_show_the_most_recent_rejections_and_how_to_export_the_rest(
+    db_path: Path, fmt: ReportFormat
+) -> None:
+    _long_campaign(db_path, 250)
+    text = html.unescape(_render(db_path, fmt))
+    assert text.count("mailbounce explain r") == DEFAULT_LIMIT
+    assert "r0249@free.fr" in text and "r0149@free.fr" not in text
+    assert "… and 150 more: `mailbounce report 'long one' --format csv` exports them all" in text
+    french = html.unescape(_render(db_path, fmt, lang="fr", limit=10))
+    assert "… et 240 de plus : `mailbounce report 'long one' --format csv`" in french
+
+
+def test_limit_zero_lists_none_and_a_limit_above_the_total_says_nothing_more(
+    db_path: Path,
+) -> None:
+    _long_campaign(db_path, 30)
+    none = _render(db_path, ReportFormat.TABLE, limit=0)
+    assert "mailbounce explain r" not in none and "… and 30 more" in none
+    everything = _render(db_path, ReportFormat.TABLE, limit=500)
+    assert everything.count("mailbounce explain r") == 30 and "more:" not in everything
+    with Store(db_path) as store, pytest.raises(UsageError):
+        build_report(store, None, "en", limit=-1)
+
+
+def test_json_lists_the_limited_rows_with_the_total_and_csv_exports_all(db_path: Path) -> None:
+    _long_campaign(db_path, 250)
+    data = json.loads(_render(db_path, ReportFormat.JSON, limit=20))
+    assert data["rejected_total"] == 250 and len(data["rejected"]) == 20
+    assert data["rejected"][0]["address"] == "r0249@free.fr"
+    full = json.loads(_render(db_path, ReportFormat.JSON, limit=None))
+    assert len(full["rejected"]) == full["rejected_total"] == 250
+    rows = list(csv.DictReader(io.StringIO(_render(db_path, ReportFormat.CSV, limit=20))))
+    assert len(rows) == 250 and {row["address"] for row in rows} == {
+        f"r{i:04d}@free.fr" for i in range(250)
+    }

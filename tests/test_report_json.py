@@ -21,9 +21,10 @@ TOP = [
     "reasons",
     "domains",
     "sender_problems",
+    "rejected_total",
     "rejected",
 ]
-CAMPAIGN = ["name", "subject", "from", "created_at", "last_run_at"]
+CAMPAIGN = ["name", "subject", "title", "from", "created_at", "last_run_at"]
 REASON = [
     "reason",
     "label",
@@ -84,10 +85,26 @@ def test_json_shape_is_the_documented_one(db_path: Path) -> None:
     assert reasons["spamdetected"]["invalidation"] == "never"
     rejected = data["rejected"]
     assert isinstance(rejected, list)
-    assert len(rejected) == totals["permanent"] + totals["temporary"] + totals["complaint"]
+    total = totals["permanent"] + totals["temporary"] + totals["complaint"]
+    assert len(rejected) == data["rejected_total"] == total
+    assert data["campaign"]["title"] == "Nouvelles de nov-2026"  # type: ignore[index]
+
+
+def test_json_rejected_is_the_most_recent_limited_list_with_the_total(db_path: Path) -> None:
+    rows = [
+        Recipient(f"r{i:03d}@free.fr", state="failed", reason="userunknown", kind="permanent")
+        for i in range(130)
+    ]
+    build_campaign(db_path, "big", rows)
+    data = _json(db_path)
+    assert data["rejected_total"] == 130
+    rejected = data["rejected"]
+    assert isinstance(rejected, list) and len(rejected) == 100
+    assert [row["address"] for row in rejected[:2]] == ["r129@free.fr", "r128@free.fr"]
 
 
 def test_empty_rejected_list_is_valid_json(db_path: Path) -> None:
     build_campaign(db_path, "calm", [Recipient("a@b.fr")])
     data = _json(db_path)
     assert data["rejected"] == [] and data["reasons"] == [] and data["sender_problems"] == []
+    assert data["rejected_total"] == 0

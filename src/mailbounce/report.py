@@ -1,23 +1,30 @@
 """Campaign reports: pure aggregation of the store's figures, labelled in French or English.
 
-``build_report`` gathers the figures (aggregated in SQL by ``mailbounce.store.reports``)
-into a ``CampaignReport``; its rejected list is streamed, never held in memory, so a
-campaign of a million recipients reports in flat memory. The writers for each format live
+``build_report`` gathers the figures (counters kept by the store's triggers, read by
+``mailbounce.store.reports``) into a ``CampaignReport``; its rejected list is streamed,
+never held in memory, so a campaign of a million recipients reports in flat memory and in
+the same time as a small one. Screens show the most recent ``limit`` rejections (a person
+cannot read 100,000 rows); the CSV export has them all. The writers for each format live
 in ``report_text`` (table, markdown, json, csv) and ``report_html``.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
 from mailbounce.advice import Advice, Invalidation, check_lang, explain, is_reason, term
-from mailbounce.errors import NotFoundError
+from mailbounce.errors import NotFoundError, UsageError
 from mailbounce.models import Kind, Party, SkipCause
 from mailbounce.store import Store, utcnow
 from mailbounce.store import reports as sql
+from mailbounce.store.reports import REJECTION_OUTCOMES
 
 # Every outcome, in the order of the totals; each delivery has exactly one.
 OUTCOMES = (
@@ -32,6 +39,14 @@ OUTCOMES = (
 )
 # Rejections that point at the sender's setup, reputation or content (DESIGN §4).
 SENDER_PARTIES = (Party.SENDER, Party.CONTENT)
+# How many rejected recipients the table, markdown, html and json formats list by default.
+DEFAULT_LIMIT = 100
+_MORE = {
+    "fr": "… et {count} de plus : `{command}` les exporte tous (ou --all)",
+    "en": "… and {count} more: `{command}` exports them all (or --all)",
+}
+
+RejectedRows = Callable[[int | None], Iterator[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +60,37 @@ class CampaignReport:
     reasons: list[dict[str, Any]]
     domains: list[dict[str, Any]]
     sender_problems: list[dict[str, Any]]
-    rejected: Callable[[], Iterator[dict[str, Any]]] = field(repr=False)
+    rows: RejectedRows = field(repr=False)
+    limit: int | None = DEFAULT_LIMIT  # None: list every rejected recipient
+    title: str | None = None  # the subject as a recipient without fields sees it
 
     @property
     def recipients(self) -> int:
         return sum(self.totals.values())
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.totals[name] for name in REJECTION_OUTCOMES)
+
+    @property
+    def rejected_hidden(self) -> int:
+        """How many rejected recipients the limited list leaves out."""
+        return 0 if self.limit is None else max(self.rejected_total - self.limit, 0)
+
+    def rejected(self) -> Iterator[dict[str, Any]]:
+        """Every rejected recipient, most recent first (the CSV export)."""
+        return self.rows(None)
+
+    def listed(self) -> Iterator[dict[str, Any]]:
+        """The rejected recipients a screen shows: the most recent ``limit``."""
+        return self.rows(self.limit)
+
+    def more_text(self) -> str | None:
+        """The line after a limited list: how many more, and the command listing them all."""
+        if not self.rejected_hidden:
+            return None
+        command = f"mailbounce report {shlex.quote(self.campaign.name)} --format csv"
+        return _MORE[self.lang].format(count=self.rejected_hidden, command=command)
 
     def label(self, key: str) -> str:
         return term(key, self.lang)
@@ -61,6 +102,7 @@ class CampaignReport:
             "campaign": {
                 "name": info.name,
                 "subject": info.subject,
+                "title": self.title,
                 "from": info.from_addr,
                 "created_at": info.created_at,
                 "last_run_at": info.last_run_at,
@@ -72,7 +114,24 @@ class CampaignReport:
             "reasons": self.reasons,
             "domains": self.domains,
             "sender_problems": self.sender_problems,
+            "rejected_total": self.rejected_total,
         }
+
+
+def rendered_subject(subject: str | None) -> str | None:
+    """The subject as a recipient without fields sees it (the template's own defaults).
+
+    ``{{ first_name or 'Bonjour' }}, la lettre`` reads "Bonjour, la lettre" in a report
+    title. Rendered in the Jinja2 sandbox with lenient undefined values (a missing field is
+    empty); the raw text when the template cannot be rendered at all.
+    """
+    if not subject or "{" not in subject:
+        return subject
+    try:
+        text = SandboxedEnvironment(autoescape=False).from_string(subject).render()
+    except jinja2.TemplateError:
+        return subject
+    return " ".join(text.split()) or subject
 
 
 def advice_for(reason: str | None, lang: str) -> Advice:
@@ -200,8 +259,13 @@ def labelled_rejection(row: dict[str, Any], lang: str) -> dict[str, Any]:
 REJECTED_COLUMNS = ("address", "outcome", "reason", "label", "kind", "status", "date", "diagnostic")
 
 
-def build_report(store: Store, campaign: str | None, lang: str) -> CampaignReport:
-    """The report of ``campaign`` (the most recent one when None), labelled in ``lang``."""
+def build_report(
+    store: Store, campaign: str | None, lang: str, *, limit: int | None = DEFAULT_LIMIT
+) -> CampaignReport:
+    """The report of ``campaign`` (the most recent one when None), labelled in ``lang``.
+
+    ``limit``: how many rejected recipients the screen formats list (None: all).
+    """
     check_lang(lang)
     info = sql.find_campaign(store, campaign)
     if info is None:
@@ -209,11 +273,12 @@ def build_report(store: Store, campaign: str | None, lang: str) -> CampaignRepor
             raise NotFoundError("no campaign in the database yet: run `mailbounce send` first")
         known = ", ".join(sql.campaign_names(store)) or "none"
         raise NotFoundError(f"no campaign named '{campaign}' (known: {known})")
-    sql.prepare_report(store, info.id)
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit must be 0 or more, not {limit}")
     reasons = _reasons(sql.reason_counts(store, info.id), lang)
 
-    def rejected() -> Iterator[dict[str, Any]]:
-        for row in sql.iter_rejections(store, info.id):
+    def rows(count: int | None) -> Iterator[dict[str, Any]]:
+        for row in sql.iter_rejections(store, info.id, count):
             yield labelled_rejection(row, lang)
 
     return CampaignReport(
@@ -224,5 +289,7 @@ def build_report(store: Store, campaign: str | None, lang: str) -> CampaignRepor
         reasons=reasons,
         domains=_domains(sql.domain_counts(store, info.id)),
         sender_problems=_sender_problems(reasons, lang),
-        rejected=rejected,
+        rows=rows,
+        limit=limit,
+        title=rendered_subject(info.subject),
     )

@@ -85,7 +85,8 @@ def write_html(report: CampaignReport, out: IO[str]) -> None:
         "report": report,
         "summary": report.summary(),
         "t": report.label,
-        "rejected": report.rejected(),
+        "rejected": report.listed(),
+        "more": report.more_text(),
         **chart_data(report),
     }
     for chunk in _template().generate(context):

@@ -74,11 +74,15 @@ def write_report(report: CampaignReport, fmt: ReportFormat, out: IO[str]) -> Non
 
 
 def write_json_report(report: CampaignReport, out: IO[str]) -> None:
-    """The summary as an object with a streamed ``rejected`` array as its last key."""
+    """The summary as an object with a streamed ``rejected`` array as its last key.
+
+    The array holds the most recent ``report.limit`` rejections (every one when None);
+    ``rejected_total`` says how many there are in all.
+    """
     head = json.dumps(report.summary(), ensure_ascii=False, indent=2, default=str)
     out.write(head[:-2] + ',\n  "rejected": [')
     first = True
-    for row in report.rejected():
+    for row in report.listed():
         out.write("\n    " if first else ",\n    ")
         out.write(json.dumps(row, ensure_ascii=False, default=str))
         first = False
@@ -136,7 +140,7 @@ def _sections(report: CampaignReport) -> list[tuple[str, list[dict[str, Any]], l
 
 def _rejected_rows(report: CampaignReport) -> Iterator[dict[str, Any]]:
     lab = report.label
-    for row in report.rejected():
+    for row in report.listed():
         yield {
             lab("col.address"): row["address"],
             lab("col.reason"): row["label"],
@@ -156,7 +160,7 @@ def write_tables(report: CampaignReport, out: IO[str]) -> None:
     """The report as plain tables (Rich on a terminal), one per section."""
     info = report.campaign
     out.write(f"{report.label('heading.report')}: {info.name}")
-    out.write(f" — {info.subject}\n\n" if info.subject else "\n\n")
+    out.write(f" — {report.title}\n\n" if report.title else "\n\n")
     for title, rows, columns in _sections(report):
         if not rows:
             continue
@@ -167,6 +171,8 @@ def write_tables(report: CampaignReport, out: IO[str]) -> None:
     out.write(report.label("heading.rejected") + "\n")
     if not write_aligned(_rejected_rows(report), _rejected_columns(report), out):
         out.write(report.label("text.no_rejections") + "\n")
+    if more := report.more_text():
+        out.write(more + "\n")
 
 
 def write_aligned(rows: Iterator[dict[str, Any]], columns: list[str], out: IO[str]) -> int:
@@ -216,8 +222,8 @@ def write_markdown(report: CampaignReport, out: IO[str]) -> None:
     """The report as GitHub-flavoured markdown (pastes into a wiki or an issue)."""
     info = report.campaign
     out.write(f"# {report.label('heading.report')}: {_md_cell(info.name)}\n\n")
-    if info.subject:
-        out.write(f"*{_md_cell(info.subject)}*\n\n")
+    if report.title:
+        out.write(f"*{_md_cell(report.title)}*\n\n")
     out.write(f"{report.label('text.generated')} {report.generated_at}\n\n")
     for title, rows, columns in _sections(report):
         if not rows:
@@ -236,3 +242,5 @@ def write_markdown(report: CampaignReport, out: IO[str]) -> None:
     out.write(_md_table(iter([first]), columns))
     for row in rejected:
         out.write("| " + " | ".join(_md_cell(row.get(c)) for c in columns) + " |\n")
+    if more := report.more_text():
+        out.write(f"\n{more}\n")

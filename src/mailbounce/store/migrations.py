@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable
 
 from mailbounce.errors import StoreError
+from mailbounce.store.report_schema import create_report_aggregates
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -96,11 +97,14 @@ def m001_initial(conn: sqlite3.Connection) -> None:
         CREATE INDEX deliveries_due ON deliveries(campaign_id, state, next_attempt_at);
         CREATE INDEX deliveries_message_id ON deliveries(message_id);
         CREATE INDEX deliveries_address ON deliveries(address);
-        -- Covering index of the report's outcome counts (store/reports.py).
-        CREATE INDEX deliveries_outcome ON deliveries(campaign_id, state, skip_cause, kind);
-        CREATE INDEX deliveries_domain ON deliveries(
-            campaign_id, substr(address, instr(address, '@') + 1), state, skip_cause, kind, reason
-        );
+        -- The lists a campaign was sent from, with how many of their rows had no address
+        -- when last sent (they have no delivery, yet count in the report's totals).
+        CREATE TABLE campaign_lists (
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            list_id INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+            without_address INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (campaign_id, list_id)
+        ) WITHOUT ROWID;
         -- Every bounce record, once: keyed by the bounce message's identity and recipient.
         CREATE TABLE bounces (
             id INTEGER PRIMARY KEY,
@@ -130,7 +134,6 @@ def m001_initial(conn: sqlite3.Connection) -> None:
         CREATE INDEX bounces_recipient ON bounces(recipient);
         CREATE INDEX bounces_campaign ON bounces(campaign_id);
         CREATE INDEX bounces_delivery ON bounces(delivery_id);
-        CREATE INDEX bounces_campaign_delivery ON bounces(campaign_id, delivery_id, kind);
         CREATE TABLE quarantine (
             id INTEGER PRIMARY KEY,
             source_key TEXT NOT NULL UNIQUE,
@@ -160,6 +163,8 @@ def m001_initial(conn: sqlite3.Connection) -> None:
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
         """,
     )
+    # The report's per-delivery outcome, counters and the triggers keeping them current.
+    create_report_aggregates(conn)
 
 
 MIGRATIONS: tuple[Migration, ...] = (m001_initial,)

@@ -1,0 +1,197 @@
+"""The report's aggregates, kept current by SQLite triggers (part of ``m001_initial``).
+
+A report of a million deliveries must not scan them (issue 5, "Scale"). Each delivery
+carries its report *outcome* (a generated column, from its own state and the latest
+correlated bounce of its highest rejection kind, which the triggers on ``bounces`` copy into
+it), and ``campaign_counts`` holds how many deliveries of a campaign share each
+domain × outcome × reason × kind × party × greylisting × throttling. Triggers on
+``deliveries``, ``bounces`` and ``events`` keep both current inside the writer's own
+transaction, so every writer (send, parse-bounces, resubscribe, forget, tests' bulk SQL)
+stays correct without knowing; ``tests/test_report_counters.py`` checks the counters
+against a from-scratch GROUP BY over stores built by the real writers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+REJECTIONS = ("permanent", "temporary", "complaint")
+REJECTIONS_SQL = "('permanent', 'temporary', 'complaint')"
+
+# One outcome per delivery, first match wins (the rule of DESIGN §1's totals). A skipped or
+# unsent row has no result yet; a complaint outranks any rejection; a bounce proves an
+# "uncertain" mail left. Only the highest bounce kind matters: a lower one is never reached.
+OUTCOME = """CASE
+    WHEN state = 'skipped' THEN 'skipped_' || COALESCE(skip_cause, 'manual')
+    WHEN state IN ('pending', 'claimed', 'in_flight') THEN 'pending'
+    WHEN kind = 'complaint' OR bounce_kind = 'complaint' THEN 'complaint'
+    WHEN (state IN ('failed', 'sent') AND kind = 'permanent') OR bounce_kind = 'permanent'
+        THEN 'permanent'
+    WHEN state = 'uncertain' THEN 'uncertain'
+    WHEN state = 'deferred' THEN 'deferred'
+    WHEN state IN ('failed', 'expired') OR bounce_kind = 'temporary' THEN 'temporary'
+    ELSE 'accepted'
+END"""
+
+# A rejection is described by the bounce of its own kind when there is one, else by the
+# delivery's own reply (generated columns read ``outcome``, declared before them).
+_BY_BOUNCE = "bounce_kind IS outcome"
+_GENERATED = {
+    "outcome": OUTCOME,
+    "report_reason": f"""CASE WHEN outcome IN {REJECTIONS_SQL} THEN COALESCE(
+        CASE WHEN {_BY_BOUNCE} THEN bounce_reason END, reason,
+        CASE outcome WHEN 'complaint' THEN 'feedback' ELSE 'undefined' END) END""",
+    "report_kind": f"""CASE WHEN outcome IN {REJECTIONS_SQL} THEN COALESCE(
+        CASE WHEN {_BY_BOUNCE} THEN bounce_kind END, kind, outcome) END""",
+    "report_party": f"""CASE WHEN outcome IN {REJECTIONS_SQL} THEN COALESCE(
+        CASE WHEN {_BY_BOUNCE} THEN bounce_party END, party) END""",
+    "report_date": f"""COALESCE(CASE WHEN {_BY_BOUNCE} THEN bounce_date END,
+        last_attempt_at, updated_at)""",
+}
+
+# Bits of ``deliveries.deferrals_seen``: greylisting and throttling met on a retried attempt
+# (``send.deferred`` events), usually resolved by the retry and so absent from the last reply.
+GREY_BIT, THROTTLE_BIT = 1, 2
+THROTTLE_REASONS = "('speeding', 'toomanyconn')"
+
+
+def _key(row: str) -> list[str]:
+    """The counter key of a delivery row (``new`` or ``old``), column by column."""
+    return [
+        f"{row}.campaign_id",
+        f"substr({row}.address, instr({row}.address, '@') + 1)",
+        f"{row}.outcome",
+        f"COALESCE({row}.report_reason, '')",
+        f"COALESCE({row}.report_kind, '')",
+        f"COALESCE({row}.report_party, '')",
+        f"(COALESCE({row}.reason, '') = 'greylisted' OR {row}.deferrals_seen & {GREY_BIT})",
+        f"(COALESCE({row}.reason, '') IN {THROTTLE_REASONS}"
+        f" OR {row}.deferrals_seen & {THROTTLE_BIT})",
+    ]
+
+
+COUNT_COLUMNS = (
+    "campaign_id",
+    "domain",
+    "outcome",
+    "reason",
+    "kind",
+    "party",
+    "greylisted",
+    "throttled",
+)
+
+
+def _add(row: str) -> str:
+    return (
+        f"INSERT INTO campaign_counts ({', '.join(COUNT_COLUMNS)}, n)"
+        f" VALUES ({', '.join(_key(row))}, 1)"
+        f" ON CONFLICT ({', '.join(COUNT_COLUMNS)}) DO UPDATE SET n = n + 1;"
+    )
+
+
+def _remove(row: str) -> str:
+    match = " AND ".join(f"{c} = {v}" for c, v in zip(COUNT_COLUMNS, _key(row), strict=True))
+    return f"UPDATE campaign_counts SET n = n - 1 WHERE {match};"
+
+
+# The latest correlated bounce of the highest rejection kind (complaint > permanent >
+# temporary) of one delivery, recomputed from its bounces (indexed by delivery) whenever one
+# of them changes, so deletions (``forget``) and re-correlation are right too.
+_TOP_BOUNCE = """
+UPDATE deliveries SET (bounce_id, bounce_kind, bounce_reason, bounce_party, bounce_date) = (
+    SELECT b.id, b.kind, b.reason, b.party, COALESCE(b.date, b.recorded_at) FROM bounces b
+    WHERE b.delivery_id = deliveries.id AND b.campaign_id = deliveries.campaign_id
+      AND b.kind IN ('complaint', 'permanent', 'temporary')
+    ORDER BY CASE b.kind WHEN 'complaint' THEN 0 WHEN 'permanent' THEN 1 ELSE 2 END, b.id DESC
+    LIMIT 1)
+WHERE id = {row}.delivery_id;"""
+
+
+def _deferral_bits(data: str) -> str:
+    reason = f"json_extract({data}, '$.reason')"
+    return (
+        f"(CASE WHEN json_valid({data}) THEN COALESCE({reason} = 'greylisted', 0) * {GREY_BIT}"
+        f" | COALESCE({reason} IN {THROTTLE_REASONS}, 0) * {THROTTLE_BIT} ELSE 0 END)"
+    )
+
+
+_COUNTED = (
+    "campaign_id, address, state, skip_cause, reason, kind, party, last_attempt_at, updated_at,"
+    " bounce_kind, bounce_reason, bounce_party, bounce_date, deferrals_seen"
+)
+
+SCHEMA = f"""
+CREATE TABLE campaign_counts (
+    campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT NOT NULL,  -- '' unless the outcome is a rejection
+    kind TEXT NOT NULL,
+    party TEXT NOT NULL,
+    greylisted INTEGER NOT NULL,
+    throttled INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY ({", ".join(COUNT_COLUMNS)})
+) WITHOUT ROWID;
+-- The rejected recipients of a campaign, most recent first, without reading the others.
+CREATE INDEX deliveries_rejected ON deliveries(campaign_id, report_date)
+    WHERE outcome IN {REJECTIONS_SQL};
+CREATE INDEX events_deferred ON events(delivery_id) WHERE type = 'send.deferred';
+CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries
+BEGIN {_add("new")} END;
+CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries
+BEGIN {_remove("old")} END;
+CREATE TRIGGER deliveries_count_update AFTER UPDATE OF {_COUNTED} ON deliveries
+WHEN ({", ".join(_key("old"))}) IS NOT ({", ".join(_key("new"))})
+BEGIN {_remove("old")} {_add("new")} END;
+CREATE TRIGGER bounces_report_insert AFTER INSERT ON bounces
+WHEN new.delivery_id IS NOT NULL
+BEGIN {_TOP_BOUNCE.format(row="new")} END;
+CREATE TRIGGER bounces_report_delete AFTER DELETE ON bounces
+WHEN old.delivery_id IS NOT NULL
+BEGIN {_TOP_BOUNCE.format(row="old")} END;
+CREATE TRIGGER bounces_report_update
+AFTER UPDATE OF delivery_id, campaign_id, kind, reason, party, date, recorded_at ON bounces
+BEGIN {_TOP_BOUNCE.format(row="old")} {_TOP_BOUNCE.format(row="new")} END;
+CREATE TRIGGER events_report_deferred AFTER INSERT ON events
+WHEN new.type = 'send.deferred' AND new.delivery_id IS NOT NULL
+BEGIN
+    UPDATE deliveries SET deferrals_seen = deferrals_seen | {_deferral_bits("new.data_json")}
+    WHERE id = new.delivery_id AND campaign_id IS new.campaign_id
+      AND deferrals_seen | {_deferral_bits("new.data_json")} != deferrals_seen;
+END;
+-- ``forget`` rewrites a person's events (store/people.py): their deferral reasons go too.
+CREATE TRIGGER events_report_rewrite AFTER UPDATE OF data_json ON events
+WHEN old.type = 'send.deferred' AND old.delivery_id IS NOT NULL
+BEGIN
+    UPDATE deliveries SET deferrals_seen = (
+        SELECT COALESCE(MAX({_deferral_bits("e.data_json")} & {GREY_BIT}), 0)
+             | COALESCE(MAX({_deferral_bits("e.data_json")} & {THROTTLE_BIT}), 0)
+        FROM events e WHERE e.delivery_id = deliveries.id AND e.type = 'send.deferred'
+          AND e.campaign_id IS deliveries.campaign_id)
+    WHERE id = old.delivery_id;
+END;
+"""
+
+_COLUMNS = (
+    "bounce_id INTEGER",
+    "bounce_kind TEXT",
+    "bounce_reason TEXT",
+    "bounce_party TEXT",
+    "bounce_date TEXT",
+    "deferrals_seen INTEGER NOT NULL DEFAULT 0",
+)
+
+
+def create_report_aggregates(conn: sqlite3.Connection) -> None:
+    """Add the report's columns, counters, index and triggers (inside m001's transaction)."""
+    from mailbounce.store.migrations import run_script
+
+    for column in _COLUMNS:
+        conn.execute(f"ALTER TABLE deliveries ADD COLUMN {column}")
+    for name, expression in _GENERATED.items():
+        conn.execute(
+            f"ALTER TABLE deliveries ADD COLUMN {name} TEXT GENERATED ALWAYS AS ({expression})"
+        )
+    run_script(conn, SCHEMA)
