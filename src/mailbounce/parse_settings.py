@@ -80,6 +80,7 @@ def _limits(section: Any, path: Path | None) -> ParseLimits:
 
 
 def _tracking_secret(config: Config) -> bytes | None:
-    """The secret tokens are verified with; None when neither config nor env sets one."""
-    value = config.section("tracking").get("secret") or env_secret(SECRET_ENV)
+    """The secret tokens are verified with (environment over config file); None when
+    neither sets one: tokens are then not verified, and never trusted."""
+    value = env_secret(SECRET_ENV) or config.section("tracking").get("secret")
     return secret_from(value) if value else None
