@@ -65,3 +65,17 @@ def test_unknown_campaign_exit_1(sample_db: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == "mailbounce: no campaign named 'nope' (known: nov-2026)"
     assert result.stdout == ""
+
+
+def test_limit_and_all_choose_how_many_rejections_are_listed(db_path: Path) -> None:
+    build_campaign(db_path, "nov-2026", sample_recipients())
+    two = _run(db_path, "--format", "json", "--limit", "2", "--lang", "en")
+    assert two.returncode == 0, two.stderr
+    data = json.loads(two.stdout)
+    assert len(data["rejected"]) == 2 and data["rejected_total"] == 7
+    table = _run(db_path, "--limit", "2", "--lang", "en").stdout
+    assert "… and 5 more: `mailbounce report nov-2026 --format csv` exports them all" in table
+    every = json.loads(_run(db_path, "--format", "json", "--limit", "2", "--all").stdout)
+    assert len(every["rejected"]) == 7
+    negative = _run(db_path, "--limit", "-1")
+    assert negative.returncode == 2 and "Traceback" not in negative.stderr

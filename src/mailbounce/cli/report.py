@@ -24,7 +24,7 @@ from mailbounce.people import (
 from mailbounce.profiles import contact_profile, explain_target, list_views, needs_store
 from mailbounce.profiles_text import write_explanation, write_list_views, write_profile
 from mailbounce.render import OutputFormat, render_rows, write_json
-from mailbounce.report import build_report
+from mailbounce.report import DEFAULT_LIMIT, build_report
 from mailbounce.report_text import ReportFormat, atomic_output, write_report
 from mailbounce.store import Store
 
@@ -65,12 +65,24 @@ def report_command(
         typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout."),
     ] = None,
     lang: LangOption = None,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            min=0,
+            help="How many rejected recipients table, markdown, html and json list, most "
+            "recent first (csv always exports them all).",
+        ),
+    ] = DEFAULT_LIMIT,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every rejected recipient in every format.")
+    ] = False,
 ) -> None:
     """A campaign's outcome: totals, rejections by reason and domain, sender problems."""
     opts = globals_of(ctx)
     chosen = fmt or _format_for(output)
     with Store(opts.db) as store:
-        report = build_report(store, campaign, _lang(lang))
+        report = build_report(store, campaign, _lang(lang), limit=None if show_all else limit)
         if output is None:
             write_report(report, chosen, sys.stdout)
             return
