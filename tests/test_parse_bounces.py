@@ -440,3 +440,28 @@ def test_corpus_through_the_whole_pipeline(corpus: Path, tmp_path: Path) -> None
         assert names
         for name in names:
             assert found.get(name, []) == by_name.get(name, []), f"{variant}/{name}"
+
+
+def test_dead_worker_is_a_one_line_error(tmp_path: Path, db_path: Path) -> None:
+    import os
+    import signal
+
+    from mailbounce.errors import MailbounceError
+
+    mbox = tmp_path / "bounces.mbox"
+    with mbox.open("wb") as out:
+        for number in range(2000):
+            out.write(b"From MAILER-DAEMON Fri Nov 20 10:00:00 2026\n")
+            out.write(_dsn(f"user{number}@example.org", "5.1.1", "550 5.1.1 unknown"))
+            out.write(b"\n")
+    run = parse_bounces([str(mbox)], db=db_path, settings=ParseSettings(jobs=2, batch_size=20))
+    records = iter(run)
+    next(records)
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    for pid in children:
+        os.kill(int(pid), signal.SIGKILL)
+    with pytest.raises(MailbounceError, match="worker process died"):
+        for _ in records:
+            pass
+    with Store(db_path) as store:
+        assert bounce_count(store) >= 20  # the batches committed before stay committed

@@ -11,6 +11,7 @@ import hashlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -22,6 +23,7 @@ from mailbounce.bounces import (
     UnparseableMessage,
     analyse_message,
 )
+from mailbounce.errors import MailbounceError
 from mailbounce.mailboxes import RawMessage
 
 # Messages per task sent to a worker process, and tasks in flight per worker: enough to
@@ -110,12 +112,18 @@ def analyse_stream(
         return
     window = max(2, workers * _TASKS_PER_WORKER)
     pending: deque[Future[list[Outcome]]] = deque()
-    for chunk in _chunks(messages, _CHUNK):
-        pending.append(pool.submit(_analyse_chunk, chunk, limits))
-        if len(pending) >= window:
+    try:
+        for chunk in _chunks(messages, _CHUNK):
+            pending.append(pool.submit(_analyse_chunk, chunk, limits))
+            if len(pending) >= window:
+                yield from pending.popleft().result()
+        while pending:
             yield from pending.popleft().result()
-    while pending:
-        yield from pending.popleft().result()
+    except BrokenProcessPool:
+        # Every batch before this one is committed; the rest is read again on the next run.
+        raise MailbounceError(
+            "an analysis worker process died (out of memory?); run again with --jobs 1"
+        ) from None
 
 
 def start_pool(jobs: int) -> ProcessPoolExecutor | None:
