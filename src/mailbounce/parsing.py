@@ -108,7 +108,7 @@ def _handled(outcome: Outcome) -> bool:
     the bounce address) or that no detector understood stays unread where it is, for a
     person to see; resumption by UID keeps it from being read again."""
     analysis = outcome.analysis
-    return analysis is None or analysis.verdict is Verdict.BOUNCE
+    return analysis is None or (analysis.verdict is Verdict.BOUNCE and bool(analysis.results))
 
 
 # --------------------------------------------------------------------------- the run
