@@ -180,6 +180,8 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"emetteur invalide|exp[ée]diteur (invalide|refus[ée]|inconnu)",
         r"not a registered gateway user|returned mail not accepted",
         r"all recipient addresses rejected ?: access denied|unroutable sender",
+        # A list or group refusing its poster (Google Groups, Mailman, fml).
+        r"(not have|without|no) permission to post|not (a member|allowed to post)",
     ),
     R.HOSTUNKNOWN: _compile(
         r"host (or domain name )?(not found|unknown|unreachable)|unknown host",

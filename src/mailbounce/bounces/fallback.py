@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+from mailbounce.bounces._addressblocks import original_recipients
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply, is_text_like
 from mailbounce.classify import find_enhanced_status
@@ -28,17 +29,23 @@ from mailbounce.reason_rules import PHRASES
 _ADDRESS = re.compile(
     r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII
 )
-_BOUNCE_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery|mail administrator", re.I)
+_BOUNCE_SENDER = re.compile(r"mailer-daemon|post_?master|mail delivery|mail administrator", re.I)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|not (be )?delivered|delivery (status|failure|failed|has failed|notification|"
     r"problem|report)|returned mail|failure notice|mail delivery|non[- ]?remis|non[- ]?distribu"
-    r"|nondeliverable|unzustellbar|rejected|could not be delivered|delivery error|bounce",
+    r"|nondeliverable|unzustellbar|rejected|could not be delivered|delivery error|bounce"
+    # French, Spanish, Italian, Portuguese, Dutch and Japanese notices (Exchange, Gmail and
+    # the carriers translate their subjects).
+    r"|remise impossible|[ée]chec de (la )?(remise|distribution)|non (d[ée]livr|distribu)"
+    r"|no se (pudo|puede) entregar|no entregado|mancato recapito|non recapitabil"
+    r"|n[ãa]o (foi )?entregue|falha na entrega|onbestelbaar|niet bezorgd"
+    r"|(メール|配信|送信)エラー|不達|配信不能|未配信",
     re.I,
 )
 # Where the returned original starts in a text report (Sendmail, Exim, qmail, Exchange...).
 _ORIGINAL_MARKER = re.compile(
-    r"(original message|returned message|message headers follow|copy of the message"
-    r"|below this line|undelivered message|message d'origine|message original"
+    r"(original message(?! was received)|returned message|message headers follow"
+    r"|copy of the message|below this line|undelivered message|message d'origine|message original"
     r"|headers of your message|first \d+ lines|rfc822|^received: )",
     re.I | re.M,
 )
@@ -64,6 +71,11 @@ _DELAY = re.compile(
     r"|not yet been delivered|delivery (has been )?delayed|temporarily deferred",
     re.I,
 )
+# The envelope sender named in a summary ("MAIL FROM: x", "Original Sender: x") is not a
+# recipient.
+_SENDER_LINE = re.compile(
+    r"^[\s>]*(mail from|envelope[- ]from|original sender|sender|from)\s*:", re.I
+)
 _REPLY_SUBJECT = re.compile(r"\s*(re|aw|sv|vs|r[ée]f|antw)\s*:", re.I)
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _MAX_SCAN = 20_000
@@ -85,6 +97,11 @@ def looks_like_report(mail: Mail) -> bool:
 
 def report_text(msg: Message) -> str:
     """The report's own text: text parts outside the returned original, cut at its marker."""
+    return _report_and_rest(msg)[0]
+
+
+def _report_and_rest(msg: Message) -> tuple[str, str]:
+    """The report's own text, and what follows its original marker (an inline original)."""
     texts: list[str] = []
     stack = [msg]
     while stack and sum(len(t) for t in texts) < _MAX_SCAN:
@@ -100,8 +117,9 @@ def report_text(msg: Message) -> str:
     text = "\n\n".join(texts)[:_MAX_SCAN]
     marker = _ORIGINAL_MARKER.search(text, 40)
     if marker is None:
-        return text
-    return text[: text.rfind("\n", 0, marker.start()) + 1]  # cut at the marker's line
+        return text, ""
+    cut = text.rfind("\n", 0, marker.start()) + 1  # cut at the marker's line
+    return text[:cut], text[cut:]
 
 
 def _own_addresses(mail: Mail) -> set[str]:
@@ -162,10 +180,14 @@ def recipient_blocks(text: str, own: set[str]) -> list[tuple[str, str]]:
     blocks: list[tuple[str, list[str]]] = []
     for number, paragraph in enumerate(paragraphs):
         opened = len(blocks)
+        before: list[str] = []
         for line in paragraph.split("\n"):
-            if _HEADER_LINE.match(line.strip()):
+            if _HEADER_LINE.match(line.strip()) or _SENDER_LINE.match(line):
                 continue
             named = [a for a in _ADDRESS.findall(line) if _is_candidate(a, own, line)]
+            if not named and len(blocks) == opened:
+                before.append(line.strip())
+                continue
             current = blocks[-1][0].lower() if len(blocks) > opened else None
             fresh = [a for a in named if a.lower() != current]
             if fresh and (current is None or _leads(line, fresh[0])):
@@ -173,6 +195,10 @@ def recipient_blocks(text: str, own: set[str]) -> list[tuple[str, str]]:
                 continue
             if len(blocks) > opened:
                 blocks[-1][1].append(line.strip())
+        if len(blocks) > opened and not has_evidence(" ".join(blocks[opened][1])):
+            # The reason written above its address ("User not listed in public Name &
+            # Address Book" then the address, as Lotus Notes and the carriers write it).
+            blocks[opened][1].extend(line for line in before if has_evidence(line))
         for index in range(opened, len(blocks)):
             lines = blocks[index][1]
             for following in paragraphs[number + 1 : number + 4]:
@@ -229,11 +255,19 @@ class FallbackDetector:
         if not looks_like_report(mail):
             return None
         failed = {a.lower(): a for a in _ADDRESS.findall(mail.header("X-Failed-Recipients"))}
-        text = report_text(mail.msg)
-        found = recipient_texts(text, _own_addresses(mail), failed)
+        text, rest = _report_and_rest(mail.msg)
+        own = _own_addresses(mail)
+        found = recipient_texts(text, own, failed)
         delayed = bool(_DELAY.search(text))
+        evidence = _evidence_text(text)
         for key, address in failed.items():
-            found.setdefault(key, (address, _first_evidence(text)))
+            found.setdefault(key, (address, evidence))
+        if not found and evidence:
+            # The report names nobody: the returned original's only recipient is the one
+            # (Verizon's MMS gateway, old Sendmail "Deferred: Connection timed out").
+            address = _original_recipient(mail.msg, rest, own)
+            if address is not None:
+                found[address.lower()] = (address, evidence)
         facts = []
         for address, block in found.values():
             diagnostic = block
@@ -268,6 +302,39 @@ def _first_evidence(text: str) -> str:
         if find_reply(line) or find_enhanced_status(line):
             return line.strip()
     return ""
+
+
+def _evidence_text(text: str) -> str:
+    """The report's words for a recipient it does not name beside them: its first line with
+    a code, then its paragraphs naming a code or a reason (else those with failure words)."""
+    paragraphs = [" ".join(p.split()) for p in _PARAGRAPH.split(text) if p.strip()]
+    strong = [p for p in paragraphs if strong_evidence(p)]
+    words = strong or [p for p in paragraphs if has_evidence(p)]
+    first = _first_evidence(text)
+    if first and not any(first in p for p in words[:1]):
+        words.insert(0, first)
+    return " ".join(words)[:1000]
+
+
+def _original_recipient(msg: Message, rest: str, own: set[str]) -> str | None:
+    """The single recipient of the returned original (its To and Cc), else None."""
+    headers: list[str] = []
+    for part in msg.walk():
+        kind = part.get_content_type()
+        payload = part.get_payload()
+        if kind == "message/rfc822" and isinstance(payload, list) and payload:
+            inner = payload[0]
+            if isinstance(inner, Message):
+                headers += [
+                    str(v) for v in (inner.get_all("To") or []) + (inner.get_all("Cc") or [])
+                ]
+        elif kind == "text/rfc822-headers":
+            headers += original_recipients(part_text(part))
+    if not headers:
+        headers = original_recipients(rest)
+    found = {a.lower() for h in headers for a in _ADDRESS.findall(h)} - own
+    found = {a for a in found if not _is_service_address(a)}
+    return found.pop() if len(found) == 1 else None
 
 
 DETECTOR = FallbackDetector()
