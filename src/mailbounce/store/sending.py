@@ -134,6 +134,8 @@ def save_campaign(
 def add_list_recipients(store: Store, campaign_id: int, list_id: int) -> int:
     """Give every addressed member of a list a delivery (pending); return how many are new.
 
+    The campaign ↔ list link (``campaign_lists``) records how many rows had no address.
+
     Existing deliveries keep their state; a pending or deferred one takes the list's current
     fields (a corrected first name is used on the next attempt).
     """
@@ -149,6 +151,14 @@ def add_list_recipients(store: Store, campaign_id: int, list_id: int) -> int:
             " ON CONFLICT(campaign_id, address) DO UPDATE SET fields_json = excluded.fields_json"
             " WHERE deliveries.state IN ('pending', 'deferred')",
             (campaign_id, now, list_id),
+        )
+        # Rows without an address get no delivery; the report counts them from here.
+        conn.execute(
+            "INSERT INTO campaign_lists (campaign_id, list_id, without_address)"
+            " SELECT ?, ?, COUNT(*) FROM list_members WHERE list_id = ? AND contact_id IS NULL"
+            " ON CONFLICT (campaign_id, list_id) DO UPDATE"
+            " SET without_address = excluded.without_address",
+            (campaign_id, list_id, list_id),
         )
         return _count(conn, campaign_id) - before
 
