@@ -140,6 +140,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"(recipient|user) (is )?not (local|a known user|accepted here)|not a known user",
         r"no (mail ?box|account) (here )?(by that name|for this user|available)",
         r"there is no one at this address|not listed in (the )?(domino )?directory",
+        r"not listed in (the )?public name (&|and) address book",
         r"recipient name is not recognized|invalid final delivery userid|unknown recipient",
         r"this user doesn't have a .{0,80} account|recipient not found|recipientnotfound",
         r"badrcptto|validrcptto|no longer (valid|accepts mail)|is not a valid mailbox",
@@ -182,6 +183,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"all recipient addresses rejected ?: access denied|unroutable sender",
         # A list or group refusing its poster (Google Groups, Mailman, fml).
         r"(not have|without|no) permission to post|not (a member|allowed to post)",
+        r"pas autoris[ée]e?s? [àa] (lui )?(envoyer|poster|publier)",
     ),
     R.HOSTUNKNOWN: _compile(
         r"host (or domain name )?(not found|unknown|unreachable)|unknown host",
@@ -211,7 +213,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"block ?list|blacklist|black list|\brbl\b|\bdnsbl\b|spamhaus|spamcop|sorbs|barracuda",
         r"blocked (using|by|for|from|due|because of spam)|client host rejected|banned sending ip",
         r"(ip|host|address|server|sender|domain|you) (has been |have been |is |was )?blocked",
-        r"listed (in|on|at)|invalid ip for sending|unwanted messages have been sent from",
+        r"(?<!not )listed (in|on|at)|invalid ip for sending|unwanted messages have been sent from",
         r"not (currently )?accepting (mail|connections) from",
         r"refused to talk|no access from mail server|(is|being) an open relay",
         r"not authorized to send (e-?mail|mail) directly|use the smtp relay at",

@@ -133,10 +133,14 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
 def _with_words(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
     """Fill in the server's words for records a detector found without any (no diagnostic,
     no code): the report's text block for that recipient, as the fallback reads it."""
+    # A bare ``Status: 5.0.0`` (OpenSMTPD, many gateways) says no more than "failed": the
+    # text still names the reason.
     bare = {
         f.recipient.lower(): f.recipient
         for f in facts
-        if f.recipient and not (f.diagnostic or f.status or f.replycode or f.reason_hint)
+        if f.recipient
+        and not (f.diagnostic or f.replycode or f.reason_hint)
+        and (f.status or "")[1:] in ("", ".0.0")
     }
     if not bare:
         return facts
@@ -149,7 +153,7 @@ def _with_words(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
                 replace(
                     fact,
                     diagnostic=words[:1000],
-                    status=best_status(None, words),
+                    status=best_status(fact.status, words),
                     replycode=find_reply(words),
                 )
             )

@@ -15,12 +15,13 @@ detector found without any.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from email.message import Message
 
 from mailbounce.bounces._addressblocks import original_recipients
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply, is_text_like
-from mailbounce.classify import find_enhanced_status
+from mailbounce.classify import command_in, find_enhanced_status
 from mailbounce.models import BounceFacts
 from mailbounce.reason_rules import PHRASES
 
@@ -169,7 +170,9 @@ def strong_evidence(text: str) -> bool:
     return any(pattern.search(lower) for pattern in PHRASES.values())
 
 
-def recipient_blocks(text: str, own: set[str]) -> list[tuple[str, str]]:
+def recipient_blocks(
+    text: str, own: set[str], known: Collection[str] = ()
+) -> list[tuple[str, str]]:
     """(address, its text) per recipient named in the report's text, in order.
 
     A block starts at a line naming a new address and runs to the end of its paragraph; a
@@ -184,7 +187,11 @@ def recipient_blocks(text: str, own: set[str]) -> list[tuple[str, str]]:
         for line in paragraph.split("\n"):
             if _HEADER_LINE.match(line.strip()) or _SENDER_LINE.match(line):
                 continue
-            named = [a for a in _ADDRESS.findall(line) if _is_candidate(a, own, line)]
+            named = [
+                a
+                for a in _ADDRESS.findall(line)
+                if a.lower() in known or _is_candidate(a, own, line)
+            ]
             if not named and len(blocks) == opened:
                 before.append(line.strip())
                 continue
@@ -262,6 +269,13 @@ class FallbackDetector:
         evidence = _evidence_text(text)
         for key, address in failed.items():
             found.setdefault(key, (address, evidence))
+        if not found and strong_evidence(evidence):
+            # The reason stands apart from the only address the report names (MailMarshal's
+            # "Could not be delivered because of 550 5.1.1 User unknown", then "The
+            # following recipients were affected: addr").
+            named = {a.lower(): a for a, _ in recipient_blocks(text, own)}
+            if len(named) == 1:
+                found = {key: (address, evidence) for key, address in named.items()}
         if not found and evidence:
             # The report names nobody: the returned original's only recipient is the one
             # (Verizon's MMS gateway, old Sendmail "Deferred: Connection timed out").
@@ -274,7 +288,12 @@ class FallbackDetector:
             if not find_enhanced_status(block):
                 diagnostic = f"{block} {_status_line(text, address)}".strip()
             # An unknown MTA naming a recipient unknown answers RCPT TO unless it says otherwise.
-            command = find_command(diagnostic) or _transcript_command(text, address) or "RCPT"
+            command = (
+                find_command(diagnostic)
+                or command_in(" ".join(diagnostic.lower().split()))
+                or _transcript_command(text, address)
+                or "RCPT"
+            )
             facts.append(_facts(address, diagnostic[:1000], command, delayed))
         return facts or None
 
@@ -285,7 +304,7 @@ def recipient_texts(
     """Per recipient (lower-cased key): its address and all its blocks with evidence, those
     naming a code or a reason first (Exchange repeats the address with the server's reply)."""
     blocks: dict[str, tuple[str, list[str]]] = {}
-    for address, block in recipient_blocks(text, own):
+    for address, block in recipient_blocks(text, own, only or ()):
         key = address.lower()
         if (only and key not in only) or not (has_evidence(block) or (only and key in only)):
             continue
