@@ -23,8 +23,9 @@ from mailbounce.advice import (
 )
 from mailbounce.classify import classify, find_enhanced_status, find_reply_code
 from mailbounce.errors import NotFoundError
-from mailbounce.models import BounceFacts, Party, SuppressionCause
+from mailbounce.models import BounceFacts, Kind, Party, SuppressionCause
 from mailbounce.people import is_forgotten
+from mailbounce.reply_codes import reply_code
 from mailbounce.report import advice_for, marked_invalid
 from mailbounce.store import Store
 from mailbounce.store import people as sql
@@ -159,6 +160,21 @@ def _status_explanation(text: str, lang: str) -> Explanation:
     result = classify(facts)
     entry = explain(result.reason, lang)
     unknown = result.reason in UNKNOWN_REASONS
+    family = reply_code(code, lang) if enhanced is None else None
+    if family is not None:
+        # A bare reply code (550) names a family of reasons, not one (nor none): say which
+        # and what to look at, rather than "unknown". Invalidation stays the classification's.
+        entry = Advice(
+            reason="unknown",
+            lang=lang,
+            label=family.label,
+            explanation=family.explanation,
+            advice=family.advice,
+            invalid=entry.invalid,
+            kind=Kind.PERMANENT if code.startswith("5") else Kind.TEMPORARY,
+            party=Party.UNKNOWN,
+        )
+        unknown = False
     return Explanation(
         code, "status", entry, marked_invalid(entry, str(result.kind), lang), unknown=unknown
     )

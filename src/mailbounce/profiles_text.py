@@ -24,7 +24,9 @@ def _para(out: IO[str], text: str, indent: str = "  ") -> None:
 def write_explanation(item: Explanation, lang: str, out: IO[str]) -> None:
     """The "see why" view: label, meaning, whether invalid, what to do, latest rejection."""
     advice = item.advice
-    reason = f" ({advice.reason})" if advice.reason not in (item.target, "syntax") else ""
+    shown = advice.reason not in (item.target, "syntax")
+    # A bare reply code's family has no single reason to name (reply_codes).
+    reason = f" ({advice.reason})" if shown and advice.reason != "unknown" else ""
     out.write(f"{item.target}: {advice.label}{reason}\n")
     if item.unknown:
         _para(out, term("text.unknown_reason", lang))
