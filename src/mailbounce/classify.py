@@ -137,8 +137,19 @@ def _normalise(diagnostic: str) -> str:
     text = _SPACES.sub(" ", diagnostic).strip().lower()
     first = _CONTINUATION.search(text)
     if first is None:
+        return _without_repeated_status(text)
+    joined = text[: first.end()] + _CONTINUATION.sub(" ", text[first.end() :]).replace("  ", " ")
+    return _without_repeated_status(joined)
+
+
+def _without_repeated_status(text: str) -> str:
+    """A multi-line reply whose relay kept only the enhanced code of each line ("552 5.7.0
+    text 5.7.0 more", Sendmail quoting Gmail) reads as one sentence: repeats dropped."""
+    first = _ENHANCED.search(text)
+    if first is None or text.count(first.group(0)) < 2:
         return text
-    return text[: first.end()] + _CONTINUATION.sub(" ", text[first.end() :]).replace("  ", " ")
+    repeat = re.compile(rf" {re.escape(first.group(0))}(?= )")
+    return text[: first.end()] + repeat.sub("", text[first.end() :])
 
 
 def status_reason(status: str | None) -> Reason | None:

@@ -242,6 +242,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"malformed (or unexpected )?name server reply|unable to resolve",
         r"lookup (of \S{1,255} )?(failed|had no relevant)",
         r"hop count exceeded|too many hops|no relevant answers|connection (reset|lost)",
+        r"(wasn't|was not|unable to|could not|couldn't) (able to )?establish an? smtp connection",
     ),
     R.CONTENTERROR: _compile(
         r"header size exceeds|8-bit data|mime (complexity|headers)|improperly-formatted",
@@ -251,6 +252,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
     R.NOTACCEPT: _compile(
         r"does not accept (e-?)?mail|doesn't receive email|null mx|accepts no mail",
         r"does not receive (e-?)?mail|mail receiving disabled|no mx record|no smtp service",
+        r"no mx (record )?found",
     ),
     R.EXPIRED: _compile(
         r"timed? ?out|delivery time expired|message expired|queue (too long|lifetime)",

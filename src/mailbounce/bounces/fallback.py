@@ -85,6 +85,8 @@ _MAX_SCAN = 20_000
 def looks_like_report(mail: Mail) -> bool:
     """Whether the mail presents itself as a delivery report (cheap: headers only)."""
     msg = mail.msg
+    if msg.get_param("report-type", header="content-type") == "disposition-notification":
+        return False  # a read receipt (RFC 8098), whatever its sender and subject say
     if msg.get_content_type() == "multipart/report" or msg.get("X-Failed-Recipients"):
         return True
     if msg.get("Return-Path") is not None and str(msg.get("Return-Path")).strip() == "<>":
