@@ -275,3 +275,26 @@ def test_json_lists_the_limited_rows_with_the_total_and_csv_exports_all(db_path:
     assert len(rows) == 250 and {row["address"] for row in rows} == {
         f"r{i:04d}@free.fr" for i in range(250)
     }
+
+
+@pytest.mark.parametrize(
+    ("subject", "title"),
+    [
+        ("{{ first_name or 'Bonjour' }}, la lettre de novembre", "Bonjour, la lettre de novembre"),
+        ("Bonjour {{ first_name }} !", "Bonjour !"),
+        ("Nouvelles {{ unclosed", "Nouvelles {{ unclosed"),  # cannot render: the raw text
+        ("{{ ''.__class__.__mro__ }}", "{{ ''.__class__.__mro__ }}"),  # sandbox refuses
+        ("{{ first_name }}", "{{ first_name }}"),  # nothing left: the raw text
+        ("Plain subject", "Plain subject"),
+    ],
+)
+def test_title_shows_the_subject_a_recipient_without_fields_sees(
+    db_path: Path, subject: str, title: str
+) -> None:
+    build_campaign(db_path, "nov", [Recipient("a@b.fr")])
+    with Store(db_path) as store, store.transaction() as conn:
+        conn.execute("UPDATE campaigns SET subject = ?", (subject,))
+    text = _render(db_path, ReportFormat.TABLE)
+    assert text.startswith(f"Campaign report: nov — {title}\n")
+    data = json.loads(_render(db_path, ReportFormat.JSON))
+    assert data["campaign"]["subject"] == subject and data["campaign"]["title"] == title
