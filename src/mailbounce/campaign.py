@@ -211,7 +211,7 @@ def load_campaign(options: CampaignOptions, config: Config | None = None) -> Cam
         message=_message(options, data, base, origin),
         smtp=_smtp(options, layers.section("smtp"), base, origin),
         concurrency=_concurrency(options, layers.section("sending"), origin),
-        rate=_rate(options.rate, layers.section("sending").get("rate"), origin),
+        rate=_rate(options.rate, layers.section("sending").get("rate"), f"{origin}: sending.rate"),
         retry=_retry(options, layers.section("sending"), origin),
         domains=_domains(layers.section("sending").get("domains"), origin),
         tracking_secret=_tracking_secret(layers.section("tracking")),
@@ -363,8 +363,9 @@ def _concurrency(options: CampaignOptions, section: Mapping[str, Any], origin: s
     return _positive_int(section.get("concurrency", 1), f"{origin}: sending.concurrency")
 
 
-def _rate(option: float | None, value: Any, origin: str) -> float | None:
+def _rate(option: float | None, value: Any, what: str) -> float | None:
     chosen = option if option is not None else value
+    origin = "--rate" if option is not None else what
     if chosen is None:
         return None
     try:
@@ -379,7 +380,6 @@ def _rate(option: float | None, value: Any, origin: str) -> float | None:
 
 
 def _retry(options: CampaignOptions, section: Mapping[str, Any], origin: str) -> RetryPolicy:
-    default = RetryPolicy()
     first = (
         parse_duration(options.retry_after, what="--retry-after")
         if options.retry_after
@@ -387,7 +387,8 @@ def _retry(options: CampaignOptions, section: Mapping[str, Any], origin: str) ->
     )
     cap = parse_duration(section.get("retry_cap", "1h"), what=f"{origin}: sending.retry_cap")
     give_up = parse_duration(section.get("give_up", "5d"), what=f"{origin}: sending.give_up")
-    return RetryPolicy(first=first, cap=max(cap, first), give_up=give_up or default.give_up)
+    # A cap below the first delay would shorten it: the cap never undercuts ``first``.
+    return RetryPolicy(first=first, cap=max(cap, first), give_up=give_up)
 
 
 def _domains(value: Any, origin: str) -> dict[str, DomainLimit]:
@@ -405,7 +406,7 @@ def _domains(value: Any, origin: str) -> dict[str, DomainLimit]:
             concurrency=_positive_int(concurrency, f"{where}.concurrency")
             if concurrency is not None
             else None,
-            rate=_rate(None, spec.get("rate"), where),
+            rate=_rate(None, spec.get("rate"), f"{where}.rate"),
         )
     return limits
 

@@ -115,9 +115,10 @@ class DeliveryRun:
             for n in range(min(self.campaign.concurrency, max(due, 1)))
         ]
         # The workers wait on sockets and commits, not on the CPU: a thread back from I/O
-        # should not wait the default 5 ms for another to release the GIL.
+        # should not wait the default 5 ms for another to release the GIL (2 ms measured best
+        # of 0.5, 2 and 5 ms with 8 connections, within noise).
         switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch_interval, 0.0005))
+        sys.setswitchinterval(min(switch_interval, 0.002))
         shown = 0
         try:
             for worker in workers:
