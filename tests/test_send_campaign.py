@@ -119,3 +119,9 @@ def test_definition_changes_split_content_from_transport(tmp_path: Path) -> None
     unsafe, harmless = definition_changes(before, after)
     assert unsafe == ["the subject changed"]
     assert harmless == ["concurrency: 1 → 4"]
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "smtp: {url: 'smtp://r.example'}\nsubjet: typo\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: unknown key 'subjet' \(known: columns, from"):
+        load_campaign(CampaignOptions(campaign_file=path))

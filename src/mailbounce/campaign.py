@@ -47,6 +47,23 @@ from mailbounce.smtp import SmtpSettings, TlsMode, parse_smtp_url
 from mailbounce.tracking import SECRET_ENV
 
 PASSWORD_ENV = "MAILBOUNCE_SMTP_PASSWORD"
+CAMPAIGN_KEYS = frozenset(
+    {
+        "name",
+        "from",
+        "reply_to",
+        "subject",
+        "text",
+        "html",
+        "lists",
+        "columns",
+        "headers",
+        "list_unsubscribe",
+        "smtp",
+        "sending",
+        "tracking",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +218,11 @@ def load_campaign(options: CampaignOptions, config: Config | None = None) -> Cam
         if not isinstance(loaded, Mapping):
             raise ConfigError(f"{options.campaign_file}: a campaign file is a YAML mapping")
         data, base, origin = loaded, options.campaign_file.parent, str(options.campaign_file)
+        unknown = sorted(str(key) for key in data if key not in CAMPAIGN_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"{origin}: unknown key '{unknown[0]}' (known: {', '.join(sorted(CAMPAIGN_KEYS))})"
+            )
     layers = _Layers(data, config, origin)
     name = options.name or _text(data, "name", origin)
     if not name:
@@ -250,7 +272,9 @@ def _lists(
     if options.lists:
         paths = list(options.lists)
     else:
-        raw = data.get("lists", data.get("list"))
+        raw = data.get("lists")
+        if raw is not None and not isinstance(raw, str | list):
+            raise ConfigError(f"{origin}: 'lists' must be a list of CSV files")
         items = [raw] if isinstance(raw, str) else list(raw or [])
         paths = [base / str(item) for item in items]
     if not paths:
@@ -297,8 +321,8 @@ def _message(
         text=_read_template(text_path) if text_path else None,
         html=_read_template(html_path) if html_path else None,
         reply_to=_text(data, "reply_to", origin),
-        list_unsubscribe_mailto=unsubscribe.get("mailto") or data.get("list_unsubscribe_mailto"),
-        list_unsubscribe_url=unsubscribe.get("url") or data.get("list_unsubscribe_url"),
+        list_unsubscribe_mailto=unsubscribe.get("mailto"),
+        list_unsubscribe_url=unsubscribe.get("url"),
         extra_headers={str(k): str(v) for k, v in headers.items()},
         text_name=str(text_path) if text_path else "text",
         html_name=str(html_path) if html_path else "html",
