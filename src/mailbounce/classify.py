@@ -174,6 +174,8 @@ def command_in(text: str) -> str | None:
 def _greylisting(text: str, status: str, code: str, temporary: bool) -> Reason | None:
     if not temporary or PHRASES[Reason.BADREPUTATION].search(text):
         return None
+    if PHRASES[Reason.SPEEDING].search(text):
+        return None  # "rate limited, try again later" is a sending-rate limit
     if GREYLISTING.search(text):
         return Reason.GREYLISTED
     if code in ("450", "451") and status in GREYLISTING_STATUSES and RETRY_LATER.search(text):

@@ -74,7 +74,7 @@ MAILER_ERROR = _compile(
 # Phrase groups; entries are regular expressions over the lower-cased, space-folded diagnostic.
 PHRASES: dict[R, re.Pattern[str]] = {
     R.MAILBOXFULL: _compile(
-        r"mailbox (is )?full",
+        r"mail ?box (is )?full",
         r"mailbox size limit exceeded",
         r"over ?quota",
         r"quota (exceeded|violation|full)",
@@ -109,14 +109,15 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"user (is )?(suspended|disabled|inactive|terminated)|is a deactivated mailbox",
         r"tried to reach is (disabled|inactive)|archived recipient|bo[iî]te .{0,40}archiv[ée]e",
         r"temporar(il)?y locked",
-        r"temporarily inactive|recipient suspend|no longer (active|in use)",
+        r"temporarily inactive|recipient suspend|no longer (active|in use)|due to inactivity",
         r"compte (d[ée]sactiv[ée]|suspendu|bloqu[ée])",
     ),
     R.HASMOVED: _compile(
         r" has been replaced by |address has moved|no longer (valid|at this address), (please )?use"
     ),
     R.NORELAYING: _compile(
-        r"relay(ing)? (access )?(denied|not permitted|prohibited|not allowed)|\bno relaying",
+        r"relay(ing)? (access )?(denied|not permitted|prohibited|not allowed|rejected)",
+        r"\bno relaying",
         r"not configured to relay",
         r"not (permitted|allowed) to relay|unable to relay|we do not relay|relaying mail to",
         r"not an open relay|insecure mail relay|allowed rcpthosts|as a relay|not a gateway",
@@ -150,6 +151,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"destinataire invalide|n'existe pas|nexiste pas|adresse invalide|compte inexistant",
         r"adresse .{0,40}introuvable|destinataire introuvable",
         r"adresse (de destination |du destinataire |e-?mail )?(invalide|inconnue)",
+        r"(recipient|addressee) unknown|user invalid|unknown or illegal alias|not our customer",
     ),
     R.FILTERED: _compile(
         r"message filtered|filtered by|refused due to recipient preferences",
@@ -165,7 +167,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
     ),
     R.NOTCOMPLIANTRFC: _compile(
         r"rfc ?5322|rfc ?2822|not rfc compliant|rfcmessagenoncompliant",
-        r"multiple addresses in from",
+        r"multiple addresses in from|multiple from headers",
     ),
     R.BADREPUTATION: _compile(
         r"reputation|low sender score|unexpected volume or user complaints",
@@ -189,6 +191,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"host (or domain name )?(not found|unknown|unreachable)|unknown host",
         r"domain (name )?(not found|does not exist|unknown|is not reachable|must exist)",
         r"no such domain|unrouteable (address|mail domain)|unknown domain",
+        r"non-?existent domain|bad destination system address",
         r"name or service not known|domain is not reachable",
         r"illegal host/domain|host name lookup failure|nxdomain|domaine (inconnu|inexistant)",
     ),
@@ -201,7 +204,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
     ),
     R.SPEEDING: _compile(
         r"too many (messages|mails|emails)|(?<!connection )rate limit|sending rate",
-        r"try again slower",
+        r"try again slower|message rate exceeded|exceeded (the |your )?sending limit",
         r"receiving mail at a rate|exceeded the max emails per hour|trop de (messages|mails)",
     ),
     R.TOOMANYCONN: _compile(
@@ -217,7 +220,8 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"not (currently )?accepting (mail|connections) from",
         r"refused to talk|no access from mail server|(is|being) an open relay",
         r"not authorized to send (e-?mail|mail) directly|use the smtp relay at",
-        r"helo command rejected|your ip|(ip|host) (address )?(is )?(not allowed|rejected|denied)",
+        r"helo command rejected|invalid helo|bad helo|blackhole",
+        r"your ip|(ip|host) (address )?(is )?(not allowed|rejected|denied)",
         r"dynamic ip|dial-?up|residential|(ip|adresse) .{0,60}bloqu[ée]e?|liste noire",
     ),
     R.VIRUSDETECTED: _compile(r"\bvirus|malware|infected|executable attachment|malicious"),
@@ -227,18 +231,20 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"content presents a potential security issue|content restrictions?\b",
         r"contient (un|des) (lien|url)|liens? (interdit|non autoris)",
         r"pi[èe]ce jointe (interdite|refus)",
+        r"attachment (type )?(is )?(not allowed|blocked|forbidden)",
     ),
     R.SYSTEMERROR: _compile(
         r"system (error|config)|configuration error|local error|internal (server )?error",
         r"server error|mail loop|loops back to myself|routing loop|forwarding loop",
         r"temporary local problem|service (currently )?unavailable|misconfigured",
+        r"configuration problem|service not available",
         r"(temporary )?system failure|erreur temporaire du syst[eè]me",
         r"timeout waiting for input|interrupted system call|erreur (syst[eè]me|interne)",
         r"could not load drd|transaction failed|queue file write error|temporary lookup failure",
     ),
     R.NETWORKERROR: _compile(
         r"no route to host|network (is )?unreachable|host is unreachable|dns (error|failure)",
-        r"dns query failed",
+        r"dns query failed|dns temporary failure",
         r"malformed (or unexpected )?name server reply|unable to resolve",
         r"lookup (of \S{1,255} )?(failed|had no relevant)",
         r"hop count exceeded|too many hops|no relevant answers|connection (reset|lost)",
@@ -259,7 +265,8 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"in the queue too long|retry time(out)? (not reached|exceeded)|giving up\b",
         r"could not deliver for the last",
         r"could not be delivered for|have been failing for a long time",
-        r"unable to deliver .{0,80} after",
+        r"unable to deliver .{0,80} after|unable to deliver (in|within) \d",
+        r"delivery expired|message too old",
         r"not reachable within the allowed queue period|d[ée]lai (d'attente )?d[ée]pass[ée]",
         r"did not accept our requests to connect",
     ),

@@ -1,0 +1,64 @@
+"""Remote-server wordings met in bounces of MTAs and providers absent from the DEV corpus.
+
+Each row is a reply as an unknown MTA would relay it (no detector's hint, no status field):
+the words and the codes inside them alone must name the reason (TAXONOMY.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbounce.classify import classify_reason
+from mailbounce.models import BounceFacts
+
+WORDINGS: list[tuple[str, str]] = [
+    ("550 5.1.1 <a@example.org>... Addressee unknown", "userunknown"),
+    ("550 recipient unknown", "userunknown"),
+    ("550 user invalid", "userunknown"),
+    ("550 5.1.1 unknown or illegal alias: a@example.org", "userunknown"),
+    ("550 Not our Customer", "userunknown"),
+    ("550 mail box full", "mailboxfull"),
+    ("550 5.1.2 bad destination system address", "hostunknown"),
+    ("554 5.4.4 SMTPSEND.DNS.NonExistentDomain; nonexistent domain", "hostunknown"),
+    ("550 5.2.1 This mailbox has been blocked due to inactivity", "suspend"),
+    ("554 Relay rejected for policy reasons", "norelaying"),
+    ("550 Access denied - Invalid HELO name", "blocked"),
+    ("554 5.7.1 Mail from 192.0.2.1 refused by blackhole site", "blocked"),
+    ("Delivery expired (message too old)", "expired"),
+    ("unable to deliver in 2 days", "expired"),
+    ("451 4.3.5 Server configuration problem", "systemerror"),
+    ("421 Service not available, closing transmission channel", "systemerror"),
+    ("451 4.4.0 DNS temporary failure", "networkerror"),
+    ("450 4.7.1 rate limited, please try again later", "speeding"),
+    ("421 Message rate exceeded", "speeding"),
+    ("421 You have exceeded the sending limit", "speeding"),
+    ("554 5.7.1 Message rejected: attachment type not allowed", "policyviolation"),
+    ("550 5.7.1 Message rejected due to content restrictions", "policyviolation"),
+    ("554 5.6.0 Message contains multiple From headers", "notcompliantrfc"),
+    ("451 4.3.0 Temporary system failure, please try later", "systemerror"),
+    ("Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)", "networkerror"),
+    ("neko@example.jp: No MX found for domain", "notaccept"),
+    ("User not listed in public Name & Address Book", "userunknown"),
+    ("the group may not exist, or you may not have permission to post messages", "rejected"),
+    ("le groupe n'existe pas ou vous n'êtes pas autorisé à lui envoyer des messages", "rejected"),
+    (
+        "552 5.7.0 This message was blocked because its content presents a potential 5.7.0 "
+        "security issue. Please visit 5.7.0 https://support.google.com/mail/answer/6590",
+        "policyviolation",
+    ),
+    ("450 4.7.1 Greylisted, please try again later", "greylisted"),
+]
+
+
+@pytest.mark.parametrize(("diagnostic", "reason"), WORDINGS)
+def test_wording_names_the_reason(diagnostic: str, reason: str) -> None:
+    code = diagnostic[:3] if diagnostic[:3].isdigit() else None
+    facts = BounceFacts(
+        recipient="a@example.org",
+        action="failed",
+        status=None,
+        replycode=code,
+        diagnostic=diagnostic,
+        smtp_command="RCPT",
+    )
+    assert str(classify_reason(facts)) == reason
