@@ -47,6 +47,16 @@ WORDINGS: list[tuple[str, str]] = [
         "policyviolation",
     ),
     ("450 4.7.1 Greylisted, please try again later", "greylisted"),
+    # French wordings (Orange, SFR, Free, La Poste, French Exchange and hosting providers).
+    ("550 Le domaine exemple-disparu.fr n'existe pas", "hostunknown"),
+    ("550 Nom de domaine introuvable", "hostunknown"),
+    ("550 L'adresse du destinataire n'existe pas", "userunknown"),
+    ("550 Cette adresse n'est plus valide", "userunknown"),
+    ("Délai de remise dépassé : le message n'a pas pu être remis", "expired"),
+    ("550 La boîte aux lettres est désactivée", "suspend"),
+    ("552 Le message est trop volumineux", "mesgtoobig"),
+    ("554 Relais refusé", "norelaying"),
+    ("421 Trop de connexions, ralentissez. Too many connections, slow down.", "toomanyconn"),
 ]
 
 

@@ -96,7 +96,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"message (size|length) exceeds|exceeds? (the )?(maximum|max) (message )?size",
         r"max(imum)? message size|message file too big|size limit|message exceeds the max",
         r"exceeded maximum inbound message size|line limit exceeded",
-        r"taille limite du message|message trop (gros|volumineux)",
+        r"taille limite du message|message (est )?trop (gros|volumineux)",
     ),
     R.EXCEEDLIMIT: _compile(
         r"message header size exceeds limit|too many recipients for this message"
@@ -111,6 +111,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"temporar(il)?y locked",
         r"temporarily inactive|recipient suspend|no longer (active|in use)|due to inactivity",
         r"compte (d[ée]sactiv[ée]|suspendu|bloqu[ée])",
+        r"bo[iî]te (aux lettres |mail )?(est )?(d[ée]sactiv[ée]e|suspendue|ferm[ée]e)",
     ),
     R.HASMOVED: _compile(
         r" has been replaced by |address has moved|no longer (valid|at this address), (please )?use"
@@ -148,7 +149,9 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"destination address(es)? (were|was) unknown|does not have an account here",
         r"account ([^ ]{1,80} )?does not exist|e-?mail account .{0,80}does not exist",
         r"utilisateur inconnu|adresse (e-?mail )?inconnue|destinataire inconnu",
-        r"destinataire invalide|n'existe pas|nexiste pas|adresse invalide|compte inexistant",
+        # "n'existe pas" names the mailbox unless the sentence is about the domain.
+        r"^(?!.*domaine).*n'?existe pas|destinataire invalide|adresse invalide|compte inexistant",
+        r"n'est plus (valide|active|utilis[ée]e)",
         r"adresse .{0,40}introuvable|destinataire introuvable",
         r"adresse (de destination |du destinataire |e-?mail )?(invalide|inconnue)",
         r"(recipient|addressee) unknown|user invalid|unknown or illegal alias|not our customer",
@@ -194,6 +197,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"non-?existent domain|bad destination system address",
         r"name or service not known|domain is not reachable",
         r"illegal host/domain|host name lookup failure|nxdomain|domaine (inconnu|inexistant)",
+        r"domaine .{0,60}n'existe pas|(domaine|h[ôo]te)( \S+)? introuvable",
     ),
     R.SPAMDETECTED: _compile(
         r"\bspam\b|unsolicited|\buce\b|\bube\b|bulk (e-?mail|mail)|junk mail",
@@ -267,7 +271,9 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"could not be delivered for|have been failing for a long time",
         r"unable to deliver .{0,80} after|unable to deliver (in|within) \d",
         r"delivery expired|message too old",
-        r"not reachable within the allowed queue period|d[ée]lai (d'attente )?d[ée]pass[ée]",
+        r"not reachable within the allowed queue period",
+        r"d[ée]lai (d'attente |de (remise|livraison|distribution) )?(est )?"
+        r"(d[ée]pass[ée]|expir[ée])",
         r"did not accept our requests to connect",
     ),
     R.SECURITYERROR: _compile(
