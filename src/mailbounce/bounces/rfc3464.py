@@ -263,7 +263,8 @@ def with_human_part(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
     if not human:
         return facts
     lowered = human.lower()
-    paragraphs = _PARAGRAPHS.split(lowered)
+    # Postfix folds "(in reply to RCPT\n    TO command)" over two lines: one space each.
+    paragraphs = [" ".join(p.split()) for p in _PARAGRAPHS.split(lowered)]
     found = []
     for fact in facts:
         command = fact.smtp_command
