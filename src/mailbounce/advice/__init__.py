@@ -89,7 +89,9 @@ def check_lang(lang: str) -> str:
 @cache
 def _load(name: str) -> dict[str, Any]:
     text = resources.files("mailbounce.advice").joinpath(name).read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    # libyaml's safe loader when built in: the pure-Python one takes ~0.1 s for the
+    # catalogue, the largest part of a report's time (benchmarks/report_speed.py).
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     assert isinstance(data, dict)
     return data
 
