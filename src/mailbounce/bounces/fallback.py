@@ -47,7 +47,8 @@ _BOUNCE_SUBJECT = re.compile(
 _ORIGINAL_MARKER = re.compile(
     r"(original message(?! was received)|returned message|message headers follow"
     r"|copy of the message|below this line|undelivered message|message d'origine|message original"
-    r"|headers of your message|first \d+ lines|rfc822|^received: )",
+    r"|headers of your message|first \d+ lines|rfc822|^received: "
+    r"|mensaje original|messaggio originale|mensagem original|urspr[üu]ngliche nachricht)",
     re.I | re.M,
 )
 _HEADER_LINE = re.compile(
