@@ -35,6 +35,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"undeliver|not (be )?delivered|delivery (status|failure|failed|has failed|notification|"
     r"problem|report)|returned mail|failure notice|mail delivery|non[- ]?remis|non[- ]?distribu"
     r"|nondeliverable|unzustellbar|rejected|could not be delivered|delivery error|bounce"
+    r"|non-?delivery|(mail|message|delivery) (has been )?delayed|could not send|mail system error"
     # French, Spanish, Italian, Portuguese, Dutch and Japanese notices (Exchange, Gmail and
     # the carriers translate their subjects).
     r"|remise impossible|[ée]chec de (la )?(remise|distribution)|non (d[ée]livr|distribu)"
