@@ -16,9 +16,12 @@ from mailbounce.models import BounceFacts, Reason
 
 _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Vacation")
 _VACATION_SUBJECT = re.compile(
-    r"^\s*(auto(matic)?[ -]?(reply|response|answer)|out of (the )?office|away from|on vacation"
-    r"|vacation|absence|absent|r[ée]ponse automatique|message automatique|r[ée]ponse auto"
-    r"|abwesenheit|automatische antwort|i am away|i'm away|away until|congés?|en cong[ée]s?)",
+    r"^\s*(auto(matic)?[ -]?(reply|response|answer)|out[ -]of[ -](the[ -])?office|away from"
+    r"|on vacation|vacation|absence|absent|r[ée]ponse automatique|message automatique"
+    r"|r[ée]ponse auto|abwesenheit|abwesend|au(ss|ß)er haus|automatische antwort|i am away"
+    r"|i'm away|away until|congés?|en cong[ée]s?|risposta automatica|fuori (sede|ufficio)"
+    r"|respuesta autom[áa]tica|fuera de la oficina|resposta autom[áa]tica|automatisch antwoord"
+    r"|afwezig)",
     re.IGNORECASE,
 )
 _BOUNCE_SUBJECT = re.compile(
