@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from email.message import Message
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, inline_statuses
 from mailbounce.bounces._textblocks import body_text, make_facts
@@ -59,7 +60,20 @@ def _postfix_report(mail: Mail) -> bool:
     """Whether a report part carries Postfix's own fields (``X-Postfix-Queue-ID``)."""
     if mail.msg.get_content_type() != "multipart/report":
         return False
-    return any("X-Postfix-" in part.as_string() for part in delivery_status_parts(mail.msg))
+    return any(_has_postfix_field(part) for part in delivery_status_parts(mail.msg))
+
+
+def _has_postfix_field(part: Message) -> bool:
+    """Field names only: ``as_string()`` would refold every header, quadratic in its length."""
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return "X-Postfix-" in payload
+    return any(
+        name.lower().startswith("x-postfix-")
+        for block in payload
+        if isinstance(block, Message)
+        for name in block
+    )
 
 
 def _server_notice(text: str) -> list[BounceFacts]:
