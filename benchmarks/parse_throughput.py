@@ -69,6 +69,12 @@ class Figure:
     seconds: float
     max_rss_mb: float
     tree_rss_mb: float = 0.0
+    cpu_seconds: float = 0.0  # user + system of the process and its workers
+
+    @property
+    def cpu_rate(self) -> float:
+        """Messages per CPU second: what a loaded, shared machine does not distort."""
+        return self.messages / self.cpu_seconds if self.cpu_seconds else 0.0
 
     @property
     def rate(self) -> float:
@@ -151,7 +157,8 @@ def timed_child(name: str, command: list[str], messages: int) -> Figure:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 3):
         sys.exit(f"{name} failed ({process.returncode}): {stderr[-2000:]}")
-    return Figure(name, messages, seconds, usage.ru_maxrss / 1024, sampler.peak_kib / 1024)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Figure(name, messages, seconds, usage.ru_maxrss / 1024, sampler.peak_kib / 1024, cpu)
 
 
 def mailbounce(mbox: Path, db: Path, jobs: int, messages: int) -> Figure:
@@ -197,7 +204,7 @@ def flufl(mbox: Path, scratch: Path, messages: int) -> Figure | None:
 
 
 def breakdown(originals: list[bytes], count: int) -> list[tuple[str, float]]:
-    """In-process rates over the same corpus: where parse-bounces' time goes."""
+    """In-process rates per CPU second over the same corpus: where the time goes."""
     import email
     import email.policy
 
@@ -205,16 +212,16 @@ def breakdown(originals: list[bytes], count: int) -> list[tuple[str, float]]:
 
     sample = [originals[n % len(originals)] for n in range(count)]
     rates = []
-    started = time.perf_counter()
+    started = time.process_time()
     for raw in sample:
         email.message_from_bytes(raw, policy=email.policy.compat32)
     rates.append(
         (
             "email.message_from_bytes, compat32 (the parse alone)",
-            count / (time.perf_counter() - started),
+            count / (time.process_time() - started),
         )
     )
-    started = time.perf_counter()
+    started = time.process_time()
     for raw in sample:
         try:
             analyse_message(raw)
@@ -223,7 +230,7 @@ def breakdown(originals: list[bytes], count: int) -> list[tuple[str, float]]:
     rates.append(
         (
             "mailbounce.bounces.analyse_message (parse + detectors)",
-            count / (time.perf_counter() - started),
+            count / (time.process_time() - started),
         )
     )
     return rates
@@ -262,23 +269,35 @@ def main() -> None:
         if baseline:
             figures.append(baseline)
     print()
-    header = f"{'run':<52} {'msgs/s':>8} {'seconds':>8} {'maxrss MB':>10} {'tree PSS':>8}"
+    header = (
+        f"{'run':<52} {'msgs/s':>7} {'wall s':>7} {'CPU s':>7} {'msgs/CPU s':>10}"
+        f" {'maxrss MB':>9} {'tree PSS':>8}"
+    )
     print(header)
     for fig in figures:
         print(
-            f"{fig.name:<52} {fig.rate:>8.0f} {fig.seconds:>8.1f} {fig.max_rss_mb:>10.1f}"
-            f" {fig.tree_rss_mb:>8.1f}"
+            f"{fig.name:<52} {fig.rate:>7.0f} {fig.seconds:>7.1f} {fig.cpu_seconds:>7.1f}"
+            f" {fig.cpu_rate:>10.0f} {fig.max_rss_mb:>9.1f} {fig.tree_rss_mb:>8.1f}"
         )
     j1, j2 = figures[0], figures[1]
     print()
     for label, rate in breakdown(originals, min(args.messages, 3000)):
-        print(f"in-process: {label}: {rate:.0f} msgs/s")
+        print(f"in-process: {label}: {rate:.0f} msgs/CPU s")
     print()
     if baseline:
         ratio = j1.rate / baseline.rate
         print(f"--jobs 1 vs flufl.bounce: {ratio:.2f}x (target >= 2x: {verdict(ratio >= 2)})")
+        cpu_ratio = j1.cpu_rate / baseline.cpu_rate
+        print(f"  same, per CPU second (load-independent): {cpu_ratio:.2f}x")
     scale = j2.rate / j1.rate
     print(f"--jobs 2 vs --jobs 1: {scale:.2f}x (target >= 1.7x: {verdict(scale >= 1.7)})")
+    if j2.cpu_seconds:
+        # With two idle cores, wall time is the CPU time spread over both.
+        ideal = 2 * j1.cpu_seconds / j2.cpu_seconds
+        print(
+            f"  CPU cost of --jobs 2: {j2.cpu_seconds / j1.cpu_seconds - 1:+.0%};"
+            f" scaling on {os.cpu_count()} idle cores would be about {min(ideal, 2):.2f}x"
+        )
     ours = [f for f in figures if f.name.startswith("mailbounce")]
     peak = max(max(f.max_rss_mb, f.tree_rss_mb) for f in ours)
     print(
