@@ -5,10 +5,12 @@ under a temporary folder: its config, run and state folders, a passwd-file with 
 password, Maildir storage, and an implicit-TLS listener (``ssl = required``) whose certificate
 is issued by a trustme test CA, so ``imaps://`` is exercised with real verification.
 
-Dovecot refuses to run its internal and login processes as root unless told to, and mail users
-need a uid ≥ ``first_valid_uid``: the config sets ``default_internal_user``,
-``default_login_user`` and the static userdb to the current user (root on this machine and in
-CI), which is what lets it run without the ``dovecot``/``dovenull`` system accounts.
+Users: ``default_internal_user`` is the current user (root on this machine and in CI), so
+no ``dovecot`` account is needed. Two things Dovecot never does as root: run ``imap-login``
+("This process must not be run as root") and give mail access to uid 0 ("userdb returned 0
+as uid"). So as root the login processes run as ``dovenull`` (created by the Debian package;
+``nobody`` otherwise) and the mail belongs to ``nobody`` in a world-traversable temporary
+folder (pytest's tmp folders are 0700 root); as any other user, everything runs as that user.
 """
 
 from __future__ import annotations
