@@ -177,7 +177,6 @@ class ImapSource:
         self._cap = max_message_bytes
         self._imap: imaplib.IMAP4_SSL | None = None
         self.uidvalidity: int | None = None
-        self.last_uid = 0
 
     @property
     def key(self) -> str:
@@ -211,7 +210,16 @@ class ImapSource:
             _logout(imap)
             raise ImapError(f"{self._where()}: login refused for {loc.user}") from None
         self._imap = imap
+        self._refresh_capabilities(imap)
         self._select(loc.folder)
+
+    @staticmethod
+    def _refresh_capabilities(imap: imaplib.IMAP4_SSL) -> None:
+        """Servers announce MOVE and UIDPLUS only once logged in (Dovecot does)."""
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            status, data = imap.capability()
+            if status == "OK" and data and isinstance(data[-1], bytes):
+                imap.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
     def _select(self, folder: str) -> None:
         imap = self._require()
@@ -251,8 +259,8 @@ class ImapSource:
             chunk = uids[first : first + IMAP_FETCH_CHUNK]
             try:
                 status, data = imap.uid("FETCH", _uid_set(chunk), "(UID BODY.PEEK[])")
-            except (imaplib.IMAP4.abort, OSError) as exc:
-                raise ImapError(f"{self._where()}: connection lost while fetching: {exc}") from None
+            except (imaplib.IMAP4.error, OSError) as exc:
+                raise ImapError(f"{self._where()}: cannot fetch messages: {exc}") from None
             if status != "OK":
                 raise ImapError(f"{self._where()}: cannot fetch messages of {self.label}")
             for item in data:
@@ -290,7 +298,10 @@ class ImapSource:
             status, data = imap.uid("COPY", uid_set, target)
             if status == "OK":
                 imap.uid("STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
-                imap.expunge()
+                if "UIDPLUS" in imap.capabilities:  # RFC 4315: expunge only ours
+                    imap.uid("EXPUNGE", uid_set)
+                else:
+                    imap.expunge()
         if status != "OK":
             detail = data[0].decode(errors="replace") if data and data[0] else ""
             raise ImapError(f"{self._where()}: cannot move messages to {self.move_to}: {detail}")
