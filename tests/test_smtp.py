@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import trustme
+from hypothesis import given
+from hypothesis import strategies as st
 from smtp_testserver import ScriptedServer, free_port
 
 from mailbounce.config import Secret
@@ -281,3 +283,19 @@ def test_parse_smtp_url_errors(url: str) -> None:
 @pytest.fixture(autouse=True)
 def _no_stray_threads() -> Iterator[None]:
     yield
+
+
+@given(st.binary(max_size=2000))
+def test_wire_data_never_has_bare_line_endings(message: bytes) -> None:
+    data = wire_data(message)
+    assert data.endswith(b"\r\n.\r\n")
+    body = data[:-3]
+    assert b"\n" not in body.replace(b"\r\n", b"") and b"\r" not in body.replace(b"\r\n", b"")
+    # What the server reads back (dots un-stuffed, RFC 5321 §4.5.2) is the message with
+    # CRLF line endings, plus a final CRLF when it had none.
+    lines = body.split(b"\r\n")[:-1]
+    unstuffed = b"".join((line[1:] if line.startswith(b".") else line) + b"\r\n" for line in lines)
+    normalised = message.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    if not normalised.endswith(b"\r\n"):
+        normalised += b"\r\n"
+    assert unstuffed == normalised
