@@ -10,7 +10,11 @@ import sqlite3
 from collections.abc import Callable
 
 from mailbounce.errors import StoreError
-from mailbounce.store.report_schema import create_report_aggregates
+from mailbounce.store.report_schema import (
+    REPORT_COLUMNS,
+    REPORT_COLUMNS_MARK,
+    create_report_aggregates,
+)
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -92,6 +96,7 @@ def m001_initial(conn: sqlite3.Connection) -> None:
             hardbounce INTEGER,
             party TEXT,
             updated_at TEXT NOT NULL,
+            -- report columns (store/report_schema.py)
             UNIQUE (campaign_id, address)
         );
         CREATE INDEX deliveries_due ON deliveries(campaign_id, state, next_attempt_at);
@@ -161,7 +166,7 @@ def m001_initial(conn: sqlite3.Connection) -> None:
         CREATE INDEX events_campaign ON events(campaign_id, type);
         CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-        """,
+        """.replace(REPORT_COLUMNS_MARK, REPORT_COLUMNS),
     )
     # The report's per-delivery outcome, counters and the triggers keeping them current.
     create_report_aggregates(conn)
