@@ -188,7 +188,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"all recipient addresses rejected ?: access denied|unroutable sender",
         # A list or group refusing its poster (Google Groups, Mailman, fml).
         r"(not have|without|no) permission to post|not (a member|allowed to post)",
-        r"pas autoris[ée]e?s? [àa] (lui )?(envoyer|poster|publier)",
+        r"pas (l')?autoris(ation|[ée]e?s?) (de|[àa]) (lui )?(envoyer|poster|publier)",
     ),
     R.HOSTUNKNOWN: _compile(
         r"host (or domain name )?(not found|unknown|unreachable)|unknown host",

@@ -139,9 +139,15 @@ def _is_service_address(address: str) -> bool:
     return local in ("mailer-daemon", "postmaster", "root", "noreply", "no-reply")
 
 
+_FAILURE_STATUS = re.compile(r"(?<![\d.])[45]\.\d{1,3}\.\d{1,3}(?![\d.]*\d)")
+
+
 def _facts(address: str, diagnostic: str, command: str | None, delayed: bool) -> BounceFacts:
-    status = best_status(None, diagnostic)
-    reply = find_reply(diagnostic)
+    # A session transcript quotes the server's successes before its refusal ("250 2.1.0 Ok"
+    # to MAIL FROM, then "552 5.2.2 mailbox full"): the failure's codes are the ones.
+    failure = _FAILURE_STATUS.search(diagnostic)
+    status = failure.group(0) if failure else best_status(None, diagnostic)
+    reply = find_reply(diagnostic, status)
     if status and reply and status[0] != reply[0]:
         status = None  # an enhanced code must agree with the reply's class (RFC 3463 §2)
     code = status or reply or ("4" if delayed else "5")
@@ -187,25 +193,8 @@ def recipient_blocks(
     blocks: list[tuple[str, list[str]]] = []
     for number, paragraph in enumerate(paragraphs):
         opened = len(blocks)
-        before: list[str] = []
-        for line in paragraph.split("\n"):
-            if _HEADER_LINE.match(line.strip()) or _SENDER_LINE.match(line):
-                continue
-            named = [
-                a
-                for a in _ADDRESS.findall(line)
-                if a.lower() in known or _is_candidate(a, own, line)
-            ]
-            if not named and len(blocks) == opened:
-                before.append(line.strip())
-                continue
-            current = blocks[-1][0].lower() if len(blocks) > opened else None
-            fresh = [a for a in named if a.lower() != current]
-            if fresh and (current is None or _leads(line, fresh[0])):
-                blocks.append((fresh[0], [line.strip()]))
-                continue
-            if len(blocks) > opened:
-                blocks[-1][1].append(line.strip())
+        found, before = _paragraph_blocks(paragraph, own, known)
+        blocks.extend(found)
         if len(blocks) > opened and not has_evidence(" ".join(blocks[opened][1])):
             # The reason written above its address ("User not listed in public Name &
             # Address Book" then the address, as Lotus Notes and the carriers write it).
@@ -217,6 +206,45 @@ def recipient_blocks(
                     break
                 lines.append(" ".join(ln.strip() for ln in following.split("\n")))
     return [(address, " ".join(ln for ln in lines if ln)) for address, lines in blocks]
+
+
+# Sendmail's transcript opens each remote session with "... while talking to HOST:"; what
+# follows is the next named recipient's, not the previous one's.
+_SESSION = re.compile(r"^\s*\.\.\. while talking to ", re.I)
+
+
+def _paragraph_blocks(
+    paragraph: str, own: set[str], known: Collection[str]
+) -> tuple[list[tuple[str, list[str]]], list[str]]:
+    """The blocks a paragraph opens, and its lines before the first of them."""
+    blocks: list[tuple[str, list[str]]] = []
+    before: list[str] = []
+    pending: list[str] | None = None  # a new session's lines, waiting for their address
+    for line in paragraph.split("\n"):
+        stripped = line.strip()
+        if _HEADER_LINE.match(stripped) or _SENDER_LINE.match(line):
+            continue
+        if blocks and _SESSION.match(line):
+            pending = []
+            continue
+        named = [
+            a for a in _ADDRESS.findall(line) if a.lower() in known or _is_candidate(a, own, line)
+        ]
+        current = blocks[-1][0].lower() if blocks else None
+        fresh = [a for a in named if a.lower() != current]
+        if fresh and (current is None or pending is not None or _leads(line, fresh[0])):
+            blocks.append((fresh[0], [*(pending or []), stripped]))
+            pending = None
+        elif not blocks:
+            before.append(stripped)
+        elif pending is not None and not named:
+            pending.append(stripped)
+        else:
+            blocks[-1][1].extend([*(pending or []), stripped])
+            pending = None
+    if blocks and pending:
+        blocks[-1][1].extend(pending)
+    return blocks, before
 
 
 def _leads(line: str, address: str) -> bool:
@@ -250,6 +278,15 @@ def _transcript_command(text: str, address: str) -> str | None:
     return found
 
 
+_SENT_COMMAND = re.compile(r"(?:>>>|-->) ?(MAIL FROM|RCPT TO|DATA)\b", re.I)
+
+
+def _block_command(block: str) -> str | None:
+    """The last command a block's own transcript lines sent (">>> DATA", "--> RCPT To:")."""
+    sent = _SENT_COMMAND.findall(block)
+    return _TRANSCRIPT_COMMANDS.get(sent[-1].lower(), sent[-1].upper()) if sent else None
+
+
 def _status_line(text: str, address: str) -> str:
     """A line elsewhere in the report naming the address with an enhanced status code."""
     key = address.lower()
@@ -273,17 +310,8 @@ class FallbackDetector:
         evidence = _evidence_text(text)
         for key, address in failed.items():
             found.setdefault(key, (address, evidence))
-        if not found and strong_evidence(evidence):
-            # The reason stands apart from the only address the report names (MailMarshal's
-            # "Could not be delivered because of 550 5.1.1 User unknown", then "The
-            # following recipients were affected: addr").
-            named = {a.lower(): a for a, _ in recipient_blocks(text, own)}
-            if len(named) == 1:
-                found = {key: (address, evidence) for key, address in named.items()}
         if not found and evidence:
-            # The report names nobody: the returned original's only recipient is the one
-            # (Verizon's MMS gateway, old Sendmail "Deferred: Connection timed out").
-            address = _original_recipient(mail.msg, rest, own)
+            address = _unnamed_recipient(mail.msg, text, rest, own, strong_evidence(evidence))
             if address is not None:
                 found[address.lower()] = (address, evidence)
         facts = []
@@ -295,6 +323,7 @@ class FallbackDetector:
             command = (
                 find_command(diagnostic)
                 or command_in(" ".join(diagnostic.lower().split()))
+                or _block_command(diagnostic)
                 or _transcript_command(text, address)
                 or "RCPT"
             )
@@ -337,6 +366,26 @@ def _evidence_text(text: str) -> str:
     if first and not any(first in p for p in words[:1]):
         words.insert(0, first)
     return " ".join(words)[:1000]
+
+
+def _unnamed_recipient(
+    msg: Message, text: str, rest: str, own: set[str], strong: bool
+) -> str | None:
+    """The recipient of a report whose reason stands apart from any address.
+
+    The returned original's only recipient, when the report names it or names nobody
+    (Verizon's MMS gateway, old Sendmail "Deferred: Connection timed out"); else, with a code
+    or a reason in the report, the only address it names (MailMarshal's "Could not be
+    delivered because of 550 5.1.1 User unknown", then "The following recipients were
+    affected: addr"; an alias the original's address expanded to).
+    """
+    original = _original_recipient(msg, rest, own)
+    named = {a.lower() for a, _ in recipient_blocks(text, own)} if strong else set()
+    if original is not None and (not named or original.lower() in named):
+        return original
+    if len(named) == 1:
+        return next(iter(named))
+    return original if not named else None
 
 
 def _original_recipient(msg: Message, rest: str, own: set[str]) -> str | None:
