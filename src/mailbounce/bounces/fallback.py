@@ -19,38 +19,19 @@ from collections.abc import Collection
 from email.message import Message
 
 from mailbounce.bounces._addressblocks import original_recipients
+from mailbounce.bounces._reportshape import looks_like_report, report_and_rest, report_text
 from mailbounce.bounces.base import Mail, part_text
-from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply, is_text_like
+from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply
 from mailbounce.classify import command_in, find_enhanced_status
 from mailbounce.models import BounceFacts
 from mailbounce.reason_rules import PHRASES
+
+__all__ = ["DETECTOR", "looks_like_report", "recipient_texts", "report_text"]
 
 # The look-behind starts a match only where a local part starts: linear on long runs of
 # local-part characters (a hostile line cannot make the scan quadratic).
 _ADDRESS = re.compile(
     r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII
-)
-_BOUNCE_SENDER = re.compile(r"mailer-daemon|post_?master|mail delivery|mail administrator", re.I)
-_BOUNCE_SUBJECT = re.compile(
-    r"undeliver|not (be )?delivered|delivery (status|failure|failed|has failed|notification|"
-    r"problem|report)|returned mail|failure notice|mail delivery|non[- ]?remis|non[- ]?distribu"
-    r"|nondeliverable|unzustellbar|rejected|could not be delivered|delivery error|bounce"
-    r"|non-?delivery|(mail|message|delivery) (has been )?delayed|could not send|mail system error"
-    # French, Spanish, Italian, Portuguese, Dutch and Japanese notices (Exchange, Gmail and
-    # the carriers translate their subjects).
-    r"|remise impossible|[ée]chec de (la )?(remise|distribution)|non (d[ée]livr|distribu)"
-    r"|no se (pudo|puede) entregar|no entregado|mancato recapito|non recapitabil"
-    r"|n[ãa]o (foi )?entregue|falha na entrega|onbestelbaar|niet bezorgd"
-    r"|(メール|配信|送信)エラー|不達|配信不能|未配信",
-    re.I,
-)
-# Where the returned original starts in a text report (Sendmail, Exim, qmail, Exchange...).
-_ORIGINAL_MARKER = re.compile(
-    r"(original message(?! was received)|returned message|message headers follow"
-    r"|copy of the message|below this line|undelivered message|message d'origine|message original"
-    r"|headers of your message|first \d+ lines|rfc822|^received: "
-    r"|mensaje original|messaggio originale|mensagem original|urspr[üu]ngliche nachricht)",
-    re.I | re.M,
 )
 _HEADER_LINE = re.compile(
     r"^(from|to|cc|subject|date|reply-to|return-path|message-id|received|sender|"
@@ -79,52 +60,7 @@ _DELAY = re.compile(
 _SENDER_LINE = re.compile(
     r"^[\s>]*(mail from|envelope[- ]from|original sender|sender|from)\s*:", re.I
 )
-_REPLY_SUBJECT = re.compile(r"\s*(re|aw|sv|vs|r[ée]f|antw)\s*:", re.I)
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
-_MAX_SCAN = 20_000
-
-
-def looks_like_report(mail: Mail) -> bool:
-    """Whether the mail presents itself as a delivery report (cheap: headers only)."""
-    msg = mail.msg
-    if msg.get_param("report-type", header="content-type") == "disposition-notification":
-        return False  # a read receipt (RFC 8098), whatever its sender and subject say
-    if msg.get_content_type() == "multipart/report" or msg.get("X-Failed-Recipients"):
-        return True
-    if msg.get("Return-Path") is not None and str(msg.get("Return-Path")).strip() == "<>":
-        return True  # the null reverse-path of RFC 5321 §4.5.5: a report or an auto-reply
-    if _BOUNCE_SENDER.search(mail.sender):
-        return True
-    # A person answering about a bounce ("Re: Undelivered Mail") is not one; a forwarded
-    # report ("Fwd: Delivery Status Notification") is read.
-    return bool(_BOUNCE_SUBJECT.search(mail.subject)) and not _REPLY_SUBJECT.match(mail.subject)
-
-
-def report_text(msg: Message) -> str:
-    """The report's own text: text parts outside the returned original, cut at its marker."""
-    return _report_and_rest(msg)[0]
-
-
-def _report_and_rest(msg: Message) -> tuple[str, str]:
-    """The report's own text, and what follows its original marker (an inline original)."""
-    texts: list[str] = []
-    stack = [msg]
-    while stack and sum(len(t) for t in texts) < _MAX_SCAN:
-        part = stack.pop(0)
-        kind = part.get_content_type()
-        if part is not msg and (kind.startswith("message/") or kind == "text/rfc822-headers"):
-            continue
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            stack[0:0] = [p for p in payload if isinstance(p, Message)]
-        elif is_text_like(part):
-            texts.append(part_text(part))
-    text = "\n\n".join(texts)[:_MAX_SCAN]
-    marker = _ORIGINAL_MARKER.search(text, 40)
-    if marker is None:
-        return text, ""
-    cut = text.rfind("\n", 0, marker.start()) + 1  # cut at the marker's line
-    return text[:cut], text[cut:]
 
 
 def _own_addresses(mail: Mail) -> set[str]:
@@ -303,7 +239,7 @@ class FallbackDetector:
         if not looks_like_report(mail):
             return None
         failed = {a.lower(): a for a in _ADDRESS.findall(mail.header("X-Failed-Recipients"))}
-        text, rest = _report_and_rest(mail.msg)
+        text, rest = report_and_rest(mail.msg)
         own = _own_addresses(mail)
         found = recipient_texts(text, own, failed)
         delayed = bool(_DELAY.search(text))
