@@ -56,6 +56,18 @@ def looks_like_report(mail: Mail) -> bool:
     return bool(_BOUNCE_SUBJECT.search(mail.subject)) and not _REPLY_SUBJECT.match(mail.subject)
 
 
+def sent_by_mail_system(mail: Mail) -> bool:
+    """A report by its envelope or sender, not only by its subject (a mailing platform's
+    "Delivery report" newsletter is not one): a null Return-Path, a MAILER-DAEMON or
+    postmaster sender, a multipart/report."""
+    msg = mail.msg
+    if msg.get_content_type() == "multipart/report" or msg.get("X-Failed-Recipients"):
+        return True
+    if str(msg.get("Return-Path", "")).strip() == "<>":
+        return True
+    return bool(_BOUNCE_SENDER.search(mail.sender))
+
+
 def report_text(msg: Message) -> str:
     """The report's own text: text parts outside the returned original, cut at its marker."""
     return report_and_rest(msg)[0]

@@ -19,7 +19,12 @@ from collections.abc import Collection
 from email.message import Message
 
 from mailbounce.bounces._addressblocks import original_recipients
-from mailbounce.bounces._reportshape import looks_like_report, report_and_rest, report_text
+from mailbounce.bounces._reportshape import (
+    looks_like_report,
+    report_and_rest,
+    report_text,
+    sent_by_mail_system,
+)
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply
 from mailbounce.classify import command_in, find_enhanced_status
@@ -117,13 +122,14 @@ def strong_evidence(text: str) -> bool:
 
 
 def recipient_blocks(
-    text: str, own: set[str], known: Collection[str] = ()
+    text: str, own: set[str], known: Collection[str] = (), *, reasons_above: bool = True
 ) -> list[tuple[str, str]]:
     """(address, its text) per recipient named in the report's text, in order.
 
     A block starts at a line naming a new address and runs to the end of its paragraph; a
     block without evidence takes the next paragraph when that one names no address (the
     "address:" line, then the server's words, as DragonFly, qmail and Yahoo write them).
+    With ``reasons_above``, a block without evidence takes its paragraph's lines above it.
     """
     paragraphs = [p for p in _PARAGRAPH.split(text) if p.strip()]
     blocks: list[tuple[str, list[str]]] = []
@@ -131,7 +137,7 @@ def recipient_blocks(
         opened = len(blocks)
         found, before = _paragraph_blocks(paragraph, own, known)
         blocks.extend(found)
-        if len(blocks) > opened and not has_evidence(" ".join(blocks[opened][1])):
+        if reasons_above and len(blocks) > opened and not has_evidence(" ".join(blocks[opened][1])):
             # The reason written above its address ("User not listed in public Name &
             # Address Book" then the address, as Lotus Notes and the carriers write it).
             blocks[opened][1].extend(line for line in before if has_evidence(line))
@@ -241,12 +247,15 @@ class FallbackDetector:
         failed = {a.lower(): a for a in _ADDRESS.findall(mail.header("X-Failed-Recipients"))}
         text, rest = report_and_rest(mail.msg)
         own = _own_addresses(mail)
-        found = recipient_texts(text, own, failed)
+        # A reason written above an address is read only in a mail system's own report: in a
+        # mailing platform's "Delivery report" newsletter it is a summary, not a bounce.
+        system = sent_by_mail_system(mail)
+        found = recipient_texts(text, own, failed, reasons_above=system)
         delayed = bool(_DELAY.search(text))
         evidence = _evidence_text(text)
         for key, address in failed.items():
             found.setdefault(key, (address, evidence))
-        if not found and evidence:
+        if not found and evidence and system:
             address = _unnamed_recipient(mail.msg, text, rest, own, strong_evidence(evidence))
             if address is not None:
                 found[address.lower()] = (address, evidence)
@@ -268,12 +277,12 @@ class FallbackDetector:
 
 
 def recipient_texts(
-    text: str, own: set[str], only: dict[str, str] | None = None
+    text: str, own: set[str], only: dict[str, str] | None = None, *, reasons_above: bool = True
 ) -> dict[str, tuple[str, str]]:
     """Per recipient (lower-cased key): its address and all its blocks with evidence, those
     naming a code or a reason first (Exchange repeats the address with the server's reply)."""
     blocks: dict[str, tuple[str, list[str]]] = {}
-    for address, block in recipient_blocks(text, own, only or ()):
+    for address, block in recipient_blocks(text, own, only or (), reasons_above=reasons_above):
         key = address.lower()
         if (only and key not in only) or not (has_evidence(block) or (only and key in only)):
             continue
