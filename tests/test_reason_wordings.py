@@ -19,6 +19,11 @@ WORDINGS: list[tuple[str, str]] = [
     ("550 Not our Customer", "userunknown"),
     ("550 mail box full", "mailboxfull"),
     ("550 5.1.2 bad destination system address", "hostunknown"),
+    (
+        "The mail server could not deliver mail to a@example.org. The account or domain may not "
+        "exist, they may be blacklisted, or missing the proper dns entries.",
+        "hostunknown",
+    ),
     ("554 5.4.4 SMTPSEND.DNS.NonExistentDomain; nonexistent domain", "hostunknown"),
     ("550 5.2.1 This mailbox has been blocked due to inactivity", "suspend"),
     ("554 Relay rejected for policy reasons", "norelaying"),

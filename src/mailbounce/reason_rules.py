@@ -194,7 +194,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"host (or domain name )?(not found|unknown|unreachable)|unknown host",
         r"domain (name )?(not found|does not exist|unknown|is not reachable|must exist)",
         r"no such domain|unrouteable (address|mail domain)|unknown domain",
-        r"non-?existent domain|bad destination system address",
+        r"non-?existent domain|bad destination system address|account or domain may not exist",
         r"name or service not known|domain is not reachable",
         r"illegal host/domain|host name lookup failure|nxdomain|domaine (inconnu|inexistant)",
         r"domaine .{0,60}n'existe pas|(domaine|h[ôo]te)( \S+)? introuvable",
