@@ -62,6 +62,14 @@ WORDINGS: list[tuple[str, str]] = [
     ("552 Le message est trop volumineux", "mesgtoobig"),
     ("554 Relais refusé", "norelaying"),
     ("421 Trop de connexions, ralentissez. Too many connections, slow down.", "toomanyconn"),
+    # Twinned associations' servers: German, Spanish, Italian.
+    ("550 5.1.1 Empfänger unbekannt", "userunknown"),
+    ("Das Postfach existiert nicht", "userunknown"),
+    ("552 Postfach ist voll", "mailboxfull"),
+    ("550 Usuario desconocido", "userunknown"),
+    ("552 Buzón lleno", "mailboxfull"),
+    ("550 Utente sconosciuto", "userunknown"),
+    ("552 Casella piena", "mailboxfull"),
 ]
 
 

@@ -90,6 +90,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"mailbox exceeds (the )?(allowed|maximum) size|exceeded the local limit",
         r"bo[iî]te (du destinataire )?pleine|boite aux lettres pleine|bo[iî]te aux lettres pleine",
         r"quota d[ée]pass[ée]|espace disque",
+        r"postfach (ist )?voll|speicherplatz|buz[óo]n (est[áa] )?lleno|casella (piena|pieno)",
     ),
     R.MESGTOOBIG: _compile(
         r"message (is )?too (big|large)",
@@ -155,6 +156,11 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"adresse .{0,40}introuvable|destinataire introuvable",
         r"adresse (de destination |du destinataire |e-?mail )?(invalide|inconnue)",
         r"(recipient|addressee) unknown|user invalid|unknown or illegal alias|not our customer",
+        # German, Spanish and Italian (twinned associations' servers).
+        r"(empf[äa]nger|benutzer|adresse)( ist)? unbekannt|unbekannte[rn]? (empf[äa]nger|benutzer)",
+        r"(postfach|adresse|empf[äa]nger)( \S{1,80})? existiert nicht",
+        r"usuario (desconocido|no existe|inexistente)|destinatario (desconocido|inexistente)",
+        r"utente (sconosciuto|inesistente)|destinatario sconosciuto|indirizzo inesistente",
     ),
     R.FILTERED: _compile(
         r"message filtered|filtered by|refused due to recipient preferences",

@@ -51,7 +51,10 @@ _EVIDENCE = re.compile(
     r"|n'existe pas|pleine|introuvable|refus[ée]|did not reach|unable to deliver|giving up"
     r"|not recogni[sz]ed|error|failure|undeliverable|bounced|(was|wasn't|were) not delivered"
     r"|wasn't delivered|(couldn't|could not|cannot|can't) be (found|delivered)|exceed"
-    r"|delayed|will be retried|deferred",
+    r"|delayed|will be retried|deferred"
+    # French, then Spanish, Italian and German words of failure.
+    r"|invalide|impossible|[ée]chec|erreur|rejet[ée]|bloqu[ée]|d[ée]pass[ée]|d[ée]sactiv[ée]"
+    r"|desconocid|no existe|rechazad|sconosciut|inesistente|unbekannt|existiert nicht",
     re.I,
 )
 # A warning that delivery is only delayed (the report is not a failure yet).
