@@ -226,6 +226,12 @@ def test_forgotten_people_are_not_reimported_nor_sent(
     with Store(db_path) as store:
         contacts = [r[0] for r in store.conn.execute("SELECT address FROM contacts")]
     assert contacts == ["ann@example.org"]
+    # Without the secret the hash cannot be matched: refuse rather than mail them again.
+    monkeypatch.delenv("MAILBOUNCE_TRACKING_SECRET")
+    from mailbounce.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="1 forgotten people"):
+        send_campaign(db_path, load_campaign(options(tmp_path, 1)))
 
 
 def test_check_refuses_a_campaign_file_with_errors(tmp_path: Path, db_path: Path) -> None:

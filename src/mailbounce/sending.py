@@ -27,7 +27,7 @@ from mailbounce.campaign import Campaign, CampaignOptions, definition_changes, l
 from mailbounce.compose import MessageTemplate, make_message_id
 from mailbounce.config import load_config
 from mailbounce.delivery import DeliveryRun, Progress
-from mailbounce.errors import MailbounceError, UsageError
+from mailbounce.errors import ConfigError, MailbounceError, UsageError
 from mailbounce.lists import ListEntry, ListReader, ListSummary
 from mailbounce.lock import RunLock
 from mailbounce.models import DeliveryState
@@ -36,6 +36,7 @@ from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
 from mailbounce.store.lists import import_list
 from mailbounce.store.writer import SerialWriter
+from mailbounce.tracking import SECRET_ENV
 
 S = DeliveryState
 CLAIM_BATCH = 100
@@ -268,7 +269,13 @@ class _Forgotten:
 
     def __init__(self, store: Store, campaign: Campaign) -> None:
         secret = campaign.tracking_secret
-        keys = deliveries.keyed_suppressions(store, FORGET_PREFIX) if secret else set()
+        keys = deliveries.keyed_suppressions(store, FORGET_PREFIX)
+        if keys and not secret:
+            # Without the key, a forgotten person in an old list would be mailed again.
+            raise ConfigError(
+                f"{len(keys)} forgotten people are recorded only by a keyed hash; set "
+                f"{SECRET_ENV} (the secret used when forgetting them) so they are not mailed"
+            )
         self.secret = secret.reveal() if secret and keys else None
         self.keys = keys
         self.dropped = 0
