@@ -218,8 +218,11 @@ def _prepare(
     options: SendOptions,
     report: SendReport,
 ) -> int:
-    report.notes.extend(run_check(store.path, campaign, options))
     existing = deliveries.find_campaign(store, campaign.name)
+    if existing is None:
+        # Checked before the first send only: resuming runs (cron) send the same, unchanged
+        # message, and a check turning red half-way must not block the retries.
+        report.notes.extend(run_check(store.path, campaign, options))
     settings = campaign.stored_settings()
     if existing is not None:
         unsafe, harmless = definition_changes(existing.settings, settings)
