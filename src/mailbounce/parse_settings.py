@@ -55,12 +55,16 @@ def settings_from_config(
         store=store,
         jobs=jobs,
         batch_size=batch,
-        move_to=move_to or section.get("imap_move_to"),
+        move_to=move_to or _optional_text(section.get("imap_move_to")),
         imap_ca_file=ca_file,
         limits=_limits(section, config.path),
         policy=policy_from_config(section, where=f"{config.path}: bounces"),
         tracking_secret=_tracking_secret(config),
     )
+
+
+def _optional_text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def _optional_path(value: Any) -> Path | None:
