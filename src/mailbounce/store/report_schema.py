@@ -1,7 +1,7 @@
 """The report's aggregates, kept current by SQLite triggers (part of ``m001_initial``).
 
 A report of a million deliveries must not scan them (issue 5, "Scale"). Each delivery
-carries its report *outcome* (a generated column, from its own state and the latest
+carries its report *outcome* (a stored generated column, from its own state and the latest
 correlated bounce of its highest rejection kind, which the triggers on ``bounces`` copy into
 it), and ``campaign_counts`` holds how many deliveries of a campaign share each
 domain × outcome × reason × kind × party × greylisting × throttling. Triggers on
