@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from email.message import Message
 from enum import StrEnum
 
+from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces.base import Mail, decode_header_text, part_text
 from mailbounce.bounces.fallback import looks_like_report, recipient_texts, report_text
 from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded, size_exceeded
@@ -95,7 +96,8 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
     if problem is not None:
         raise UnparseableMessage(problem)
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        # IndexedMessage: compat32 with header look-ups answered from an index (h12).
+        msg = email.message_from_bytes(raw, IndexedMessage, policy=email.policy.compat32)
     except (RecursionError, MemoryError) as exc:
         raise UnparseableMessage(f"cannot parse the MIME structure: {type(exc).__name__}") from None
     mail = Mail(msg)
