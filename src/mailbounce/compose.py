@@ -164,12 +164,14 @@ def _parse_mailbox(value: str, what: str) -> str:
     return mailbox(name, address)
 
 
-def encode_body(text: str, boundary: str) -> tuple[str, str]:
+def encode_body(text: str, boundary: str, *, eight_bit: bool = False) -> tuple[str, str]:
     """(Content-Transfer-Encoding, encoded body with CRLF lines ending in CRLF).
 
-    7bit for short-lined ASCII; quoted-printable for mostly-ASCII text (French prose
-    stays readable); base64 when more than a fifth of the characters are not ASCII.
-    Line breaks are normalised first, so no bare CR or LF can survive.
+    7bit for short-lined ASCII; with ``eight_bit`` (the relay offers 8BITMIME, RFC 6152)
+    8bit for UTF-8 text whose lines fit 998 octets, no encoding at all; otherwise
+    quoted-printable for mostly-ASCII text (French prose stays readable), base64 when
+    more than a fifth of the characters are not ASCII. Line breaks are normalised first,
+    so no bare CR or LF can survive.
     """
     body = text.replace("\r\n", "\n").replace("\r", "\n")
     if not body.endswith("\n"):
@@ -179,6 +181,9 @@ def encode_body(text: str, boundary: str) -> tuple[str, str]:
             return "7bit", body.replace("\n", "\r\n")
         return "quoted-printable", _qp(body.encode("ascii"))
     data = body.encode("utf-8")
+    # RFC 6152 §3 / RFC 5322 §2.1.1: 8bit data still has lines of at most 998 octets.
+    if eight_bit and max(map(len, data.split(b"\n"))) <= _MAX_LINE and boundary not in body:
+        return "8bit", body.replace("\n", "\r\n")
     # Each non-ASCII character takes 2 to 4 bytes: the growth measures how French it is.
     if (len(data) - len(body)) * 5 > len(body):
         # RFC 2045 §6.8: text is put in canonical form (CRLF line breaks) before base64.
@@ -265,8 +270,13 @@ class MessageTemplate:
         token: str | None,
         campaign: str,
         date: datetime | None = None,
+        eight_bit: bool = False,
     ) -> bytes:
-        """The complete message for one recipient: CRLF lines, ready for SMTP DATA."""
+        """The complete message for one recipient: CRLF lines, ready for SMTP DATA.
+
+        ``eight_bit``: the relay offers 8BITMIME, so UTF-8 bodies may go unencoded (8bit);
+        the caller then passes ``BODY=8BITMIME`` (``smtp.SmtpClient`` does for non-ASCII data).
+        """
         first = fields.get("first_name", "")
         last = fields.get("last_name", "")
         context: dict[str, Any] = dict(fields)
@@ -293,7 +303,7 @@ class MessageTemplate:
         headers.extend(self._unsubscribe_headers(unsubscribe_url))
         if token:
             headers.append(f"{TRACKING_HEADER}: {header_text(token)}")
-        body = self._body(headers, context)
+        body = self._body(headers, context, eight_bit)
         return ("\r\n".join(headers) + "\r\n\r\n" + body).encode("utf-8")
 
     def _unsubscribe_headers(self, url: str | None) -> list[str]:
@@ -310,7 +320,7 @@ class MessageTemplate:
             lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         return lines
 
-    def _body(self, headers: list[str], context: Mapping[str, Any]) -> str:
+    def _body(self, headers: list[str], context: Mapping[str, Any], eight_bit: bool) -> str:
         parts: list[tuple[str, str]] = []
         if self._text is not None:
             parts.append(("text/plain", self._fill(self._text, self.spec.text_name, context)))
@@ -318,14 +328,14 @@ class MessageTemplate:
             parts.append(("text/html", self._fill(self._html, self.spec.html_name, context)))
         if len(parts) == 1:
             kind, text = parts[0]
-            encoding, encoded = encode_body(text, self.boundary)
+            encoding, encoded = encode_body(text, self.boundary, eight_bit=eight_bit)
             headers.append(f"Content-Type: {kind}; charset=utf-8")
             headers.append(f"Content-Transfer-Encoding: {encoding}")
             return encoded
         headers.append(f'Content-Type: multipart/alternative; boundary="{self.boundary}"')
         chunks = []
         for kind, text in parts:
-            encoding, encoded = encode_body(text, self.boundary)
+            encoding, encoded = encode_body(text, self.boundary, eight_bit=eight_bit)
             chunks.append(
                 f"--{self.boundary}\r\nContent-Type: {kind}; charset=utf-8\r\n"
                 f"Content-Transfer-Encoding: {encoding}\r\n\r\n{encoded}\r\n"

@@ -208,6 +208,7 @@ class DeliveryRun:
             token=token,
             campaign=self.campaign.name,
             date=now,
+            eight_bit=client.offers_8bitmime,
         )
         in_flight = False
 

@@ -176,6 +176,14 @@ class SmtpClient:
     def connected(self) -> bool:
         return self._smtp is not None
 
+    @property
+    def offers_8bitmime(self) -> bool:
+        """The open connection's server takes 8bit bodies (RFC 6152); opens it if needed."""
+        if self._smtp is None:
+            self.open()
+        assert self._smtp is not None
+        return bool(self._smtp.has_extn("8bitmime"))
+
     def open(self) -> None:
         """Connect, secure and authenticate; any failure is an ``SmtpSetupError``."""
         settings = self.settings
@@ -276,7 +284,8 @@ class SmtpClient:
 
         ``before_data`` runs after the server's 354 and before the data and final dot are
         written: the caller commits ``in_flight`` there, so a crash from then on leaves
-        ``uncertain`` and never a duplicate.
+        ``uncertain`` and never a duplicate. A message that is not pure ASCII (an 8bit
+        body, composed so because ``offers_8bitmime``) is announced with ``BODY=8BITMIME``.
         """
         if self._smtp is None:
             self.open()
@@ -284,7 +293,7 @@ class SmtpClient:
         assert smtp is not None
         stage = Stage.MAIL
         try:
-            refused = self._envelope(smtp, sender, recipient)
+            refused = self._envelope(smtp, sender, recipient, not message.isascii())
             if refused is not None:
                 return refused
             stage = Stage.DATA
@@ -310,7 +319,9 @@ class SmtpClient:
             return SendResult(Result.ACCEPTED, Stage.END_OF_DATA, code, _text(text))
         return SendResult(Result.REFUSED, Stage.END_OF_DATA, code, _text(text))
 
-    def _envelope(self, smtp: smtplib.SMTP, sender: str, recipient: str) -> SendResult | None:
+    def _envelope(
+        self, smtp: smtplib.SMTP, sender: str, recipient: str, eight_bit: bool
+    ) -> SendResult | None:
         """MAIL, RCPT, DATA; None once the server said 354, else the refusal.
 
         With PIPELINING (RFC 2920) the three commands go in one write and their three
@@ -321,6 +332,8 @@ class SmtpClient:
             return options
         if options:
             smtp.command_encoding = "utf-8"
+        if eight_bit and smtp.has_extn("8bitmime"):
+            options = [*options, "BODY=8BITMIME"]  # RFC 6152 §2
         suffix = "".join(f" {option}" for option in options)
         commands = [
             f"MAIL FROM:{_path(sender)}{suffix}\r\n",
