@@ -18,16 +18,18 @@ class IndexedMessage(Message):
     """``email.message.Message`` with cached header look-ups and content type."""
 
     _index: dict[str, list[tuple[str, Any]]] | None = None
+    _index_length = -1  # the header count when the index was built (``set_raw`` appends)
     _content_type: str | None = None
+    _content_type_length = -1
 
     def _header_index(self) -> dict[str, list[tuple[str, Any]]]:
+        headers: list[tuple[str, Any]] = self._headers  # type: ignore[attr-defined]
         index = self._index
-        if index is None:
+        if index is None or self._index_length != len(headers):
             index = {}
-            headers: list[tuple[str, Any]] = self._headers  # type: ignore[attr-defined]
             for name, value in headers:
                 index.setdefault(name.lower(), []).append((name, value))
-            self._index = index
+            self._index, self._index_length = index, len(headers)
         return index
 
     def _changed(self) -> None:
@@ -50,36 +52,36 @@ class IndexedMessage(Message):
         return isinstance(name, str) and name.lower() in self._header_index()
 
     def get_content_type(self) -> str:
+        length = len(self._headers)  # type: ignore[attr-defined]
         cached = self._content_type
-        if cached is None:
+        if cached is None or self._content_type_length != length:
             cached = self._content_type = super().get_content_type()
+            self._content_type_length = length
         return cached
 
-    # Every way the standard library changes headers or the default type drops the caches.
+    # Every other way the standard library changes headers or the default type drops the
+    # caches, after the change (which may itself read headers). ``set_raw``, called for each
+    # header while parsing, only appends: the header counts above tell.
     def __setitem__(self, name: str, val: Any) -> None:
-        self._changed()
         super().__setitem__(name, val)
+        self._changed()
 
     def __delitem__(self, name: str) -> None:
-        self._changed()
         super().__delitem__(name)
-
-    def set_raw(self, name: str, value: Any) -> None:
         self._changed()
-        super().set_raw(name, value)
 
     def add_header(self, _name: str, _value: str, **_params: Any) -> None:
-        self._changed()
         super().add_header(_name, _value, **_params)
+        self._changed()
 
     def replace_header(self, _name: str, _value: Any) -> None:
-        self._changed()
         super().replace_header(_name, _value)
+        self._changed()
 
     def set_boundary(self, boundary: str) -> None:
-        self._changed()
         super().set_boundary(boundary)
+        self._changed()
 
     def set_default_type(self, ctype: str) -> None:
-        self._changed()
         super().set_default_type(ctype)
+        self._changed()

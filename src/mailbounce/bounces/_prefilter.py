@@ -54,8 +54,8 @@ def may_match(pattern: re.Pattern[str], text: str, lowered: str) -> bool:
     if pattern.flags & re.IGNORECASE:
         if not text.isascii():
             return True
-        return any(lit in lowered for lit in literals)
-    return any(lit in text for lit in literals)
+        text = lowered
+    return any(literal in text for literal in literals)
 
 
 def _top_level_alternatives(source: str) -> list[str]:

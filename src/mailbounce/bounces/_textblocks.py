@@ -92,16 +92,16 @@ def cut_at(text: str, separator: re.Pattern[str]) -> str:
 
 def received_mentions(mail: Mail, marker: re.Pattern[str]) -> bool:
     """Whether a Received header of the bounce itself names the MTA (its stable trace)."""
-    values = mail.msg.get_all("Received") or ()
     # ~14 detectors ask per message: a literal the marker needs, looked up with ``in`` in
     # the headers joined and lower-cased once, rejects most mail before any regex (h12).
-    joined = mail._cache.get(_RECEIVED_KEY)
-    if joined is None:
-        joined = mail._cache[_RECEIVED_KEY] = "\n".join(str(value) for value in values)
-        mail._cache[_RECEIVED_LOWER_KEY] = joined.lower()
-    if not may_match(marker, joined, mail._cache[_RECEIVED_LOWER_KEY]):
+    lowered = mail._cache.get(_RECEIVED_LOWER_KEY)
+    if lowered is None:
+        joined = "\n".join(str(value) for value in mail.msg.get_all("Received") or ())
+        mail._cache[_RECEIVED_KEY] = joined
+        lowered = mail._cache[_RECEIVED_LOWER_KEY] = joined.lower()
+    if not may_match(marker, mail._cache[_RECEIVED_KEY], lowered):
         return False
-    return any(marker.search(str(value)) for value in values)
+    return any(marker.search(str(value)) for value in mail.msg.get_all("Received") or ())
 
 
 def first_address(text: str) -> str | None:
