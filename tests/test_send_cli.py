@@ -42,7 +42,7 @@ def send_args(tmp: Path, port: int, *extra: str) -> list[str]:
     return [
         "--db", str(tmp / "mb.db"), "send", "--campaign", "nov",
         "--list", str(tmp / "members.csv"), "--from", "Asso <news@asso.example>",
-        "--subject", "Nouvelles", "--text", str(tmp / "news.txt"),
+        "--subject", "Nouvelles", "--text", str(tmp / "news.txt"), "--force",
         "--smtp", f"smtp://127.0.0.1:{port}", "--tls", "none", *extra,
     ]  # fmt: skip
 
@@ -122,7 +122,7 @@ def test_canary_password_never_printed(lists: Path, tmp_path: Path) -> None:
             "--list", str(lists / "members.csv"), "--from", "news@asso.example",
             "--subject", "S", "--text", str(lists / "news.txt"),
             "--smtp", f"smtp://127.0.0.1:{server.port}", "--user", "news",
-            "--ca-file", str(ca_file), "--format", "json",
+            "--ca-file", str(ca_file), "--format", "json", "--force",
         ]  # fmt: skip
         good = mailbounce(*args, env={"MAILBOUNCE_SMTP_PASSWORD": CANARY})
         assert good.returncode == 0, good.stderr

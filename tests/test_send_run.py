@@ -61,8 +61,13 @@ def options(tmp_path: Path, port: int, **kw: object) -> CampaignOptions:
     return CampaignOptions(**values)  # type: ignore[arg-type]
 
 
+def offline() -> SendOptions:
+    """Options whose pre-send check stays off the network (tests never touch DNS)."""
+    return SendOptions(check_dns=False)
+
+
 def at(moment: datetime) -> SendOptions:
-    return SendOptions(now=lambda: moment)
+    return SendOptions(check_dns=False, now=lambda: moment)
 
 
 def states(db_path: Path) -> dict[str, str]:
@@ -123,11 +128,11 @@ def test_limit_and_resume(tmp_path: Path, db_path: Path) -> None:
     write_campaign(tmp_path, "email\r\n" + rows)
     with ScriptedServer() as server:
         campaign = load_campaign(options(tmp_path, server.port, concurrency=3))
-        first = send_campaign(db_path, campaign, SendOptions(limit=4))
+        first = send_campaign(db_path, campaign, SendOptions(check_dns=False, limit=4))
         assert first.attempted == 4 and first.states == {"sent": 4, "pending": 6}
-        second = send_campaign(db_path, campaign)
+        second = send_campaign(db_path, campaign, offline())
         assert second.attempted == 6 and second.states == {"sent": 10}
-        third = send_campaign(db_path, campaign)
+        third = send_campaign(db_path, campaign, offline())
         assert third.attempted == 0
         assert len(server.received) == 10
 
@@ -135,13 +140,17 @@ def test_limit_and_resume(tmp_path: Path, db_path: Path) -> None:
 def test_changed_message_is_refused_unless_forced(tmp_path: Path, db_path: Path) -> None:
     write_campaign(tmp_path, "email\r\na@example.org\r\n")
     with ScriptedServer() as server:
-        send_campaign(db_path, load_campaign(options(tmp_path, server.port)), SendOptions(limit=0))
+        send_campaign(
+            db_path,
+            load_campaign(options(tmp_path, server.port)),
+            SendOptions(check_dns=False, limit=0),
+        )
         changed = load_campaign(options(tmp_path, server.port, subject="Autre sujet"))
         with pytest.raises(UsageError, match="different message: the subject changed"):
-            send_campaign(db_path, changed)
+            send_campaign(db_path, changed, offline())
         # Harmless: a different rate or concurrency.
         faster = load_campaign(options(tmp_path, server.port, concurrency=4))
-        report = send_campaign(db_path, faster)
+        report = send_campaign(db_path, faster, offline())
         assert any("concurrency: 1 → 4" in note for note in report.notes)
         assert send_campaign(db_path, changed, SendOptions(force=True)).attempted == 0
 
@@ -151,7 +160,7 @@ def test_unknown_template_variable_stops_before_anything(tmp_path: Path, db_path
     (tmp_path / "news.txt").write_text("Bonjour {{ prenomm }}\n", "utf-8")
     with ScriptedServer() as server:
         with pytest.raises(TemplateError, match="prenomm"):
-            send_campaign(db_path, load_campaign(options(tmp_path, server.port)))
+            send_campaign(db_path, load_campaign(options(tmp_path, server.port)), offline())
         assert server.received == []
     with Store(db_path) as store:
         assert store.conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 0
@@ -163,7 +172,7 @@ def test_relay_down_marks_nothing_failed(tmp_path: Path, db_path: Path) -> None:
 
     campaign = load_campaign(options(tmp_path, free_port(), concurrency=2))
     with pytest.raises(SmtpSetupError, match="connection refused"):
-        send_campaign(db_path, campaign)
+        send_campaign(db_path, campaign, offline())
     assert set(states(db_path).values()) == {"pending"}
 
 
@@ -186,10 +195,12 @@ def test_lost_after_dot_is_uncertain_and_not_resent(tmp_path: Path, db_path: Pat
     write_campaign(tmp_path, "email\r\nu@example.org\r\n")
     with ScriptedServer({"u@example.org": ["drop_after_dot", "accept"]}) as server:
         campaign = load_campaign(options(tmp_path, server.port))
-        report = send_campaign(db_path, campaign)
+        report = send_campaign(db_path, campaign, offline())
         assert report.uncertain == 1
-        assert send_campaign(db_path, campaign).attempted == 0
-        resend = send_campaign(db_path, campaign, SendOptions(resend_uncertain=True))
+        assert send_campaign(db_path, campaign, offline()).attempted == 0
+        resend = send_campaign(
+            db_path, campaign, SendOptions(check_dns=False, resend_uncertain=True)
+        )
         assert resend.attempted == 1
         assert len(server.received) == 2  # the resend duplicates, as asked
     assert states(db_path) == {"u@example.org": "sent"}
@@ -199,7 +210,9 @@ def test_dry_run_sends_and_writes_nothing(tmp_path: Path, db_path: Path) -> None
     write_campaign(tmp_path)
     with ScriptedServer() as server:
         report = send_campaign(
-            db_path, load_campaign(options(tmp_path, server.port)), SendOptions(dry_run=True)
+            db_path,
+            load_campaign(options(tmp_path, server.port)),
+            SendOptions(check_dns=False, dry_run=True),
         )
         assert server.received == []
     assert report.states == {"would_send": 6}
@@ -220,7 +233,7 @@ def test_forgotten_people_are_not_reimported_nor_sent(
     with Store(db_path) as store, store.transaction() as conn:
         suppress(conn, forget_key(secret, "fay@example.org"), SuppressionCause.FORGOTTEN)
     with ScriptedServer() as server:
-        report = send_campaign(db_path, load_campaign(options(tmp_path, server.port)))
+        report = send_campaign(db_path, load_campaign(options(tmp_path, server.port)), offline())
         assert [m.rcpt_tos for m in server.received] == [("ann@example.org",)]
     assert report.skipped_by_cause == {"forgotten": 1}
     with Store(db_path) as store:
@@ -231,7 +244,7 @@ def test_forgotten_people_are_not_reimported_nor_sent(
     from mailbounce.errors import ConfigError
 
     with pytest.raises(ConfigError, match="1 forgotten people"):
-        send_campaign(db_path, load_campaign(options(tmp_path, 1)))
+        send_campaign(db_path, load_campaign(options(tmp_path, 1)), offline())
 
 
 def test_check_refuses_a_campaign_file_with_errors(tmp_path: Path, db_path: Path) -> None:
@@ -259,7 +272,9 @@ def test_limit_zero_sends_nothing(tmp_path: Path, db_path: Path) -> None:
     write_campaign(tmp_path, "email\r\nann@example.org\r\n")
     with ScriptedServer() as server:
         report = send_campaign(
-            db_path, load_campaign(options(tmp_path, server.port)), SendOptions(limit=0)
+            db_path,
+            load_campaign(options(tmp_path, server.port)),
+            SendOptions(check_dns=False, limit=0),
         )
         assert report.attempted == 0 and server.received == []
     assert states(db_path) == {"ann@example.org": "pending"}

@@ -102,6 +102,7 @@ def send_command(
         resend_uncertain=resend_uncertain,
         force=force,
         log=g.terminal.debug if g.verbosity > 0 else None,
+        warn=g.terminal.warning,
     )
     report = send(
         g.db,
