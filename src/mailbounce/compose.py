@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 import secrets
@@ -91,8 +92,18 @@ def make_message_id(campaign: str, address: str, domain: str) -> str:
     """``<hash.campaign@domain>``, the same for a (campaign, address) across retries."""
     digest = hashlib.sha256(f"{campaign}\x00{address.lower()}".encode()).digest()[:15]
     unique = base64.b32encode(digest).decode("ascii").lower()
+    return f"<{unique}.{_message_id_suffix(campaign, domain)}>"
+
+
+@functools.lru_cache(maxsize=16)  # one campaign per run: computed once, not per message
+def _message_id_suffix(campaign: str, domain: str) -> str:
     label = re.sub(r"[^A-Za-z0-9-]+", "-", campaign).strip("-")[:32] or "campaign"
-    return f"<{unique}.{label}@{_clean_domain(domain)}>"
+    return f"{label}@{_clean_domain(domain)}"
+
+
+@functools.lru_cache(maxsize=4)  # a run stamps thousands of messages within each second
+def _date_header(moment: datetime) -> str:
+    return format_datetime(moment)
 
 
 def _clean_domain(domain: str) -> str:
@@ -298,7 +309,8 @@ class MessageTemplate:
         headers.append(f"To: {mailbox(full_name, address)}")
         subject = self._fill(self._subject, "subject", context)
         headers.append(f"Subject: {unstructured(subject)}")
-        headers.append(f"Date: {format_datetime(date or datetime.now(UTC))}")
+        moment = date or datetime.now(UTC)
+        headers.append(f"Date: {_date_header(moment.replace(microsecond=0))}")
         headers.append(f"Message-ID: {header_text(message_id)}")
         headers.extend(self._unsubscribe_headers(unsubscribe_url))
         if token:

@@ -342,7 +342,14 @@ def release_claims(store: Store, delivery_ids: Iterable[int]) -> int:
 
 
 def _allowed(target: DeliveryState) -> str:
-    return ", ".join(f"'{state}'" for state in sorted(TRANSITIONS[target]))
+    return _ALLOWED[target]
+
+
+# Computed once: the SQL of a transition is the same for every message (statement cache).
+_ALLOWED = {
+    target: ", ".join(f"'{state}'" for state in sorted(sources))
+    for target, sources in TRANSITIONS.items()
+}
 
 
 def mark_in_flight(
