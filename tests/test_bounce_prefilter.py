@@ -8,13 +8,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mailbounce.bounces._prefilter import may_match, required_literals
+from mailbounce.bounces._prefilter import may_match, required_literals, search
 
 _ATOMS = st.sampled_from(
     ["a", "B", "x", "s", "k", "I", " ", "\\.", "\\(", "\\)", "-", "\\d", "\\b", "\\s",
      "[ab]", "(a|b)", "?", "+", "*", "{2}", "^", "$", "|", ".", "(?:x)", "ſ", "K"]
 )  # fmt: skip
-_TEXT = st.text(alphabet="aAbBxX .()-1\nſKkıİ", max_size=40)
+_TEXT = st.text(alphabet="aAbBxXsSkK .()-1\nſKıİ", max_size=40)
 
 
 def _compiled(atoms: list[str], flags: int) -> re.Pattern[str] | None:
@@ -29,12 +29,19 @@ def _compiled(atoms: list[str], flags: int) -> re.Pattern[str] | None:
 @example(["s"], re.I, "ſ")
 @example(["k"], re.I, "\u212a")
 @example(["\\b", "I"], re.I, "ı")
+@example(["a", "|", "B"], re.I, "xba")  # the leftmost alternative found wins
+@example(["a", "x", "|", "a"], 0, "aa ax")  # a failed try moves on to the next place
 def test_no_match_is_hidden(atoms: list[str], flags: int, text: str) -> None:
     pattern = _compiled(atoms, flags)
     if pattern is None:
         return
     if pattern.search(text):
         assert may_match(pattern, text, text.lower())
+    lowered = text.lower() if text.isascii() else None
+    found, expected = search(pattern, text, lowered), pattern.search(text)
+    assert (found and (found.span(), found.groups())) == (
+        expected and (expected.span(), expected.groups())
+    )
 
 
 @pytest.mark.parametrize(

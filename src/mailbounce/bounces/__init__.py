@@ -10,11 +10,13 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email.message import Message
 from enum import StrEnum
 
 from mailbounce.bounces._message import IndexedMessage
+from mailbounce.bounces._prefilter import search as literal_search
 from mailbounce.bounces.base import Mail, decode_header_text, part_text
 from mailbounce.bounces.fallback import looks_like_report, recipient_texts, report_text
 from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded, size_exceeded
@@ -63,6 +65,7 @@ class UnparseableMessage(Exception):
 
 
 _TOKEN_HEADER = re.compile(rf"^{TRACKING_HEADER}:[ \t]*([^\s]+)", re.I | re.M)
+_TOKEN_LITERAL = f"{TRACKING_HEADER}:".lower()  # what every _TOKEN_HEADER match holds
 # The look-behind starts a match only where a word starts: linear on long runs (no ReDoS).
 _ADDRESS = re.compile(r"(?<![\w.+=-])[\w.+=-]+@[\w.-]+")
 _VERP_HEADERS = frozenset({"to", "delivered-to", "x-original-to", "envelope-to", "return-path"})
@@ -229,14 +232,17 @@ def _original_texts(msg: Message, original: list[Message]) -> tuple[list[str], b
 
 def _original_message_id(texts: list[str], from_original: bool) -> str | None:
     for text in texts:
+        lowered = _ascii_lowered(text)
+        if lowered is not None and "message-id:" not in lowered:
+            continue  # no Message-ID line: skip the scans (h12)
         start = 0
         if not from_original:
             # In a text report the original's headers follow a marker line.
-            marker = _ORIGINAL_HEADERS.search(text)
+            marker = literal_search(_ORIGINAL_HEADERS, text, lowered)
             if marker is None:
                 continue
             start = marker.end()
-        match = _MESSAGE_ID.search(text, start)
+        match = next(_line_matches(_MESSAGE_ID, "message-id:", text, lowered, start), None)
         if match:
             return match.group(1).strip()
     return None
@@ -249,10 +255,39 @@ def _tracking_tokens(msg: Message, texts: list[str]) -> tuple[str, ...]:
         if name.lower() in _VERP_HEADERS:
             tokens.extend(_verp_tokens(str(value)))
     for text in texts:
-        tokens.extend(m.group(1) for m in _TOKEN_HEADER.finditer(text))
-        for line in _RETURN_PATH.findall(text):
-            tokens.extend(_verp_tokens(line))
+        lowered = _ascii_lowered(text)
+        for match in _line_matches(_TOKEN_HEADER, _TOKEN_LITERAL, text, lowered):
+            tokens.append(match.group(1))
+        for match in _line_matches(_RETURN_PATH, "return-path:", text, lowered):
+            tokens.extend(_verp_tokens(match.group(0)))
     return tuple(dict.fromkeys(tokens))
+
+
+def _line_matches(
+    pattern: re.Pattern[str], literal: str, text: str, lowered: str | None, start: int = 0
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text, start)`` for a ``^``-anchored multi-line pattern that starts
+    with ``literal`` (lower-case; the pattern ignores case): only the lines starting with the
+    literal are tried, found with ``str.find`` in the lower-cased text (h12: a
+    case-insensitive regex otherwise tries every position). A match never runs into a
+    following line that starts with the literal (a fold starts with a blank), so the same
+    matches come out in the same order."""
+    if lowered is None:
+        yield from pattern.finditer(text, start)
+        return
+    at = lowered.find(literal, start)
+    while at != -1:
+        if at == 0 or text[at - 1] == "\n":
+            match = pattern.match(text, at)
+            if match:
+                yield match
+        at = lowered.find(literal, at + 1)
+
+
+def _ascii_lowered(text: str) -> str | None:
+    """``text`` lower-cased for literal checks before a case-insensitive scan; None when not
+    ASCII (``re.IGNORECASE`` folds a few non-ASCII letters onto ASCII ones: scan then)."""
+    return text.lower() if text.isascii() else None
 
 
 def _verp_tokens(text: str) -> list[str]:

@@ -58,6 +58,31 @@ def may_match(pattern: re.Pattern[str], text: str, lowered: str) -> bool:
     return any(literal in text for literal in literals)
 
 
+def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match[str] | None:
+    """``pattern.search(text)``, trying the regex only where a required literal starts.
+
+    Every match of an alternative starts with its literal (a leading ``\\b`` is checked by
+    the regex itself), so the leftmost position where the pattern matches is among those
+    positions, tried in order. ``lowered`` is ``text.lower()``, None for non-ASCII text.
+    """
+    literals = required_literals(pattern)
+    if literals is None or (pattern.flags & re.IGNORECASE and lowered is None):
+        return pattern.search(text)
+    haystack = lowered if pattern.flags & re.IGNORECASE and lowered is not None else text
+    next_at = {literal: haystack.find(literal) for literal in literals}
+    while True:
+        found = [at for at in next_at.values() if at != -1]
+        if not found:
+            return None
+        at = min(found)
+        match = pattern.match(text, at)
+        if match:
+            return match
+        for literal, position in next_at.items():
+            if position == at:
+                next_at[literal] = haystack.find(literal, at + 1)
+
+
 def _top_level_alternatives(source: str) -> list[str]:
     """``source`` split at the ``|`` outside groups and classes (escapes respected)."""
     parts: list[str] = []
