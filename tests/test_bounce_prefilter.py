@@ -31,6 +31,7 @@ def _compiled(atoms: list[str], flags: int) -> re.Pattern[str] | None:
 @example(["\\b", "I"], re.I, "ı")
 @example(["a", "|", "B"], re.I, "xba")  # the leftmost alternative found wins
 @example(["a", "x", "|", "a"], 0, "aa ax")  # a failed try moves on to the next place
+@example(["x", "|", "^", "a"], re.M, "ba\nxa")  # "^" is checked where the literal is
 def test_no_match_is_hidden(atoms: list[str], flags: int, text: str) -> None:
     pattern = _compiled(atoms, flags)
     if pattern is None:
@@ -53,7 +54,8 @@ def test_no_match_is_hidden(atoms: list[str], flags: int, text: str) -> None:
         (r"gmx\.(net|com)|\(Nemesis\)", re.I, ("gmx.", "(nemesis)")),
         (r"\(qmail \d+ invoked", 0, ("(qmail ",)),
         (r"ab?c|x", 0, ("a", "x")),
-        (r"^foo", re.M, None),
+        (r"^foo|\bbar", re.M, ("foo", "bar")),
+        (r"^\s*foo", re.M, None),
         (r"(x|y)z", 0, None),
     ],
 )

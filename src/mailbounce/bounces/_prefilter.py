@@ -61,9 +61,10 @@ def may_match(pattern: re.Pattern[str], text: str, lowered: str) -> bool:
 def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match[str] | None:
     """``pattern.search(text)``, trying the regex only where a required literal starts.
 
-    Every match of an alternative starts with its literal (a leading ``\\b`` is checked by
-    the regex itself), so the leftmost position where the pattern matches is among those
-    positions, tried in order. ``lowered`` is ``text.lower()``, None for non-ASCII text.
+    Every match of an alternative starts with its literal (a leading ``\\b`` or ``^`` is
+    checked by the regex itself, tried there), so the leftmost position where the pattern
+    matches is among those positions, tried in order. ``lowered`` is ``text.lower()``, None
+    for non-ASCII text.
     """
     literals = required_literals(pattern)
     if literals is None or (pattern.flags & re.IGNORECASE and lowered is None):
@@ -111,8 +112,13 @@ def _top_level_alternatives(source: str) -> list[str]:
 def _leading_literal(alternative: str) -> str:
     """The literal text every match of ``alternative`` starts with ("" when none is sure)."""
     index = 0
-    while alternative.startswith("\\b", index):  # a word boundary: zero-width
-        index += 2
+    while True:  # zero-width assertions the regex itself checks where it is tried
+        if alternative.startswith("\\b", index):
+            index += 2
+        elif alternative.startswith("^", index):
+            index += 1
+        else:
+            break
     chars: list[str] = []
     while index < len(alternative):
         char = alternative[index]

@@ -14,6 +14,7 @@ from dataclasses import replace
 from email.message import Message
 
 from mailbounce.bounces._prefilter import may_match
+from mailbounce.bounces._prefilter import search as literal_search
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import _blocks_from_text as _fields_from_text
 from mailbounce.bounces.rfc3464 import find_reply, parse_delivery_status
@@ -24,6 +25,8 @@ _ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 _REPLY_FIRST = re.compile(r"^\s*(?:<<<\s*)?([245][0-5]\d)(?:[ \-]|$)")
 _SPACES = re.compile(r"\s+")
 _BODY_KEY = "_textblocks.body"
+_BODY_LOWER_KEY = "_textblocks.body.lower"
+_NOT_ASCII = "\x00not ascii"  # cached instead of a non-ASCII body lower-cased
 _RECEIVED_KEY = "_textblocks.received"
 _RECEIVED_LOWER_KEY = "_textblocks.received.lower"
 _ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/partial")
@@ -52,6 +55,23 @@ def body_text(mail: Mail) -> str:
                 break
     mail._cache[_BODY_KEY] = text
     return text
+
+
+def body_search(
+    mail: Mail, pattern: re.Pattern[str], limit: int | None = None
+) -> re.Match[str] | None:
+    """``pattern.search(body_text(mail)[:limit])``, the regex tried only where a literal
+    every match needs is found in the body lower-cased once (h12: detectors look for their
+    markers in every message's body; a case-insensitive regex scan is slow)."""
+    text = body_text(mail)
+    lowered = mail._cache.get(_BODY_LOWER_KEY)
+    if lowered is None:
+        lowered = mail._cache[_BODY_LOWER_KEY] = text.lower() if text.isascii() else _NOT_ASCII
+    if limit is not None:
+        text = text[:limit]
+    if lowered == _NOT_ASCII:  # (an ASCII body equal to it is only scanned by the regex)
+        return literal_search(pattern, text, None)
+    return literal_search(pattern, text, lowered if limit is None else lowered[:limit])
 
 
 def _parts_outside_original(msg: Message) -> Iterator[Message]:

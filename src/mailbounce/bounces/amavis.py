@@ -34,7 +34,7 @@ class AmavisDetector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)
-        if not (_FROM.search(mail.sender) or _MARK.search(text)):
+        if not (_FROM.search(mail.sender) or tb.body_search(mail, _MARK)):
             return None
         verdict = tb.own_reason(mail.subject, _VERDICTS)
         facts = []

@@ -25,7 +25,7 @@ class ApachejamesDetector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)
-        if not (_ERROR.search(text) and _DETAILS.search(text)):
+        if not (tb.body_search(mail, _ERROR) and tb.body_search(mail, _DETAILS)):
             return None
         diagnostic = tb.squeeze(" ".join(tb.lines_between(text, _ERROR, _DETAILS)))
         details = "\n".join(tb.lines_between(text, _DETAILS))

@@ -31,7 +31,7 @@ class BarracudaDetector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)
-        if not (_SUBJECT.search(mail.subject) or _MARK.search(text[:1000])):
+        if not (_SUBJECT.search(mail.subject) or tb.body_search(mail, _MARK, 1000)):
             return None
         verdict = tb.own_reason(mail.subject, _VERDICTS)
         facts = [

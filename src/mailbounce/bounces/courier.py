@@ -30,7 +30,7 @@ class CourierDetector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)
-        if not _MARK.search(text[:1000]):
+        if not tb.body_search(mail, _MARK, 1000):
             return None
         delayed = "DELAYED MAIL" in text[:2000]
         rows: list[tuple[str, list[str]]] = []

@@ -29,7 +29,7 @@ class DragonflyDetector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)
-        if not (_MARK.search(text[:500]) or tb.received_mentions(mail, _MARK)):
+        if not (tb.body_search(mail, _MARK, 500) or tb.received_mentions(mail, _MARK)):
             return None
         text = tb.cut_at(text, _SEPARATOR)
         found = _RECIPIENT.search(text)

@@ -44,7 +44,7 @@ class Exchange2003Detector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)
-        if not (_START.search(text) or _MSEXCH.search(text)):
+        if not (tb.body_search(mail, _START) or tb.body_search(mail, _MSEXCH)):
             return None
         if not (
             _MSEXCH.search(text)

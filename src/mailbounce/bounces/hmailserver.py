@@ -38,7 +38,7 @@ class HmailserverDetector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)
-        if not _MARK.search(text):
+        if not tb.body_search(mail, _MARK):
             return None
         facts = []
         for recipient, details in tb.address_blocks(tb.lines_between(text, _START, _STOP)):

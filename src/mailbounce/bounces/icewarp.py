@@ -33,7 +33,7 @@ class IcewarpDetector:
         if not (
             _MARK.search(mail.header("X-Mailer"))
             or tb.received_mentions(mail, _MARK)
-            or _MARK.search(tb.body_text(mail)[:3000])
+            or tb.body_search(mail, _MARK, 3000)
         ):
             return None
         text = tb.body_text(mail)

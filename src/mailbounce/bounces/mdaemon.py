@@ -30,7 +30,7 @@ class MdaemonDetector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)
-        if not (_MARK.search(mail.sender) or _LEAD.search(text[:1500])):
+        if not (_MARK.search(mail.sender) or tb.body_search(mail, _LEAD, 1500)):
             return None
         transcript = _TRANSCRIPT.search(text)
         if transcript is None:

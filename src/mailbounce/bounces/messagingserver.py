@@ -39,7 +39,7 @@ class MessagingserverDetector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)
-        if not _MARK.search(text[:1500]):
+        if not tb.body_search(mail, _MARK, 1500):
             return None
         start = _START.search(text)
         if start is None:
