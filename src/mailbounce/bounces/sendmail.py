@@ -22,7 +22,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from mailbounce.bounces._textblocks import body_text, enhanced_status, make_facts, reply_code
+from mailbounce.bounces._textblocks import (
+    body_search,
+    body_text,
+    enhanced_status,
+    make_facts,
+    reply_code,
+)
 from mailbounce.bounces._transcript import RecipientError, Transcript, read_transcript, unquote
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import parse_delivery_status, parse_inline_delivery_status
@@ -131,7 +137,7 @@ class SendmailDetector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)
-        if not (_SUBJECT.search(mail.subject) or _TRANSCRIPT_TITLE.search(text)):
+        if not (_SUBJECT.search(mail.subject) or body_search(mail, _TRANSCRIPT_TITLE)):
             return None
         parts = sections(unquote(text))
         listed = _titled(parts, _LIST_TITLE)
