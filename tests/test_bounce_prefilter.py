@@ -8,11 +8,17 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from mailbounce.bounces._prefilter import may_match, required_literals, search
+from mailbounce.bounces._prefilter import (
+    leading_literals,
+    may_match,
+    required_literals,
+    search,
+)
 
 _ATOMS = st.sampled_from(
     ["a", "B", "x", "s", "k", "I", " ", "\\.", "\\(", "\\)", "-", "\\d", "\\b", "\\s",
-     "[ab]", "(a|b)", "?", "+", "*", "{2}", "^", "$", "|", ".", "(?:x)", "ſ", "K"]
+     "[ab]", "(a|b)", "?", "+", "*", "{2}", "{0,1}", "+?", "^", "$", "|", ".", "(?:x)", "ſ",
+     "K", "[]a]", "(?<!a)", "(?=x)"]
 )  # fmt: skip
 _TEXT = st.text(alphabet="aAbBxXsSkK .()-1\nſKıİ", max_size=40)
 
@@ -46,21 +52,29 @@ def test_no_match_is_hidden(atoms: list[str], flags: int, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "flags", "literals"),
+    ("source", "flags", "required", "leading"),
     [
-        (r"Axigen", re.I, ("axigen",)),
-        (r"\bHaraka\b", re.I, ("haraka",)),
-        (r"\(Exim \d", re.I, ("(exim ",)),
-        (r"gmx\.(net|com)|\(Nemesis\)", re.I, ("gmx.", "(nemesis)")),
-        (r"\(qmail \d+ invoked", 0, ("(qmail ",)),
-        (r"ab?c|x", 0, ("a", "x")),
-        (r"^foo|\bbar", re.M, ("foo", "bar")),
-        (r"^\s*foo", re.M, None),
-        (r"(x|y)z", 0, None),
+        (r"Axigen", re.I, ("axigen",), ("axigen",)),
+        (r"\bHaraka\b", re.I, ("haraka",), ("haraka",)),
+        (r"\(Exim \d", re.I, ("(exim ",), ("(exim ",)),
+        (r"gmx\.(net|com)|\(Nemesis\)", re.I, ("gmx.", "(nemesis)"), ("gmx.", "(nemesis)")),
+        (r"\b(smtp|mx)\d*\.mail\.ru\b|Mail\.Ru", re.I, (".mail.ru", "mail.ru"), None),
+        (r"\(qmail \d+ invoked", 0, (" invoked",), ("(qmail ",)),
+        (r"ab?c|x", 0, ("a", "x"), ("a", "x")),
+        (r"fo+bar", 0, ("bar",), ("fo",)),
+        (r"x{2}yz|[]a]bc", 0, ("yz", "bc"), None),
+        (r"^foo|\bbar", re.M, ("foo", "bar"), ("foo", "bar")),
+        (r"^\s*foo", re.M, ("foo",), None),
+        (r"(x|y)z", 0, ("z",), None),
+        (r"(x|y)", 0, None, None),
+        (r"a b", re.X, None, None),
     ],
 )
-def test_required_literals(source: str, flags: int, literals: tuple[str, ...] | None) -> None:
-    assert required_literals(re.compile(source, flags)) == literals
+def test_literals(
+    source: str, flags: int, required: tuple[str, ...] | None, leading: tuple[str, ...] | None
+) -> None:
+    pattern = re.compile(source, flags)
+    assert (required_literals(pattern), leading_literals(pattern)) == (required, leading)
 
 
 def test_rejects_without_the_literal() -> None:

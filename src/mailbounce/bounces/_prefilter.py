@@ -20,24 +20,35 @@ _PLAIN = frozenset(
 )
 _QUANTIFIERS = frozenset("?*{+")
 _UNSUPPORTED_FLAGS = re.VERBOSE  # spaces and # are not literal there
-_cache: dict[re.Pattern[str], tuple[str, ...] | None] = {}
+_cache: dict[tuple[re.Pattern[str], bool], tuple[str, ...] | None] = {}
 
 
 def required_literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     """Literals, one per top-level alternative, one of which every match contains.
 
     Lower-cased when the pattern ignores case. None when the source is not read (an
-    alternative starting with a group, a class or a quantifier): the caller then scans.
+    alternative without a literal the reader is sure of): the caller then scans.
     """
-    if pattern in _cache:
-        return _cache[pattern]
+    return _literals(pattern, leading=False)
+
+
+def leading_literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Like ``required_literals``, but each literal starts every match of its alternative."""
+    return _literals(pattern, leading=True)
+
+
+def _literals(pattern: re.Pattern[str], *, leading: bool) -> tuple[str, ...] | None:
+    key = (pattern, leading)
+    if key in _cache:
+        return _cache[key]
     literals: tuple[str, ...] | None = None
     if not pattern.flags & _UNSUPPORTED_FLAGS:
-        found = [_leading_literal(alt) for alt in _top_level_alternatives(pattern.pattern)]
-        if found and all(found):
+        read = _leading_literal if leading else _longest_literal
+        found = [read(alt) for alt in _top_level_alternatives(pattern.pattern)]
+        if all(found):
             ignore_case = bool(pattern.flags & re.IGNORECASE)
-            literals = tuple(lit.lower() if ignore_case else lit for lit in found if lit)
-    _cache[pattern] = literals
+            literals = tuple(lit.lower() if ignore_case else lit for lit in found)
+    _cache[key] = literals
     return literals
 
 
@@ -66,7 +77,7 @@ def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match
     matches is among those positions, tried in order. ``lowered`` is ``text.lower()``, None
     for non-ASCII text.
     """
-    literals = required_literals(pattern)
+    literals = leading_literals(pattern)
     if literals is None or (pattern.flags & re.IGNORECASE and lowered is None):
         return pattern.search(text)
     haystack = lowered if pattern.flags & re.IGNORECASE and lowered is not None else text
@@ -111,32 +122,95 @@ def _top_level_alternatives(source: str) -> list[str]:
 
 def _leading_literal(alternative: str) -> str:
     """The literal text every match of ``alternative`` starts with ("" when none is sure)."""
-    index = 0
-    while True:  # zero-width assertions the regex itself checks where it is tried
-        if alternative.startswith("\\b", index):
-            index += 2
-        elif alternative.startswith("^", index):
-            index += 1
-        else:
-            break
+    runs, leading = _literal_runs(alternative)
+    return runs[0] if runs and leading else ""
+
+
+def _longest_literal(alternative: str) -> str:
+    """The longest literal text every match of ``alternative`` contains ("" when none)."""
+    runs, _ = _literal_runs(alternative)
+    return max(runs, key=len, default="")
+
+
+def _literal_runs(alternative: str) -> tuple[list[str], bool]:
+    """The runs of literal characters every match of ``alternative`` holds, in order, and
+    whether the first run starts every match (only ``\\b`` or ``^`` before it).
+
+    Read at the top level only: a group, a class, an escape such as ``\\d`` or ``.`` ends a
+    run; a character under ``?``, ``*`` or ``{`` is left out, one under ``+`` ends its run.
+    """
+    runs: list[str] = []
     chars: list[str] = []
+    leading = False
+    widths_before = False  # an item that takes characters, before the first run
+    index = 0
     while index < len(alternative):
-        char = alternative[index]
-        if char == "\\" and index + 1 < len(alternative):
-            escaped = alternative[index + 1]
-            if escaped not in _ESCAPED_LITERAL:
-                break  # \d, \w, \s, \b, \n...: a class or an assertion, not a literal
-            chars.append(escaped)
-            index += 2
-        elif char in _PLAIN:
-            chars.append(char)
-            index += 1
+        literal, end = _item(alternative, index)
+        quantifier = alternative[end : end + 1]
+        quantifier = quantifier if quantifier in _QUANTIFIERS else ""
+        after = _after_quantifier(alternative, end)
+        if literal is not None and quantifier in ("", "+"):
+            if not runs and not chars:
+                leading = not widths_before
+            chars.append(literal)
+            if quantifier == "+":
+                runs.append("".join(chars))
+                chars = []
         else:
-            if char in _QUANTIFIERS and chars:
-                chars.pop()  # the last character is optional or repeated: not sure
-            break
-        if index < len(alternative) and alternative[index] in _QUANTIFIERS:
             if chars:
-                chars.pop()
-            break
-    return "".join(chars)
+                runs.append("".join(chars))
+                chars = []
+            zero_width = alternative[index:end] in ("\\b", "^") and quantifier == ""
+            if not zero_width and not runs:
+                widths_before = True
+        index = after
+    if chars:
+        runs.append("".join(chars))
+    return runs, leading and bool(runs)
+
+
+def _item(source: str, index: int) -> tuple[str | None, int]:
+    """The top-level item at ``index``: its literal character (None for a group, a class,
+    an escape class or assertion, ``.``, ``^``, ``$``) and where it ends."""
+    char = source[index]
+    if char == "\\":
+        escaped = source[index + 1 : index + 2]
+        return (escaped if escaped and escaped in _ESCAPED_LITERAL else None), index + 2
+    if char == "[":
+        end = index + 1
+        if source[end : end + 1] == "^":
+            end += 1
+        if source[end : end + 1] == "]":
+            end += 1  # a "]" first in a class is a member
+        while end < len(source) and source[end] != "]":
+            end += 2 if source[end] == "\\" else 1
+        return None, end + 1
+    if char == "(":
+        depth, end = 0, index
+        while end < len(source):
+            if source[end] == "\\":
+                end += 2
+                continue
+            if source[end] == "[":
+                _, end = _item(source, end)
+                continue
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            end += 1
+            if depth == 0:
+                break
+        return None, end
+    return (char if char in _PLAIN else None), index + 1
+
+
+def _after_quantifier(source: str, index: int) -> int:
+    """Where the item's quantifier (with its lazy ``?`` or possessive ``+``) ends."""
+    if index >= len(source) or source[index] not in _QUANTIFIERS:
+        return index
+    if source[index] == "{":
+        close = source.find("}", index)
+        index = len(source) if close == -1 else close + 1
+    else:
+        index += 1
+    if index < len(source) and source[index] in "?+":
+        index += 1
+    return index

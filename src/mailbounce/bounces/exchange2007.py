@@ -35,9 +35,11 @@ class Exchange2007Detector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if _CLOUD.search(mail.sender) or tb.received_mentions(mail, _CLOUD):
             return None
-        text = tb.cut_at(tb.body_text(mail), _ORIGINAL)
         is_ndr = "X-MS-Exchange-Message-Is-Ndr" in mail.msg
-        if not (is_ndr or (mail.header("Content-Language") and _MARK.search(text))):
+        if not (is_ndr or mail.header("Content-Language")):
+            return None  # before cutting the text: most mail stops here (h12)
+        text = tb.cut_at(tb.body_text(mail), _ORIGINAL)
+        if not (is_ndr or _MARK.search(text)):
             return None
         generating = _GENERATING.search(text)
         section = text[generating.end() :] if generating else text
