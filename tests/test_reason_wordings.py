@@ -44,6 +44,11 @@ WORDINGS: list[tuple[str, str]] = [
     ("Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)", "networkerror"),
     ("neko@example.jp: No MX found for domain", "notaccept"),
     ("User not listed in public Name & Address Book", "userunknown"),
+    (
+        "Unable to deliver message to <a@example.org> (and other recipients in the same "
+        "domain). Please check if address is correct.",
+        "userunknown",
+    ),
     ("the group may not exist, or you may not have permission to post messages", "rejected"),
     ("le groupe n'existe pas ou vous n'êtes pas autorisé à lui envoyer des messages", "rejected"),
     (

@@ -154,6 +154,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"^(?!.*domaine).*n'?existe pas|destinataire invalide|adresse invalide|compte inexistant",
         r"n'est plus (valide|active|utilis[ée]e)",
         r"adresse .{0,40}introuvable|destinataire introuvable",
+        r"check (if|that|whether) (the )?(recipient'?s? )?(e-?mail )?address is (correct|valid)",
         r"adresse (de destination |du destinataire |e-?mail )?(invalide|inconnue)",
         r"(recipient|addressee) unknown|user invalid|unknown or illegal alias|not our customer",
         # German, Spanish and Italian (twinned associations' servers).

@@ -38,7 +38,11 @@ class TrendMicroDetector:
         if not (_MARKER.search(mail.sender) or _MARKER.search(text[:400])):
             return None
         found = [
-            with_sentence_reason(make_facts(m.group(2), m.group(1)), _SENTENCES)
+            # InterScan relays the recipient server's refusal of the address (RCPT TO): its
+            # "Please check if address is correct" is about the mailbox, not a filter.
+            with_sentence_reason(
+                make_facts(m.group(2), m.group(1), smtp_command="RCPT"), _SENTENCES
+            )
             for m in _FAILURE.finditer(text)
         ]
         return found or None
