@@ -49,6 +49,8 @@ def is_autoreply(mail: Mail) -> bool:
         return True
     if mail.header("X-Apple-Action").strip().upper() == "VACATION":
         return True
+    if mail.header("Precedence").strip().lower() == "auto_reply":
+        return True  # the vacation programs' own mark (procmail, Sieve vacation, Sisimai's list)
     return bool(_VACATION_SUBJECT.match(mail.subject))
 
 
