@@ -25,6 +25,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"|remise impossible|[ée]chec de (la )?(remise|distribution)|non (d[ée]livr|distribu)"
     r"|no se (pudo|puede) entregar|no entregado|mancato recapito|non recapitabil"
     r"|n[ãa]o (foi )?entregue|falha na entrega|onbestelbaar|niet bezorgd"
+    r"|nicht zustellbar|zustellung fehlgeschlagen|unzustellbare"
     r"|(メール|配信|送信)エラー|不達|配信不能|未配信",
     re.I,
 )
