@@ -57,6 +57,11 @@ WORDINGS: list[tuple[str, str]] = [
         "policyviolation",
     ),
     ("450 4.7.1 Greylisted, please try again later", "greylisted"),
+    (
+        "550 5.7.515 Access denied, sending domain [ASSO-EXEMPLE.ORG] doesn't meet the required "
+        "authentication level.",
+        "authfailure",
+    ),
     # French wordings (Orange, SFR, Free, La Poste, French Exchange and hosting providers).
     ("550 Le domaine exemple-disparu.fr n'existe pas", "hostunknown"),
     ("550 Nom de domaine introuvable", "hostunknown"),

@@ -130,6 +130,8 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"\bdmarc\b|\bdkim\b|\bspf\b|sender policy framework",
         r"is not allowed to send (mail )?(from|for)|not authorized to send on behalf",
         r"fails to pass authentication|does not have authentication information",
+        # Microsoft's 2025 requirement for bulk senders (550 5.7.515).
+        r"(meet|meets) the required authentication level|sender is unauthenticated",
     ),
     R.USERUNKNOWN: _compile(
         r"user unknown|unknown user|unknown (local[- ]part|mailbox|recipient|address)",
