@@ -75,12 +75,18 @@ def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match
     Every match of an alternative starts with its literal (a leading ``\\b`` or ``^`` is
     checked by the regex itself, tried there), so the leftmost position where the pattern
     matches is among those positions, tried in order. ``lowered`` is ``text.lower()``, None
-    for non-ASCII text.
+    for non-ASCII text. Without a leading literal in every alternative, the regex scans the
+    whole text unless a literal every match needs is absent.
     """
-    literals = leading_literals(pattern)
-    if literals is None or (pattern.flags & re.IGNORECASE and lowered is None):
+    if pattern.flags & re.IGNORECASE and lowered is None:
         return pattern.search(text)
     haystack = lowered if pattern.flags & re.IGNORECASE and lowered is not None else text
+    literals = leading_literals(pattern)
+    if literals is None:
+        required = required_literals(pattern)
+        if required is not None and not any(literal in haystack for literal in required):
+            return None
+        return pattern.search(text)
     next_at = {literal: haystack.find(literal) for literal in literals}
     while True:
         found = [at for at in next_at.values() if at != -1]

@@ -39,10 +39,9 @@ class EximDetector:
         if not _FROM.search(mail.sender):
             return None
         text = tb.body_text(mail)
-        head = text[:2000]
         # A Received "(Exim 4.x)" alone is no proof: other MTAs' bounces are relayed by Exim.
         if not (
-            _LEAD_MARK.search(head)
+            tb.body_search(mail, _LEAD_MARK, 2000)
             or _SUBJECT.search(mail.subject)
             or (mail.header("X-Failed-Recipients") and tb.received_mentions(mail, _EXIM_TRACE))
         ):

@@ -12,7 +12,13 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
-from mailbounce.bounces._textblocks import body_text, cut_at, received_mentions, with_dsn
+from mailbounce.bounces._textblocks import (
+    body_search,
+    body_text,
+    cut_at,
+    received_mentions,
+    with_dsn,
+)
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -75,7 +81,7 @@ class QmailDetector:
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)
-        if not (_LEAD.search(text[:400]) or received_mentions(mail, _BOUNCE_TRACE)):
+        if not (body_search(mail, _LEAD, 400) or received_mentions(mail, _BOUNCE_TRACE)):
             return None
         report = cut_at(text, _SEPARATOR)
         reporter = _REPORTER.search(report[:400])
