@@ -32,6 +32,7 @@ from mailbounce.people import forget, resubscribe, unsubscribe
 from mailbounce.report import build_report
 from mailbounce.store import Store, sending
 from mailbounce.store import bounces as bounce_sql
+from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store.lists import import_list
 from mailbounce.store.reports import iter_rejections
 
@@ -92,7 +93,7 @@ def _write_list(path: Path, addresses: list[str]) -> None:
 def _add_list(store: Store, campaign_id: int, path: Path, addresses: list[str]) -> None:
     _write_list(path, addresses)
     imported = import_list(store, path, ListReader(path))
-    sending.add_list_recipients(store, campaign_id, imported.list_id)
+    campaign_rows.add_list_recipients(store, campaign_id, imported.list_id)
 
 
 def _attempt(store: Store, campaign_id: int, choices: list[int]) -> None:
@@ -173,7 +174,7 @@ def _apply(store: Store, campaign_id: int, tmp: Path, ops: list[tuple[Any, ...]]
         elif name == "forget":
             forget(store, [ADDRESSES[op[1]]], SECRET)
         elif name == "skip_suppressed":
-            sending.skip_suppressed(store, campaign_id)
+            campaign_rows.skip_suppressed(store, campaign_id)
         elif name == "recover":
             sending.recover_interrupted(store, campaign_id)
         elif name == "requeue_uncertain":
@@ -282,10 +283,10 @@ def test_counters_equal_a_recount_from_scratch(ops: list[tuple[Any, ...]]) -> No
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         with Store(tmp / "m.db") as store:
-            campaign = sending.save_campaign(
+            campaign = campaign_rows.save_campaign(
                 store, "random", subject="S", from_addr="a@asso.fr", settings={}
             )
-            other = sending.save_campaign(
+            other = campaign_rows.save_campaign(
                 store, "other", subject="S", from_addr="a@asso.fr", settings={}
             )
             _add_list(store, campaign.id, tmp / "members.csv", ADDRESSES)
@@ -305,7 +306,7 @@ def test_counters_equal_a_recount_from_scratch(ops: list[tuple[Any, ...]]) -> No
 
 def test_a_deleted_campaign_takes_its_counters_along(tmp_path: Path) -> None:
     with Store(tmp_path / "m.db") as store:
-        campaign = sending.save_campaign(
+        campaign = campaign_rows.save_campaign(
             store, "gone", subject="S", from_addr="a@asso.fr", settings={}
         )
         _add_list(store, campaign.id, tmp_path / "members.csv", ADDRESSES)

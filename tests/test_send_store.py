@@ -1,4 +1,4 @@
-"""The deliveries state machine and list import (store.sending, store.lists) on real SQLite."""
+"""The deliveries state machine, campaign rows and list import on real SQLite."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 
 from mailbounce.errors import StoreError
 from mailbounce.models import DeliveryState, SuppressionCause
-from mailbounce.store import Store
+from mailbounce.store import Store, delivery_queries
+from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store import sending as st
 from mailbounce.store.contacts import suppress, suppression_of
 from mailbounce.store.lists import import_list
@@ -48,8 +49,10 @@ def store(db_path: Path) -> Store:
 
 def setup_campaign(store: Store, tmp_path: Path) -> tuple[int, int]:
     imported = import_list(store, tmp_path / "members.csv", rows())
-    campaign = st.save_campaign(store, "nov", subject="S", from_addr="a@b.example", settings={})
-    st.add_list_recipients(store, campaign.id, imported.list_id)
+    campaign = campaign_rows.save_campaign(
+        store, "nov", subject="S", from_addr="a@b.example", settings={}
+    )
+    campaign_rows.add_list_recipients(store, campaign.id, imported.list_id)
     return campaign.id, imported.list_id
 
 
@@ -88,13 +91,13 @@ def test_skip_suppressed_counts_by_cause(store: Store, tmp_path: Path) -> None:
     campaign_id, _ = setup_campaign(store, tmp_path)
     with store.transaction() as conn:
         suppress(conn, "gone@example.org", SuppressionCause.UNSUBSCRIBED)
-    assert st.skip_suppressed(store, campaign_id) == {"invalid": 1, "unsubscribed": 1}
-    assert st.state_counts(store, campaign_id) == {"pending": 2, "skipped": 2}
+    assert campaign_rows.skip_suppressed(store, campaign_id) == {"invalid": 1, "unsubscribed": 1}
+    assert delivery_queries.state_counts(store, campaign_id) == {"pending": 2, "skipped": 2}
 
 
 def test_claim_then_transitions(store: Store, tmp_path: Path) -> None:
     campaign_id, _ = setup_campaign(store, tmp_path)
-    st.skip_suppressed(store, campaign_id)
+    campaign_rows.skip_suppressed(store, campaign_id)
     claimed = st.claim_due(store, campaign_id, worker="w1", now=NOW, limit=10)
     assert [d.address for d in claimed] == [
         "ann@example.org",
@@ -127,12 +130,16 @@ def test_claim_then_transitions(store: Store, tmp_path: Path) -> None:
 
 def test_recover_interrupted(store: Store, tmp_path: Path) -> None:
     campaign_id, _ = setup_campaign(store, tmp_path)
-    st.skip_suppressed(store, campaign_id)
+    campaign_rows.skip_suppressed(store, campaign_id)
     ann, _cid, _gone = st.claim_due(store, campaign_id, worker="w", now=NOW, limit=10)
     st.mark_in_flight(store, ann.id, token=None, message_id="<m@x>", now=NOW)
     recovery = st.recover_interrupted(store, campaign_id)
     assert (recovery.released, recovery.uncertain) == (2, 1)
-    assert st.state_counts(store, campaign_id) == {"pending": 2, "skipped": 1, "uncertain": 1}
+    assert delivery_queries.state_counts(store, campaign_id) == {
+        "pending": 2,
+        "skipped": 1,
+        "uncertain": 1,
+    }
     claimed = st.claim_due(store, campaign_id, worker="w", now=NOW, limit=10)
     assert ann.id not in [d.id for d in claimed]  # uncertain is never claimed
     st.release_claims(store, [d.id for d in claimed])
@@ -143,7 +150,7 @@ def test_hard_bounce_suppresses_in_same_transaction(store: Store, tmp_path: Path
     from mailbounce.classify import classify_smtp_reply
 
     campaign_id, _ = setup_campaign(store, tmp_path)
-    st.skip_suppressed(store, campaign_id)
+    campaign_rows.skip_suppressed(store, campaign_id)
     ann = st.claim_due(store, campaign_id, worker="w", now=NOW, limit=1)[0]
     cls = classify_smtp_reply(550, "5.1.1 User unknown")
     outcome = st.Outcome(
@@ -157,6 +164,6 @@ def test_hard_bounce_suppresses_in_same_transaction(store: Store, tmp_path: Path
     st.record_outcome(store, ann, outcome, now=NOW, counted_in_flight=False)
     found = suppression_of(store, "ann@example.org")
     assert found is not None and found.reason == "userunknown"
-    assert st.grouped_counts(store, campaign_id, DeliveryState.FAILED, "reason") == {
+    assert delivery_queries.grouped_counts(store, campaign_id, DeliveryState.FAILED, "reason") == {
         "userunknown": 1
     }

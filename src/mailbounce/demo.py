@@ -29,12 +29,13 @@ from mailbounce import advice
 from mailbounce.campaign import CampaignOptions, load_campaign
 from mailbounce.dsn import write_later_bounces
 from mailbounce.errors import ConfigError
+from mailbounce.models import DeliveryState
 from mailbounce.parsing import ParseSettings, parse_bounces
 from mailbounce.report_demo import step_report
 from mailbounce.sandbox import DEFAULT_RULES, SandboxServer
 from mailbounce.sending import SendOptions, SendReport, send_campaign, summary_lines
-from mailbounce.store import Store
-from mailbounce.store import sending as deliveries
+from mailbounce.store import Store, delivery_queries
+from mailbounce.store import campaigns as campaign_rows
 from mailbounce.tracking import secret_from
 
 RETRY_LATER = timedelta(minutes=6)
@@ -126,10 +127,10 @@ def step_outcomes(ctx: DemoContext) -> None:
     """Who got what, and why, in plain words."""
     name = ctx.reports[-1].campaign
     with Store(ctx.db_path) as store:
-        record = deliveries.find_campaign(store, name)
+        record = campaign_rows.find_campaign(store, name)
         assert record is not None
-        ids = deliveries.delivery_ids_in_states(store, record.id, list(deliveries.S))
-        rows = deliveries.outcomes(store, record.id, ids)
+        ids = delivery_queries.delivery_ids_in_states(store, record.id, list(DeliveryState))
+        rows = delivery_queries.outcomes(store, record.id, ids)
     for row in rows:
         why = _why(row, ctx.lang)
         ctx.outcomes.append(

@@ -32,7 +32,8 @@ from mailbounce.lists import ListEntry, ListReader, ListSummary
 from mailbounce.lock import RunLock
 from mailbounce.models import DeliveryState
 from mailbounce.people import FORGET_PREFIX, forget_key
-from mailbounce.store import Store
+from mailbounce.store import Store, delivery_queries
+from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store import sending as deliveries
 from mailbounce.store.lists import import_list
 from mailbounce.store.writer import SerialWriter
@@ -254,7 +255,7 @@ def _prepare(
     options: SendOptions,
     report: SendReport,
 ) -> int:
-    existing = deliveries.find_campaign(store, campaign.name)
+    existing = campaign_rows.find_campaign(store, campaign.name)
     if existing is None:
         # Checked before the first send only: resuming runs (cron) send the same, unchanged
         # message, and a check turning red half-way must not block the retries.
@@ -270,7 +271,7 @@ def _prepare(
                 " remaining recipients"
             )
         report.notes.extend(f"definition: {change}" for change in [*unsafe, *harmless])
-    record = deliveries.save_campaign(
+    record = campaign_rows.save_campaign(
         store,
         campaign.name,
         subject=campaign.message.subject,
@@ -281,7 +282,7 @@ def _prepare(
     for reader in readers:
         imported = import_list(store, reader.path, forgotten.filter(reader))
         report.lists.append(ListReport(reader.path, imported.name, reader.summary))
-        added = deliveries.add_list_recipients(store, record.id, imported.list_id)
+        added = campaign_rows.add_list_recipients(store, record.id, imported.list_id)
         if existing is not None and added:
             report.notes.append(f"{added} new recipients from {reader.path.name}")
     recovery = deliveries.recover_interrupted(store, record.id)
@@ -295,7 +296,7 @@ def _prepare(
         requeued = deliveries.requeue_uncertain(store, record.id)
         if requeued:
             report.notes.append(f"{requeued} uncertain recipients sent again (--resend-uncertain)")
-    deliveries.skip_suppressed(store, record.id)
+    campaign_rows.skip_suppressed(store, record.id)
     forgotten.skip_pending(store, record.id)
     report.forgotten = forgotten.dropped
     return record.id
@@ -308,7 +309,7 @@ class _Forgotten:
 
     def __init__(self, store: Store, campaign: Campaign) -> None:
         secret = campaign.tracking_secret
-        keys = deliveries.keyed_suppressions(store, FORGET_PREFIX)
+        keys = campaign_rows.keyed_suppressions(store, FORGET_PREFIX)
         if keys and not secret:
             # Without the key, a forgotten person in an old list would be mailed again.
             raise ConfigError(
@@ -335,23 +336,27 @@ class _Forgotten:
             return
         secret = self.secret
         hashed = {
-            a: forget_key(secret, a) for a in deliveries.pending_addresses(store, campaign_id)
+            a: forget_key(secret, a) for a in campaign_rows.pending_addresses(store, campaign_id)
         }
-        deliveries.skip_hashed(store, campaign_id, hashed)
+        campaign_rows.skip_hashed(store, campaign_id, hashed)
 
 
 def _count_due(store: Store, campaign_id: int, options: SendOptions) -> int:
-    counts = deliveries.state_counts(store, campaign_id)
+    counts = delivery_queries.state_counts(store, campaign_id)
     pending = counts.get(str(S.PENDING), 0)
-    due_deferred = deliveries.count_due_deferred(store, campaign_id, _iso(options.now()))
+    due_deferred = delivery_queries.count_due_deferred(store, campaign_id, _iso(options.now()))
     return pending + due_deferred
 
 
 def _summarise(store: Store, campaign_id: int, report: SendReport, touched: list[int]) -> None:
-    report.states = deliveries.state_counts(store, campaign_id)
-    report.failed_by_reason = deliveries.grouped_counts(store, campaign_id, S.FAILED, "reason")
-    report.deferred_by_reason = deliveries.grouped_counts(store, campaign_id, S.DEFERRED, "reason")
-    skipped = deliveries.grouped_counts(store, campaign_id, S.SKIPPED, "skip_cause")
+    report.states = delivery_queries.state_counts(store, campaign_id)
+    report.failed_by_reason = delivery_queries.grouped_counts(
+        store, campaign_id, S.FAILED, "reason"
+    )
+    report.deferred_by_reason = delivery_queries.grouped_counts(
+        store, campaign_id, S.DEFERRED, "reason"
+    )
+    skipped = delivery_queries.grouped_counts(store, campaign_id, S.SKIPPED, "skip_cause")
     for item in report.lists:
         if item.summary.without_address:
             skipped["no_address"] = skipped.get("no_address", 0) + item.summary.without_address
@@ -360,8 +365,8 @@ def _summarise(store: Store, campaign_id: int, report: SendReport, touched: list
     if report.forgotten:
         skipped["forgotten"] = skipped.get("forgotten", 0) + report.forgotten
     report.skipped_by_cause = skipped
-    report.next_attempt_at = deliveries.next_due(store, campaign_id)
-    report.outcomes = deliveries.outcomes(store, campaign_id, touched)
+    report.next_attempt_at = delivery_queries.next_due(store, campaign_id)
+    report.outcomes = delivery_queries.outcomes(store, campaign_id, touched)
 
 
 def _dry_run(
@@ -384,7 +389,7 @@ def _dry_run(
                 skipped["duplicate"] = skipped.get("duplicate", 0) + 1
                 continue
             seen.add(entry.address)
-            suppression = deliveries.suppression_cause(store, entry.address)
+            suppression = campaign_rows.suppression_cause(store, entry.address)
             if suppression is not None:
                 skipped[suppression] = skipped.get(suppression, 0) + 1
                 report.outcomes.append(

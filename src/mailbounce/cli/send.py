@@ -13,7 +13,7 @@ from mailbounce.errors import EXIT_FINDINGS
 from mailbounce.render import OutputFormat, render_rows
 from mailbounce.sending import SendOptions, send, summary_lines
 from mailbounce.smtp import TlsMode
-from mailbounce.store.sending import OUTCOME_COLUMNS
+from mailbounce.store.delivery_queries import OUTCOME_COLUMNS
 
 __all__ = ["app"]
 
