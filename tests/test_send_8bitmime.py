@@ -11,7 +11,7 @@ from smtp_testserver import ScriptedHandler, ScriptedServer
 from mailbounce.campaign import CampaignOptions, load_campaign
 from mailbounce.compose import encode_body
 from mailbounce.sending import SendOptions, send_campaign
-from mailbounce.smtp import TlsMode
+from mailbounce.smtp_settings import TlsMode
 
 FRENCH = "Chers adhérents, l'assemblée générale aura lieu à la salle des fêtes.\n"
 

@@ -10,7 +10,7 @@ import pytest
 from mailbounce.campaign import CampaignOptions, DomainLimit, definition_changes, load_campaign
 from mailbounce.config import Config
 from mailbounce.errors import ConfigError, InputError, UsageError
-from mailbounce.smtp import TlsMode
+from mailbounce.smtp_settings import TlsMode
 
 ROOT = Path(__file__).resolve().parent.parent
 

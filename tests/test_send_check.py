@@ -15,7 +15,7 @@ from mailbounce.cli import app
 from mailbounce.config import load_config
 from mailbounce.errors import MailbounceError
 from mailbounce.sending import SendOptions, send_campaign
-from mailbounce.smtp import TlsMode
+from mailbounce.smtp_settings import TlsMode
 from mailbounce.store import Store
 
 MX = {"MX": ["10 mx.club.example."]}

@@ -162,7 +162,8 @@ def test_sandbox_command_serves_until_ctrl_c() -> None:
     import signal
     import time
 
-    from mailbounce.smtp import Result, SmtpClient, SmtpSettings, TlsMode
+    from mailbounce.smtp import Result, SmtpClient
+    from mailbounce.smtp_settings import SmtpSettings, TlsMode
 
     port = free_port()
     # Ctrl-C must raise even when this test runs where SIGINT is ignored (background jobs).

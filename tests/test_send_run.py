@@ -11,7 +11,7 @@ from smtp_testserver import ScriptedServer
 from mailbounce.campaign import CampaignOptions, load_campaign
 from mailbounce.errors import SmtpSetupError, TemplateError, UsageError
 from mailbounce.sending import SendOptions, send_campaign
-from mailbounce.smtp import TlsMode
+from mailbounce.smtp_settings import TlsMode
 from mailbounce.store import Store
 from mailbounce.store.contacts import suppression_of
 

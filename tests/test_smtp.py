@@ -14,15 +14,9 @@ from smtp_testserver import ScriptedServer, free_port
 
 from mailbounce.config import Secret
 from mailbounce.errors import SmtpSetupError, UsageError
-from mailbounce.smtp import (
-    Result,
-    SmtpClient,
-    SmtpSettings,
-    Stage,
-    TlsMode,
-    parse_smtp_url,
-    wire_data,
-)
+from mailbounce.smtp import Result, SmtpClient, Stage
+from mailbounce.smtp_settings import SmtpSettings, TlsMode, parse_smtp_url
+from mailbounce.smtp_wire import wire_data
 
 MESSAGE = b"From: a@asso.example\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nHello\r\n.dot line\r\n"
 CANARY = "canary-PASSWORD-8d1f"

@@ -43,7 +43,7 @@ from mailbounce.config import Config, Secret, env_secret, file_secret, load_yaml
 from mailbounce.errors import ConfigError, InputError, UsageError
 from mailbounce.lists import ColumnMapping
 from mailbounce.schedule import RetryPolicy, parse_duration
-from mailbounce.smtp import SmtpSettings, TlsMode, parse_smtp_url
+from mailbounce.smtp_settings import SmtpSettings, TlsMode, parse_smtp_url
 from mailbounce.tracking import SECRET_ENV
 
 PASSWORD_ENV = "MAILBOUNCE_SMTP_PASSWORD"

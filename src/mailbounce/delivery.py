@@ -5,7 +5,7 @@ recipients from ``_Claims``, which claims them 100 at a time. Every write goes t
 ``SerialWriter`` (one connection behind a lock) instead of fighting for SQLite's write
 lock; each call returns only once committed. Per message: ``in_flight`` committed
 after the server's 354 and before the data is written, then the outcome committed after
-the reply (DESIGN §6). Crash points (``smtp.crash_point``) mark each step for the tests.
+the reply (DESIGN §6). Crash points (``crash_points.crash_point``) mark each step for the tests.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from mailbounce.addresses import domain_of
 from mailbounce.campaign import Campaign
 from mailbounce.classify import classify_smtp_reply, find_enhanced_status
 from mailbounce.compose import MessageTemplate, make_message_id
+from mailbounce.crash_points import crash_point
 from mailbounce.errors import MailbounceError
 from mailbounce.models import Classification, DeliveryState, Kind, SuppressionCause
 from mailbounce.ratelimit import DomainGate, RateLimiter
-from mailbounce.smtp import Result, SendResult, SmtpClient, crash_point
+from mailbounce.smtp import Result, SendResult, SmtpClient
 from mailbounce.store import sending as deliveries
 from mailbounce.store.writer import SerialWriter
 

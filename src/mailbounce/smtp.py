@@ -11,76 +11,26 @@ MAIL FROM) raises ``SmtpSetupError``: nothing about a recipient can be concluded
 
 The password is a ``config.Secret``: it is revealed only in the call to ``login`` and never
 appears in a message, a repr or an exception raised from here.
+
+The settings and ``--smtp`` URL parsing are in ``smtp_settings``, the DATA encoding in
+``smtp_wire``, the tests' crash points in ``crash_points``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import smtplib
 import socket
 import ssl
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-from urllib.parse import urlsplit
 
-from mailbounce.config import Secret
-from mailbounce.errors import SmtpSetupError, UsageError
-
-CRASH_ENV = "MAILBOUNCE_CRASH_AT"
-CRASH_EXIT_CODE = 137  # what a shell reports for SIGKILL: the crash is a simulated kill
-
-
-class TlsMode(StrEnum):
-    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS, required (port 587)
-    TLS = "tls"  # implicit TLS from the first byte (port 465, RFC 8314)
-    NONE = "none"  # no encryption: only for a local server, when asked
-
-
-_DEFAULT_PORTS = {TlsMode.STARTTLS: 587, TlsMode.TLS: 465, TlsMode.NONE: 25}
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """How to reach the relay. ``password`` is a Secret: never shown by repr."""
-
-    host: str
-    port: int
-    tls: TlsMode = TlsMode.STARTTLS
-    user: str | None = None
-    password: Secret | None = None
-    ca_file: Path | None = None
-    timeout: float = 60.0
-    helo_name: str | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-def parse_smtp_url(url: str, tls: TlsMode | None = None) -> tuple[str, int, TlsMode]:
-    """``smtp://host[:port]`` (STARTTLS unless ``tls`` says otherwise) or ``smtps://host``.
-
-    The default port follows the TLS mode: 587 STARTTLS, 465 implicit TLS, 25 none.
-    """
-    parts = urlsplit(url if "://" in url else f"smtp://{url}")
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise UsageError(f"--smtp: expected smtp://HOST:PORT or smtps://HOST:PORT, got {url!r}")
-    if parts.username or parts.password:
-        raise UsageError(
-            "--smtp: do not put credentials in the URL; use --user and the "
-            "MAILBOUNCE_SMTP_PASSWORD environment variable or a password file"
-        )
-    mode = tls or (TlsMode.TLS if parts.scheme == "smtps" else TlsMode.STARTTLS)
-    try:
-        port = parts.port or _DEFAULT_PORTS[mode]
-    except ValueError:
-        raise UsageError(f"--smtp: invalid port in {url!r}") from None
-    return parts.hostname, port, mode
+from mailbounce.crash_points import crash_point
+from mailbounce.errors import SmtpSetupError
+from mailbounce.smtp_settings import SmtpSettings, TlsMode
+from mailbounce.smtp_wire import one_line, wire_data
 
 
 class Stage(StrEnum):
@@ -109,57 +59,6 @@ class SendResult:
     @property
     def reply(self) -> str:
         return f"{self.code} {self.text}".strip() if self.code else self.text
-
-
-# --- crash points (tests only; inert unless MAILBOUNCE_CRASH_AT is set) ----------------
-
-
-def _parse_crash(value: str | None) -> tuple[str, int] | None:
-    if not value:
-        return None
-    name, _, count = value.partition(":")
-    return name, int(count) if count.isdigit() else 1
-
-
-_CRASH_AT = _parse_crash(os.environ.get(CRASH_ENV))
-_crash_hits = 0
-_crash_lock = threading.Lock()
-
-
-def crash_point(name: str) -> None:
-    """Simulate a SIGKILL here: ``MAILBOUNCE_CRASH_AT=after_data:137`` exits (137) the
-    137th time the ``after_data`` point is reached. Used by tests/test_crash_safety.py."""
-    global _crash_hits  # noqa: PLW0603  one counter per process, by design
-    if _CRASH_AT is None or _CRASH_AT[0] != name:
-        return
-    with _crash_lock:
-        _crash_hits += 1
-        if _crash_hits >= _CRASH_AT[1]:
-            os._exit(CRASH_EXIT_CODE)
-
-
-# --- the client ------------------------------------------------------------------------
-
-_BARE_EOL = re.compile(rb"\r\n|\n|\r(?!\n)")
-_LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-def wire_data(message: bytes) -> bytes:
-    """The DATA payload: every line ending CRLF (no bare LF/CR, RFC 5321 §2.3.8), leading
-    dots doubled (§4.5.2), and the terminating ``CRLF.CRLF``."""
-    crlf = message.count(b"\r\n")
-    if message.count(b"\n") != crlf or message.count(b"\r") != crlf:
-        message = _BARE_EOL.sub(b"\r\n", message)
-    if message.startswith(b".") or b"\n." in message:
-        message = _LEADING_DOT.sub(b"..", message)
-    if not message.endswith(b"\r\n"):
-        message += b"\r\n"
-    return message + b".\r\n"
-
-
-def _text(raw: bytes | str) -> str:
-    value = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return " ".join(value.split())
 
 
 class SmtpClient:
@@ -239,7 +138,9 @@ class SmtpClient:
             )
         code, text = smtp.starttls(context=context)
         if code != 220:
-            raise SmtpSetupError(f"{self.settings.where}: STARTTLS refused: {code} {_text(text)}")
+            raise SmtpSetupError(
+                f"{self.settings.where}: STARTTLS refused: {code} {one_line(text)}"
+            )
         smtp.ehlo()
 
     def _login(self, smtp: smtplib.SMTP) -> None:
@@ -256,7 +157,7 @@ class SmtpClient:
         except smtplib.SMTPAuthenticationError as exc:
             raise SmtpSetupError(
                 f"{settings.where}: authentication as {settings.user} refused:"
-                f" {exc.smtp_code} {_text(exc.smtp_error)}"
+                f" {exc.smtp_code} {one_line(exc.smtp_error)}"
             ) from None
         except smtplib.SMTPException as exc:
             raise SmtpSetupError(
@@ -316,8 +217,8 @@ class SmtpClient:
         if code == 421:
             self._drop()
         if 200 <= code < 300:
-            return SendResult(Result.ACCEPTED, Stage.END_OF_DATA, code, _text(text))
-        return SendResult(Result.REFUSED, Stage.END_OF_DATA, code, _text(text))
+            return SendResult(Result.ACCEPTED, Stage.END_OF_DATA, code, one_line(text))
+        return SendResult(Result.REFUSED, Stage.END_OF_DATA, code, one_line(text))
 
     def _envelope(
         self, smtp: smtplib.SMTP, sender: str, recipient: str, eight_bit: bool
@@ -361,7 +262,7 @@ class SmtpClient:
             # A 5xx to MAIL FROM refuses the sender, not this recipient (RFC 5321 §4.2).
             self._drop()
             raise SmtpSetupError(
-                f"{self.settings.where} refuses the sender {sender}: {mail[0]} {_text(mail[1])}"
+                f"{self.settings.where} refuses the sender {sender}: {mail[0]} {one_line(mail[1])}"
             )
         if data[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
             # A server that accepted DATA without a recipient: end the empty message.
@@ -396,7 +297,7 @@ class SmtpClient:
             self._drop()
         else:
             self._reset()
-        return SendResult(Result.REFUSED, stage, code if code > 0 else None, _text(text))
+        return SendResult(Result.REFUSED, stage, code if code > 0 else None, one_line(text))
 
     def _reset(self) -> None:
         smtp = self._smtp
@@ -435,7 +336,7 @@ def _read_replies(smtp: smtplib.SMTP, count: int) -> list[tuple[int, bytes]]:
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+        return f"{exc.smtp_code} {one_line(exc.smtp_error)}"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, socket.timeout | TimeoutError):

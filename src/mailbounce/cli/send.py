@@ -12,7 +12,7 @@ from mailbounce.cli.app import FormatOption, app, globals_of, resolve_format
 from mailbounce.errors import EXIT_FINDINGS
 from mailbounce.render import OutputFormat, render_rows
 from mailbounce.sending import SendOptions, send, summary_lines
-from mailbounce.smtp import TlsMode
+from mailbounce.smtp_settings import TlsMode
 from mailbounce.store.delivery_queries import OUTCOME_COLUMNS
 
 __all__ = ["app"]
