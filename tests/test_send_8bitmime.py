@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from smtp_testserver import ScriptedHandler, ScriptedServer
 
-from mailbounce.campaign import CampaignOptions, load_campaign
+from mailbounce.campaign import CampaignOptions
+from mailbounce.campaign_loading import load_campaign
 from mailbounce.compose import encode_body
 from mailbounce.sending import SendOptions, send_campaign
 from mailbounce.smtp_settings import TlsMode

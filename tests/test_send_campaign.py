@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mailbounce.campaign import CampaignOptions, DomainLimit, definition_changes, load_campaign
+from mailbounce.campaign import CampaignOptions, DomainLimit
+from mailbounce.campaign_changes import definition_changes
+from mailbounce.campaign_loading import load_campaign
 from mailbounce.config import Config
 from mailbounce.errors import ConfigError, InputError, UsageError
 from mailbounce.smtp_settings import TlsMode

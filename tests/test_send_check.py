@@ -10,7 +10,8 @@ from dns_server import FixtureDnsServer
 from smtp_testserver import ScriptedServer
 from typer.testing import CliRunner
 
-from mailbounce.campaign import CampaignOptions, load_campaign
+from mailbounce.campaign import CampaignOptions
+from mailbounce.campaign_loading import load_campaign
 from mailbounce.cli import app
 from mailbounce.config import load_config
 from mailbounce.errors import MailbounceError

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from smtp_testserver import ScriptedServer
 
-from mailbounce.campaign import CampaignOptions, load_campaign
+from mailbounce.campaign import CampaignOptions
+from mailbounce.campaign_loading import load_campaign
 from mailbounce.errors import SmtpSetupError, TemplateError, UsageError
 from mailbounce.sending import SendOptions, send_campaign
 from mailbounce.smtp_settings import TlsMode

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from mailbounce import advice
-from mailbounce.campaign import CampaignOptions, load_campaign
+from mailbounce.campaign import CampaignOptions
+from mailbounce.campaign_loading import load_campaign
 from mailbounce.dsn import write_later_bounces
 from mailbounce.errors import ConfigError
 from mailbounce.models import DeliveryState

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailbounce import tracking
-from mailbounce.campaign import Campaign, CampaignOptions, definition_changes, load_campaign
+from mailbounce.campaign import Campaign, CampaignOptions
+from mailbounce.campaign_changes import definition_changes
+from mailbounce.campaign_loading import load_campaign
 from mailbounce.compose import MessageTemplate, make_message_id
 from mailbounce.config import load_config
 from mailbounce.delivery import DeliveryRun, Progress
