@@ -34,7 +34,8 @@ from mailbounce.models import DeliveryState
 from mailbounce.parsing import ParseSettings, parse_bounces
 from mailbounce.report_demo import step_report
 from mailbounce.sandbox import DEFAULT_RULES, SandboxServer
-from mailbounce.sending import SendOptions, SendReport, send_campaign, summary_lines
+from mailbounce.send_report import SendReport, summary_lines
+from mailbounce.sending import SendOptions, send_campaign
 from mailbounce.store import Store, delivery_queries
 from mailbounce.store import campaigns as campaign_rows
 from mailbounce.tracking import secret_from

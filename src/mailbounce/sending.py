@@ -11,6 +11,9 @@ Every state change is committed before the next network step (DESIGN §6): ``in_
 committed after the server's 354 and before the data and final dot are written, so a crash
 can only leave ``claimed`` (never written: sent again safely) or ``in_flight`` (maybe
 delivered: ``uncertain``, never resent unless asked).
+
+The run's report and summary lines are in ``send_report``, the pre-send check in
+``presend_check``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from mailbounce import tracking
 from mailbounce.campaign import Campaign, CampaignOptions
@@ -29,11 +31,13 @@ from mailbounce.campaign_loading import load_campaign
 from mailbounce.compose import MessageTemplate, make_message_id
 from mailbounce.config import load_config
 from mailbounce.delivery import DeliveryRun, Progress
-from mailbounce.errors import ConfigError, MailbounceError, UsageError
-from mailbounce.lists import ListEntry, ListReader, ListSummary
+from mailbounce.errors import ConfigError, UsageError
+from mailbounce.lists import ListEntry, ListReader
 from mailbounce.lock import RunLock
 from mailbounce.models import DeliveryState
 from mailbounce.people import FORGET_PREFIX, forget_key
+from mailbounce.presend_check import run_check
+from mailbounce.send_report import ListReport, SendReport, summarise_run
 from mailbounce.store import Store, delivery_queries
 from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store import sending as deliveries
@@ -41,12 +45,7 @@ from mailbounce.store.lists import import_list
 from mailbounce.store.writer import SerialWriter
 from mailbounce.tracking import SECRET_ENV
 
-if TYPE_CHECKING:  # the checks load their knowledge base: imported only when checking
-    from mailbounce.checks import CampaignParts
-
 S = DeliveryState
-CLAIM_BATCH = 100
-
 
 ProgressFactory = Callable[[int], AbstractContextManager[Progress]]
 
@@ -63,36 +62,6 @@ class SendOptions:
     # What the pre-send check could not check, said before sending (stderr at the CLI);
     # without it, those lines go to the report's notes.
     warn: Callable[[str], None] | None = None
-
-
-@dataclass
-class ListReport:
-    path: Path
-    name: str
-    summary: ListSummary
-
-
-@dataclass
-class SendReport:
-    """What a run did (this run's outcomes) and where the campaign stands (its totals)."""
-
-    campaign: str
-    dry_run: bool
-    lists: list[ListReport] = field(default_factory=list)
-    attempted: int = 0
-    states: dict[str, int] = field(default_factory=dict)  # the whole campaign, by state
-    failed_by_reason: dict[str, int] = field(default_factory=dict)
-    deferred_by_reason: dict[str, int] = field(default_factory=dict)
-    skipped_by_cause: dict[str, int] = field(default_factory=dict)
-    next_attempt_at: str | None = None
-    recovered_uncertain: int = 0
-    forgotten: int = 0  # rows dropped because the person was forgotten
-    notes: list[str] = field(default_factory=list)
-    outcomes: list[dict[str, Any]] = field(default_factory=list)  # this run, per recipient
-
-    @property
-    def uncertain(self) -> int:
-        return self.states.get(str(S.UNCERTAIN), 0)
 
 
 # --- entry point ----------------------------------------------------------------------
@@ -124,7 +93,7 @@ def send_campaign(
                 writer, campaign, campaign_id, template, secret, now=options.now, log=options.log
             )
             touched = run.execute(bar, due)
-        _summarise(store, campaign_id, report, touched)
+        summarise_run(store, campaign_id, report, touched)
         report.attempted = len(touched)
         return report
 
@@ -142,44 +111,6 @@ def send(
     return send_campaign(db_path, campaign, options, progress)
 
 
-def summary_lines(report: SendReport) -> list[str]:
-    """The end-of-run summary for people: totals, failures by reason, skips by cause."""
-    if report.dry_run:
-        head = f"dry run of campaign {report.campaign}: {report.states.get('would_send', 0)}"
-        lines = [head + " messages would be sent; nothing was sent or recorded"]
-    else:
-        states = report.states
-        lines = [
-            f"campaign {report.campaign}: this run tried {report.attempted} recipients; in total "
-            f"{states.get('sent', 0)} sent, {states.get('deferred', 0)} deferred, "
-            f"{states.get('failed', 0)} failed, {states.get('uncertain', 0)} uncertain, "
-            f"{states.get('expired', 0)} expired, {states.get('pending', 0)} not tried yet"
-        ]
-    for label, counts in (
-        ("failed", report.failed_by_reason),
-        ("deferred", report.deferred_by_reason),
-        ("skipped", report.skipped_by_cause),
-    ):
-        if counts:
-            lines.append(f"  {label}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    for item in report.lists:
-        summary = item.summary
-        lines.append(
-            f"  list {item.path.name}: {summary.data_rows} rows = {summary.accepted} accepted"
-            f" ({summary.duplicates} duplicates) + {summary.rejected} invalid"
-            f" + {summary.without_address} without address"
-        )
-    if report.next_attempt_at and report.states.get("deferred"):
-        lines.append(f"  next retry due at {report.next_attempt_at}: run the same command again")
-    if report.uncertain:
-        lines.append(
-            f"  {report.uncertain} uncertain: the connection broke after the message was"
-            " sent; they may have it. Not resent unless --resend-uncertain"
-        )
-    lines.extend(f"  note: {note}" for note in report.notes)
-    return lines
-
-
 def _wants_secret(campaign: Campaign) -> bool:
     # A bounce domain needs tokens; without one, a configured secret still adds the header.
     return campaign.bounce_domain is not None or campaign.tracking_secret is not None
@@ -192,62 +123,6 @@ def _no_progress(total: int) -> Iterator[Progress]:
             return None
 
     yield _Silent()
-
-
-def run_check(db_path: Path, campaign: Campaign, options: SendOptions) -> list[str]:
-    """The single call site of the pre-send check (``mailbounce check``), skipped by --force.
-
-    Checks the campaign file, or for a campaign given by options alone the same parts
-    built from the options. Refuses (exit 1) when the check finds an error; returns the
-    warnings, for the summary. What could not be checked (DNS without a usable answer) is
-    said through ``options.warn`` (else a note), never passed over as clean.
-    ``options.check_dns`` False keeps the check off the network (demo, tests).
-    """
-    if options.force:
-        return []
-    from mailbounce.checks import Severity, check_campaign, has_errors
-
-    found = check_campaign(
-        campaign.source_file or _check_parts(campaign),
-        config=campaign.config,
-        db_path=db_path,
-        dns=options.check_dns,
-    )
-    errors = [f for f in found.findings if f.severity is Severity.ERROR]
-    if has_errors(found.findings):
-        what = (
-            f"`mailbounce check campaign {campaign.source_file}`"
-            if campaign.source_file
-            else "`mailbounce check`"
-        )
-        raise MailbounceError(
-            f"the campaign does not pass the check ({len(errors)} errors; first: "
-            f"{errors[0].message}); see {what}, fix them, or send anyway with --force"
-        )
-    notes = [f"check: {f.message}" for f in found.findings if f.severity is Severity.WARNING]
-    for unchecked in found.unchecked:
-        line = f"the pre-send check could not check: {unchecked}; sending without that part"
-        if options.warn is not None:
-            options.warn(line)
-        else:
-            notes.append(line)
-    return notes
-
-
-def _check_parts(campaign: Campaign) -> CampaignParts:
-    """What the check reads, for a campaign given by options (no campaign file)."""
-    from mailbounce.checks import CampaignParts, MessageContent
-
-    spec = campaign.message
-    name = spec.html_name if spec.html is not None else spec.text_name
-    message = MessageContent(
-        name,
-        spec.html,
-        spec.text,
-        Path(name).parent,
-        unsubscribe_header=bool(spec.list_unsubscribe_mailto or spec.list_unsubscribe_url),
-    )
-    return CampaignParts(campaign.lists, message, spec.from_addr, campaign.columns)
 
 
 def _prepare(
@@ -350,27 +225,6 @@ def _count_due(store: Store, campaign_id: int, options: SendOptions) -> int:
     return pending + due_deferred
 
 
-def _summarise(store: Store, campaign_id: int, report: SendReport, touched: list[int]) -> None:
-    report.states = delivery_queries.state_counts(store, campaign_id)
-    report.failed_by_reason = delivery_queries.grouped_counts(
-        store, campaign_id, S.FAILED, "reason"
-    )
-    report.deferred_by_reason = delivery_queries.grouped_counts(
-        store, campaign_id, S.DEFERRED, "reason"
-    )
-    skipped = delivery_queries.grouped_counts(store, campaign_id, S.SKIPPED, "skip_cause")
-    for item in report.lists:
-        if item.summary.without_address:
-            skipped["no_address"] = skipped.get("no_address", 0) + item.summary.without_address
-        if item.summary.duplicates:
-            skipped["duplicate"] = skipped.get("duplicate", 0) + item.summary.duplicates
-    if report.forgotten:
-        skipped["forgotten"] = skipped.get("forgotten", 0) + report.forgotten
-    report.skipped_by_cause = skipped
-    report.next_attempt_at = delivery_queries.next_due(store, campaign_id)
-    report.outcomes = delivery_queries.outcomes(store, campaign_id, touched)
-
-
 def _dry_run(
     store: Store,
     campaign: Campaign,
@@ -418,16 +272,8 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _parse(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 __all__ = [
-    "ListReport",
     "SendOptions",
-    "SendReport",
-    "run_check",
     "send",
     "send_campaign",
-    "summary_lines",
 ]

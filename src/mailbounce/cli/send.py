@@ -11,7 +11,8 @@ from mailbounce.campaign import CampaignOptions
 from mailbounce.cli.app import FormatOption, app, globals_of, resolve_format
 from mailbounce.errors import EXIT_FINDINGS
 from mailbounce.render import OutputFormat, render_rows
-from mailbounce.sending import SendOptions, send, summary_lines
+from mailbounce.send_report import summary_lines
+from mailbounce.sending import SendOptions, send
 from mailbounce.smtp_settings import TlsMode
 from mailbounce.store.delivery_queries import OUTCOME_COLUMNS
 
