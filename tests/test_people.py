@@ -123,6 +123,22 @@ def test_forget_erases_everything_but_the_keyed_hash(db_path: Path, tmp_path: Pa
     assert [d["domain"] for d in report.domains] == ["(forgotten)"]
 
 
+def test_forgetting_again_after_the_address_came_back(db_path: Path) -> None:
+    """Forgotten, re-added to the same campaign by hand, forgotten again: one keyed row."""
+    build_campaign(db_path, "c", [Recipient("elodie@orange.fr")])
+    with Store(db_path) as store:
+        people.forget(store, ["elodie@orange.fr"], SECRET)
+    with Store(db_path) as store, store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO deliveries (campaign_id, address, state, updated_at)"
+            " SELECT id, 'elodie@orange.fr', 'pending', 'now' FROM campaigns WHERE name = 'c'"
+        )
+    with Store(db_path) as store:
+        people.forget(store, ["elodie@orange.fr"], SECRET)
+        addresses = [row[0] for row in store.conn.execute("SELECT address FROM deliveries")]
+    assert addresses == [people.forget_key(SECRET, "elodie@orange.fr")]
+
+
 def test_a_forgotten_person_is_not_reimported(db_path: Path, tmp_path: Path) -> None:
     csv_file = tmp_path / "membres.csv"
     csv_file.write_text(LIST, encoding="utf-8")

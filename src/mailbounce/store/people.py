@@ -122,6 +122,13 @@ def erase_person(conn: sqlite3.Connection, address: str, key: str, data: dict[st
         touched += conn.execute(
             "DELETE FROM list_members WHERE contact_id = ?", (contact_id,)
         ).rowcount
+    # Forgotten before, then re-added to the same campaign: the keyed row already stands for
+    # this person there (one delivery per campaign and address), so the new row goes.
+    touched += conn.execute(
+        "DELETE FROM deliveries WHERE address = ? AND campaign_id IN"
+        " (SELECT campaign_id FROM deliveries WHERE address = ?)",
+        (address, key),
+    ).rowcount
     touched += conn.execute(
         "UPDATE deliveries SET address = ?, contact_id = NULL, fields_json = '{}',"
         " last_reply = NULL, updated_at = ? WHERE address = ?",
