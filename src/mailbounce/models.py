@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -161,9 +161,15 @@ class BounceRecord:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The §5 contract: these keys, in this order, enums as their string values."""
-        data = asdict(self)
-        data.pop("extra")
+        """The §5 contract: these keys, in this order, enums as their string values.
+
+        Built field by field: ``dataclasses.asdict`` deep-copies and recurses, which cost
+        a sixth of ``parse-bounces``'s serial work per record.
+        """
+        data = {name: getattr(self, name) for name in _RECORD_KEYS}
         for key in ("reason", "kind", "party"):
             data[key] = str(data[key])
         return data
+
+
+_RECORD_KEYS = tuple(f.name for f in fields(BounceRecord) if f.name != "extra")
