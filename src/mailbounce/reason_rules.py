@@ -291,7 +291,12 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"executable files are not allowed",
     ),
     R.MAILERERROR: MAILER_ERROR,
-    R.SYNTAXERROR: _compile(r"syntax error|command unrecognized|unrecognized command|bad sequence"),
+    R.SYNTAXERROR: _compile(
+        r"syntax error|command unrecognized|unrecognized command|bad sequence",
+        # Exim refusing a header address it cannot parse ("malformed address: <a> may not
+        # follow b", "recipient addresses that were incorrectly constructed").
+        r"malformed (recipient )?address|incorrectly constructed",
+    ),
 }
 
 # The SMTP stage a diagnostic names (Postfix "in reply to", Exim "after", qmail sentences).
