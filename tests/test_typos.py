@@ -157,6 +157,8 @@ def test_distance_prices_slips_by_kind() -> None:
     assert slip_distance("gmailcom", "gmail.com") == 0.5  # missing dot
     assert slip_distance("gmail.co", "gmail.com") == 0.5  # clipped end
     assert slip_distance("gxail", "gmail") == 1.0  # distant keys
+    assert slip_distance("gmila", "gmail") == 0.75  # a letter moved two places
+    assert slip_distance("oragen", "orange") == 0.75
 
 
 FRENCH_PROVIDERS = [

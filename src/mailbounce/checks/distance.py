@@ -5,6 +5,8 @@ the cost of an edit depends on the keys involved:
 
 - substitution: 0.5 for neighbouring keys (AZERTY or QWERTY), 1.0 otherwise;
 - transposition of two letters: 0.5;
+- a letter moved two places (``gmila`` for ``gmail``, ``oragen`` for ``orange``): 0.75, a
+  slip of the same kind as a transposition but rarer (the finger runs two keys ahead);
 - an extra character: 0.5 when it doubles a neighbour (``gmaill``) or is a dot or hyphen
   (``g.mail``), 0.75 when its key touches a neighbour's (``hoitmail``), 1.0 otherwise;
 - a missing character: 0.5 when it was one of a double (``wanado``), a dot or hyphen
@@ -18,6 +20,7 @@ from mailbounce.checks.keyboard import adjacent
 CHEAP = 0.5
 NEAR = 0.75
 FULL = 1.0
+MOVED = NEAR
 _PUNCT = ".-"
 
 
@@ -51,6 +54,13 @@ def _sub_cost(a: str, b: str) -> float:
     return CHEAP if adjacent(a, b) else FULL
 
 
+def _moved_two(typed: str, target: str) -> bool:
+    """Three letters where one of the ends moved to the other end: ``ila`` for ``ail``."""
+    if typed == target or len(set(target)) < 3:
+        return False
+    return typed in (target[1:] + target[0], target[2] + target[:2])
+
+
 def slip_distance(typed: str, target: str, limit: float = 99.0) -> float:
     """The weighted distance from ``target`` (what was meant) to ``typed`` (what was typed).
 
@@ -58,6 +68,7 @@ def slip_distance(typed: str, target: str, limit: float = 99.0) -> float:
     """
     n, m = len(typed), len(target)
     extra = [_extra_cost(typed, i) for i in range(n)]
+    previous3: list[float] = []
     previous2: list[float] = []
     previous = [0.0] * (m + 1)
     for j in range(1, m + 1):
@@ -75,8 +86,10 @@ def slip_distance(typed: str, target: str, limit: float = 99.0) -> float:
             best = min(best, cost)
             if i > 1 and j > 1 and t == target[j - 2] and typed[i - 2] == c and t != c:
                 best = min(best, previous2[j - 2] + CHEAP)
+            if i > 2 and j > 2 and _moved_two(typed[i - 3 : i], target[j - 3 : j]):
+                best = min(best, previous3[j - 3] + MOVED)
             current[j] = best
         if min(current) > limit:
             return limit + 1.0
-        previous2, previous = previous, current
+        previous3, previous2, previous = previous2, previous, current
     return previous[m]
