@@ -30,10 +30,12 @@ _BOUNCE_SUBJECT = re.compile(
     re.I,
 )
 # Where the returned original starts in a text report (Sendmail, Exim, qmail, Exchange...).
+# "rfc822" marks an attached original, not an ORCPT parameter in a session transcript
+# ("RCPT TO:<a> ORCPT=rfc822;a", Postfix's "errors from" notices).
 _ORIGINAL_MARKER = re.compile(
     r"(original message(?! was received)|returned message|message headers follow"
     r"|copy of the message|below this line|undelivered message|message d'origine|message original"
-    r"|headers of your message|first \d+ lines|rfc822|^received: "
+    r"|headers of your message|first \d+ lines|(?<![=;])rfc822(?!;)|^received: "
     r"|mensaje original|messaggio originale|mensagem original|urspr[üu]ngliche nachricht)",
     re.I | re.M,
 )

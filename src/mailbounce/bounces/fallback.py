@@ -63,10 +63,11 @@ _DELAY = re.compile(
     r"|not yet been delivered|delivery (has been )?delayed|temporarily deferred",
     re.I,
 )
-# The envelope sender named in a summary ("MAIL FROM: x", "Original Sender: x") is not a
+# The envelope sender named in a summary ("MAIL FROM: x", "Original Sender: x") or sent in
+# a session transcript (">>> MAIL From:<x>", Postfix's " In:  MAIL FROM:<x>") is not a
 # recipient.
 _SENDER_LINE = re.compile(
-    r"^[\s>]*(mail from|envelope[- ]from|original sender|sender|from)\s*:", re.I
+    r"^[\s>]*(?:in:\s*)?(mail from|envelope[- ]from|original sender|sender|from)\s*:", re.I
 )
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 
