@@ -30,8 +30,9 @@ from mailbounce.checks.providers import KnowledgeBase, default_knowledge_base
 
 # Top-level domains a typed one is repaired to, most used first (ties go to the first).
 POPULAR_TLDS = ("com", "fr", "net", "org")
-# Real ccTLDs that are, in a member list, nearly always a clipped ".com" (Colombia, Cameroon).
-COM_SLIPS = frozenset({"co", "cm"})
+# Real ccTLDs that are, in a member list, nearly always a clipped ".com" (Colombia, Cameroon,
+# Oman: ``hotmail.om``).
+COM_SLIPS = frozenset({"co", "cm", "om"})
 # Edits per side kept in the neighbour index (symmetric deletion, as in SymSpell): two slips.
 MAX_DELETES = 2
 TLD_REPAIR_LIMIT = 1.0
@@ -190,12 +191,14 @@ class TypoEngine:
         typed_tld = domain.rsplit(".", 1)[-1] if "." in domain else ""
         tld_is_real = "." in domain and self.kb.is_real_tld(typed_tld)
         flat = domain.replace(".", "")
-        if len(name) <= MIN_EDITED_NAME:
-            return None
+        # A two-letter name is only a slip when the dot moved (``sf.rfr`` for ``sfr.fr``).
+        dot_moved_only = len(name) <= MIN_EDITED_NAME
         best: tuple[float, int, str] | None = None
         for candidate in self._candidates(domain):
             provider = self._providers[candidate]
             if len(provider.name) <= MIN_EDITED_NAME:
+                continue
+            if dot_moved_only and flat != candidate.replace(".", ""):
                 continue
             if tld_is_real and typed_tld != provider.tld:
                 clipped_com = typed_tld in COM_SLIPS and provider.tld == "com"
