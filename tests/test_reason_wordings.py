@@ -18,6 +18,11 @@ WORDINGS: list[tuple[str, str]] = [
     ("550 5.1.1 unknown or illegal alias: a@example.org", "userunknown"),
     ("550 Not our Customer", "userunknown"),
     ("550 mail box full", "mailboxfull"),
+    ("La boîte aux lettres du destinataire est pleine", "mailboxfull"),
+    ("552 Boîte de réception saturée, réessayez plus tard", "mailboxfull"),
+    ("Messagerie du destinataire pleine", "mailboxfull"),
+    ("452 Quota de stockage atteint pour ce compte", "mailboxfull"),
+    ("malformed address: <a@example.org> may not follow b@example.org", "syntaxerror"),
     ("550 5.1.2 bad destination system address", "hostunknown"),
     (
         "The mail server could not deliver mail to a@example.org. The account or domain may not "

@@ -90,6 +90,12 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"mailbox exceeds (the )?(allowed|maximum) size|exceeded the local limit",
         r"bo[iî]te (du destinataire )?pleine|boite aux lettres pleine|bo[iî]te aux lettres pleine",
         r"quota d[ée]pass[ée]|espace disque",
+        # French ISPs and webmails word it freely: "la boîte aux lettres du destinataire est
+        # pleine", "boîte de réception saturée", "messagerie pleine", "quota atteint".
+        r"bo[iî]te (aux lettres |de r[ée]ception |mail |e-?mail )?(du destinataire |de "
+        r"(votre|ce) (correspondant|destinataire) )?(est )?(pleine|satur[ée]e)",
+        r"messagerie (du destinataire )?(est )?(pleine|satur[ée]e)",
+        r"quota (de (stockage|messagerie) )?(est )?atteint|espace de stockage (insuffisant|plein)",
         r"postfach (ist )?voll|speicherplatz|buz[óo]n (est[áa] )?lleno|casella (piena|pieno)",
     ),
     R.MESGTOOBIG: _compile(

@@ -148,10 +148,19 @@ def recipient_blocks(
         for index in range(opened, len(blocks)):
             lines = blocks[index][1]
             for following in paragraphs[number + 1 : number + 4]:
-                if strong_evidence(" ".join(lines)) or _names_address(following, own):
+                if _names_address(following, own) or _complete(" ".join(lines), following):
                     break
                 lines.append(" ".join(ln.strip() for ln in following.split("\n")))
     return [(address, " ".join(ln for ln in lines if ln)) for address, lines in blocks]
+
+
+def _complete(block: str, following: str) -> bool:
+    """A block with a code is complete; one with reason words only still takes the next
+    paragraph when that one holds the server's codes (Gmail's French "sa boîte de réception
+    est pleine", then "La réponse du serveur distant était : 552 5.2.2 ...")."""
+    if not strong_evidence(block):
+        return False
+    return bool(_CODES.search(block)) or not _CODES.search(following)
 
 
 # Sendmail's transcript opens each remote session with "... while talking to HOST:"; what
