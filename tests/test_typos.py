@@ -159,6 +159,8 @@ def test_distance_prices_slips_by_kind() -> None:
     assert slip_distance("gxail", "gmail") == 1.0  # distant keys
     assert slip_distance("gmila", "gmail") == 0.75  # a letter moved two places
     assert slip_distance("oragen", "orange") == 0.75
+    # The early exit must not cut a transposition whose middle row exceeds the limit.
+    assert slip_distance("gamil", "gmail", 0.5) == 0.5
 
 
 FRENCH_PROVIDERS = [

@@ -89,7 +89,9 @@ def slip_distance(typed: str, target: str, limit: float = 99.0) -> float:
             if i > 2 and j > 2 and _moved_two(typed[i - 3 : i], target[j - 3 : j]):
                 best = min(best, previous3[j - 3] + MOVED)
             current[j] = best
-        if min(current) > limit:
+        # A transposition reaches back two rows and a moved letter three: exit only when
+        # none of the rows a later cell can come from is within the limit.
+        if min(current) > limit and min(previous) > limit and min(previous2, default=99.0) > limit:
             return limit + 1.0
         previous3, previous2, previous = previous2, previous, current
     return previous[m]

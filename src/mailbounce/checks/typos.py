@@ -11,7 +11,10 @@ Only the domain is corrected: a local part is unknowable. The engine decides, in
    suffix is a country's (``hotmail.be``, ``yahoo.co.jp`` stay);
 4. otherwise the closest provider by the weighted slip distance (``distance.py``), within a
    threshold that grows with the provider name's length, and only if the typed top-level
-   domain is not a different real one (``gial.edu`` is not ``gmail.com``);
+   domain is not a different real one (``gial.edu`` is not ``gmail.com``), or a slipped
+   long brand name under a popular suffix it does not use (``gamil.fr`` -> ``gmail.com``),
+   whichever is cheaper; a bare brand (``jean@gmail``) and a doubled suffix
+   (``gmail.com.com``) map to the brand's domain;
 5. otherwise, for any domain, a top-level domain that does not exist and is one slip from
    .com/.net/.org/.fr is repaired (``example.con``, ``examplecom``, ``examplec.om``); the
    result goes through steps 1-4 again (``gmail.frr`` -> ``gmail.fr`` -> ``gmail.com``).
@@ -41,6 +44,9 @@ TLD_REPAIR_LIMIT = 1.0
 MIN_EDITED_NAME = 2
 # A single slip of the cheapest kind (neighbouring key, doubling, transposition).
 CHEAP_SLIP = 0.5
+FULL_SLIP = 1.0
+# Brand names this long have no real-word neighbour one cheap slip away (gmail, orange).
+LONG_NAME = 5
 
 
 def _deletes(word: str, depth: int) -> set[str]:
@@ -159,7 +165,41 @@ class TypoEngine:
         name, suffix = self.split(domain)
         if self._suffix_is_real(suffix) and len(name) >= 3 and name in self._by_name:
             return self._same_name(name, suffix)
-        return self._closest(domain, name, suffix)
+        if not suffix and len(name) >= 3 and name in self._by_name:
+            # The suffix left out altogether (``jean@gmail``): the brand's most used domain.
+            return min(self._by_name[name], key=lambda p: (-p.weight, p.domain)).domain
+        head = domain.rpartition(".")[0]
+        if suffix in POPULAR_TLDS and head in self.kb.domains:
+            return head  # a suffix typed twice or one too many: gmail.com.com, orange.fr.fr
+        options = [self._closest(domain, name, suffix)]
+        if suffix in POPULAR_TLDS:
+            options.append(self._slipped_name(name, suffix))
+        found = [option for option in options if option is not None]
+        return min(found)[2] if found else None
+
+    def _slipped_name(self, name: str, suffix: str) -> tuple[float, int, str] | None:
+        """A slipped brand name under a popular suffix the brand does not use (``gamil.fr``,
+        ``homail.net``): fix the name, then the suffix as for ``gmail.fr``; the suffix costs
+        one cheap slip more. Long names only, with one slip less than their threshold: a
+        short one is a cheap slip from too many real words (``fred.com``)."""
+        found: tuple[float, int, str] | None = None
+        for brand in sorted(self._by_name):
+            if len(brand) < LONG_NAME or abs(len(brand) - len(name)) > 1:
+                continue
+            limit = threshold(brand) - FULL_SLIP
+            cost = slip_distance(name, brand, limit)
+            if cost > limit:
+                continue
+            exact = f"{brand}.{suffix}"
+            # orabge.com: Orange's corporate domain is real too, and nearer.
+            target = exact if self.kb.is_legitimate(exact) else self._same_name(brand, suffix)
+            if not target:
+                continue
+            weight = max(p.weight for p in self._by_name[brand])
+            key = (cost + CHEAP_SLIP, -weight, target)
+            if found is None or key < found:
+                found = key
+        return found
 
     def _same_name(self, name: str, suffix: str) -> str:
         if name in self.kb.country_variants and self._is_country_suffix(suffix):
@@ -187,7 +227,7 @@ class TypoEngine:
                 found.update(hits)
         return sorted(found)
 
-    def _closest(self, domain: str, name: str, suffix: str) -> str | None:
+    def _closest(self, domain: str, name: str, suffix: str) -> tuple[float, int, str] | None:
         typed_tld = domain.rsplit(".", 1)[-1] if "." in domain else ""
         tld_is_real = "." in domain and self.kb.is_real_tld(typed_tld)
         flat = domain.replace(".", "")
@@ -214,7 +254,7 @@ class TypoEngine:
             key = (cost, -provider.weight, candidate)
             if best is None or key < best:
                 best = key
-        return best[2] if best is not None else None
+        return best
 
     @staticmethod
     def _short_name_slip(typed: str, name: str) -> bool:
