@@ -22,6 +22,8 @@ WORDINGS: list[tuple[str, str]] = [
     ("552 Boîte de réception saturée, réessayez plus tard", "mailboxfull"),
     ("Messagerie du destinataire pleine", "mailboxfull"),
     ("452 Quota de stockage atteint pour ce compte", "mailboxfull"),
+    ("550 Le compte de ce destinataire a été désactivé", "suspend"),
+    ("Le domaine du destinataire est introuvable", "hostunknown"),
     ("malformed address: <a@example.org> may not follow b@example.org", "syntaxerror"),
     ("550 5.1.2 bad destination system address", "hostunknown"),
     (

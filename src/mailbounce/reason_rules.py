@@ -118,6 +118,9 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"temporar(il)?y locked",
         r"temporarily inactive|recipient suspend|no longer (active|in use)|due to inactivity",
         r"compte (d[ée]sactiv[ée]|suspendu|bloqu[ée])",
+        # "le compte de ce destinataire a été désactivé", "adresse suspendue".
+        r"compte .{0,40}(a [ée]t[ée]|est) (d[ée]sactiv[ée]|suspendu|bloqu[ée]|ferm[ée])",
+        r"(adresse|destinataire) (est )?(d[ée]sactiv[ée]e?|suspendue?)",
         r"bo[iî]te (aux lettres |mail )?(est )?(d[ée]sactiv[ée]e|suspendue|ferm[ée]e)",
     ),
     R.HASMOVED: _compile(
@@ -213,6 +216,8 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"name or service not known|domain is not reachable",
         r"illegal host/domain|host name lookup failure|nxdomain|domaine (inconnu|inexistant)",
         r"domaine .{0,60}n'existe pas|(domaine|h[ôo]te)( \S+)? introuvable",
+        # "le domaine du destinataire est introuvable (aucun enregistrement MX)".
+        r"domaine (du destinataire |de destination )?(est )?(introuvable|inconnu)",
     ),
     R.SPAMDETECTED: _compile(
         r"\bspam\b|unsolicited|\buce\b|\bube\b|bulk (e-?mail|mail)|junk mail",
