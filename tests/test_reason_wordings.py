@@ -24,6 +24,7 @@ WORDINGS: list[tuple[str, str]] = [
     ("452 Quota de stockage atteint pour ce compte", "mailboxfull"),
     ("550 Le compte de ce destinataire a été désactivé", "suspend"),
     ("Le domaine du destinataire est introuvable", "hostunknown"),
+    ("552 La taille du message (18 Mo) dépasse la limite autorisée", "mesgtoobig"),
     ("malformed address: <a@example.org> may not follow b@example.org", "syntaxerror"),
     ("550 5.1.2 bad destination system address", "hostunknown"),
     (

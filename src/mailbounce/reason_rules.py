@@ -104,6 +104,9 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"max(imum)? message size|message file too big|size limit|message exceeds the max",
         r"exceeded maximum inbound message size|line limit exceeded",
         r"taille limite du message|message (est )?trop (gros|volumineux)",
+        # "la taille du message (18 Mo) dépasse la limite autorisée", "message dépasse la
+        # taille maximale".
+        r"taille (du|de votre) message .{0,40}d[ée]passe|message d[ée]passe la taille",
     ),
     R.EXCEEDLIMIT: _compile(
         r"message header size exceeds limit|too many recipients for this message"
