@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbounce.checks.distance import slip_distance
+from mailbounce.checks.distance import slip_count, slip_distance
 from mailbounce.checks.providers import default_knowledge_base
 from mailbounce.checks.typos import TypoEngine
 
@@ -161,6 +161,14 @@ def test_distance_prices_slips_by_kind() -> None:
     assert slip_distance("oragen", "orange") == 0.75
     # The early exit must not cut a transposition whose middle row exceeds the limit.
     assert slip_distance("gamil", "gmail", 0.5) == 0.5
+
+
+def test_slip_count_counts_each_slip_once() -> None:
+    assert slip_count("gmail", "gmail") == 0
+    assert slip_count("gmial", "gmail") == 1  # transposition
+    assert slip_count("gmila", "gmail") == 1  # a letter moved two places
+    assert slip_count("feer", "free") == 1
+    assert slip_count("bois", "noos") == 2  # two neighbouring keys: a real word, not a slip
 
 
 FRENCH_PROVIDERS = [

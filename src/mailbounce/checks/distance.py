@@ -56,7 +56,7 @@ def _sub_cost(a: str, b: str) -> float:
 
 def _moved_two(typed: str, target: str) -> bool:
     """Three letters where one of the ends moved to the other end: ``ila`` for ``ail``."""
-    if typed == target or len(set(target)) < 3:
+    if typed == target:
         return False
     return typed in (target[1:] + target[0], target[2] + target[:2])
 
@@ -95,3 +95,23 @@ def slip_distance(typed: str, target: str, limit: float = 99.0) -> float:
             return limit + 1.0
         previous3, previous2, previous = previous2, previous, current
     return previous[m]
+
+
+def slip_count(typed: str, target: str) -> int:
+    """How many slips (of any kind, each counted once) turn ``target`` into ``typed``."""
+    n, m = len(typed), len(target)
+    rows = [[i + j if i == 0 or j == 0 else 0 for j in range(m + 1)] for i in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            best = min(
+                rows[i - 1][j - 1] + (typed[i - 1] != target[j - 1]),
+                rows[i - 1][j] + 1,
+                rows[i][j - 1] + 1,
+            )
+            swapped = typed[i - 1] == target[j - 2] and typed[i - 2] == target[j - 1]
+            if i > 1 and j > 1 and swapped:
+                best = min(best, rows[i - 2][j - 2] + 1)
+            if i > 2 and j > 2 and _moved_two(typed[i - 3 : i], target[j - 3 : j]):
+                best = min(best, rows[i - 3][j - 3] + 1)
+            rows[i][j] = best
+    return rows[n][m]

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mailbounce.checks.distance import slip_distance
+from mailbounce.checks.distance import slip_count, slip_distance
 from mailbounce.checks.providers import KnowledgeBase, default_knowledge_base
 
 # Top-level domains a typed one is repaired to, most used first (ties go to the first).
@@ -45,6 +45,8 @@ MIN_EDITED_NAME = 2
 # A single slip of the cheapest kind (neighbouring key, doubling, transposition).
 CHEAP_SLIP = 0.5
 FULL_SLIP = 1.0
+# Names this short take a single slip (see _closest).
+SHORT_NAME = 4
 # Brand names this long have no real-word neighbour one cheap slip away (gmail, orange).
 LONG_NAME = 5
 
@@ -247,6 +249,10 @@ class TypoEngine:
             limit = threshold(provider.name)
             cost = slip_distance(domain, candidate, limit)
             if cost > limit:
+                continue
+            # Two slips in a four-letter name leave a real word (bois.fr, loge.fr, nerf.fr
+            # are two neighbouring keys from noos.fr, live.fr, neuf.fr): one slip only.
+            if len(provider.name) <= SHORT_NAME and slip_count(domain, candidate) > 1:
                 continue
             short = len(provider.name) <= 3
             if short and cost > CHEAP_SLIP and not self._short_name_slip(name, provider.name):
