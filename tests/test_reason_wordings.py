@@ -25,6 +25,13 @@ WORDINGS: list[tuple[str, str]] = [
     ("550 Le compte de ce destinataire a été désactivé", "suspend"),
     ("Le domaine du destinataire est introuvable", "hostunknown"),
     ("552 La taille du message (18 Mo) dépasse la limite autorisée", "mesgtoobig"),
+    ("550 Destinataire non valide", "userunknown"),
+    ("553 Domaine de l'expéditeur inexistant", "rejected"),
+    ("550 Les pièces jointes de type .exe ne sont pas autorisées", "policyviolation"),
+    ("530 Authentification requise", "securityerror"),
+    ("554 Relais non autorisé", "norelaying"),
+    ("451 Erreur temporaire du serveur, veuillez réessayer", "systemerror"),
+    ("all relevant MX records point to non-existent hosts", "hostunknown"),
     ("malformed address: <a@example.org> may not follow b@example.org", "syntaxerror"),
     ("550 5.1.2 bad destination system address", "hostunknown"),
     (

@@ -136,7 +136,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"not (permitted|allowed) to relay|unable to relay|we do not relay|relaying mail to",
         r"not an open relay|insecure mail relay|allowed rcpthosts|as a relay|not a gateway",
         r"email address is not verified",
-        r"relais (refus|interdit)",
+        r"relais (refus|interdit|non autoris)",
     ),
     R.AUTHFAILURE: _compile(
         r"\bdmarc\b|\bdkim\b|\bspf\b|sender policy framework",
@@ -168,6 +168,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"^(?!.*domaine).*n'?existe pas|destinataire invalide|adresse invalide|compte inexistant",
         r"n'est plus (valide|active|utilis[ée]e)",
         r"adresse .{0,40}introuvable|destinataire introuvable",
+        r"destinataire (non valide|inexistant)|adresse (e-?mail )?(non valide|inexistante)",
         r"check (if|that|whether) (the )?(recipient'?s? )?(e-?mail )?address is (correct|valid)",
         r"adresse (de destination |du destinataire |e-?mail )?(invalide|inconnue)",
         r"(recipient|addressee) unknown|user invalid|unknown or illegal alias|not our customer",
@@ -205,6 +206,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"mail from (not owned|rejected|address rejected)|null sender|empty (envelope )?sender",
         r"envelope sender|return[- ]path (rejected|invalid)|administrative prohibition",
         r"emetteur invalide|exp[ée]diteur (invalide|refus[ée]|inconnu)",
+        r"(domaine|adresse) de l'exp[ée]diteur (est )?(inexistant|inconnu|invalide|refus)",
         r"not a registered gateway user|returned mail not accepted",
         r"all recipient addresses rejected ?: access denied|unroutable sender",
         # A list or group refusing its poster (Google Groups, Mailman, fml).
@@ -216,6 +218,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"domain (name )?(not found|does not exist|unknown|is not reachable|must exist)",
         r"no such domain|unrouteable (address|mail domain)|unknown domain",
         r"non-?existent domain|bad destination system address|account or domain may not exist",
+        r"mx records point to non-?existent hosts",
         r"name or service not known|domain is not reachable",
         r"illegal host/domain|host name lookup failure|nxdomain|domaine (inconnu|inexistant)",
         r"domaine .{0,60}n'existe pas|(domaine|h[ôo]te)( \S+)? introuvable",
@@ -258,6 +261,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"content presents a potential security issue|content restrictions?\b",
         r"contient (un|des) (lien|url)|liens? (interdit|non autoris)",
         r"pi[èe]ce jointe (interdite|refus)",
+        r"pi[èe]ces? jointes? .{0,60}(non autoris|interdit|refus|pas autoris)",
         r"attachment (type )?(is )?(not allowed|blocked|forbidden)",
     ),
     R.SYSTEMERROR: _compile(
@@ -266,6 +270,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"temporary local problem|service (currently )?unavailable|misconfigured",
         r"configuration problem|service not available",
         r"(temporary )?system failure|erreur temporaire du syst[eè]me",
+        r"erreur (temporaire |interne )?du serveur",
         r"timeout waiting for input|interrupted system call|erreur (syst[eè]me|interne)",
         r"could not load drd|transaction failed|queue file write error|temporary lookup failure",
     ),
@@ -301,6 +306,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
     ),
     R.SECURITYERROR: _compile(
         r"authentication (required|failure|credentials)|must (be )?authenticat|tls required",
+        r"authentification (requise|obligatoire|n[ée]cessaire)",
         r"not authorized to send mail|spoof|unauthenticated senders not allowed",
         r"executable files are not allowed",
     ),
