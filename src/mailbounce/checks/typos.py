@@ -45,6 +45,8 @@ MIN_EDITED_NAME = 2
 # A single slip of the cheapest kind (neighbouring key, doubling, transposition).
 CHEAP_SLIP = 0.5
 FULL_SLIP = 1.0
+# Brands of this weight or less (foreign or legacy ISPs) keep their other real domains.
+RARE_BRAND = 1
 # Names this short take a single slip (see _closest).
 SHORT_NAME = 4
 # Brand names this long have no real-word neighbour one cheap slip away (gmail, orange).
@@ -206,6 +208,13 @@ class TypoEngine:
     def _same_name(self, name: str, suffix: str) -> str:
         if name in self.kb.country_variants and self._is_country_suffix(suffix):
             return ""
+        brand = self._by_name[name]
+        # A rare foreign brand under another real suffix is usually its corporate or sister
+        # domain (verizon.com, att.com, skynet.com, tiscali.com): only a neighbour-key slip
+        # of its own suffix is a typo (skynet.bw).
+        rare = max(p.weight for p in brand) <= RARE_BRAND and suffix not in COM_SLIPS
+        if rare and all(slip_distance(suffix, p.suffix) > CHEAP_SLIP for p in brand):
+            return ""
         # A slip of the suffix itself (.co, .cm for .com) points at the nearest suffix;
         # otherwise a generic suffix (.net) means the brand's generic domain (.com), and
         # the most used domain of the brand wins (gmail.fr -> gmail.com, not gmail.co.uk).
@@ -213,10 +222,12 @@ class TypoEngine:
 
         def rank(p: _Provider) -> tuple[float, bool, int, str]:
             cost = slip_distance(suffix, p.suffix)
-            close = cost if cost <= TLD_REPAIR_LIMIT else 2.0
+            # One slip of the suffix, not two (gmail.co.il is not gmail.co.uk).
+            near = cost <= TLD_REPAIR_LIMIT and slip_count(suffix, p.suffix) <= 1
+            close = cost if near else 2.0
             return (close, generic and p.suffix not in self.kb.generic_tlds, -p.weight, p.domain)
 
-        return min(self._by_name[name], key=rank).domain
+        return min(brand, key=rank).domain
 
     def _candidates(self, domain: str) -> list[str]:
         if not self._min_length <= len(domain) <= self._max_length:
