@@ -25,6 +25,7 @@ from mailbounce.bounces._reportshape import (
     report_text,
     sent_by_mail_system,
 )
+from mailbounce.bounces._successtext import success_facts
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply
 from mailbounce.classify import command_in, find_enhanced_status
@@ -268,6 +269,12 @@ class FallbackDetector:
         evidence = _evidence_text(text)
         for key, address in failed.items():
             found.setdefault(key, (address, evidence))
+        if not found and system:
+            # A plain-text success notice (Exchange's "(Relay)"/"(Delivery)" DSNs) names its
+            # recipients without failure words: they got the message.
+            delivered = success_facts(text, lambda a, line: _is_candidate(a, own, line))
+            if delivered:
+                return delivered
         if not found and evidence and system:
             address = _unnamed_recipient(mail.msg, text, rest, own, strong_evidence(evidence))
             if address is not None:
