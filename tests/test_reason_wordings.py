@@ -29,6 +29,7 @@ WORDINGS: list[tuple[str, str]] = [
     ("553 Domaine de l'expéditeur inexistant", "rejected"),
     ("550 Les pièces jointes de type .exe ne sont pas autorisées", "policyviolation"),
     ("530 Authentification requise", "securityerror"),
+    ("550 5.7.1 TLS is required but was not offered by host", "securityerror"),
     ("554 Relais non autorisé", "norelaying"),
     ("451 Erreur temporaire du serveur, veuillez réessayer", "systemerror"),
     ("all relevant MX records point to non-existent hosts", "hostunknown"),

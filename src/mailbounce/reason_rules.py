@@ -307,6 +307,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
     R.SECURITYERROR: _compile(
         r"authentication (required|failure|credentials)|must (be )?authenticat|tls required",
         r"authentification (requise|obligatoire|n[ée]cessaire)",
+        r"(start)?tls is required|requires? (start)?tls|must issue a starttls",
         r"not authorized to send mail|spoof|unauthenticated senders not allowed",
         r"executable files are not allowed",
     ),
