@@ -55,13 +55,18 @@ _EVIDENCE = re.compile(
     r"|delayed|will be retried|deferred"
     # French, then Spanish, Italian and German words of failure.
     r"|invalide|impossible|[ée]chec|erreur|rejet[ée]|bloqu[ée]|d[ée]pass[ée]|d[ée]sactiv[ée]"
+    r"|pas (encore )?pu [êe]tre (remis|distribu|d[ée]livr)|ne r[ée]pond pas|diff[ée]r[ée]"
     r"|desconocid|no existe|rechazad|sconosciut|inesistente|unbekannt|existiert nicht",
     re.I,
 )
 # A warning that delivery is only delayed (the report is not a failure yet).
 _DELAY = re.compile(
     r"warning message only|has been delayed|will be retried|will keep trying|still trying"
-    r"|not yet been delivered|delivery (has been )?delayed|temporarily deferred",
+    r"|not yet been delivered|delivery (has been )?delayed|temporarily deferred"
+    # French delay notices: "n'a pas encore pu être remis", "remise différée", "le système
+    # continuera d'essayer".
+    r"|pas encore (pu )?[êe]tre (remis|distribu|d[ée]livr)|remise diff[ée]r[ée]e"
+    r"|continuera (d'essayer|[àa] essayer)",
     re.I,
 )
 # The envelope sender named in a summary ("MAIL FROM: x", "Original Sender: x") or sent in
