@@ -106,6 +106,12 @@ class TypoEngine:
             self._by_name.setdefault(name, []).append(provider)
             for variant in sorted(_deletes(domain, MAX_DELETES)):
                 self._index.setdefault(variant, []).append(domain)
+        # Long brand names by their deletions, for _slipped_name (the same SymSpell trick).
+        self._name_index: dict[str, set[str]] = {}
+        for name in self._by_name:
+            if len(name) >= LONG_NAME:
+                for variant in _deletes(name, MAX_DELETES):
+                    self._name_index.setdefault(variant, set()).add(name)
         lengths = [len(domain) for domain in self._providers] or [0]
         self._min_length = min(lengths) - MAX_DELETES
         self._max_length = max(lengths) + MAX_DELETES
@@ -187,8 +193,13 @@ class TypoEngine:
         one cheap slip more. Long names only, with one slip less than their threshold: a
         short one is a cheap slip from too many real words (``fred.com``)."""
         found: tuple[float, int, str] | None = None
-        for brand in sorted(self._by_name):
-            if len(brand) < LONG_NAME or abs(len(brand) - len(name)) > 1:
+        if len(name) < LONG_NAME - 1:
+            return None
+        near: set[str] = set()
+        for variant in _deletes(name, MAX_DELETES):
+            near |= self._name_index.get(variant, set())
+        for brand in sorted(near):
+            if abs(len(brand) - len(name)) > 1:
                 continue
             limit = threshold(brand) - FULL_SLIP
             cost = slip_distance(name, brand, limit)
