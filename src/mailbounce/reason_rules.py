@@ -121,6 +121,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"temporar(il)?y locked",
         r"temporarily inactive|recipient suspend|no longer (active|in use)|due to inactivity",
         r"compte (d[ée]sactiv[ée]|suspendu|bloqu[ée])",
+        r"(mail ?box|account) (has been |is |was )?closed",  # as "boîte fermée" below
         # "le compte de ce destinataire a été désactivé", "adresse suspendue".
         r"compte .{0,40}(a [ée]t[ée]|est) (d[ée]sactiv[ée]|suspendu|bloqu[ée]|ferm[ée])",
         r"(adresse|destinataire) (est )?(d[ée]sactiv[ée]e?|suspendue?)",
