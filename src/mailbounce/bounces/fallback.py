@@ -76,6 +76,7 @@ _SENDER_LINE = re.compile(
     r"^[\s>]*(?:in:\s*)?(mail from|envelope[- ]from|original sender|sender|from)\s*:", re.I
 )
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
+_LABEL = re.compile(r"^[ \t]*<([^\s<>@]+@[\w-]+(?:\.[\w-]+)+)>:", re.M)
 
 
 def _own_addresses(mail: Mail) -> set[str]:
@@ -283,7 +284,7 @@ class FallbackDetector:
         if not found and evidence and system:
             address = _unnamed_recipient(mail.msg, text, rest, own, strong_evidence(evidence))
             if address is not None:
-                found[address.lower()] = (address, evidence)
+                found[address.lower()] = (address, f"{evidence} {_labelled(text, address)}".strip())
         facts = []
         for address, block in found.values():
             diagnostic = block
@@ -350,12 +351,24 @@ def _unnamed_recipient(
     affected: addr"; an alias the original's address expanded to).
     """
     original = _original_recipient(msg, rest, own)
-    named = {a.lower() for a, _ in recipient_blocks(text, own)} if strong else set()
+    if strong:
+        named = {a.lower() for a, _ in recipient_blocks(text, own)}
+    else:
+        # Without a code or a reason, only an address labelling its own line ("<a@x>:", as
+        # qmail and Postfix open a recipient's entry) is a recipient, not "write to a@x".
+        named = {a.lower() for a in _LABEL.findall(text) if _is_candidate(a, own, a)}
     if original is not None and (not named or original.lower() in named):
         return original
     if len(named) == 1:
         return next(iter(named))
     return original if not named else None
+
+
+def _labelled(text: str, address: str) -> str:
+    """The words an address labels ("<a@x>:" then the rest of the line and the next)."""
+    pattern = rf"^[ \t]*<{re.escape(address)}>:([^\n]*(?:\n[ \t]*\S[^\n]*)?)"
+    match = re.search(pattern, text, re.I | re.M)
+    return " ".join(match.group(1).split()) if match else ""
 
 
 def _original_recipient(msg: Message, rest: str, own: set[str]) -> str | None:
