@@ -88,6 +88,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
         r"recipient reached disk quota|user has too many messages|too much mail data",
         r"space has been used up|has exceeded (its|his|her) (disk space|storage)",
         r"mailbox exceeds (the )?(allowed|maximum) size|exceeded the local limit",
+        r"(mail ?box|inbox|account) is over (its|the|their) (storage|size) limit",
         r"bo[iî]te (du destinataire )?pleine|boite aux lettres pleine|bo[iî]te aux lettres pleine",
         r"quota d[ée]pass[ée]|espace disque",
         # French ISPs and webmails word it freely: "la boîte aux lettres du destinataire est
