@@ -25,6 +25,7 @@ WORDINGS: list[tuple[str, str]] = [
     ("550 Le compte de ce destinataire a été désactivé", "suspend"),
     ("550 the recipient's mailbox has been closed", "suspend"),
     ("552 Mailbox is over its storage limit", "mailboxfull"),
+    ("Domain has no MX or A record", "notaccept"),
     ("Le domaine du destinataire est introuvable", "hostunknown"),
     ("552 La taille du message (18 Mo) dépasse la limite autorisée", "mesgtoobig"),
     ("550 Destinataire non valide", "userunknown"),

@@ -292,7 +292,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
     R.NOTACCEPT: _compile(
         r"does not accept (e-?)?mail|doesn't receive email|null mx|accepts no mail",
         r"does not receive (e-?)?mail|mail receiving disabled|no mx record|no smtp service",
-        r"no mx (record )?found",
+        r"no mx (record )?found|(has )?no mx (or a|or aaaa|nor a) records?",
     ),
     R.EXPIRED: _compile(
         r"timed? ?out|delivery time expired|message expired|queue (too long|lifetime)",
