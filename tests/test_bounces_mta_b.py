@@ -296,6 +296,16 @@ def _analyse(raw: str) -> dict[str, tuple[str | None, str | None]]:
     return {f.recipient: (f.status, f.replycode) for f, _ in analysis.results}
 
 
+def _expected(
+    recipients: list[str], failures: list[tuple[str, int, int, str]]
+) -> dict[str, tuple[str, str]]:
+    """What each generated recipient's block must give: its status and reply code."""
+    return {
+        rcpt: (f"{code[0]}.{subject}.{detail}", code)
+        for rcpt, (code, subject, detail, _) in zip(recipients, failures, strict=False)
+    }
+
+
 @settings(max_examples=40)
 @given(
     st.lists(st.tuples(_LOCAL, _DOMAIN), min_size=1, max_size=5),
@@ -317,11 +327,7 @@ def test_qmail_layout_with_any_recipients_and_codes(
         "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
         f"{body}--- Below this line is a copy of the message.\n\nSubject: x\n"
     )
-    want = {
-        rcpt: (f"{code[0]}.{subject}.{detail}", code)
-        for rcpt, (code, subject, detail, _) in zip(recipients, failures, strict=False)
-    }
-    assert _analyse(raw) == want
+    assert _analyse(raw) == _expected(recipients, failures)
 
 
 @settings(max_examples=40)
@@ -346,11 +352,7 @@ def test_old_postfix_layout_with_any_recipients_and_codes(
         "below could not be delivered to one or more destinations.\n\n"
         f"\t\t\tThe Postfix program\n\n{body}"
     )
-    want = {
-        rcpt: (f"{code[0]}.{subject}.{detail}", code)
-        for rcpt, (code, subject, detail, _) in zip(recipients, failures, strict=False)
-    }
-    assert _analyse(raw) == want
+    assert _analyse(raw) == _expected(recipients, failures)
 
 
 @settings(max_examples=40)
@@ -377,7 +379,4 @@ def test_sendmail_text_layout_with_any_recipients_and_codes(
         f"{listed}\n   ----- Transcript of session follows -----\n{sessions}\n"
         "   ----- Original message follows -----\n\nSubject: x\n"
     )
-    want = {
-        rcpt: (f"{code[0]}.{subject}.{detail}", code) for rcpt, (code, subject, detail, _) in pairs
-    }
-    assert _analyse(raw) == want
+    assert _analyse(raw) == _expected(recipients, failures)

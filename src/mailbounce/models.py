@@ -166,10 +166,11 @@ class BounceRecord:
         Built field by field: ``dataclasses.asdict`` deep-copies and recurses, which cost
         a sixth of ``parse-bounces``'s serial work per record.
         """
-        data = {name: getattr(self, name) for name in _RECORD_KEYS}
+        data = {name: getattr(self, name) for name in RECORD_KEYS}
         for key in ("reason", "kind", "party"):
             data[key] = str(data[key])
         return data
 
 
-_RECORD_KEYS = tuple(f.name for f in fields(BounceRecord) if f.name != "extra")
+# The keys of the record contract (DESIGN §5), in order: what csv and json carry.
+RECORD_KEYS = tuple(f.name for f in fields(BounceRecord) if f.name != "extra")

@@ -10,32 +10,12 @@ import typer
 
 from mailbounce.cli.app import FormatOption, app, globals_of, resolve_format
 from mailbounce.config import load_config
+from mailbounce.models import RECORD_KEYS
 from mailbounce.parsing import ParseSummary, parse_bounces, settings_from_config
 from mailbounce.render import OutputFormat, Terminal, render_rows
 
 __all__ = ["app"]
 
-# The record contract of DESIGN §5, in its order (csv and json carry every key).
-RECORD_COLUMNS = (
-    "source",
-    "message_id",
-    "recipient",
-    "action",
-    "status",
-    "replycode",
-    "reason",
-    "kind",
-    "hardbounce",
-    "party",
-    "diagnostic",
-    "remote_mta",
-    "reporting_mta",
-    "feedback_type",
-    "date",
-    "original_message_id",
-    "campaign",
-    "detector",
-)
 # A table is for reading on a terminal: the columns a person looks at first.
 TABLE_COLUMNS = ("source", "recipient", "status", "reason", "kind", "party", "campaign")
 
@@ -84,7 +64,7 @@ def parse_bounces_command(
     )
     run = parse_bounces(sources, db=options.db, settings=settings, stdin=sys.stdin.buffer)
     out_format = resolve_format(fmt, OutputFormat.TABLE)
-    columns = TABLE_COLUMNS if out_format is OutputFormat.TABLE else RECORD_COLUMNS
+    columns = TABLE_COLUMNS if out_format is OutputFormat.TABLE else RECORD_KEYS
     render_rows((record.to_dict() for record in run), columns, out_format)
     sys.stdout.flush()
     print_summary(options.terminal, run.summary, stored=not no_store)
