@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from mailbounce.bounces import UnparseableMessage, analyse_message
 from mailbounce.bounces._prefilter import (
     leading_literals,
     may_match,
     required_literals,
     search,
 )
+from mailbounce.classify import _normalise as normalise_diagnostic
+from mailbounce.reason_rules import GREYLISTING, MAILER_ERROR, PHRASES, RETRY_LATER, STAGES
+from mailbounce.regex_literals import _plan, found
+from mailbounce.regex_literals import search as gated_search
 
 _ATOMS = st.sampled_from(
     ["a", "B", "x", "s", "k", "I", " ", "\\.", "\\(", "\\)", "-", "\\d", "\\b", "\\s",
@@ -82,3 +88,76 @@ def test_rejects_without_the_literal() -> None:
     text = "from mx.example.org by mail.example.net (Postfix)"
     assert not may_match(marker, text, text.lower())
     assert may_match(marker, "by ICEWARP server", "by icewarp server")
+
+
+# ``mailbounce.regex_literals.found`` / ``search``: the classification's phrase groups split
+# into alternatives tried only where their literal is (issue 3): same answers as the regex.
+_FLAGS = st.sampled_from([0, re.I, re.M])
+
+
+@given(st.lists(_ATOMS, min_size=1, max_size=8), _FLAGS, _TEXT)
+@example(["a", "|", "(?<!a)", "x"], 0, "ax bx")
+@example(["(a|b)", "|", "x"], 0, "b")
+def test_gated_phrase_search_agrees_with_the_regex(atoms: list[str], flags: int, text: str) -> None:
+    pattern = _compiled(atoms, flags)
+    if pattern is None:
+        return
+    expected = pattern.search(text)
+    assert found(pattern, text) == (expected is not None)
+    gated = gated_search(pattern, text)
+    assert (gated and gated.span()) == (expected and expected.span())
+
+
+_GROUPS = [
+    *PHRASES.values(),
+    *(pattern for pattern, _ in STAGES),
+    GREYLISTING,
+    RETRY_LATER,
+    MAILER_ERROR,
+]
+# Texts made of the groups' own words, cut and joined at random: they hit the alternatives'
+# literals far more often than random letters would.
+_WORDS = sorted({w for p in _GROUPS for w in re.split(r"[^a-zàâçéèêëîïôûüœ' -]+", p.pattern) if w})
+_PHRASE_TEXT = st.lists(
+    st.one_of(st.sampled_from(_WORDS), st.sampled_from([" ", ".", "5.1.1 ", "550 ", "é"])),
+    max_size=12,
+).map("".join)
+
+
+@given(_PHRASE_TEXT)
+@example("mailbox is full")
+@example("the account has been temporarily disabled")
+def test_phrase_groups_answer_as_their_regex(text: str) -> None:
+    for pattern in _GROUPS:
+        assert found(pattern, text) == (pattern.search(text) is not None), pattern.pattern[:60]
+
+
+def test_phrase_groups_on_the_corpus_diagnostics(corpus: Path) -> None:
+    texts = []
+    for path in sorted((corpus / "bounces" / "maildir").rglob("*.eml")):
+        try:
+            analysis = analyse_message(path.read_bytes())
+        except UnparseableMessage:
+            continue
+        texts += [normalise_diagnostic(facts.diagnostic) for facts, _ in analysis.results]
+    assert len([t for t in texts if t]) > 100, "the corpus gives diagnostics"
+    for text in texts:
+        for pattern in _GROUPS:
+            assert found(pattern, text) == (pattern.search(text) is not None), text
+
+
+@pytest.mark.parametrize(
+    ("source", "flags", "split"),
+    [
+        (r"ab|cd", 0, True),
+        (r"(?i)ab|cd", 0, False),  # the global flag belongs to every alternative
+        (r"(a)x|\1y", 0, False),
+        (r"ab|cd", re.I, False),
+    ],
+)
+def test_patterns_split_only_when_alternatives_stand_alone(
+    source: str, flags: int, split: bool
+) -> None:
+    pattern = re.compile(source, flags)
+    assert found(pattern, "xx cd") == (pattern.search("xx cd") is not None)
+    assert (len(_plan(pattern)) > 1) == split

@@ -23,6 +23,7 @@ from mailbounce.reason_rules import (
     STAGES,
     STATUS_REASON,
 )
+from mailbounce.regex_literals import found
 
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _REPLY = re.compile(r"^\s*([245]\d\d)(?![\d.])")
@@ -110,7 +111,7 @@ def classify_reason(facts: BounceFacts) -> Reason:
     if status.startswith("2.") or action in _DELIVERED_ACTIONS:
         return Reason.DELIVERED
     text = _normalise(facts.diagnostic[:_MAX_TEXT])
-    if (facts.diagnostic_type or "").lower() == "x-unix" or MAILER_ERROR.search(text):
+    if (facts.diagnostic_type or "").lower() == "x-unix" or found(MAILER_ERROR, text):
         # The local delivery program (pipe, procmail) failed, unless it says the disk is full.
         return Reason.MAILBOXFULL if _phrase(Reason.MAILBOXFULL, text) else Reason.MAILERERROR
     code = facts.replycode or find_reply_code(text) or ""
@@ -166,25 +167,25 @@ def status_reason(status: str | None) -> Reason | None:
 def command_in(text: str) -> str | None:
     """The SMTP stage a diagnostic names ("in reply to RCPT TO", "after end of data")."""
     for pattern, command in STAGES:
-        if pattern.search(text):
+        if found(pattern, text):
             return command
     return None
 
 
 def _greylisting(text: str, status: str, code: str, temporary: bool) -> Reason | None:
-    if not temporary or PHRASES[Reason.BADREPUTATION].search(text):
+    if not temporary or found(PHRASES[Reason.BADREPUTATION], text):
         return None
-    if PHRASES[Reason.SPEEDING].search(text):
+    if found(PHRASES[Reason.SPEEDING], text):
         return None  # "rate limited, try again later" is a sending-rate limit
-    if GREYLISTING.search(text):
+    if found(GREYLISTING, text):
         return Reason.GREYLISTED
-    if code in ("450", "451") and status in GREYLISTING_STATUSES and RETRY_LATER.search(text):
+    if code in ("450", "451") and status in GREYLISTING_STATUSES and found(RETRY_LATER, text):
         return Reason.GREYLISTED
     return None
 
 
 def _phrase(reason: Reason, text: str) -> bool:
-    return bool(text) and PHRASES[reason].search(text) is not None
+    return bool(text) and found(PHRASES[reason], text)
 
 
 def _first_order(text: str, status: str, command: str) -> Reason | None:
@@ -254,7 +255,7 @@ def _second_order(text: str) -> Reason | None:
     if not text:
         return None
     for reason in SECOND_ORDER:
-        if PHRASES[reason].search(text):
+        if found(PHRASES[reason], text):
             return reason
     return None
 

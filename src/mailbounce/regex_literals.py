@@ -1,0 +1,227 @@
+"""The literal text any match of a regular expression must contain, read from its source.
+
+A regex scan costs far more than ``str.__contains__``: bounce detectors and the reason
+phrase groups are asked of every message, and most texts hold none of their words (h12,
+issue 3). ``required_literals`` reads from a pattern's source, conservatively, one literal per
+top-level alternative that every match of that alternative contains; ``found`` and
+``search`` skip the regex when those literals are absent, so the regex still decides every
+answer (results never change).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Escapes that stand for one literal character (``\.``, ``\(``...): punctuation only.
+_ESCAPED_LITERAL = frozenset(".()[]{}-/@:'\"+*?|^$ #%&=,;<>!~`_\\")
+_PLAIN = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_,:;'\"@/%&=<>!~`#"
+)
+_QUANTIFIERS = frozenset("?*{+")
+_UNSUPPORTED_FLAGS = re.VERBOSE  # spaces and # are not literal there
+_cache: dict[tuple[re.Pattern[str], bool], tuple[str, ...] | None] = {}
+
+
+def required_literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Literals, one per top-level alternative, one of which every match contains.
+
+    Lower-cased when the pattern ignores case. None when the source is not read (an
+    alternative without a literal the reader is sure of): the caller then scans.
+    """
+    return _literals(pattern, leading=False)
+
+
+def leading_literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Like ``required_literals``, but each literal starts every match of its alternative."""
+    return _literals(pattern, leading=True)
+
+
+def _literals(pattern: re.Pattern[str], *, leading: bool) -> tuple[str, ...] | None:
+    key = (pattern, leading)
+    if key in _cache:
+        return _cache[key]
+    literals: tuple[str, ...] | None = None
+    if not pattern.flags & _UNSUPPORTED_FLAGS:
+        read = _leading_literal if leading else _longest_literal
+        found = [read(alt) for alt in _top_level_alternatives(pattern.pattern)]
+        if all(found):
+            ignore_case = bool(pattern.flags & re.IGNORECASE)
+            literals = tuple(lit.lower() if ignore_case else lit for lit in found)
+    _cache[key] = literals
+    return literals
+
+
+# A global inline flag (``(?i)``, only allowed first) or a back-reference ties the
+# alternatives together: such a pattern is not split.
+_NOT_SPLIT = re.compile(r"\(\?[aiLmsux]+\)|\\[1-9]|\(\?P=")
+_Plan = tuple[tuple[str, re.Pattern[str]], ...]
+_plans: dict[re.Pattern[str], _Plan] = {}
+_gates: dict[re.Pattern[str], tuple[str, ...] | None] = {}
+
+
+def found(pattern: re.Pattern[str], text: str) -> bool:
+    """``pattern.search(text) is not None``, each top-level alternative tried on its own and
+    only when its literal is in ``text``.
+
+    A search of ``A|B`` finds a match exactly when ``A`` or ``B`` matches somewhere, so the
+    answer is the same; the reason phrase groups hold dozens of alternatives, of which a
+    diagnostic holds the words of one or two. A case-insensitive pattern is searched whole.
+    """
+    plan = _plans.get(pattern)
+    if plan is None:
+        plan = _plans[pattern] = _plan(pattern)
+    for literal, alternative in plan:
+        if literal in text and alternative.search(text) is not None:
+            return True
+    return False
+
+
+def search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """``pattern.search(text)``, None at once when a literal every match needs is absent
+    (a case-insensitive pattern is always scanned)."""
+    try:
+        literals = _gates[pattern]
+    except KeyError:
+        ignores_case = bool(pattern.flags & re.IGNORECASE)
+        literals = _gates[pattern] = None if ignores_case else required_literals(pattern)
+    if literals is not None and not any(literal in text for literal in literals):
+        return None
+    return pattern.search(text)
+
+
+def _plan(pattern: re.Pattern[str]) -> _Plan:
+    source = pattern.pattern
+    if pattern.flags & (re.IGNORECASE | _UNSUPPORTED_FLAGS) or _NOT_SPLIT.search(source):
+        return (("", pattern),)
+    alternatives = _top_level_alternatives(source)
+    if len(alternatives) == 1:
+        return ((_longest_literal(source), pattern),)
+    # Alternatives needing the same literal (or none: "") are searched together.
+    grouped: dict[str, list[str]] = {}
+    for alternative in alternatives:
+        grouped.setdefault(_longest_literal(alternative), []).append(alternative)
+    return tuple(
+        (literal, re.compile("|".join(members), pattern.flags))
+        for literal, members in grouped.items()
+    )
+
+
+def _top_level_alternatives(source: str) -> list[str]:
+    """``source`` split at the ``|`` outside groups and classes (escapes respected)."""
+    parts: list[str] = []
+    depth, start, index, in_class = 0, 0, 0, False
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(source[start:index])
+            start = index + 1
+        index += 1
+    parts.append(source[start:])
+    return parts
+
+
+def _leading_literal(alternative: str) -> str:
+    """The literal text every match of ``alternative`` starts with ("" when none is sure)."""
+    runs, leading = _literal_runs(alternative)
+    return runs[0] if runs and leading else ""
+
+
+def _longest_literal(alternative: str) -> str:
+    """The longest literal text every match of ``alternative`` contains ("" when none)."""
+    runs, _ = _literal_runs(alternative)
+    return max(runs, key=len, default="")
+
+
+def _literal_runs(alternative: str) -> tuple[list[str], bool]:
+    """The runs of literal characters every match of ``alternative`` holds, in order, and
+    whether the first run starts every match (only ``\\b`` or ``^`` before it).
+
+    Read at the top level only: a group, a class, an escape such as ``\\d`` or ``.`` ends a
+    run; a character under ``?``, ``*`` or ``{`` is left out, one under ``+`` ends its run.
+    """
+    runs: list[str] = []
+    chars: list[str] = []
+    leading = False
+    widths_before = False  # an item that takes characters, before the first run
+    index = 0
+    while index < len(alternative):
+        literal, end = _item(alternative, index)
+        quantifier = alternative[end : end + 1]
+        quantifier = quantifier if quantifier in _QUANTIFIERS else ""
+        after = _after_quantifier(alternative, end)
+        if literal is not None and quantifier in ("", "+"):
+            if not runs and not chars:
+                leading = not widths_before
+            chars.append(literal)
+            if quantifier == "+":
+                runs.append("".join(chars))
+                chars = []
+        else:
+            if chars:
+                runs.append("".join(chars))
+                chars = []
+            zero_width = alternative[index:end] in ("\\b", "^") and quantifier == ""
+            if not zero_width and not runs:
+                widths_before = True
+        index = after
+    if chars:
+        runs.append("".join(chars))
+    return runs, leading and bool(runs)
+
+
+def _item(source: str, index: int) -> tuple[str | None, int]:
+    """The top-level item at ``index``: its literal character (None for a group, a class,
+    an escape class or assertion, ``.``, ``^``, ``$``) and where it ends."""
+    char = source[index]
+    if char == "\\":
+        escaped = source[index + 1 : index + 2]
+        return (escaped if escaped and escaped in _ESCAPED_LITERAL else None), index + 2
+    if char == "[":
+        end = index + 1
+        if source[end : end + 1] == "^":
+            end += 1
+        if source[end : end + 1] == "]":
+            end += 1  # a "]" first in a class is a member
+        while end < len(source) and source[end] != "]":
+            end += 2 if source[end] == "\\" else 1
+        return None, end + 1
+    if char == "(":
+        depth, end = 0, index
+        while end < len(source):
+            if source[end] == "\\":
+                end += 2
+                continue
+            if source[end] == "[":
+                _, end = _item(source, end)
+                continue
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            end += 1
+            if depth == 0:
+                break
+        return None, end
+    return (char if char in _PLAIN else None), index + 1
+
+
+def _after_quantifier(source: str, index: int) -> int:
+    """Where the item's quantifier (with its lazy ``?`` or possessive ``+``) ends."""
+    if index >= len(source) or source[index] not in _QUANTIFIERS:
+        return index
+    if source[index] == "{":
+        close = source.find("}", index)
+        index = len(source) if close == -1 else close + 1
+    else:
+        index += 1
+    if index < len(source) and source[index] in "?+":
+        index += 1
+    return index
