@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mailbounce.errors import ConfigError
 
 
@@ -68,6 +66,9 @@ def load_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+    # PyYAML costs ~30 ms to import: only commands that read a YAML file pay it.
+    import yaml
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 from mailbounce.advice import Advice, Invalidation, check_lang, explain, is_reason, term
 from mailbounce.errors import NotFoundError, UsageError
 from mailbounce.models import Kind, Party, SkipCause
+from mailbounce.report_options import DEFAULT_LIMIT
 from mailbounce.store import Store, utcnow
 from mailbounce.store import reports as sql
 from mailbounce.store.reports import REJECTION_OUTCOMES
@@ -36,8 +37,6 @@ OUTCOMES = (
 )
 # Rejections that point at the sender's setup, reputation or content (DESIGN §4).
 SENDER_PARTIES = (Party.SENDER, Party.CONTENT)
-# How many rejected recipients the table, markdown, html and json formats list by default.
-DEFAULT_LIMIT = 100
 _MORE = {
     "fr": "… et {count} de plus : `{command}` les exporte tous (ou --all)",
     "en": "… and {count} more: `{command}` exports them all (or --all)",

@@ -6,7 +6,8 @@ import io
 from typing import TYPE_CHECKING
 
 from mailbounce.report import build_report
-from mailbounce.report_text import ReportFormat, atomic_output, write_report
+from mailbounce.report_options import ReportFormat
+from mailbounce.report_text import atomic_output, write_report
 from mailbounce.store import Store
 
 if TYPE_CHECKING:

@@ -14,23 +14,15 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
 from mailbounce.errors import MailbounceError
 from mailbounce.render import OutputFormat, neutralize_formula, render_rows, write_csv
 from mailbounce.report import REJECTED_COLUMNS, CampaignReport
+from mailbounce.report_options import ReportFormat
 
 TABLE_BLOCK = 1000
-
-
-class ReportFormat(StrEnum):
-    TABLE = "table"
-    MARKDOWN = "markdown"
-    JSON = "json"
-    CSV = "csv"
-    HTML = "html"
 
 
 @contextlib.contextmanager

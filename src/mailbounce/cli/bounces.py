@@ -1,18 +1,23 @@
-"""Commands of the bounces concern: ``parse-bounces``; registered on the app when imported."""
+"""Commands of the bounces concern: ``parse-bounces``; registered on the app when imported.
+
+The bounce analysis (detectors, classification, store) is imported inside the command, so
+other commands never load it (see ``cli/__init__``).
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mailbounce.cli.app import FormatOption, app, globals_of, resolve_format
-from mailbounce.config import load_config
-from mailbounce.models import RECORD_KEYS
-from mailbounce.parsing import ParseSummary, parse_bounces, settings_from_config
-from mailbounce.render import OutputFormat, Terminal, render_rows
+from mailbounce.render import OutputFormat, render_rows
+
+if TYPE_CHECKING:
+    from mailbounce.parsing import ParseSummary
+    from mailbounce.render import Terminal
 
 __all__ = ["app"]
 
@@ -54,6 +59,10 @@ def parse_bounces_command(
     ] = None,
 ) -> None:
     """Read bounce mail and turn it into classified rejections; update the store."""
+    from mailbounce.config import load_config
+    from mailbounce.models import RECORD_KEYS
+    from mailbounce.parsing import parse_bounces, settings_from_config
+
     options = globals_of(ctx)
     settings = settings_from_config(
         load_config(options.config),

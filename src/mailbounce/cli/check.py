@@ -2,29 +2,26 @@
 
 Exit codes: 0 nothing needs attention, 3 a warning or an error was found, 1 could not check
 (unreadable input, DNS unavailable for ``check domain``), 2 usage.
+
+``mailbounce.checks`` (dnspython, email_validator, the typo engine) is imported inside the
+commands: the other commands never pay for it (see ``cli/__init__``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mailbounce.checks import (
-    AddressResult,
-    Finding,
-    check_addresses,
-    check_campaign,
-    check_content,
-    check_domain,
-    needs_attention,
-)
 from mailbounce.cli.app import FormatOption, app, globals_of, resolve_format
 from mailbounce.config import load_config
 from mailbounce.errors import EXIT_FINDINGS
 from mailbounce.render import OutputFormat, render_rows
+
+if TYPE_CHECKING:
+    from mailbounce.checks import AddressResult, Finding
 
 __all__ = ["app", "check_app"]
 
@@ -52,6 +49,8 @@ class _Watch:
         self.attention = False
 
     def results(self, results: Iterable[AddressResult]) -> Iterator[AddressResult]:
+        from mailbounce.checks import needs_attention
+
         for result in results:
             if needs_attention(result.findings):
                 self.attention = True
@@ -71,6 +70,8 @@ def addresses_command(
     ] = False,
 ) -> None:
     """Check addresses: syntax, typos (with suggestions), duplicates, roles, suppressions."""
+    from mailbounce.checks import check_addresses
+
     options = globals_of(ctx)
     config = load_config(options.config)
     check = check_addresses(files, config=config, db_path=options.db, dns=dns)
@@ -106,6 +107,8 @@ def _render_findings(findings: list[Finding], fmt: OutputFormat | None, title: s
 
 
 def _finish(ctx: typer.Context, findings: list[Finding], what: str) -> None:
+    from mailbounce.checks import needs_attention
+
     terminal = globals_of(ctx).terminal
     if not findings:
         terminal.info(f"{what}: nothing to report")
@@ -130,6 +133,8 @@ def content_command(
     fmt: FormatOption = None,
 ) -> None:
     """Check a message's links (http://, IP hosts, shorteners...), parts, unsubscribe, size."""
+    from mailbounce.checks import check_content
+
     config = load_config(globals_of(ctx).config)
     findings = check_content(source, config=config, lists=lists or ())
     _render_findings(findings, fmt, f"Content of {source}")
@@ -146,6 +151,8 @@ def domain_command(
     fmt: FormatOption = None,
 ) -> None:
     """Check the sender domain: SPF (and the relay in it), DKIM, DMARC, MX; with advice."""
+    from mailbounce.checks import check_domain
+
     config = load_config(globals_of(ctx).config)
     findings = check_domain(domain, dkim_selector=dkim_selector, config=config)
     _render_findings(findings, fmt, f"Sender domain {domain}")
@@ -163,6 +170,8 @@ def campaign_command(
     fmt: FormatOption = None,
 ) -> None:
     """Everything for one campaign: addresses, content, sender domain. Exit 3 on findings."""
+    from mailbounce.checks import check_campaign
+
     options = globals_of(ctx)
     config = load_config(options.config)
     report = check_campaign(campaign_file, config=config, db_path=options.db, dns=dns)

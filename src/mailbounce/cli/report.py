@@ -1,32 +1,27 @@
 """Commands of the report concern: report, lists, contact, explain, resubscribe, unsubscribe,
-forget, import. Each resolves its inputs, calls one library function and renders."""
+forget, import. Each resolves its inputs, calls one library function and renders.
+
+The library (store, advice catalogues, reports, people) is imported inside each command, so
+registering them costs nothing (see ``cli/__init__``); option types and defaults come from
+the light ``report_options``.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailbounce.advice import default_lang
 from mailbounce.cli.app import FormatOption, app, globals_of, resolve_format
 from mailbounce.config import load_config
 from mailbounce.errors import ConsentRequiredError, InputError
-from mailbounce.people import (
-    PersonChange,
-    forget,
-    forget_secret,
-    import_members,
-    resubscribe,
-    unsubscribe,
-)
-from mailbounce.profiles import contact_profile, explain_target, list_views, needs_store
-from mailbounce.profiles_text import write_explanation, write_list_views, write_profile
 from mailbounce.render import OutputFormat, render_rows, write_json
-from mailbounce.report import DEFAULT_LIMIT, build_report
-from mailbounce.report_text import ReportFormat, atomic_output, write_report
-from mailbounce.store import Store
+from mailbounce.report_options import DEFAULT_LIMIT, ReportFormat
+
+if TYPE_CHECKING:
+    from mailbounce.people import PersonChange
 
 __all__ = ["app"]
 
@@ -41,7 +36,11 @@ LangOption = Annotated[
 
 
 def _lang(lang: str | None) -> str:
-    return lang or default_lang()
+    if lang:
+        return lang
+    from mailbounce.advice import default_lang
+
+    return default_lang()
 
 
 @app.command("report")
@@ -79,6 +78,10 @@ def report_command(
     ] = False,
 ) -> None:
     """A campaign's outcome: totals, rejections by reason and domain, sender problems."""
+    from mailbounce.report import build_report
+    from mailbounce.report_text import atomic_output, write_report
+    from mailbounce.store import Store
+
     opts = globals_of(ctx)
     chosen = fmt or _format_for(output)
     with Store(opts.db) as store:
@@ -119,6 +122,10 @@ def explain_command(
     lang: LangOption = None,
 ) -> None:
     """See why: what a reason means, whether the address is invalid, what to do."""
+    from mailbounce.profiles import explain_target, needs_store
+    from mailbounce.profiles_text import write_explanation
+    from mailbounce.store import Store
+
     opts = globals_of(ctx)
     chosen = resolve_format(fmt, OutputFormat.TABLE)
     language = _lang(lang)
@@ -144,6 +151,10 @@ def contact_command(
     lang: LangOption = None,
 ) -> None:
     """One person's profile: status, lists, each campaign's outcome, rejection history."""
+    from mailbounce.profiles import contact_profile
+    from mailbounce.profiles_text import write_profile
+    from mailbounce.store import Store
+
     opts = globals_of(ctx)
     chosen = resolve_format(fmt, OutputFormat.TABLE)
     language = _lang(lang)
@@ -171,6 +182,10 @@ def lists_command(
     lang: LangOption = None,
 ) -> None:
     """A list's four parts: recipients, unsubscribed, without address, identified as invalid."""
+    from mailbounce.profiles import list_views
+    from mailbounce.profiles_text import write_list_views
+    from mailbounce.store import Store
+
     opts = globals_of(ctx)
     chosen = resolve_format(fmt, OutputFormat.TABLE)
     language = _lang(lang)
@@ -215,6 +230,9 @@ def resubscribe_command(
     fmt: FormatOption = None,
 ) -> None:
     """Mail these addresses again (invalid → recipients; unsubscribed only with --consent)."""
+    from mailbounce.people import resubscribe
+    from mailbounce.store import Store
+
     opts = globals_of(ctx)
     with Store(opts.db) as store:
         try:
@@ -236,6 +254,9 @@ def unsubscribe_command(
     ctx: typer.Context, addresses: AddressesArgument, fmt: FormatOption = None
 ) -> None:
     """Stop mailing these addresses: the person asked to stop."""
+    from mailbounce.people import unsubscribe
+    from mailbounce.store import Store
+
     with Store(globals_of(ctx).db) as store:
         changes = unsubscribe(store, addresses)
     _render_changes(ctx, changes, fmt)
@@ -250,6 +271,9 @@ def forget_command(
     The key is the tracking secret (MAILBOUNCE_TRACKING_SECRET or tracking.secret in the
     configuration), the same one `send` uses to recognise forgotten addresses.
     """
+    from mailbounce.people import forget, forget_secret
+    from mailbounce.store import Store
+
     opts = globals_of(ctx)
     secret = forget_secret(load_config(opts.config))
     with Store(opts.db) as store:
@@ -266,6 +290,9 @@ def import_command(
     ] = None,
 ) -> None:
     """Import a member list without sending; `lists` then shows its four parts."""
+    from mailbounce.people import import_members
+    from mailbounce.store import Store
+
     opts = globals_of(ctx)
     if not path.is_file():
         raise InputError(path, "no such file")

@@ -1,20 +1,24 @@
-"""Commands of the send concern: ``send``, ``sandbox``, ``demo``."""
+"""Commands of the send concern: ``send``, ``sandbox``, ``demo``.
+
+The library is imported inside each command (see ``cli/__init__``): registering the commands
+must not load Jinja2, the SMTP client or the store. ``TlsMode`` is an option type, which
+Typer reads when it builds the command, so it comes from the light ``smtp_settings``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mailbounce.campaign import CampaignOptions
 from mailbounce.cli.app import FormatOption, app, globals_of, resolve_format
 from mailbounce.errors import EXIT_FINDINGS
 from mailbounce.render import OutputFormat, render_rows
-from mailbounce.send_report import summary_lines
-from mailbounce.sending import SendOptions, send
 from mailbounce.smtp_settings import TlsMode
-from mailbounce.store.delivery_queries import OUTCOME_COLUMNS
+
+if TYPE_CHECKING:
+    from mailbounce.campaign import CampaignOptions
 
 __all__ = ["app"]
 
@@ -80,6 +84,11 @@ def send_command(
     fmt: FormatOption = None,
 ) -> None:
     """Send a campaign, or resume it: only due recipients are tried; run it again from cron."""
+    from mailbounce.campaign import CampaignOptions
+    from mailbounce.send_report import summary_lines
+    from mailbounce.sending import SendOptions, send
+    from mailbounce.store.delivery_queries import OUTCOME_COLUMNS
+
     g = globals_of(ctx)
     campaign_options = CampaignOptions(
         campaign_file=campaign_file,
