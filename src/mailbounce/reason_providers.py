@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from mailbounce.models import Reason as R
+from mailbounce.regex_literals import search
 
 # (diagnostic lower-case, status, remote and reporting MTA host names lower-case)
 Rule = Callable[[str, str, str], R | None]
@@ -48,7 +49,7 @@ _ORANGE_CODES: dict[str, R] = {
 
 
 def orange(diagnostic: str, status: str, host: str) -> R | None:
-    if not (_ORANGE_HOST.search(host) or _ORANGE_HOST.search(diagnostic)):
+    if not (search(_ORANGE_HOST, host) or search(_ORANGE_HOST, diagnostic)):
         return None
     for match in _ORANGE_CODE.finditer(diagnostic):
         reason = _ORANGE_CODES.get(match.group(1) or match.group(2))
@@ -65,7 +66,7 @@ _SFR_BLOCK = re.compile(r"\bsfr_in_\d+|\bsfr_(?:bl|ip)\w*")
 
 
 def sfr(diagnostic: str, status: str, host: str) -> R | None:
-    if _SFR_BLOCK.search(diagnostic):
+    if search(_SFR_BLOCK, diagnostic):
         return R.BLOCKED
     if "sfr.fr" in host and "too many errors" in diagnostic:
         return R.TOOMANYCONN
@@ -74,42 +75,51 @@ def sfr(diagnostic: str, status: str, host: str) -> R | None:
 
 # Microsoft (outlook.com, hotmail, Office 365): S3150/S3140 block lists, 4.7.650/651 reputation.
 _MICROSOFT_HOST = re.compile(r"outlook\.com|hotmail\.|live\.com|msn\.com|protection\.outlook")
+_MICROSOFT_REPUTATION = re.compile(r"\b[45]\.7\.(650|651)\b")
+_MICROSOFT_BLOCKLIST = re.compile(r"\bs3(1[0-9]{2})\b|\bsc-00[1-4]\b")
+_MICROSOFT_BLOCKED = re.compile(
+    r"\b5\.7\.(606|607|608|609|610|611|612|613|614|615|616|617|618|619|620)\b"
+)
+_MICROSOFT_TENANT = re.compile(r"\b5\.7\.7\d\d\b")
 
 
 def microsoft(diagnostic: str, status: str, host: str) -> R | None:
-    if re.search(r"\b[45]\.7\.(650|651)\b", diagnostic):
+    if search(_MICROSOFT_REPUTATION, diagnostic):
         return R.BADREPUTATION
-    if re.search(r"\bs3(1[0-9]{2})\b|\bsc-00[1-4]\b", diagnostic):
-        return R.BLOCKED
-    if re.search(
-        r"\b5\.7\.(606|607|608|609|610|611|612|613|614|615|616|617|618|619|620)\b", diagnostic
-    ):
+    if search(_MICROSOFT_BLOCKLIST, diagnostic) or search(_MICROSOFT_BLOCKED, diagnostic):
         return R.BLOCKED
     if "resolver.adr.recipnotfound" in diagnostic or "resolver.adr.recipientnotfound" in diagnostic:
         return R.USERUNKNOWN
-    if _MICROSOFT_HOST.search(host) and "mailbox unavailable" in diagnostic:
+    if "mailbox unavailable" in diagnostic and search(_MICROSOFT_HOST, host):
         return R.USERUNKNOWN  # Outlook.com's answer for an address that does not exist
-    if re.search(r"\b5\.7\.7\d\d\b", diagnostic) and "access denied" in diagnostic:
+    if "access denied" in diagnostic and search(_MICROSOFT_TENANT, diagnostic):
         return R.BLOCKED  # 5.7.7xx: tenant or IP refused ("traffic not accepted from this IP")
     return None
 
 
 # Yahoo / AOL / Verizon Media: TSS04 deferrals for complaints, TSS06 permanent blocks.
+_YAHOO_UNKNOWN = re.compile(r"this user doesn't have an? \S{1,255} account")
+_YAHOO_TSB = re.compile(r"\btsb\d")
+
+
 def yahoo(diagnostic: str, status: str, host: str) -> R | None:
     if "tss04" in diagnostic or "tss05" in diagnostic:
         return R.BADREPUTATION
     if "tss06" in diagnostic or "tss09" in diagnostic:
         return R.BLOCKED
-    if re.search(r"this user doesn't have an? \S{1,255} account", diagnostic):
+    if search(_YAHOO_UNKNOWN, diagnostic):
         return R.USERUNKNOWN
-    if "tsb" in diagnostic and re.search(r"\btsb\d", diagnostic):
+    if "tsb" in diagnostic and _YAHOO_TSB.search(diagnostic):
         return R.BLOCKED
     return None
 
 
 # Gmail: 421-4.7.28 reputation, 4.7.0 "unusual rate", 5.7.26 authentication.
+_GOOGLE_REPUTATION = re.compile(r"\b[45]\.7\.28\b")
+
+
 def google(diagnostic: str, status: str, host: str) -> R | None:
-    if re.search(r"\b[45]\.7\.28\b", diagnostic):
+    if search(_GOOGLE_REPUTATION, diagnostic):
         return R.BADREPUTATION
     if (
         "unusual rate of unsolicited mail" in diagnostic
@@ -125,7 +135,7 @@ _SPECTRUM = re.compile(r"aup#\s*(?:in|out)-?(\d{4})")
 
 
 def cox_spectrum(diagnostic: str, status: str, host: str) -> R | None:
-    cox = _COX.search(diagnostic)
+    cox = search(_COX, diagnostic)
     if cox:
         code = cox.group(0)
         if "rbl" in code or code.endswith("bl") or "ipbl" in code:
@@ -133,7 +143,7 @@ def cox_spectrum(diagnostic: str, status: str, host: str) -> R | None:
         if "dns" in code:
             return R.REQUIREPTR
         return R.BLOCKED
-    spectrum = _SPECTRUM.search(diagnostic)
+    spectrum = search(_SPECTRUM, diagnostic)
     if spectrum:
         number = int(spectrum.group(1))
         if 1300 <= number <= 1399:
@@ -176,8 +186,10 @@ _FACEBOOK_FAMILIES = {"pol": R.BLOCKED, "blk": R.BLOCKED, "dns": R.REJECTED, "sp
 
 
 def facebook(diagnostic: str, status: str, host: str) -> R | None:
+    if "facebook" not in host and "facebook" not in diagnostic:
+        return None
     match = _FACEBOOK.search(diagnostic)
-    if match is None or ("facebook" not in host and "facebook" not in diagnostic):
+    if match is None:
         return None
     code = match.group(0)
     return _FACEBOOK_CODES.get(code) or _FACEBOOK_FAMILIES.get(match.group(1))
@@ -200,7 +212,7 @@ _GODADDY_CODES: dict[str, R] = {
 
 
 def godaddy(diagnostic: str, status: str, host: str) -> R | None:
-    match = _GODADDY.search(diagnostic)
+    match = search(_GODADDY, diagnostic)
     if match is None or not ("secureserver.net" in host or "secureserver" in diagnostic):
         return None
     number = match.group(1)
@@ -210,8 +222,11 @@ def godaddy(diagnostic: str, status: str, host: str) -> R | None:
 
 
 # MessageLabs (Symantec) relays report their customers' refusals in a fixed form.
+_MESSAGELABS_UNKNOWN = re.compile(r"no such user|\brejected$")
+
+
 def messagelabs(diagnostic: str, status: str, host: str) -> R | None:
-    if "messagelabs.com" in host and re.search(r"no such user|\brejected$", diagnostic):
+    if "messagelabs.com" in host and search(_MESSAGELABS_UNKNOWN, diagnostic):
         return R.USERUNKNOWN
     return None
 
