@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 
 from mailbounce.bounces import UnparseableMessage, analyse_message
 from mailbounce.bounces._prefilter import (
+    _FOLDS_ONTO_ASCII,
+    folded,
     leading_literals,
     may_match,
     required_literals,
@@ -26,7 +29,7 @@ _ATOMS = st.sampled_from(
      "[ab]", "(a|b)", "?", "+", "*", "{2}", "{0,1}", "+?", "^", "$", "|", ".", "(?:x)", "ſ",
      "K", "[]a]", "(?<!a)", "(?=x)"]
 )  # fmt: skip
-_TEXT = st.text(alphabet="aAbBxXsSkK .()-1\nſKıİ", max_size=40)
+_TEXT = st.text(alphabet="aAbBxXsSkK .()-1\nſKıİéÉàÀ", max_size=40)
 
 
 def _compiled(atoms: list[str], flags: int) -> re.Pattern[str] | None:
@@ -50,8 +53,7 @@ def test_no_match_is_hidden(atoms: list[str], flags: int, text: str) -> None:
         return
     if pattern.search(text):
         assert may_match(pattern, text, text.lower())
-    lowered = text.lower() if text.isascii() else None
-    found, expected = search(pattern, text, lowered), pattern.search(text)
+    found, expected = search(pattern, text, folded(text)), pattern.search(text)
     assert (found and (found.span(), found.groups())) == (
         expected and (expected.span(), expected.groups())
     )
@@ -161,3 +163,25 @@ def test_patterns_split_only_when_alternatives_stand_alone(
     pattern = re.compile(source, flags)
     assert found(pattern, "xx cd") == (pattern.search("xx cd") is not None)
     assert (len(_plan(pattern)) > 1) == split
+
+
+def test_only_the_listed_characters_fold_otherwise() -> None:
+    """Every character outside ASCII that ``re.IGNORECASE`` equates with an ASCII letter, or
+    that ``str.lower`` maps onto ASCII or onto several characters, is listed: ``folded``
+    text is then exact for literal checks, accents and all."""
+    ascii_letter = re.compile("[a-z]", re.IGNORECASE)
+    special = []
+    for code in range(0x80, sys.maxunicode + 1):
+        char = chr(code)
+        lowered = char.lower()
+        if len(lowered) != 1 or lowered.isascii() or ascii_letter.match(char):
+            special.append(char)
+    assert sorted(special) == sorted(_FOLDS_ONTO_ASCII)
+
+
+@pytest.mark.parametrize(
+    ("text", "exact"),
+    [("Boîte pleine", True), ("DÉLAI", True), ("ſmtp", False), ("\u212aerio", False)],
+)
+def test_folded_text(text: str, exact: bool) -> None:
+    assert (folded(text) == text.lower()) if exact else folded(text) is None

@@ -16,6 +16,7 @@ from email.message import Message
 from enum import StrEnum
 
 from mailbounce.bounces._message import IndexedMessage
+from mailbounce.bounces._prefilter import folded
 from mailbounce.bounces._prefilter import search as literal_search
 from mailbounce.bounces.base import Mail, decode_header_text, part_text
 from mailbounce.bounces.fallback import looks_like_report, recipient_texts, report_text
@@ -285,9 +286,9 @@ def _line_matches(
 
 
 def _ascii_lowered(text: str) -> str | None:
-    """``text`` lower-cased for literal checks before a case-insensitive scan; None when not
-    ASCII (``re.IGNORECASE`` folds a few non-ASCII letters onto ASCII ones: scan then)."""
-    return text.lower() if text.isascii() else None
+    """``text`` lower-cased for literal checks before a case-insensitive scan; None when
+    ``re.IGNORECASE`` would fold one of its letters otherwise (scan then): ``folded``."""
+    return folded(text)
 
 
 def _verp_tokens(text: str) -> list[str]:

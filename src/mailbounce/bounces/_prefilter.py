@@ -15,7 +15,22 @@ import re
 
 from mailbounce.regex_literals import leading_literals, required_literals
 
-__all__ = ["leading_literals", "may_match", "required_literals", "search"]
+__all__ = ["folded", "leading_literals", "may_match", "required_literals", "search"]
+
+# The only characters ``re.IGNORECASE`` matches with an ASCII letter, or that ``str.lower``
+# maps onto ASCII or onto more than one character (a test checks all of Unicode). In a text
+# without them, ``str.lower`` folds every character as the regex does, one for one, accents
+# and all: French bounces are rarely ASCII.
+_FOLDS_ONTO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")  # İ ı ſ K (Kelvin)
+
+
+def folded(text: str) -> str | None:
+    """``text.lower()`` when it folds as ``re.IGNORECASE`` does, position for position, so
+    literal checks on it are exact; None when the regex must scan the text itself."""
+    if not text.isascii() and any(char in text for char in _FOLDS_ONTO_ASCII):
+        return None
+    return text.lower()
+
 
 # Per pattern, read once (h12 profile: ``pattern.flags & re.IGNORECASE`` on every call cost
 # as much as the checks it guards): whether it ignores case, its required literals and its
@@ -36,15 +51,15 @@ def _facts_of(pattern: re.Pattern[str]) -> _Facts:
 def may_match(pattern: re.Pattern[str], text: str, lowered: str) -> bool:
     """False only when ``pattern`` cannot match ``text`` (``lowered`` is ``text.lower()``).
 
-    Case-insensitive literals are compared with the lower-cased text only when it is ASCII:
-    ``re.IGNORECASE`` also folds a few non-ASCII letters (``ſ``, ``K``, ``ı``) onto ASCII
-    ones, which ``str.lower`` does not.
+    Case-insensitive literals are compared with the lower-cased text only when it folds as
+    the regex does (``folded``): ``re.IGNORECASE`` also folds a few non-ASCII letters
+    (``ſ``, ``K``, ``ı``) onto ASCII ones, which ``str.lower`` does not.
     """
     ignores_case, literals, _ = _facts_of(pattern)
     if literals is None:
         return True
     if ignores_case:
-        if not text.isascii():
+        if not text.isascii() and any(char in text for char in _FOLDS_ONTO_ASCII):
             return True
         text = lowered
     return any(literal in text for literal in literals)
@@ -55,9 +70,9 @@ def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match
 
     Every match of an alternative starts with its literal (a leading ``\\b`` or ``^`` is
     checked by the regex itself, tried there), so the leftmost position where the pattern
-    matches is among those positions, tried in order. ``lowered`` is ``text.lower()``, None
-    for non-ASCII text. Without a leading literal in every alternative, the regex scans the
-    whole text unless a literal every match needs is absent.
+    matches is among those positions, tried in order. ``lowered`` is ``folded(text)``.
+    Without a leading literal in every alternative, the regex scans the whole text unless a
+    literal every match needs is absent.
     """
     ignores_case, required, literals = _facts_of(pattern)
     if ignores_case:

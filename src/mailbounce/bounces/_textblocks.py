@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from email.message import Message
 
-from mailbounce.bounces._prefilter import may_match
+from mailbounce.bounces._prefilter import folded, may_match
 from mailbounce.bounces._prefilter import search as literal_search
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import _blocks_from_text as _fields_from_text
@@ -26,7 +26,7 @@ _REPLY_FIRST = re.compile(r"^\s*(?:<<<\s*)?([245][0-5]\d)(?:[ \-]|$)")
 _SPACES = re.compile(r"\s+")
 _BODY_KEY = "_textblocks.body"
 _BODY_LOWER_KEY = "_textblocks.body.lower"
-_NOT_ASCII = "\x00not ascii"  # cached instead of a non-ASCII body lower-cased
+_NOT_FOLDED = "\x00not folded"  # cached for a body ``folded`` cannot lower-case exactly
 _RECEIVED_KEY = "_textblocks.received"
 _RECEIVED_LOWER_KEY = "_textblocks.received.lower"
 _ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/partial")
@@ -66,10 +66,11 @@ def body_search(
     text = body_text(mail)
     lowered = mail._cache.get(_BODY_LOWER_KEY)
     if lowered is None:
-        lowered = mail._cache[_BODY_LOWER_KEY] = text.lower() if text.isascii() else _NOT_ASCII
+        low = folded(text)
+        lowered = mail._cache[_BODY_LOWER_KEY] = _NOT_FOLDED if low is None else low
     if limit is not None:
         text = text[:limit]
-    if lowered == _NOT_ASCII:  # (an ASCII body equal to it is only scanned by the regex)
+    if lowered == _NOT_FOLDED:  # (a body equal to it is only scanned by the regex)
         return literal_search(pattern, text, None)
     return literal_search(pattern, text, lowered if limit is None else lowered[:limit])
 
