@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from mailbounce.compose import (
     MessageSpec,
     MessageTemplate,
-    encode_body,
     encode_words,
     header_text,
     make_message_id,
 )
+from mailbounce.compose_body import encode_body
 from mailbounce.errors import ConfigError, TemplateError
 from mailbounce.lists import ListReader
 

@@ -10,7 +10,7 @@ from smtp_testserver import ScriptedHandler, ScriptedServer
 
 from mailbounce.campaign import CampaignOptions
 from mailbounce.campaign_loading import load_campaign
-from mailbounce.compose import encode_body
+from mailbounce.compose_body import encode_body
 from mailbounce.sending import SendOptions, send_campaign
 from mailbounce.smtp_settings import TlsMode
 

@@ -18,7 +18,6 @@ spaces in every header value (header injection).
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import hashlib
 import re
@@ -31,11 +30,12 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta
-from jinja2.exceptions import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 
+from mailbounce.compose_body import PartEncoder
+from mailbounce.compose_fill import Filler
 from mailbounce.errors import ConfigError, TemplateError
-from mailbounce.tracking import TRACKING_HEADER
+from mailbounce.tracking import TRACKING_HEADER, base32_text
 
 BUILTINS = frozenset({"email", "first_name", "last_name", "token", "campaign", "unsubscribe_url"})
 # Headers this module writes; extra_headers may not replace them.
@@ -64,7 +64,10 @@ _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 # RFC 2047 §2: an encoded-word is at most 75 characters; "=?utf-8?b?" + "?=" take 12.
 _WORD_BYTES = 45
 _MAX_RAW_HEADER = 900
-_MAX_LINE = 998
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+# What quote(..., safe=_URL_SAFE) leaves as it is: its always-safe characters and _URL_SAFE.
+_URL_UNCHANGED = re.compile(r"[A-Za-z0-9_.\-~:/?#\[\]@!$&'()*+,;=%]*")
+_CACHE_LIMIT = 4096  # distinct subjects kept per campaign; cleared when full
 
 
 @dataclass(frozen=True)
@@ -91,19 +94,13 @@ class MessageSpec:
 def make_message_id(campaign: str, address: str, domain: str) -> str:
     """``<hash.campaign@domain>``, the same for a (campaign, address) across retries."""
     digest = hashlib.sha256(f"{campaign}\x00{address.lower()}".encode()).digest()[:15]
-    unique = base64.b32encode(digest).decode("ascii").lower()
-    return f"<{unique}.{_message_id_suffix(campaign, domain)}>"
+    return f"<{base32_text(digest)}.{_message_id_suffix(campaign, domain)}>"
 
 
 @functools.lru_cache(maxsize=16)  # one campaign per run: computed once, not per message
 def _message_id_suffix(campaign: str, domain: str) -> str:
     label = re.sub(r"[^A-Za-z0-9-]+", "-", campaign).strip("-")[:32] or "campaign"
     return f"{label}@{_clean_domain(domain)}"
-
-
-@functools.lru_cache(maxsize=4)  # a run stamps thousands of messages within each second
-def _date_header(moment: datetime) -> str:
-    return format_datetime(moment)
 
 
 def _clean_domain(domain: str) -> str:
@@ -120,12 +117,18 @@ def _clean_domain(domain: str) -> str:
 
 def header_text(value: str) -> str:
     """A value safe for one header: line breaks and controls become spaces, runs one."""
+    # Most values are already so: printable (no control, line or paragraph separator; the
+    # only printable white space is the ASCII space) with single inner spaces.
+    if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+        return value
     return " ".join(_LINE_BREAKS.sub(" ", value).split())
 
 
 def encode_words(text: str) -> str:
     """RFC 2047 B encoded-words, folded (CRLF SP), never splitting a character (§5)."""
     data = text.encode("utf-8")
+    if len(data) <= _WORD_BYTES:  # a name or a short subject: one word
+        return _word(data)
     words: list[str] = []
     start = 0
     while True:
@@ -175,38 +178,6 @@ def _parse_mailbox(value: str, what: str) -> str:
     return mailbox(name, address)
 
 
-def encode_body(text: str, boundary: str, *, eight_bit: bool = False) -> tuple[str, str]:
-    """(Content-Transfer-Encoding, encoded body with CRLF lines ending in CRLF).
-
-    7bit for short-lined ASCII; with ``eight_bit`` (the relay offers 8BITMIME, RFC 6152)
-    8bit for UTF-8 text whose lines fit 998 octets, no encoding at all; otherwise
-    quoted-printable for mostly-ASCII text (French prose stays readable), base64 when
-    more than a fifth of the characters are not ASCII. Line breaks are normalised first,
-    so no bare CR or LF can survive.
-    """
-    body = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not body.endswith("\n"):
-        body += "\n"
-    if body.isascii():
-        if max(map(len, body.split("\n"))) <= _MAX_LINE and boundary not in body:
-            return "7bit", body.replace("\n", "\r\n")
-        return "quoted-printable", _qp(body.encode("ascii"))
-    data = body.encode("utf-8")
-    # RFC 6152 §3 / RFC 5322 §2.1.1: 8bit data still has lines of at most 998 octets.
-    if eight_bit and max(map(len, data.split(b"\n"))) <= _MAX_LINE and boundary not in body:
-        return "8bit", body.replace("\n", "\r\n")
-    # Each non-ASCII character takes 2 to 4 bytes: the growth measures how French it is.
-    if (len(data) - len(body)) * 5 > len(body):
-        # RFC 2045 §6.8: text is put in canonical form (CRLF line breaks) before base64.
-        canonical = data.replace(b"\n", b"\r\n")
-        return "base64", base64.encodebytes(canonical).decode("ascii").replace("\n", "\r\n")
-    return "quoted-printable", _qp(data)
-
-
-def _qp(data: bytes) -> str:
-    return binascii.b2a_qp(data, istext=True).decode("ascii").replace("\n", "\r\n")
-
-
 class MessageTemplate:
     """A campaign's message, compiled once, rendered per recipient to wire bytes.
 
@@ -228,9 +199,9 @@ class MessageTemplate:
         markup = SandboxedEnvironment(
             undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True
         )
-        self._subject = self._compile(plain, "subject", spec.subject)
-        self._text = self._compile(plain, spec.text_name, spec.text)
-        self._html = self._compile(markup, spec.html_name, spec.html)
+        subject = self._compile(plain, "subject", spec.subject)
+        text = self._compile(plain, spec.text_name, spec.text)
+        html = self._compile(markup, spec.html_name, spec.html)
         self._unsubscribe = self._compile(plain, "list_unsubscribe_url", spec.list_unsubscribe_url)
         if spec.list_unsubscribe_url is not None and not spec.list_unsubscribe_url.startswith(
             "https://"
@@ -239,10 +210,21 @@ class MessageTemplate:
                 f"the List-Unsubscribe URL {spec.list_unsubscribe_url!r} must start with https://"
                 " (RFC 8058 one-click unsubscribe)"
             )
+        assert subject is not None  # a MessageSpec always has a subject template
+        self._subject = subject
         self.boundary = "=_mb_" + secrets.token_hex(16)
-        self._static = self._static_headers()
+        self._head = "".join(line + "\r\n" for line in self._static_headers())
+        self._mailto = self._mailto_target()
+        self._parts = [
+            (kind, PartEncoder(filler, self.boundary))
+            for kind, filler in (("text/plain", text), ("text/html", html))
+            if filler is not None
+        ]
+        self._subjects: dict[str, str] = {}
+        self._date_key: datetime | None = None
+        self._date_text = ""
 
-    def _compile(self, env: SandboxedEnvironment, name: str, source: str | None) -> Any:
+    def _compile(self, env: SandboxedEnvironment, name: str, source: str | None) -> Filler | None:
         if source is None:
             return None
         try:
@@ -258,7 +240,7 @@ class MessageTemplate:
                 f"{name}: unknown variable {unknown[0]!r} (not a column of the list nor a "
                 f"built-in; available: {known})"
             )
-        return env.from_string(source)
+        return Filler(name, source, tree, env)
 
     def _static_headers(self) -> list[str]:
         spec = self.spec
@@ -271,6 +253,12 @@ class MessageTemplate:
             lines.append(f"{name}: {unstructured(value)}")
         lines.append("MIME-Version: 1.0")
         return lines
+
+    def _mailto_target(self) -> str | None:
+        if not self.spec.list_unsubscribe_mailto:
+            return None
+        mailto = header_text(self.spec.list_unsubscribe_mailto).removeprefix("mailto:")
+        return f"<mailto:{quote(mailto, safe='@?=&+.-_')}>"
 
     def render(
         self,
@@ -301,61 +289,70 @@ class MessageTemplate:
         )
         unsubscribe_url = None
         if self._unsubscribe is not None:
-            rendered = header_text(self._fill(self._unsubscribe, "list_unsubscribe_url", context))
-            unsubscribe_url = quote(rendered, safe=":/?#[]@!$&'()*+,;=%~")
+            rendered = header_text(self._unsubscribe.fill(context))
+            unsubscribe_url = (
+                rendered if _URL_UNCHANGED.fullmatch(rendered) else quote(rendered, safe=_URL_SAFE)
+            )
             context["unsubscribe_url"] = unsubscribe_url
-        headers = list(self._static)
         full_name = " ".join(part for part in (first.strip(), last.strip()) if part)
-        headers.append(f"To: {mailbox(full_name, address)}")
-        subject = self._fill(self._subject, "subject", context)
-        headers.append(f"Subject: {unstructured(subject)}")
-        moment = date or datetime.now(UTC)
-        headers.append(f"Date: {_date_header(moment.replace(microsecond=0))}")
-        headers.append(f"Message-ID: {header_text(message_id)}")
-        headers.extend(self._unsubscribe_headers(unsubscribe_url))
+        head = [
+            self._head,
+            f"To: {mailbox(full_name, address)}\r\n",
+            f"Subject: {self._subject_header(self._subject.fill(context))}\r\n",
+            f"Date: {self._date_header(date or datetime.now(UTC))}\r\n",
+            f"Message-ID: {header_text(message_id)}\r\n",
+            self._unsubscribe_headers(unsubscribe_url),
+        ]
         if token:
-            headers.append(f"{TRACKING_HEADER}: {header_text(token)}")
-        body = self._body(headers, context, eight_bit)
-        return ("\r\n".join(headers) + "\r\n\r\n" + body).encode("utf-8")
+            head.append(f"{TRACKING_HEADER}: {header_text(token)}\r\n")
+        if len(self._parts) == 1:
+            kind, part = self._parts[0]
+            encoding, encoded = part.encode(context, eight_bit)
+            head.append(
+                f"Content-Type: {kind}; charset=utf-8\r\n"
+                f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+            )
+            return b"".join(("".join(head).encode("utf-8"), encoded))
+        boundary = self.boundary
+        head.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n')
+        chunks = ["".join(head).encode("utf-8")]
+        for kind, part in self._parts:
+            encoding, encoded = part.encode(context, eight_bit)
+            chunks.append(
+                f"--{boundary}\r\nContent-Type: {kind}; charset=utf-8\r\n"
+                f"Content-Transfer-Encoding: {encoding}\r\n\r\n".encode("ascii")
+            )
+            chunks.append(encoded)
+            chunks.append(b"\r\n")
+        chunks.append(f"--{boundary}--\r\n".encode("ascii"))
+        return b"".join(chunks)
 
-    def _unsubscribe_headers(self, url: str | None) -> list[str]:
-        targets = []
-        if self.spec.list_unsubscribe_mailto:
-            mailto = header_text(self.spec.list_unsubscribe_mailto).removeprefix("mailto:")
-            targets.append(f"<mailto:{quote(mailto, safe='@?=&+.-_')}>")
+    def _subject_header(self, subject: str) -> str:
+        # Recipients share subjects (same first name, or no variable at all): encode once.
+        found = self._subjects.get(subject)
+        if found is None:
+            if len(self._subjects) >= _CACHE_LIMIT:
+                self._subjects.clear()
+            found = self._subjects[subject] = unstructured(subject)
+        return found
+
+    def _date_header(self, moment: datetime) -> str:
+        # A run stamps many messages within each second: format once per second.
+        key = moment.replace(microsecond=0)
+        last = self._date_key
+        # Equal instants in two time zones compare equal but are written differently.
+        if last is None or key != last or key.tzinfo is not last.tzinfo:
+            self._date_text = format_datetime(moment.replace(microsecond=0))
+            self._date_key = key
+        return self._date_text
+
+    def _unsubscribe_headers(self, url: str | None) -> str:
+        targets = [self._mailto] if self._mailto else []
         if url:
             targets.append(f"<{url}>")
         if not targets:
-            return []
-        lines = ["List-Unsubscribe: " + ",\r\n ".join(targets)]
+            return ""
+        lines = "List-Unsubscribe: " + ",\r\n ".join(targets) + "\r\n"
         if url:
-            lines.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+            lines += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         return lines
-
-    def _body(self, headers: list[str], context: Mapping[str, Any], eight_bit: bool) -> str:
-        parts: list[tuple[str, str]] = []
-        if self._text is not None:
-            parts.append(("text/plain", self._fill(self._text, self.spec.text_name, context)))
-        if self._html is not None:
-            parts.append(("text/html", self._fill(self._html, self.spec.html_name, context)))
-        if len(parts) == 1:
-            kind, text = parts[0]
-            encoding, encoded = encode_body(text, self.boundary, eight_bit=eight_bit)
-            headers.append(f"Content-Type: {kind}; charset=utf-8")
-            headers.append(f"Content-Transfer-Encoding: {encoding}")
-            return encoded
-        headers.append(f'Content-Type: multipart/alternative; boundary="{self.boundary}"')
-        chunks = []
-        for kind, text in parts:
-            encoding, encoded = encode_body(text, self.boundary, eight_bit=eight_bit)
-            chunks.append(
-                f"--{self.boundary}\r\nContent-Type: {kind}; charset=utf-8\r\n"
-                f"Content-Transfer-Encoding: {encoding}\r\n\r\n{encoded}\r\n"
-            )
-        return "".join(chunks) + f"--{self.boundary}--\r\n"
-
-    def _fill(self, template: Any, name: str, context: Mapping[str, Any]) -> str:
-        try:
-            return str(template.render(context))
-        except JinjaError as exc:
-            raise TemplateError(f"{name}: {exc}") from None
