@@ -42,11 +42,15 @@ def _literals(pattern: re.Pattern[str], *, leading: bool) -> tuple[str, ...] | N
         return _cache[key]
     literals: tuple[str, ...] | None = None
     if not pattern.flags & _UNSUPPORTED_FLAGS:
-        read = _leading_literal if leading else _longest_literal
-        found = [read(alt) for alt in _top_level_alternatives(pattern.pattern)]
-        if all(found):
+        if leading:
+            found: list[str] | None = [
+                _leading_literal(alt) for alt in _top_level_alternatives(pattern.pattern)
+            ]
+        else:
+            found = _required_in(pattern.pattern)
+        if found and all(found):
             ignore_case = bool(pattern.flags & re.IGNORECASE)
-            literals = tuple(lit.lower() if ignore_case else lit for lit in found)
+            literals = tuple(dict.fromkeys(lit.lower() if ignore_case else lit for lit in found))
     _cache[key] = literals
     return literals
 
@@ -129,6 +133,45 @@ def _top_level_alternatives(source: str) -> list[str]:
         index += 1
     parts.append(source[start:])
     return parts
+
+
+def _required_in(source: str) -> list[str] | None:
+    """Literals one of which every match of ``source`` contains: per alternative its longest
+    literal, else those of a group every match of it goes through (``^\\s*(?:A|B)``, a
+    marker line's usual shape); None when an alternative has neither."""
+    found: list[str] = []
+    for alternative in _top_level_alternatives(source):
+        literal = _longest_literal(alternative)
+        if literal:
+            found.append(literal)
+            continue
+        inner = _mandatory_group(alternative)
+        within = _required_in(inner) if inner is not None else None
+        if not within:
+            return None
+        found.extend(within)
+    return found
+
+
+def _mandatory_group(alternative: str) -> str | None:
+    """The source inside the first top-level group that every match goes through (not
+    optional, not a look-around nor an inline flag), or None."""
+    index = 0
+    while index < len(alternative):
+        _, end = _item(alternative, index)
+        quantifier = alternative[end : end + 1]
+        if alternative[index] == "(" and quantifier not in ("?", "*", "{"):
+            group = alternative[index:end]
+            if not group.endswith(")"):
+                return None
+            if group.startswith("(?P<"):
+                return group[group.index(">") + 1 : -1]
+            if group.startswith("(?:"):
+                return group[3:-1]
+            if not group.startswith("(?"):
+                return group[1:-1]
+        index = _after_quantifier(alternative, end)
+    return None
 
 
 def _leading_literal(alternative: str) -> str:
