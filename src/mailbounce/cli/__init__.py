@@ -20,6 +20,10 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Entry point of the ``mailbounce`` command."""
+    if not sys.stdout.isatty():
+        # Help in boxes is for people at a terminal; for a pipe (`| less`, `| grep`), plain
+        # text, as render.py does for tables. Typer's Rich help costs ~0.15 s of imports.
+        app.rich_markup_mode = None
     try:
         app()
     except MailbounceError as exc:
