@@ -1,18 +1,39 @@
-"""The workers of a send run: claim, compose, send, record, each transition committed.
+"""The send loop of a run: claim, compose, send, record, each transition committed.
 
-``concurrency`` threads each hold one SMTP connection (reused across messages) and take
-recipients from ``_Claims``, which claims them 100 at a time. Every write goes through one
-``SerialWriter`` (one connection behind a lock) instead of fighting for SQLite's write
-lock; each call returns only once committed. Per message: ``in_flight`` committed
-after the server's 354 and before the data is written, then the outcome committed after
-the reply (DESIGN §6). Crash points (``crash_points.crash_point``) mark each step for the tests.
+One thread drives ``concurrency`` SMTP connections (``smtp_pipeline.Session``, each
+reused across messages) in ticks. A tick: every idle connection takes its next claimed
+recipient (``_Claims`` claims ``CLAIM_BATCH`` at a time), composes its message and writes
+its envelope; the loop waits until some connection has a reply; then every transition
+those replies brought, of every connection, is committed in ONE transaction
+(``store.sending.record_steps``); only then does any connection act on it: write the data
+after a committed ``in_flight``, or take its next recipient after a committed outcome.
+Network waits overlap across connections, commits are shared by all, and no thread
+hand-off or lock is paid per message. One timestamp (seconds) serves a whole tick.
+
+What a crash (SIGKILL) leaves, at each point (crash points in brackets, for the tests):
+
+- after a claim and before the server's 354 [``after_claim``]: ``claimed``; the next run
+  gives it back to ``pending`` and sends it (the server never had its data).
+- after the tick's commit of ``in_flight`` and before or while its data is written
+  [``after_in_flight``, ``after_data``]: ``in_flight``, which the next run turns into
+  ``uncertain`` (maybe delivered; never resent unless ``--resend-uncertain``). Every
+  connection whose 354 came in that tick is left so: at most ``concurrency`` recipients.
+- after the final reply and before the tick's commit [``after_reply``]: ``in_flight`` →
+  ``uncertain`` as above (the server's answer is lost with the process).
+- after the commit [``after_commit``]: the outcome holds.
+
+``in_flight`` is committed after the recipient's own 354 and before its data: never
+earlier (a crash before the data must not turn an unsent message into ``uncertain``
+needlessly), never later (a crash after the data must not let it be sent twice). An
+outcome is committed before its connection starts anything else.
 """
 
 from __future__ import annotations
 
-import sys
-import threading
+import select
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -26,11 +47,15 @@ from mailbounce.errors import MailbounceError
 from mailbounce.models import Classification, DeliveryState, Kind, SuppressionCause
 from mailbounce.ratelimit import DomainGate, RateLimiter
 from mailbounce.smtp import Result, SendResult, SmtpClient
+from mailbounce.smtp_pipeline import READY, Phase, Session
+from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
-from mailbounce.store.writer import SerialWriter
 
 S = DeliveryState
 CLAIM_BATCH = 100
+DOMAIN_WAIT = 0.01  # seconds between looks at a per-domain connection limit that is full
+# Outcomes wait at most this long (seconds) for a 354 to share their commit with.
+COMMIT_DELAY = 0.005
 
 
 class Progress(Protocol):
@@ -46,7 +71,7 @@ def _parse(text: str | None) -> datetime | None:
 
 
 class _Claims:
-    """Hands out claimed recipients to the workers, claiming ``CLAIM_BATCH`` at a time."""
+    """Hands out claimed recipients, claiming ``CLAIM_BATCH`` at a time (one commit)."""
 
     def __init__(self, campaign_id: int, now: str, limit: int) -> None:
         self.campaign_id = campaign_id
@@ -54,40 +79,58 @@ class _Claims:
         self.remaining = limit
         self.stopped = False
         self._buffer: list[deliveries.Delivery] = []
-        self._lock = threading.Lock()
 
-    def next(self, writer: SerialWriter, worker: str) -> deliveries.Delivery | None:
-        with self._lock:
-            if self.stopped:
-                return None
-            if not self._buffer and self.remaining > 0:
-                limit = min(CLAIM_BATCH, self.remaining)
-                batch = writer.run(
-                    lambda store: deliveries.claim_due(
-                        store, self.campaign_id, worker=worker, now=self.now, limit=limit
-                    )
-                )
-                self.remaining -= len(batch)
-                if not batch:
-                    self.remaining = 0
-                self._buffer = batch[::-1]
-                crash_point("after_claim")
-            return self._buffer.pop() if self._buffer else None
+    def next(self, store: Store) -> deliveries.Delivery | None:
+        if self.stopped:
+            return None
+        if not self._buffer and self.remaining > 0:
+            limit = min(CLAIM_BATCH, self.remaining)
+            batch = deliveries.claim_due(
+                store, self.campaign_id, worker="send-loop", now=self.now, limit=limit
+            )
+            self.remaining = self.remaining - len(batch) if batch else 0
+            self._buffer = batch[::-1]
+            crash_point("after_claim")
+        return self._buffer.pop() if self._buffer else None
 
     def stop(self) -> list[int]:
         """Stop handing out; return the ids claimed but never handed out."""
-        with self._lock:
-            self.stopped = True
-            left, self._buffer = [d.id for d in self._buffer], []
-            return left
+        self.stopped = True
+        left, self._buffer = [d.id for d in self._buffer], []
+        return left
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One connection and the recipient it carries (None: idle)."""
+
+    session: Session
+    delivery: deliveries.Delivery | None = None
+    domain: str = ""
+    entered: bool = False  # holds one of the domain's connections (``DomainGate``)
+    not_before: float = 0.0  # monotonic: its rate-limit slot
+    started: bool = False  # envelope written
+    in_flight: deliveries.InFlight | None = None  # committed, or to commit this tick
+    flown: bool = False  # ``in_flight`` committed: the attempt is counted
+    finished: bool = False  # no recipient left for it
+
+
+@dataclass
+class _Tick:
+    """The transitions waiting for the next commit."""
+
+    ready: list[_Slot] = field(default_factory=list)  # 354 received: in_flight to commit
+    # With the reply for the -v log (None: not logged, the server was not asked).
+    concluded: list[tuple[deliveries.Concluded, str | None]] = field(default_factory=list)
+    since: float = 0.0  # monotonic time of the oldest concluded attempt
 
 
 class DeliveryRun:
-    """The workers of one send run: claim, compose, send, record; see ``sending``."""
+    """The send loop of one run; see the module docstring."""
 
     def __init__(
         self,
-        writer: SerialWriter,
+        store: Store,
         campaign: Campaign,
         campaign_id: int,
         template: MessageTemplate,
@@ -96,7 +139,7 @@ class DeliveryRun:
         now: Callable[[], datetime],
         log: Callable[[str], None] | None,
     ) -> None:
-        self.writer = writer
+        self.store = store
         self.campaign = campaign
         self.campaign_id = campaign_id
         self.template = template
@@ -105,99 +148,103 @@ class DeliveryRun:
         self.log = log
         self.rate = RateLimiter(campaign.rate) if campaign.rate else None
         self.gate = DomainGate(dict(campaign.domains))
-        self.decided: list[int] = []  # appended by the workers (list.append is atomic)
+        self.decided: list[int] = []
         self.errors: list[BaseException] = []
+        self._sender = campaign.envelope_from
 
     def execute(self, bar: Progress, due: int) -> list[int]:
-        """Run the workers; return the ids of the deliveries this run decided."""
+        """Run the loop; return the ids of the deliveries this run decided."""
         claims = _Claims(self.campaign_id, _iso(self.now()), due)
-        workers = [
-            threading.Thread(target=self._worker, args=(claims, n), name=f"send-{n}", daemon=True)
-            for n in range(min(self.campaign.concurrency, max(due, 1)))
-        ]
-        # The workers wait on sockets and commits, not on the CPU: a thread back from I/O
-        # should not wait the default 5 ms for another to release the GIL (2 ms measured best
-        # of 0.5, 2 and 5 ms with 8 connections, within noise).
-        switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch_interval, 0.002))
-        shown = 0
+        count = min(self.campaign.concurrency, max(due, 1))
+        slots = [_Slot(Session(SmtpClient(self.campaign.smtp))) for _ in range(count)]
         try:
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                while worker.is_alive():
-                    worker.join(timeout=0.1)
-                    shown = self._show_progress(bar, shown)
+            self._loop(claims, slots, bar)
         finally:
             left = claims.stop()
-            for worker in workers:
-                worker.join()
-            sys.setswitchinterval(switch_interval)
-            self._release(left)
-        self._show_progress(bar, shown)
+            for slot in slots:
+                if slot.delivery is not None and not slot.flown:
+                    left.append(slot.delivery.id)
+                slot.session.close()
+            if left:
+                deliveries.release_claims(self.store, left)
         if self.errors:
             raise self.errors[0]
         return self.decided
 
-    def _show_progress(self, bar: Progress, shown: int) -> int:
-        done = len(self.decided)
-        if done > shown:
-            bar.advance(done - shown)
-        return done
+    # --- the loop ---------------------------------------------------------------------
 
-    def _worker(self, claims: _Claims, number: int) -> None:
-        name = f"{threading.get_native_id()}-{number}"
-        client = SmtpClient(self.campaign.smtp)
+    def _loop(self, claims: _Claims, slots: list[_Slot], bar: Progress) -> None:
+        pending = _Tick()
+        while True:
+            now = self.now()
+            stamp = _iso(now)
+            for slot in slots:
+                self._start(claims, slot, now, pending)
+            busy = [s for s in slots if s.delivery is not None or s.session.awaiting_reply]
+            if not busy and all(s.finished for s in slots):
+                if pending.concluded:
+                    self._commit(pending, now, stamp, bar)
+                return
+            if not pending.ready:
+                self._wait(slots, busy, now, pending)
+            if pending.ready or (pending.concluded and self._flush_due(slots, pending)):
+                tick, pending = pending, _Tick()
+                self._commit(tick, now, stamp, bar)
+
+    @staticmethod
+    def _flush_due(slots: list[_Slot], pending: _Tick) -> bool:
+        """Commit outcomes alone only when no 354 is coming soon to share the commit."""
+        if not any(s.session.phase is Phase.ENVELOPE for s in slots):
+            return True
+        return time.monotonic() - pending.since >= COMMIT_DELAY
+
+    def _start(self, claims: _Claims, slot: _Slot, now: datetime, pending: _Tick) -> None:
+        """An idle connection takes its next recipient and writes its envelope."""
+        if slot.session.phase is not Phase.IDLE or slot.finished:
+            return
+        if self.errors and not slot.started:  # stopping: nothing new goes out
+            if slot.delivery is not None:
+                deliveries.release_claims(self.store, [slot.delivery.id])
+                self._free(slot)
+            slot.finished = True
+            return
+        if slot.delivery is None:
+            slot.delivery = claims.next(self.store)
+            if slot.delivery is None:
+                slot.finished = True
+                return
+            slot.domain = domain_of(slot.delivery.address)
+        if slot.started:
+            return
         try:
-            while (delivery := claims.next(self.writer, name)) is not None:
-                try:
-                    self._deliver(client, delivery)
-                except BaseException:
-                    self._release([delivery.id])
-                    raise
-                self.decided.append(delivery.id)
-        except BaseException as exc:  # reported by execute(); the other workers stop
-            if not isinstance(exc, MailbounceError | KeyboardInterrupt):
-                exc.add_note(f"while sending campaign {self.campaign.name}")
-            self.errors.append(exc)
-            self._release(claims.stop())
-        finally:
-            client.close()
+            self._begin(slot, now, pending)
+        except MailbounceError as exc:  # the relay refuses us: stop taking recipients
+            self._stop(slot, exc)
 
-    def _release(self, ids: list[int]) -> None:
-        if ids:
-            self.writer.run(lambda store: deliveries.release_claims(store, ids))
-
-    def _record(
-        self, delivery: deliveries.Delivery, outcome: deliveries.Outcome, now: str, counted: bool
-    ) -> None:
-        self.writer.run(
-            lambda store: deliveries.record_outcome(
-                store, delivery, outcome, now=now, counted_in_flight=counted
-            )
-        )
-
-    def _deliver(self, client: SmtpClient, delivery: deliveries.Delivery) -> None:
-        now = self.now()
-        stamp = _iso(now)
-        domain = domain_of(delivery.address)
-        until = self.gate.backed_off_until(domain)
+    def _begin(self, slot: _Slot, now: datetime, pending: _Tick) -> None:
+        delivery = slot.delivery
+        assert delivery is not None
+        until = self.gate.backed_off_until(slot.domain)
         if until is not None and until > now:
             outcome = deliveries.Outcome(
                 S.DEFERRED,
-                reply=f"not tried: {domain} closed a connection with 421 in this run",
+                reply=f"not tried: {slot.domain} closed a connection with 421 in this run",
                 next_attempt_at=_iso(until),
                 attempted=False,
             )
-            self._record(delivery, outcome, stamp, False)
+            self._add(pending, deliveries.Concluded(delivery, outcome, False), None)
+            self._free(slot)
             return
+        if not self._admitted(slot):
+            return
+        session = slot.session
         token = (
             tracking.make_token(self.secret, self.campaign_id, delivery.id) if self.secret else None
         )
         message_id = make_message_id(
             self.campaign.name, delivery.address, self.campaign.message_domain
         )
-        sender = self.campaign.envelope_from
+        sender = self._sender
         if token and self.campaign.bounce_domain:
             sender = tracking.verp_sender(
                 token, self.campaign.bounce_domain, self.campaign.verp_prefix
@@ -209,30 +256,136 @@ class DeliveryRun:
             token=token,
             campaign=self.campaign.name,
             date=now,
-            eight_bit=client.offers_8bitmime,
+            eight_bit=session.offers_8bitmime(),
         )
-        in_flight = False
+        slot.in_flight = deliveries.InFlight(delivery.id, token, message_id)
+        slot.started = True
+        result = session.begin(sender, delivery.address, data, time.monotonic())
+        if result is not None:
+            self._conclude(slot, result, now, pending)
 
-        def before_data() -> None:
-            nonlocal in_flight
-            self.writer.run(
-                lambda store: deliveries.mark_in_flight(
-                    store, delivery.id, token=token, message_id=message_id, now=stamp
-                )
-            )
-            in_flight = True
-            crash_point("after_in_flight")
-
-        with self.gate.slot(domain):
+    def _admitted(self, slot: _Slot) -> bool:
+        """The domain's connection limit and the rate limits let this message go now."""
+        if not slot.entered:
+            if not self.gate.try_enter(slot.domain):
+                slot.not_before = time.monotonic() + DOMAIN_WAIT
+                return False
+            slot.entered = True
+            wait = self.gate.reserve_rate(slot.domain)
             if self.rate is not None:
-                self.rate.take()
-            result = client.send(sender, delivery.address, data, before_data)
-        outcome = self._outcome(result, delivery, now, domain)
+                wait = max(wait, self.rate.reserve())
+            slot.not_before = time.monotonic() + wait
+        return time.monotonic() >= slot.not_before
+
+    def _wait(self, slots: list[_Slot], busy: list[_Slot], now: datetime, pending: _Tick) -> None:
+        """Wait for replies (or a rate-limit slot, or a timeout) and read them."""
+        clock = time.monotonic()
+        waiting = {s.session.fileno(): s for s in busy if s.session.awaiting_reply}
+        if any(
+            s.delivery is None and not s.finished and s.session.phase is Phase.IDLE for s in slots
+        ):
+            deadlines = [clock]  # a connection is free to take its next recipient at once
+        else:
+            deadlines = [s.session.deadline for s in waiting.values()]
+            deadlines += [
+                s.not_before
+                for s in busy
+                if s.delivery is not None and not s.started and s.session.phase is Phase.IDLE
+            ]
+            if pending.concluded:
+                deadlines.append(pending.since + COMMIT_DELAY)
+        timeout = max(0.0, min(deadlines) - clock) if deadlines else 0.0
+        buffered = [fd for fd, s in waiting.items() if s.session.has_buffered()]
+        if buffered:
+            readable = buffered
+        elif waiting:
+            readable = select.select(list(waiting), [], [], timeout)[0]
+        else:
+            time.sleep(timeout)
+            return
+        for fd in readable:
+            self._read(waiting.pop(fd), now, pending)
+        clock = time.monotonic()
+        for slot in waiting.values():  # not readable: has its reply been awaited too long?
+            if slot.session.awaiting_reply and slot.session.deadline < clock:
+                self._event(slot, slot.session.time_out(), now, pending)
+
+    def _read(self, slot: _Slot, now: datetime, pending: _Tick) -> None:
+        try:
+            event = slot.session.on_readable()
+        except MailbounceError as exc:  # 5xx to MAIL FROM: the relay refuses the sender
+            self._stop(slot, exc)
+            return
+        self._event(slot, event, now, pending)
+
+    def _event(
+        self, slot: _Slot, event: SendResult | str | None, now: datetime, pending: _Tick
+    ) -> None:
+        if event is READY:
+            pending.ready.append(slot)
+        elif isinstance(event, SendResult) and slot.delivery is not None:
+            self._conclude(slot, event, now, pending)
+
+    def _stop(self, slot: _Slot, exc: MailbounceError) -> None:
+        """A session error: no more recipients; this one goes back to pending."""
+        self.errors.append(exc)
+        slot.session.abandon()
+        if slot.delivery is not None and not slot.flown:
+            deliveries.release_claims(self.store, [slot.delivery.id])
+            self._free(slot)
+        slot.finished = True
+
+    def _conclude(self, slot: _Slot, result: SendResult, now: datetime, pending: _Tick) -> None:
+        """The attempt is over: its outcome waits for the next commit, its connection is
+        free for the next recipient (whose data waits for that same commit)."""
+        delivery = slot.delivery
+        assert delivery is not None
+        outcome = self._outcome(result, delivery, now, slot.domain)
         crash_point("after_reply")
-        self._record(delivery, outcome, stamp, in_flight)
-        crash_point("after_commit")
-        if self.log is not None:
-            self.log(f"{delivery.address}: {outcome.state} {result.reply}".rstrip())
+        self._add(pending, deliveries.Concluded(delivery, outcome, slot.flown), result.reply)
+        self._free(slot)
+
+    @staticmethod
+    def _add(pending: _Tick, concluded: deliveries.Concluded, reply: str | None) -> None:
+        if not pending.concluded:
+            pending.since = time.monotonic()
+        pending.concluded.append((concluded, reply))
+
+    def _free(self, slot: _Slot) -> None:
+        if slot.entered:
+            self.gate.leave(slot.domain)
+        slot.delivery, slot.in_flight = None, None
+        slot.entered = slot.started = slot.flown = False
+
+    def _commit(self, tick: _Tick, now: datetime, stamp: str, bar: Progress) -> None:
+        """Commit the transitions, then write the data of the ``in_flight`` ones."""
+        in_flight = [slot.in_flight for slot in tick.ready if slot.in_flight is not None]
+        concluded = [item for item, _ in tick.concluded]
+        try:
+            deliveries.record_steps(self.store, in_flight, concluded, now=stamp)
+        except BaseException:
+            for slot in tick.ready:
+                slot.session.abandon()  # its data must not go out unrecorded
+            raise
+        for item, reply in tick.concluded:
+            crash_point("after_commit")
+            self.decided.append(item.delivery.id)
+            if self.log is not None and reply is not None:
+                self.log(f"{item.delivery.address}: {item.outcome.state} {reply}".rstrip())
+        if tick.concluded:
+            bar.advance(len(tick.concluded))
+        clock = time.monotonic()
+        lost = _Tick()
+        for slot in tick.ready:
+            slot.flown = True
+            crash_point("after_in_flight")
+            result = slot.session.send_body(clock)
+            if result is not None:  # the connection broke while the data was written
+                self._conclude(slot, result, now, lost)
+        if lost.concluded:
+            self._commit(lost, now, stamp, bar)
+
+    # --- what an attempt concluded ---------------------------------------------------------
 
     def _outcome(
         self, result: SendResult, delivery: deliveries.Delivery, now: datetime, domain: str

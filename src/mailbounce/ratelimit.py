@@ -1,6 +1,8 @@
 """Rate limits of a send run: messages per second, per-domain limits, 421 back-off.
 
-Shared by all the run's worker threads, so every method is thread-safe.
+The send loop (``delivery``) uses the non-blocking forms (``reserve``, ``try_enter`` /
+``leave``): a connection whose slot has not come waits while the others go on. The
+blocking forms (``take``, ``slot``) serve threads; every method is thread-safe.
 """
 
 from __future__ import annotations
@@ -32,12 +34,17 @@ class RateLimiter:
 
     def take(self) -> None:
         """Wait for this message's slot: slots are ``1/rate`` apart, shared by all threads."""
+        wait = self.reserve()
+        if wait > 0:
+            self._sleep(wait)
+
+    def reserve(self) -> float:
+        """Reserve this message's slot; return the seconds until it comes (0: now)."""
         with self._lock:
             now = self._clock()
             slot = max(now, self._next)
             self._next = slot + self.interval
-        if slot > now:
-            self._sleep(slot - now)
+        return slot - now
 
 
 class DomainGate:
@@ -63,6 +70,21 @@ class DomainGate:
             if limiter is not None:
                 limiter.take()
             yield
+
+    def try_enter(self, domain: str) -> bool:
+        """Take one of ``domain``'s connections if one is free (``leave`` gives it back)."""
+        semaphore = self._semaphores.get(domain)
+        return semaphore is None or semaphore.acquire(blocking=False)
+
+    def leave(self, domain: str) -> None:
+        semaphore = self._semaphores.get(domain)
+        if semaphore is not None:
+            semaphore.release()
+
+    def reserve_rate(self, domain: str) -> float:
+        """Reserve the next message slot of ``domain``; the seconds until it comes."""
+        limiter = self._rates.get(domain)
+        return limiter.reserve() if limiter is not None else 0.0
 
     def back_off(self, domain: str, until: datetime) -> None:
         with self._lock:

@@ -3,9 +3,10 @@
 ``send_campaign`` is the whole of ``mailbounce send``. In order: take the run lock; read and
 import the lists; compile the message (a template error stops everything before any send);
 create or resume the campaign, refusing a changed content; settle what a killed run left
-(``claimed`` → pending, ``in_flight`` → uncertain); skip suppressed addresses; then
-``concurrency`` workers, each with its own SMTP connection and SQLite connection, send the
-due recipients (pending, and deferred whose ``next_attempt_at`` has come).
+(``claimed`` → pending, ``in_flight`` → uncertain); skip suppressed addresses; then the
+send loop (``delivery``) drives ``concurrency`` SMTP connections from one thread and sends
+the due recipients (pending, and deferred whose ``next_attempt_at`` has come), committing
+the transitions of all its connections together, tick by tick.
 
 Every state change is committed before the next network step (DESIGN §6): ``in_flight`` is
 committed after the server's 354 and before the data and final dot are written, so a crash
@@ -42,7 +43,6 @@ from mailbounce.store import Store, delivery_queries
 from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store import sending as deliveries
 from mailbounce.store.lists import import_list
-from mailbounce.store.writer import SerialWriter
 from mailbounce.tracking import SECRET_ENV
 
 S = DeliveryState
@@ -88,9 +88,9 @@ def send_campaign(
         campaign_id = _prepare(store, campaign, readers, options, report)
         limit = options.limit if options.limit is not None else 1 << 62
         due = min(_count_due(store, campaign_id, options), limit)
-        with SerialWriter(db_path) as writer, (progress or _no_progress)(due) as bar:
+        with (progress or _no_progress)(due) as bar:
             run = DeliveryRun(
-                writer, campaign, campaign_id, template, secret, now=options.now, log=options.log
+                store, campaign, campaign_id, template, secret, now=options.now, log=options.log
             )
             touched = run.execute(bar, due)
         summarise_run(store, campaign_id, report, touched)

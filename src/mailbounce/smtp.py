@@ -50,6 +50,17 @@ class Result(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Wire:
+    """An open, secured, authenticated connection's socket and what its server offers,
+    for ``smtp_pipeline.Session``, which runs the transactions on it without smtplib."""
+
+    sock: socket.socket
+    pipelining: bool
+    eight_bit_mime: bool
+    smtputf8: bool
+
+
+@dataclass(frozen=True, slots=True)
 class SendResult:
     result: Result
     stage: Stage
@@ -82,6 +93,23 @@ class SmtpClient:
             self.open()
         assert self._smtp is not None
         return bool(self._smtp.has_extn("8bitmime"))
+
+    def wire(self) -> Wire:
+        """The open connection's socket (opened if needed) for a non-blocking session.
+
+        smtplib has read every reply the server sent (EHLO, STARTTLS, AUTH): the socket
+        holds nothing unread, and the session reads and writes it from here on.
+        """
+        if self._smtp is None:
+            self.open()
+        smtp = self._smtp
+        assert smtp is not None and smtp.sock is not None
+        return Wire(
+            smtp.sock,
+            pipelining=bool(smtp.has_extn("pipelining")),
+            eight_bit_mime=bool(smtp.has_extn("8bitmime")),
+            smtputf8=bool(smtp.has_extn("smtputf8")),
+        )
 
     def open(self) -> None:
         """Connect, secure and authenticate; any failure is an ``SmtpSetupError``."""
@@ -118,7 +146,9 @@ class SmtpClient:
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
             _quietly_close(smtp)
-            raise SmtpSetupError(f"{settings.where}: cannot connect: {_describe(exc)}") from None
+            raise SmtpSetupError(
+                f"{settings.where}: cannot connect: {describe_error(exc)}"
+            ) from None
         self._smtp = smtp
 
     def _tls_context(self) -> ssl.SSLContext | None:
@@ -161,7 +191,7 @@ class SmtpClient:
             ) from None
         except smtplib.SMTPException as exc:
             raise SmtpSetupError(
-                f"{settings.where}: authentication as {settings.user} failed: {_describe(exc)}"
+                f"{settings.where}: authentication as {settings.user} failed: {describe_error(exc)}"
             ) from None
 
     def close(self) -> None:
@@ -173,7 +203,7 @@ class SmtpClient:
         except (OSError, smtplib.SMTPException):
             _quietly_close(smtp)
 
-    def _drop(self) -> None:
+    def drop(self) -> None:
         """Forget a broken or 421-closed connection; the next send reconnects."""
         smtp, self._smtp = self._smtp, None
         _quietly_close(smtp)
@@ -202,20 +232,20 @@ class SmtpClient:
             try:
                 before_data()
             except BaseException:
-                self._drop()  # mid-DATA: the connection cannot be reused
+                self.drop()  # mid-DATA: the connection cannot be reused
                 raise
             smtp.send(payload)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self._drop()
-            return SendResult(Result.LOST_BEFORE_DOT, stage, None, _describe(exc))
+            self.drop()
+            return SendResult(Result.LOST_BEFORE_DOT, stage, None, describe_error(exc))
         crash_point("after_data")
         try:
             code, text = smtp.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self._drop()
-            return SendResult(Result.LOST_AFTER_DOT, Stage.END_OF_DATA, None, _describe(exc))
+            self.drop()
+            return SendResult(Result.LOST_AFTER_DOT, Stage.END_OF_DATA, None, describe_error(exc))
         if code == 421:
-            self._drop()
+            self.drop()
         if 200 <= code < 300:
             return SendResult(Result.ACCEPTED, Stage.END_OF_DATA, code, one_line(text))
         return SendResult(Result.REFUSED, Stage.END_OF_DATA, code, one_line(text))
@@ -237,8 +267,8 @@ class SmtpClient:
             options = [*options, "BODY=8BITMIME"]  # RFC 6152 §2
         suffix = "".join(f" {option}" for option in options)
         commands = [
-            f"MAIL FROM:{_path(sender)}{suffix}\r\n",
-            f"RCPT TO:{_path(recipient)}\r\n",
+            f"MAIL FROM:{envelope_path(sender)}{suffix}\r\n",
+            f"RCPT TO:{envelope_path(recipient)}\r\n",
             "DATA\r\n",
         ]
         encoding = smtp.command_encoding
@@ -260,7 +290,7 @@ class SmtpClient:
         mail, rcpt, data = (replies + [(-1, b"")] * 3)[:3]
         if mail[0] >= 500 and mail[0] != 552:
             # A 5xx to MAIL FROM refuses the sender, not this recipient (RFC 5321 §4.2).
-            self._drop()
+            self.drop()
             raise SmtpSetupError(
                 f"{self.settings.where} refuses the sender {sender}: {mail[0]} {one_line(mail[1])}"
             )
@@ -294,7 +324,7 @@ class SmtpClient:
     def _refused(self, stage: Stage, code: int, text: bytes | str) -> SendResult:
         """A refusal: 421 closes the connection (RFC 5321 §3.8); otherwise RSET for reuse."""
         if code == 421 or code < 0:
-            self._drop()
+            self.drop()
         else:
             self._reset()
         return SendResult(Result.REFUSED, stage, code if code > 0 else None, one_line(text))
@@ -308,13 +338,13 @@ class SmtpClient:
         except (smtplib.SMTPException, OSError):
             code = -1
         if code != 250:
-            self._drop()
+            self.drop()
 
 
 _SIMPLE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 
 
-def _path(address: str) -> str:
+def envelope_path(address: str) -> str:
     """``<address>`` for MAIL/RCPT; quoting only when needed (smtplib's parser is slow)."""
     if _SIMPLE_ADDRESS.fullmatch(address) or not address.isascii():
         return f"<{address}>"
@@ -334,7 +364,7 @@ def _read_replies(smtp: smtplib.SMTP, count: int) -> list[tuple[int, bytes]]:
     return replies
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{exc.smtp_code} {one_line(exc.smtp_error)}"
     if isinstance(exc, ConnectionRefusedError):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,19 +204,42 @@ _ALLOWED = {
 }
 
 
+_IN_FLIGHT = (
+    "UPDATE deliveries SET state = 'in_flight', token = ?, message_id = ?,"
+    " first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,"
+    " attempts = attempts + 1, updated_at = ?"
+    f" WHERE id = ? AND state IN ({_allowed(S.IN_FLIGHT)})"
+)
+
+_EVENT = (
+    "INSERT INTO events (at, type, address, campaign_id, delivery_id, data_json)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A message whose data is about to be written (after the server's 354)."""
+
+    delivery_id: int
+    token: str | None
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Concluded:
+    """The end of an attempt; ``counted_in_flight``: ``InFlight`` already counted it."""
+
+    delivery: Delivery
+    outcome: Outcome
+    counted_in_flight: bool
+
+
 def mark_in_flight(
     store: Store, delivery_id: int, *, token: str | None, message_id: str, now: str
 ) -> None:
     """The message's data is being written: from here a crash means ``uncertain``."""
-    with store.transaction() as conn:
-        changed = conn.execute(
-            "UPDATE deliveries SET state = 'in_flight', token = ?, message_id = ?,"
-            " first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,"
-            " attempts = attempts + 1, updated_at = ?"
-            f" WHERE id = ? AND state IN ({_allowed(S.IN_FLIGHT)})",
-            (token, message_id, now, now, now, delivery_id),
-        ).rowcount
-    _check_changed(changed, delivery_id, S.IN_FLIGHT)
+    record_steps(store, [InFlight(delivery_id, token, message_id)], [], now=now)
 
 
 def record_outcome(
@@ -227,55 +250,113 @@ def record_outcome(
     ``counted_in_flight``: the attempt was already counted by ``mark_in_flight``. A hard
     bounce's suppression is written in the same transaction (DESIGN §4).
     """
-    target = outcome.state
+    record_steps(store, [], [Concluded(delivery, outcome, counted_in_flight)], now=now)
+
+
+def record_steps(
+    store: Store, in_flight: Sequence[InFlight], concluded: Sequence[Concluded], *, now: str
+) -> None:
+    """Commit the transitions of many deliveries in one transaction (the send loop's tick).
+
+    Each delivery moves one step (checked against ``TRANSITIONS``): into ``in_flight``, or
+    from its attempt to its outcome with its ``send.<state>`` event and, for a hard bounce,
+    its suppression. One statement per kind of step (``executemany``) and one commit for
+    all: a tick of eight connections pays one COMMIT, not sixteen. All or nothing: a
+    delivery another run moved fails the whole transaction (``StoreError``).
+    """
+    with store.transaction() as conn:
+        if in_flight:
+            changed = conn.executemany(
+                _IN_FLIGHT,
+                [(f.token, f.message_id, now, now, now, f.delivery_id) for f in in_flight],
+            ).rowcount
+            _check_all_changed(conn, changed, [f.delivery_id for f in in_flight], S.IN_FLIGHT)
+        if concluded:
+            _record_concluded(conn, concluded, now)
+
+
+def _outcome_sql(target: DeliveryState, count_attempt: bool) -> str:
     attempt_sql = ""
-    if outcome.attempted and not counted_in_flight:
+    if count_attempt:
         attempt_sql = (
             " attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, :now),"
             " last_attempt_at = :now,"
         )
-    cls = outcome.classification
-    params: dict[str, Any] = {
-        "now": now,
-        "id": delivery.id,
-        "reply": outcome.reply,
-        "replycode": outcome.replycode,
-        "status": outcome.status,
-        "reason": str(cls.reason) if cls else None,
-        "kind": str(cls.kind) if cls else None,
-        "hardbounce": int(cls.hardbounce) if cls else None,
-        "party": str(cls.party) if cls else None,
-        "next": outcome.next_attempt_at,
-        "skip": outcome.skip_cause,
-    }
-    with store.transaction() as conn:
-        changed = conn.execute(
-            f"UPDATE deliveries SET state = '{target}',{attempt_sql}"
-            " last_reply = :reply, replycode = :replycode, status = :status, reason = :reason,"
-            " kind = :kind, hardbounce = :hardbounce, party = :party,"
-            " next_attempt_at = :next, skip_cause = COALESCE(:skip, skip_cause),"
-            " claimed_by = NULL, updated_at = :now"
-            f" WHERE id = :id AND state IN ({_allowed(target)})",
-            params,
-        ).rowcount
-        _check_changed(changed, delivery.id, target)
-        record_event(
-            conn,
-            f"send.{target}",
-            address=delivery.address,
-            campaign_id=delivery.campaign_id,
-            delivery_id=delivery.id,
-            data={"reply": outcome.reply, "reason": params["reason"]},
+    return (
+        f"UPDATE deliveries SET state = '{target}',{attempt_sql}"
+        " last_reply = :reply, replycode = :replycode, status = :status, reason = :reason,"
+        " kind = :kind, hardbounce = :hardbounce, party = :party,"
+        " next_attempt_at = :next, skip_cause = COALESCE(:skip, skip_cause),"
+        " claimed_by = NULL, updated_at = :now"
+        f" WHERE id = :id AND state IN ({_allowed(target)})"
+    )
+
+
+# Computed once: the SQL of each (target, attempt counted here) is the same for every row.
+_OUTCOME_SQL = {
+    (target, count): _outcome_sql(target, count)
+    for target in TRANSITIONS
+    for count in (False, True)
+}
+
+
+def _record_concluded(conn: sqlite3.Connection, concluded: Sequence[Concluded], now: str) -> None:
+    groups: dict[tuple[DeliveryState, bool], list[dict[str, Any]]] = {}
+    events = []
+    at = utcnow()
+    for item in concluded:
+        delivery, outcome = item.delivery, item.outcome
+        cls = outcome.classification
+        reason = str(cls.reason) if cls else None
+        key = (outcome.state, outcome.attempted and not item.counted_in_flight)
+        groups.setdefault(key, []).append(
+            {
+                "now": now,
+                "id": delivery.id,
+                "reply": outcome.reply,
+                "replycode": outcome.replycode,
+                "status": outcome.status,
+                "reason": reason,
+                "kind": str(cls.kind) if cls else None,
+                "hardbounce": int(cls.hardbounce) if cls else None,
+                "party": str(cls.party) if cls else None,
+                "next": outcome.next_attempt_at,
+                "skip": outcome.skip_cause,
+            }
         )
-        if outcome.suppress_as is not None and target is S.FAILED:
+        data = json.dumps({"reply": outcome.reply, "reason": reason})
+        events.append(
+            (at, f"send.{outcome.state}", delivery.address, delivery.campaign_id, delivery.id, data)
+        )
+    for (target, count), rows in groups.items():
+        changed = conn.executemany(_OUTCOME_SQL[target, count], rows).rowcount
+        _check_all_changed(conn, changed, [row["id"] for row in rows], target)
+    conn.executemany(_EVENT, events)
+    for item in concluded:
+        delivery, outcome = item.delivery, item.outcome
+        if outcome.suppress_as is not None and outcome.state is S.FAILED:
+            cls = outcome.classification
             suppress(
                 conn,
                 delivery.address,
                 outcome.suppress_as,
-                reason=params["reason"],
+                reason=str(cls.reason) if cls else None,
                 detail=outcome.reply,
                 data={"campaign_id": delivery.campaign_id, "delivery_id": delivery.id},
             )
+
+
+def _check_all_changed(
+    conn: sqlite3.Connection, changed: int, ids: list[int], target: DeliveryState
+) -> None:
+    if changed == len(ids):
+        return
+    # Name the first row that could not move (the statement changed the others).
+    for delivery_id in ids:
+        row = conn.execute("SELECT state FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+        if row is None or row[0] != target:
+            _check_changed(0, delivery_id, target)
+    _check_changed(0, ids[0], target)
 
 
 def _check_changed(changed: int, delivery_id: int, target: DeliveryState) -> None:

@@ -1,0 +1,311 @@
+"""SMTP transactions without blocking on replies, for the send loop (``delivery``).
+
+One ``Session`` is one relay connection: ``smtp.SmtpClient`` opens it (TLS, STARTTLS,
+AUTH, EHLO) with smtplib, then the session runs the mail transactions on its socket
+itself, so that one thread can drive many connections (the loop waits on all their
+sockets at once) and reply parsing costs one ``recv`` and a split, not smtplib's
+line-by-line reads through a file object.
+
+The transaction is ``SmtpClient.send``'s, step for step: MAIL, RCPT and DATA in one write
+with PIPELINING (RFC 2920), one at a time without; a 5xx to MAIL FROM (but 552) refuses
+the sender and raises ``SmtpSetupError``; a DATA accepted without a recipient is ended
+with an empty message; a refusal is followed by RSET, or by closing the connection after a
+421 (RFC 5321 §3.8); non-ASCII addresses need SMTPUTF8 (RFC 6531), non-ASCII data is sent
+with BODY=8BITMIME when offered (RFC 6152). What the caller must do between the 354 and
+the data (commit ``in_flight``, DESIGN §6) is why ``begin`` → ``READY`` → ``send_body``
+are separate calls.
+
+Writes are blocking (with the relay's timeout): a command group is a few hundred bytes
+and a message body goes to the kernel's send buffer at once; only replies are awaited
+through the loop. A session that has waited past the timeout for a reply is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from enum import Enum, auto
+
+from mailbounce.crash_points import crash_point
+from mailbounce.errors import SmtpSetupError
+from mailbounce.smtp import (
+    Result,
+    SendResult,
+    SmtpClient,
+    Stage,
+    Wire,
+    describe_error,
+    envelope_path,
+)
+from mailbounce.smtp_wire import one_line, wire_data
+
+MAX_REPLY_BYTES = 65536  # a reply longer than this without its last line: a broken server
+
+
+class Phase(Enum):
+    IDLE = auto()  # no transaction: ready for ``begin``
+    ENVELOPE = auto()  # MAIL/RCPT/DATA sent, replies awaited
+    READY = auto()  # the server said 354: the caller commits, then ``send_body``
+    BODY = auto()  # data and final dot written, the reply awaited
+    ENDING = auto()  # a refused envelope got 354 anyway: the empty message's reply awaited
+    RESETTING = auto()  # RSET after a refusal, its reply awaited
+
+
+READY = "ready"  # what ``on_readable`` returns once the server said 354
+_AWAITING = frozenset({Phase.ENVELOPE, Phase.BODY, Phase.ENDING, Phase.RESETTING})
+_CLOSED_TEXT = "Connection unexpectedly closed"  # smtplib's words for the same event
+
+
+class Session:
+    """One connection's transactions; see the module docstring."""
+
+    def __init__(self, client: SmtpClient) -> None:
+        self.client = client
+        self.phase = Phase.IDLE
+        self.deadline = 0.0  # monotonic time after which an awaited reply is given up
+        self._wire: Wire | None = None
+        self._buffer = b""
+        self._replies: list[tuple[int, bytes]] = []
+        self._unsent: list[bytes] = []  # commands not yet written (no PIPELINING)
+        self._expected = 0
+        self._message = b""
+        self._refusal_code = 0
+        self._sender = ""
+        self._body_written = False
+
+    def __repr__(self) -> str:
+        return f"Session({self.client!r}, {self.phase.name})"
+
+    @property
+    def awaiting_reply(self) -> bool:
+        return self.phase in _AWAITING
+
+    def fileno(self) -> int:
+        return self._wire.sock.fileno() if self._wire is not None else -1
+
+    def has_buffered(self) -> bool:
+        """Decrypted TLS data already read from the socket: select() will not show it."""
+        sock = self._wire.sock if self._wire is not None else None
+        return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+
+    def offers_8bitmime(self) -> bool:
+        """The relay takes 8bit bodies; opens the connection if needed (``SmtpSetupError``)."""
+        return self._open().eight_bit_mime
+
+    def _open(self) -> Wire:
+        if self._wire is None:
+            self._wire = self.client.wire()
+            self._buffer = b""
+        return self._wire
+
+    # --- a transaction -------------------------------------------------------------
+
+    def begin(self, sender: str, recipient: str, message: bytes, now: float) -> SendResult | None:
+        """Send the envelope (MAIL, RCPT, DATA); a SendResult if it ended at once."""
+        wire = self._open()
+        options: list[str] = []
+        if not (sender + recipient).isascii():
+            if not wire.smtputf8:
+                # RFC 6531 §3.7.4.1: 553 5.6.7 when a non-ASCII address meets a server without it.
+                return SendResult(
+                    Result.REFUSED,
+                    Stage.RCPT,
+                    553,
+                    "5.6.7 non-ASCII address needs SMTPUTF8, which the relay does not offer",
+                )
+            options.append("SMTPUTF8")
+        if not message.isascii() and wire.eight_bit_mime:
+            options.append("BODY=8BITMIME")  # RFC 6152 §2
+        encoding = "utf-8" if options and options[0] == "SMTPUTF8" else "ascii"
+        suffix = "".join(f" {option}" for option in options)
+        commands = [
+            f"MAIL FROM:{envelope_path(sender)}{suffix}\r\n".encode(encoding),
+            f"RCPT TO:{envelope_path(recipient)}\r\n".encode(encoding),
+            b"DATA\r\n",
+        ]
+        self._message, self._sender = message, sender
+        self._replies = []
+        if wire.pipelining:
+            self._unsent, self._expected = [], 3
+            first = b"".join(commands)
+        else:
+            self._unsent, self._expected = commands[1:], 1
+            first = commands[0]
+        self.phase = Phase.ENVELOPE
+        self.deadline = now + self.client.settings.timeout
+        return self._write(first)
+
+    def send_body(self, now: float) -> SendResult | None:
+        """Write the data and final dot (after the caller's commit); a SendResult if lost."""
+        payload = wire_data(self._message)
+        self._message = b""
+        self.phase = Phase.BODY
+        self._body_written = False
+        self.deadline = now + self.client.settings.timeout
+        result = self._write(payload)
+        if result is None:
+            self._body_written = True
+            crash_point("after_data")
+        return result
+
+    def on_readable(self) -> SendResult | str | None:
+        """Read what arrived: ``READY`` after the 354, the attempt's SendResult, or None."""
+        assert self._wire is not None
+        sock = self._wire.sock
+        try:
+            while True:
+                data = sock.recv(MAX_REPLY_BYTES)
+                if not data:
+                    return self._lost(None)
+                self._buffer += data
+                if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                    break
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass  # a partial TLS record: the rest comes with the next readable event
+        except OSError as exc:
+            return self._lost(exc)
+        event: SendResult | str | None = None
+        while event is None and (reply := self._next_reply()) is not None:
+            event = self._on_reply(*reply)
+        if event is None and len(self._buffer) > MAX_REPLY_BYTES:
+            return self._lost(None)
+        return event
+
+    def time_out(self) -> SendResult | None:
+        """The awaited reply did not come within the relay's timeout."""
+        return self._lost(TimeoutError())
+
+    def abandon(self) -> None:
+        """Stop mid-transaction (the caller's commit failed, or the run stops)."""
+        self._drop()
+
+    def close(self) -> None:
+        """QUIT an idle connection; drop one mid-transaction."""
+        if self.phase is Phase.IDLE and self._wire is not None:
+            self._wire = None
+            self.client.close()
+        else:
+            self._drop()
+
+    # --- the state machine --------------------------------------------------------
+
+    def _on_reply(self, code: int, text: bytes) -> SendResult | str | None:
+        phase = self.phase
+        if phase is Phase.ENVELOPE:
+            self._replies.append((code, text))
+            if self._unsent and code in (250, 251, 354):
+                return self._write(self._unsent.pop(0))
+            if len(self._replies) < self._expected and not self._unsent:
+                return None
+            return self._verdict()
+        if phase is Phase.BODY:
+            self.phase = Phase.IDLE
+            if code == 421:
+                self._drop()
+            text_line = one_line(text)
+            if 200 <= code < 300:
+                return SendResult(Result.ACCEPTED, Stage.END_OF_DATA, code, text_line)
+            return SendResult(Result.REFUSED, Stage.END_OF_DATA, code, text_line)
+        if phase is Phase.ENDING:
+            self._after_refusal()
+        elif phase is Phase.RESETTING:
+            self.phase = Phase.IDLE
+            if code != 250:
+                self._drop()
+        return None
+
+    def _verdict(self) -> SendResult | str | None:
+        """The envelope's replies: ``READY`` after a 354, else the refusal."""
+        mail, rcpt, data = (self._replies + [(-1, b"")] * 3)[:3]
+        if mail[0] >= 500 and mail[0] != 552:
+            # A 5xx to MAIL FROM refuses the sender, not this recipient (RFC 5321 §4.2).
+            self._drop()
+            raise SmtpSetupError(
+                f"{self.client.settings.where} refuses the sender {self._sender}:"
+                f" {mail[0]} {one_line(mail[1])}"
+            )
+        if mail[0] != 250:
+            stage, (code, text) = Stage.MAIL, mail
+        elif rcpt[0] not in (250, 251):
+            stage, (code, text) = Stage.RCPT, rcpt
+        elif data[0] != 354:
+            stage, (code, text) = Stage.DATA, data
+        else:
+            self.phase = Phase.READY
+            return READY
+        self._refusal_code = code
+        result = SendResult(Result.REFUSED, stage, code if code > 0 else None, one_line(text))
+        if data[0] == 354:  # a server that accepted DATA without a recipient: end it empty
+            self.phase = Phase.ENDING
+            self._write(b".\r\n")
+        else:
+            self._after_refusal()
+        return result
+
+    def _after_refusal(self) -> None:
+        """421 closes the connection (RFC 5321 §3.8); other refusals RSET for reuse."""
+        if self._refusal_code == 421 or self._refusal_code < 0:
+            self._drop()
+        else:
+            self.phase = Phase.RESETTING
+            self._write(b"RSET\r\n")
+
+    def _write(self, data: bytes) -> SendResult | None:
+        assert self._wire is not None
+        try:
+            self._wire.sock.sendall(data)
+        except OSError as exc:
+            return self._lost(exc)
+        return None
+
+    def _lost(self, exc: BaseException | None) -> SendResult | None:
+        """The connection broke (``exc``) or closed (None) while a reply was awaited."""
+        phase = self.phase
+        self._drop()
+        text = describe_error(exc) if exc is not None else _CLOSED_TEXT
+        if phase is Phase.ENVELOPE:
+            if self._replies and self._replies[-1][0] == 421:
+                self.phase = Phase.ENVELOPE  # a server closing after its 421: its verdict
+                result = self._verdict()
+                self._drop()
+                return result if isinstance(result, SendResult) else None
+            return SendResult(Result.LOST_BEFORE_DOT, Stage.MAIL, None, text)
+        if phase is Phase.BODY and self._body_written:
+            return SendResult(Result.LOST_AFTER_DOT, Stage.END_OF_DATA, None, text)
+        if phase is Phase.BODY:
+            return SendResult(Result.LOST_BEFORE_DOT, Stage.DATA, None, text)
+        return None  # lost between transactions: the next ``begin`` reconnects
+
+    def _next_reply(self) -> tuple[int, bytes] | None:
+        """The next complete reply in the buffer (taken out of it), or None.
+
+        As smtplib's ``getreply``: ``ddd-`` lines continue, ``ddd `` ends; a line without a
+        numeric code ends the reply with code -1.
+        """
+        buffer = self._buffer
+        position = 0
+        lines: list[bytes] = []
+        while True:
+            end = buffer.find(b"\n", position)
+            if end < 0:
+                return None
+            line = buffer[position:end]
+            position = end + 1
+            lines.append(line[4:].strip(b" \t\r\n"))
+            try:
+                code = int(line[:3])
+            except ValueError:
+                code = -1
+                break
+            if line[3:4] != b"-":
+                break
+        self._buffer = buffer[position:]
+        return code, b"\n".join(lines)
+
+    def _drop(self) -> None:
+        self.phase = Phase.IDLE
+        self._buffer = b""
+        if self._wire is not None:
+            self._wire = None
+            with contextlib.suppress(OSError):
+                self.client.drop()
