@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailbounce.bounces import _normalise
-from mailbounce.bounces._fastparse import parse_message
+from mailbounce.bounces._fastparse import _PLAIN_PARAMETERS, _boundary, _content_type, parse_message
 from mailbounce.bounces._message import IndexedMessage
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -302,3 +302,81 @@ def _has_defects(msg: Any) -> bool:
     payload = msg._payload
     parts = payload if isinstance(payload, list) else []
     return bool(msg.defects) or any(_has_defects(part) for part in parts)
+
+
+_PARAMETER_PIECES = st.sampled_from(
+    [
+        "multipart/mixed",
+        "Multipart/Report",
+        "text/plain",
+        "multipart",
+        ";",
+        " ",
+        "\t",
+        "\n\t",
+        "=",
+        '"',
+        "\\",
+        "*",
+        "<",
+        ">",
+        "boundary",
+        "BOUNDARY",
+        "boundary*0",
+        "boundary*",
+        "charset",
+        "=_x",
+        "a b",
+        "\x00",
+        "\x0b",
+        "\udce9",
+        "us-ascii''abc",
+        "%41",
+    ]
+)
+
+
+_PARAMETER_NAMES = st.sampled_from(["boundary", "Boundary ", " BOUNDARY", "charset", "boundary*0"])
+_PARAMETER_VALUES = st.lists(_PARAMETER_PIECES, max_size=4).map("".join)
+_PARAMETERS = st.lists(
+    st.tuples(
+        _PARAMETER_NAMES,
+        st.sampled_from(["=", " = ", "=\n\t"]),
+        st.one_of(_PARAMETER_VALUES, _PARAMETER_VALUES.map(lambda v: f'"{v}"')),
+    ).map("".join),
+    max_size=3,
+)
+_CONTENT_TYPE_VALUES = st.one_of(
+    st.lists(_PARAMETER_PIECES, max_size=14).map("".join),
+    st.tuples(_PARAMETER_PIECES, _PARAMETERS, st.sampled_from(["", ";", " ; "])).map(
+        lambda t: ";".join([t[0], *t[1]]) + t[2]
+    ),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_CONTENT_TYPE_VALUES)
+def test_content_type_and_boundary_read_as_the_standard_library(value: str) -> None:
+    """The boundary read directly from plain parameters is ``get_boundary``'s."""
+    fast, reference = IndexedMessage(), IndexedMessage()
+    for msg in (fast, reference):
+        msg._headers = [("X", "1"), ("content-TYPE", value), ("Content-Type", "text/x")]
+    assert _content_type(fast) == reference.get_content_type()
+    assert _boundary(fast) == reference.get_boundary()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'multipart/mixed; boundary="=_abc"',
+        "multipart/mixed;\n\tboundary=abc; charset=us-ascii",
+        'multipart/report; report-type=delivery-status;\n boundary="<a b>  "',
+        "multipart/mixed; boundary==_x=;",
+        "multipart/mixed; Boundary = x ; boundary=y",
+    ],
+)
+def test_plain_parameters_are_read_directly(value: str) -> None:
+    assert _PLAIN_PARAMETERS.match(value)
+    msg = IndexedMessage()
+    msg._headers = [("Content-Type", value)]
+    assert _boundary(msg) == IndexedMessage.get_boundary(msg)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from email.errors import CloseBoundaryNotFoundDefect
 from email.message import Message
+from email.utils import unquote
 
 from mailbounce.bounces._message import IndexedMessage
 
@@ -39,6 +40,15 @@ _HEADER_BLOCK = re.compile(f"(?:{_FIELD_LINES})*")
 # (name, value) as ``Compat32.header_source_parse`` gives them: the value without the blanks
 # after the colon and without its final line ending.
 _FIELD = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n?")
+# A Content-Type value whose parameters ``_boundary`` reads itself: "type; name=value; ...",
+# values a token or a quoted string without ``;``, ``\``, ``*`` or control characters.
+_BLANKS = r"[ \t\n]*"
+_TOKEN = r'[^\x00-\x20\x7f;"\\*=]+'
+_VALUE = r'(?:"[^\x00-\x1f\x7f;"\\*]*"|[^\x00-\x20\x7f;"\\*]*)'
+_PLAIN_PARAMETERS = re.compile(
+    rf"{_BLANKS}{_TOKEN}{_BLANKS}(?:;{_BLANKS}(?:{_TOKEN}{_BLANKS}={_BLANKS}{_VALUE}{_BLANKS})?)*\Z"
+)
+_PARAMETER = re.compile(rf";{_BLANKS}({_TOKEN}){_BLANKS}={_BLANKS}({_VALUE})")
 _PLAIN_TRANSFER_ENCODINGS = ("7bit", "8bit", "binary")
 # Deeper nesting is left to the feedparser (the limits check caps depth before either parse).
 _MAX_DEPTH = 40
@@ -73,7 +83,7 @@ def _parse_part(
     if digest_child:
         msg._default_type = "message/rfc822"  # type: ignore[attr-defined]
     body = _read_headers(msg, text, start, end)
-    ctype = msg.get_content_type()
+    ctype = _content_type(msg)
     if ctype == "message/delivery-status":
         return _parse_status_blocks(msg, text, body, end)
     maintype = ctype.partition("/")[0]
@@ -109,6 +119,48 @@ def _read_headers(msg: IndexedMessage, text: str, start: int, end: int) -> int:
     return block_end + 1
 
 
+def _first_field(msg: IndexedMessage, name: str) -> str | None:
+    """The raw value of ``msg``'s first field ``name`` (lower case), as ``Message.get`` picks
+    it, without building the header index (most parts are never asked for another header)."""
+    length = len(name)
+    for field, value in msg._headers:  # type: ignore[attr-defined]
+        if len(field) == length and field.lower() == name:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+def _content_type(msg: IndexedMessage) -> str:
+    """``msg.get_content_type()``, kept as ``IndexedMessage``'s cache."""
+    value = _first_field(msg, "content-type")
+    if value is None:
+        ctype = msg.get_default_type()
+    elif not value.isascii():
+        return msg.get_content_type()  # compat32 turns 8-bit bytes into a ``Header``: ask it
+    else:
+        ctype = value.partition(";")[0].strip().lower()  # as ``email.message._splitparam``
+        if ctype.count("/") != 1:
+            ctype = "text/plain"  # RFC 2045 5.2, as ``get_content_type``
+    msg._content_type = ctype
+    msg._content_type_length = len(msg._headers)  # type: ignore[attr-defined]
+    return ctype
+
+
+def _boundary(msg: IndexedMessage) -> str | None:
+    """``msg.get_boundary()``, computed directly for a Content-Type of plain parameters: no
+    backslash, no RFC 2231 ``*``, no ``;`` or control character in a quoted value (there
+    ``email.message._parseparam`` splits at each ``;``, ``decode_params`` only unquotes, and
+    ``get_boundary`` unquotes again). Anything else asks ``get_boundary`` itself."""
+    value = _first_field(msg, "content-type")
+    if value is None or not value.isascii() or not _PLAIN_PARAMETERS.match(value):
+        return msg.get_boundary()
+    if value.partition(";")[0].strip().lower() == "boundary":
+        return msg.get_boundary()  # the type itself reads as a bare "boundary" parameter
+    for match in _PARAMETER.finditer(value):
+        if match.group(1).lower() == "boundary":
+            return unquote(unquote(match.group(2))).rstrip()
+    return None
+
+
 def _parse_status_blocks(
     msg: IndexedMessage, text: str, start: int, end: int
 ) -> tuple[IndexedMessage, Message]:
@@ -119,7 +171,7 @@ def _parse_status_blocks(
     while True:
         block = IndexedMessage()
         after = _read_headers(block, text, pos, end)  # past the blank line, or ``end``
-        if block.get_content_type().startswith(("message/", "multipart/")):
+        if _content_type(block).startswith(("message/", "multipart/")):
             raise _Decline("nested status block")  # a block that nests: not a status block
         block._payload = ""  # type: ignore[attr-defined]  # its body ends at the blank line
         blocks.append(block)
@@ -133,27 +185,29 @@ def _parse_status_blocks(
 def _parse_multipart(
     msg: IndexedMessage, ctype: str, text: str, start: int, end: int, depth: int
 ) -> None:
-    boundary = msg.get_boundary()
+    boundary = _boundary(msg)
     if not boundary or "\n" in boundary:
         raise _Decline("boundary")  # no boundary: the feedparser records a defect
-    encoding = msg.get("content-transfer-encoding", "8bit")
-    if str(encoding).lower() not in _PLAIN_TRANSFER_ENCODINGS:
+    encoding = _first_field(msg, "content-transfer-encoding")
+    if encoding is not None and not encoding.isascii():
+        encoding = msg.get("content-transfer-encoding")  # compat32 makes it a ``Header``
+    if encoding is not None and str(encoding).lower() not in _PLAIN_TRANSFER_ENCODINGS:
         raise _Decline("multipart transfer encoding")  # RFC 2045 6.4: a defect
-    delimiter = re.compile(f"^--{re.escape(boundary)}(--)?[ \t]*$", re.M)
-    first = delimiter.search(text, start, end)
-    if first is None or first.group(1):
+    marker = "--" + boundary
+    first = _next_delimiter(text, marker, start, end)
+    if first is None or first[2]:
         raise _Decline("start boundary")  # no start boundary, or a close one first: defects
-    if first.start() > start:
-        msg.preamble = text[start : first.start() - 1]
+    if first[0] > start:
+        msg.preamble = text[start : first[0] - 1]
     digest = ctype == "multipart/digest"
     parts: list[Message] = []
-    match = first
+    line_end = first[1]
     while True:
-        part_start = min(match.end() + 1, end)
-        following = delimiter.search(text, part_start, end)
-        if following is not None and following.start() == part_start:
+        part_start = min(line_end + 1, end)
+        following = _next_delimiter(text, marker, part_start, end)
+        if following is not None and following[0] == part_start:
             raise _Decline("doubled delimiter")  # the feedparser merges them
-        part_end = end if following is None else following.start()
+        part_end = end if following is None else following[0]
         part, last = _parse_part(text, part_start, part_end, digest, depth + 1)
         _drop_line_ending(last)
         parts.append(part)
@@ -162,11 +216,37 @@ def _parse_multipart(
             msg._payload = parts  # type: ignore[attr-defined]
             msg.defects.append(CloseBoundaryNotFoundDefect())
             return
-        match = following
-        if match.group(1):
+        _, line_end, closing = following
+        if closing:
             break
     msg._payload = parts  # type: ignore[attr-defined]
-    msg.epilogue = text[min(match.end() + 1, end) : end]
+    msg.epilogue = text[min(line_end + 1, end) : end]
+
+
+def _next_delimiter(text: str, marker: str, start: int, end: int) -> tuple[int, int, bool] | None:
+    """The first delimiter line in ``text[start:end]`` (``start`` at a line start): its start,
+    its end (at its newline or ``end``) and whether it closes. As the feedparser's
+    ``boundaryre``: ``--boundary``, then ``--`` or not, blanks, the end of the line. Found with
+    ``str.find``: a regex per boundary costs a compilation per message."""
+    line_marker = "\n" + marker
+    if text.startswith(marker, start, end):
+        found = start
+    else:
+        newline = text.find(line_marker, start, end)
+        if newline < 0:
+            return None
+        found = newline + 1
+    while True:
+        line_end = text.find("\n", found, end)
+        if line_end < 0:
+            line_end = end
+        rest = text[found + len(marker) : line_end].rstrip(" \t")
+        if not rest or rest == "--":
+            return found, line_end, bool(rest)
+        newline = text.find(line_marker, line_end, end)
+        if newline < 0:
+            return None
+        found = newline + 1
 
 
 def _drop_line_ending(last: Message) -> None:
