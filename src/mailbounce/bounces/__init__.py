@@ -90,7 +90,7 @@ def _normalise(raw: bytes) -> bytes:
 
 def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Analysis:
     """Detect and classify every recipient record of one raw message."""
-    from mailbounce.bounces.registry import DETECTORS  # detectors import base from here
+    from mailbounce.bounces.registry import GATED  # detectors import base from here
 
     problem = size_exceeded(raw, limits)  # before normalising: never copy a huge message
     if problem is not None:
@@ -107,8 +107,11 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
     mail = Mail(msg)
     detector_name: str | None = None
     facts: list[BounceFacts] = []
-    for detector in DETECTORS:
+    for detector, gate in GATED:
         try:
+            # A gate says False only when detect would return None (base.GatedDetector).
+            if gate is not None and not gate(mail):
+                continue
             found = detector.detect(mail)
         except RecursionError:
             raise UnparseableMessage("MIME structure too deep to analyse") from None

@@ -64,15 +64,21 @@ def body_search(
     every match needs is found in the body lower-cased once (h12: detectors look for their
     markers in every message's body; a case-insensitive regex scan is slow)."""
     text = body_text(mail)
-    lowered = mail._cache.get(_BODY_LOWER_KEY)
-    if lowered is None:
-        low = folded(text)
-        lowered = mail._cache[_BODY_LOWER_KEY] = _NOT_FOLDED if low is None else low
+    lowered = _body_lowered(mail, text)
     if limit is not None:
         text = text[:limit]
     if lowered == _NOT_FOLDED:  # (a body equal to it is only scanned by the regex)
         return literal_search(pattern, text, None)
     return literal_search(pattern, text, lowered if limit is None else lowered[:limit])
+
+
+def _body_lowered(mail: Mail, text: str) -> str:
+    """``folded(text)`` of the body text, cached; ``_NOT_FOLDED`` when it has no exact one."""
+    lowered = mail._cache.get(_BODY_LOWER_KEY)
+    if lowered is None:
+        low = folded(text)
+        lowered = mail._cache[_BODY_LOWER_KEY] = _NOT_FOLDED if low is None else low
+    return lowered
 
 
 def _parts_outside_original(msg: Message) -> Iterator[Message]:
@@ -115,14 +121,19 @@ def received_mentions(mail: Mail, marker: re.Pattern[str]) -> bool:
     """Whether a Received header of the bounce itself names the MTA (its stable trace)."""
     # ~14 detectors ask per message: a literal the marker needs, looked up with ``in`` in
     # the headers joined and lower-cased once, rejects most mail before any regex (h12).
+    if not may_match(marker, *received_joined(mail)):
+        return False
+    return any(marker.search(str(value)) for value in mail.msg.get_all("Received") or ())
+
+
+def received_joined(mail: Mail) -> tuple[str, str]:
+    """The Received headers joined, and lower-cased, once per message."""
     lowered = mail._cache.get(_RECEIVED_LOWER_KEY)
     if lowered is None:
         joined = "\n".join(str(value) for value in mail.msg.get_all("Received") or ())
         mail._cache[_RECEIVED_KEY] = joined
         lowered = mail._cache[_RECEIVED_LOWER_KEY] = joined.lower()
-    if not may_match(marker, mail._cache[_RECEIVED_KEY], lowered):
-        return False
-    return any(marker.search(str(value)) for value in mail.msg.get_all("Received") or ())
+    return mail._cache[_RECEIVED_KEY], lowered
 
 
 def first_address(text: str) -> str | None:

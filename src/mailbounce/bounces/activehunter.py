@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -25,6 +26,12 @@ class ActivehunterDetector:
     """ActiveHunter's text bounce."""
 
     name = "activehunter"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-AHMailID", PRESENT),
+        Marker("Subject", _SUBJECT),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (mail.header("X-AHMailID") or _SUBJECT.search(mail.subject)):

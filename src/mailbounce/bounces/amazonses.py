@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -39,6 +40,12 @@ class AmazonsesDetector:
     """Amazon SES bounce, complaint and delivery notifications."""
 
     name = "amazonses"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _SNS_FROM),
+        Marker("From", _SES_FROM),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         sender = mail.sender

@@ -14,6 +14,7 @@ import re
 from dataclasses import replace
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import facts_from_fields, strip_type
 from mailbounce.models import BounceFacts, Reason
@@ -28,6 +29,11 @@ class AmazonworkmailDetector:
     """Amazon WorkMail's text report."""
 
     name = "amazonworkmail"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-Mailer", _MAILER),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _MAILER.search(mail.header("X-Mailer")):

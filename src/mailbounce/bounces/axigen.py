@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -29,6 +30,13 @@ class AxigenDetector:
     """Axigen's notification."""
 
     name = "axigen"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-Mailer", _MARK),
+        Marker(RECEIVED, _MARK),
+        Marker("Message-ID", _MARK),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (

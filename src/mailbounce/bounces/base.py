@@ -7,6 +7,7 @@ best effort, never raising.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
@@ -55,6 +56,8 @@ class Mail:
     _cache: dict[str, str] = field(default_factory=dict, repr=False)
     _parts: list[tuple[Message, str]] | None = field(default=None, repr=False)
     _dsn: list[BounceFacts] | None = field(default=None, repr=False)
+    # Field texts and their exact lower-cased forms for detector gates (``_markers``).
+    _views: dict[str, tuple[str, str | None]] = field(default_factory=dict, repr=False)
 
     def parts(self) -> list[tuple[Message, str]]:
         """Every part in document order with its content type, computed once per message
@@ -89,8 +92,30 @@ class Detector(Protocol):
     """One MTA family's layout: facts per recipient, or None when the mail is not its own.
 
     Detection extracts facts; ``mailbounce.classify`` names the reason (Sisimai's split).
+    A detector may also have a ``gate(mail) -> bool`` (``GatedDetector``).
     """
 
     name: str
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None: ...
+
+
+class GatedDetector(Detector, Protocol):
+    """A detector with a cheap, exact pre-check (issue 3: ~70 detectors are asked in turn).
+
+    ``gate`` answers False only when ``detect`` would surely return None: it asks the same
+    patterns of the same fields as the first test ``detect`` makes, through the lower-cased
+    views cached on ``Mail`` (``_textblocks.sender_may``, ``body_may``...), never from what
+    the corpus happens to hold. The registry order and the first-match rule are unchanged.
+    """
+
+    def gate(self, mail: Mail) -> bool: ...
+
+
+Gate = Callable[[Mail], bool]
+
+
+def gate_of(detector: Detector) -> Gate | None:
+    """The detector's gate, or None when it has none (it is then always asked)."""
+    gate = getattr(detector, "gate", None)
+    return gate if callable(gate) else None

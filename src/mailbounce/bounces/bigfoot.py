@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -24,6 +25,12 @@ class BigfootDetector:
     """Bigfoot's bounce: delivery-status fields completed by the session transcript."""
 
     name = "bigfoot"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _MARK),
+        Marker(RECEIVED, _MARK),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (_MARK.search(mail.sender) or tb.received_mentions(mail, _MARK)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -37,6 +38,12 @@ class DominoDetector:
     """Domino's "was not delivered to / because" report."""
 
     name = "domino"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("Subject", _SUBJECT),
+        Marker(RECEIVED, _MARK),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (_SUBJECT.search(mail.subject) or tb.received_mentions(mail, _MARK)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -26,6 +27,12 @@ class DragonflyDetector:
     """The DragonFly Mail Agent's bounce text."""
 
     name = "dragonfly"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _MARK, 500),
+        Marker(RECEIVED, _MARK),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.gmx import parse_united_internet
 from mailbounce.models import BounceFacts
@@ -24,6 +25,12 @@ class EinsundeinsDetector:
     """1&1 / IONOS text bounce."""
 
     name = "einsundeins"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _FROM),
+        Marker(BODY, _SEPARATOR),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not recognises(mail):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -41,6 +42,12 @@ class Exchange2003Detector:
     """Exchange 5.5-2003 NDR text."""
 
     name = "exchange2003"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _START),
+        Marker(BODY, _MSEXCH),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)

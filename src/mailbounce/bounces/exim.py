@@ -17,6 +17,7 @@ import re
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces import einsundeins, gmx, mailru, mxlogic
 from mailbounce.bounces._eximtext import parse_exim_text
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -34,6 +35,11 @@ class EximDetector:
     """Exim's plain-text bounce (and warning) layout."""
 
     name = "exim"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _FROM),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _FROM.search(mail.sender):

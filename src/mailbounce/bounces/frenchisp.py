@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import sentences, smtp_command, with_sentence_reason
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._textblocks import body_text, cut_at, first_address, make_facts, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
@@ -102,6 +103,11 @@ class FrenchIspDetector:
     """Orange/Wanadoo, Free, SFR, La Poste (and alike) French non-delivery texts."""
 
     name = "frenchisp"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _DOMAINS),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _DOMAINS.search(mail.sender):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -36,6 +37,12 @@ class GmxDetector:
     """GMX's text bounce."""
 
     name = "gmx"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _FROM),
+        Marker(BODY, _SEPARATOR),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not recognises(mail):

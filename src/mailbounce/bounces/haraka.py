@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -23,6 +24,12 @@ class HarakaDetector:
     """Haraka's bounce."""
 
     name = "haraka"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(RECEIVED, _MARK),
+        Marker("X-Mailer", _MARK),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -28,6 +29,13 @@ class IcewarpDetector:
     """IceWarp/Merak's text bounce."""
 
     name = "icewarp"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-Mailer", _MARK),
+        Marker(RECEIVED, _MARK),
+        Marker(BODY, _MARK, 3000),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (

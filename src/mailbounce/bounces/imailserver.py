@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -34,6 +35,11 @@ class ImailserverDetector:
     """IMail Server's text bounce."""
 
     name = "imailserver"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-Mailer", _MAILER),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _MAILER.search(mail.header("X-Mailer")):

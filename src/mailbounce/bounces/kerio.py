@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -25,6 +26,12 @@ class KerioDetector:
     """Kerio Connect's notice."""
 
     name = "kerio"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-Mailer", _MARK),
+        Marker(RECEIVED, _MARK),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (_MARK.search(mail.header("X-Mailer")) or tb.received_mentions(mail, _MARK)):

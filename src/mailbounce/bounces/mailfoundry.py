@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -24,6 +25,11 @@ class MailfoundryDetector:
     """MailFoundry's text bounce."""
 
     name = "mailfoundry"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(RECEIVED, _MARK),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not tb.received_mentions(mail, _MARK):

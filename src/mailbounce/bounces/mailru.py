@@ -11,6 +11,7 @@ import re
 
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._eximtext import parse_exim_text
+from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -22,6 +23,12 @@ class MailruDetector:
     """Mail.Ru's bilingual Exim bounce."""
 
     name = "mailru"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _FROM),
+        Marker(RECEIVED, _MARK),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not recognises(mail):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -22,6 +23,11 @@ class McafeeDetector:
     """McAfee gateway's text, completing its delivery-status part."""
 
     name = "mcafee"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-NAI-Header", _MARK),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _MARK.search(mail.header("X-NAI-Header")):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -27,6 +28,12 @@ class MdaemonDetector:
     """MDaemon's session-transcript notice."""
 
     name = "mdaemon"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _MARK),
+        Marker(BODY, _LEAD, 1500),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)

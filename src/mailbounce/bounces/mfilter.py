@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -23,6 +24,12 @@ class MfilterDetector:
     """m-FILTER's text bounce."""
 
     name = "mfilter"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-Mailer", _MAILER),
+        Marker(RECEIVED, _MAILER),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (_MAILER.search(mail.header("X-Mailer")) or tb.received_mentions(mail, _MAILER)):

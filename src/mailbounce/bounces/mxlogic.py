@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -26,6 +27,12 @@ class MxlogicDetector:
     """MXLogic's text bounce."""
 
     name = "mxlogic"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _FROM),
+        Marker(BODY, _HEADER_COPY),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not recognises(mail):

@@ -14,6 +14,7 @@ import re
 from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts, received_mentions, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
@@ -54,6 +55,12 @@ class Office365Detector:
     """Exchange Online NDRs: the report part when present, the diagnostic section else."""
 
     name = "office365"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-MS-Exchange-Message-Is-Ndr", PRESENT),
+        Marker("From", _CLOUD),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if "X-MS-Exchange-Message-Is-Ndr" not in mail.msg and not _CLOUD.search(mail.sender):

@@ -14,6 +14,7 @@ import re
 from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, cut_at, make_facts, reply_code
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import best_status, parse_delivery_status
@@ -60,6 +61,12 @@ class OpenSmtpdDetector:
     """OpenSMTPD failure and delay notices, with or without their report part."""
 
     name = "opensmtpd"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _LEAD, 300),
+        Marker("Subject", _SUBJECT),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)

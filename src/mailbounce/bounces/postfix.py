@@ -21,6 +21,7 @@ from dataclasses import replace
 from email.message import Message
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, inline_statuses
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import (
@@ -101,6 +102,12 @@ class PostfixDetector:
     """Postfix bounces, delay warnings and SMTP server error notices."""
 
     name = "postfix"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("Subject", _SUBJECT),
+        Marker("From", _SENDER),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (_SUBJECT.search(mail.subject) or _SENDER.search(mail.sender)):

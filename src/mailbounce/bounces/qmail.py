@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
+from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces._textblocks import (
     body_search,
     body_text,
@@ -78,6 +79,12 @@ class QmailDetector:
     """qmail-send bounces: ``<addr>:`` blocks before the copy of the message."""
 
     name = "qmail"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _LEAD, 400),
+        Marker(RECEIVED, _BOUNCE_TRACE),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)

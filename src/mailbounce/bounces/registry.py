@@ -76,7 +76,7 @@ from mailbounce.bounces import (
     zimbra,
     zoho,
 )
-from mailbounce.bounces.base import Detector
+from mailbounce.bounces.base import Detector, Gate, gate_of
 
 DETECTORS: tuple[Detector, ...] = (
     # MTA- and provider-specific detectors (one line each, a-z).
@@ -149,3 +149,6 @@ DETECTORS: tuple[Detector, ...] = (
     rfc3834.DETECTOR,
     fallback.DETECTOR,
 )
+
+# Each detector with its gate (None: always asked), looked up once.
+GATED: tuple[tuple[Detector, Gate | None], ...] = tuple((d, gate_of(d)) for d in DETECTORS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces._markers import BODY, PRESENT, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
@@ -45,6 +46,12 @@ class SendGridDetector:
     """SendGrid bounces: the report part completed by SendGrid's per-recipient line."""
 
     name = "sendgrid"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _LEAD, 300),
+        Marker("X-SendGrid-QueueID", PRESENT),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import (
     body_search,
     body_text,
@@ -134,6 +135,12 @@ class SendmailDetector:
     """Sendmail V8 bounces, with or without their delivery-status part."""
 
     name = "sendmail"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("Subject", _SUBJECT),
+        Marker(BODY, _TRANSCRIPT_TITLE),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import smtp_command
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, cut_at, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
@@ -34,6 +35,11 @@ class SmarterMailDetector:
     """SmarterMail notices: address lines and their ``Reason:``."""
 
     name = "smartermail"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _LEAD),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)

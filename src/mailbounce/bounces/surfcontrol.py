@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
@@ -23,6 +24,11 @@ class SurfControlDetector:
     """SurfControl reports: one ``addr: [host], reply`` line per failed attempt."""
 
     name = "surfcontrol"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _LEAD, 300),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         marked = _MARK.search(mail.header("X-Mailer")) or any(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
@@ -32,6 +33,12 @@ class TrendMicroDetector:
     """InterScan MSS bounces: one line per refused recipient (or recipient domain)."""
 
     name = "trendmicro"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _MARKER),
+        Marker(BODY, _MARKER, 400),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import original_recipients
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts, reply_code
 from mailbounce.bounces._transcript import read_transcript
 from mailbounce.bounces.base import Mail
@@ -30,6 +31,11 @@ class V5SendmailDetector:
     """Transcript-only Sendmail 5.x bounces."""
 
     name = "v5sendmail"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("Subject", _SUBJECT),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _SUBJECT.search(mail.subject):

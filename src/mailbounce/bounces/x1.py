@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import leaf_texts
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._textblocks import make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
@@ -22,6 +23,11 @@ class X1Detector:
     """``addr [reason]`` rows after "The following addresses had delivery errors"."""
 
     name = "x1"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("From", _SENDER),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _SENDER.search(mail.sender):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, cut_at
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
@@ -32,6 +33,11 @@ class X2Detector:
     """``Unable to deliver message to the following address(es).`` bounces."""
 
     name = "x2"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _LEAD, 400),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)

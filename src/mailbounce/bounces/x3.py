@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
@@ -27,6 +28,11 @@ class X3Detector:
     """``* addr`` rows and ``SMTP:CMD host H: reply`` technical details."""
 
     name = "x3"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _LEAD, 600),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import parse_delivery_status
@@ -39,6 +40,11 @@ class X5Detector:
     """A bounce that forwards the downstream report as an attachment."""
 
     name = "x5"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _LEAD, 600),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if mail.msg.get_content_type() != "multipart/mixed" or not _SENDER.search(mail.sender):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts, squeeze, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
@@ -28,6 +29,12 @@ class X6Detector:
     """``SMTP Server <host> rejected recipient <addr> ... [reply]`` sentences."""
 
     name = "x6"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("Subject", _SUBJECT),
+        Marker(BODY, _LEAD, 400),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)

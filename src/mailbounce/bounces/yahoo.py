@@ -11,6 +11,7 @@ import re
 from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, cut_at, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
@@ -38,6 +39,11 @@ class YahooDetector:
     """Yahoo! "Failure Notice" bounces."""
 
     name = "yahoo"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker(BODY, _LEAD, 300),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _SENDER.search(mail.sender):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces._textblocks import received_mentions
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.postfix import DETECTOR as POSTFIX
@@ -34,6 +35,12 @@ class ZimbraDetector:
     """Postfix-made bounces of a Zimbra server, with Zimbra's LMTP wording."""
 
     name = "zimbra"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-Mailer", _TRACE),
+        Marker(RECEIVED, _TRACE),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         traced = _TRACE.search(mail.header("X-Mailer")) or received_mentions(mail, _TRACE)

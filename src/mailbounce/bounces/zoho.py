@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
@@ -40,6 +41,12 @@ class ZohoDetector:
     """Zoho's failure lines and delay-warning brackets."""
 
     name = "zoho"
+
+    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(
+        Marker("X-Mailer", _MARKER),
+        Marker("From", _MARKER),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (_MARKER.search(mail.header("X-Mailer")) or _MARKER.search(mail.sender)):

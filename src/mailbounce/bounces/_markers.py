@@ -1,0 +1,85 @@
+"""Detector gates written as data: where a detector's own marks must be (issue 3).
+
+Some 70 detectors are asked in turn, and most answer None after looking for their marks (a
+sender, a subject, an X-Mailer, a Received trace, a lead sentence in the body). A gate lists
+those looks as ``Marker(field, pattern, limit)``: the same pattern on the same field as the
+first test of ``detect``. ``Markers.__call__`` answers False only when none of the patterns
+can match: each needs one of its literals (``regex_literals.required_literals``), looked up
+with ``str.find`` in the field lower-cased once per message (``_prefilter.folded``), so no
+regex runs and no answer changes. A pattern whose literals cannot be read, or a field whose
+text ``folded`` cannot lower-case exactly, makes the gate say True: ``detect`` decides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mailbounce.bounces._prefilter import folded
+from mailbounce.bounces._textblocks import body_text, received_joined
+from mailbounce.bounces.base import Mail
+from mailbounce.regex_literals import required_literals
+
+BODY = "body"  # ``_textblocks.body_text``
+RECEIVED = "received"  # every Received header of the bounce itself, joined
+PRESENT = re.compile("")  # a header field that is there at all (any value)
+
+
+@dataclass(frozen=True)
+class Marker:
+    """``pattern.search(text[:limit])`` on one field: ``BODY``, ``RECEIVED``, or a header's
+    decoded value (``Mail.header``); ``PRESENT`` for a header that is merely there."""
+
+    field: str
+    pattern: re.Pattern[str]
+    limit: int | None = None
+
+
+# (view key, limit, compare lower-cased, literals); literals None: always True.
+_Check = tuple[str, int | None, bool, tuple[str, ...] | None]
+
+
+class Markers:
+    """A gate: True when one of the markers may match (callable, so not bound as a method)."""
+
+    def __init__(self, *markers: Marker) -> None:
+        self.markers = markers
+        self._checks: tuple[_Check, ...] = tuple(_check(m) for m in markers)
+
+    def __call__(self, mail: Mail) -> bool:
+        views = mail._views
+        for key, limit, lowered, literals in self._checks:
+            if literals is None:
+                return True
+            view = views.get(key)
+            if view is None:
+                view = views[key] = _view(mail, key)
+            text = view[1] if lowered else view[0]
+            if text is None:
+                return True
+            end = len(text) if limit is None else limit
+            for literal in literals:
+                if text.find(literal, 0, end) != -1:
+                    return True
+        return False
+
+
+def _check(marker: Marker) -> _Check:
+    if marker.pattern is PRESENT:
+        return ("present:" + marker.field.lower(), None, False, ("1",))
+    ignores_case = bool(marker.pattern.flags & re.IGNORECASE)
+    return (marker.field.lower(), marker.limit, ignores_case, required_literals(marker.pattern))
+
+
+def _view(mail: Mail, key: str) -> tuple[str, str | None]:
+    """A field's text and its exact lower-cased form (None when it has none)."""
+    if key.startswith("present:"):
+        there = key[len("present:") :] in mail.msg
+        return ("1" if there else "", "1" if there else "")
+    if key == BODY:
+        text = body_text(mail)
+    elif key == RECEIVED:
+        text = received_joined(mail)[0]
+    else:
+        text = mail.header(key)
+    return text, folded(text)

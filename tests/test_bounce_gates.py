@@ -1,0 +1,169 @@
+"""Detector gates are exact (issue 3): a gate that says False means ``detect`` finds nothing.
+
+Data-driven over every corpus and tests/data message, and over generated mail made of the
+detectors' own marker words; plus the gate engine's own rules (limits, header presence,
+texts ``folded`` cannot lower-case, patterns whose literals cannot be read).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mailbounce.bounces import _normalise
+from mailbounce.bounces._markers import BODY, PRESENT, RECEIVED, Marker, Markers
+from mailbounce.bounces._message import IndexedMessage
+from mailbounce.bounces.base import Mail, gate_of
+from mailbounce.bounces.registry import DETECTORS
+from mailbounce.regex_literals import required_literals
+
+DATA = Path(__file__).resolve().parent / "data"
+GATED = [(d.name, d) for d in DETECTORS if gate_of(d) is not None]
+GATED_NAMES = [name for name, _ in GATED]
+
+
+def _parse(raw: bytes) -> Message:
+    return email.message_from_bytes(_normalise(raw), IndexedMessage, policy=email.policy.compat32)
+
+
+def _assert_exact(msg: Message, label: str) -> None:
+    """Each gate on a fresh ``Mail``; where it says False, ``detect`` on another one."""
+    for name, detector in GATED:
+        gate = gate_of(detector)
+        assert gate is not None
+        if not gate(Mail(msg)):
+            assert not detector.detect(Mail(msg)), f"{name} gate hid a match in {label}"
+
+
+def test_most_detectors_have_a_gate() -> None:
+    assert len(GATED) >= 55, GATED_NAMES
+
+
+@pytest.mark.parametrize("name", GATED_NAMES)
+def test_every_gate_reads_its_patterns(name: str) -> None:
+    """A gate whose patterns give no literal would always say True: a useless gate."""
+    detector = dict(GATED)[name]
+    gate = gate_of(detector)
+    assert isinstance(gate, Markers)
+    for marker in gate.markers:
+        assert marker.pattern is PRESENT or required_literals(marker.pattern), marker
+
+
+def test_gates_on_the_project_samples() -> None:
+    files = sorted(DATA.rglob("*.eml"))
+    assert files
+    for path in files:
+        _assert_exact(_parse(path.read_bytes()), str(path))
+
+
+def test_gates_on_the_corpus(corpus: Path) -> None:
+    files = sorted(p for p in (corpus / "bounces" / "maildir").rglob("*") if p.is_file())
+    assert len(files) > 400
+    for path in files:
+        _assert_exact(_parse(path.read_bytes()), path.name)
+
+
+# Generated mail: the detectors' own words (their pattern sources cut at regex syntax), in
+# the sender, subject, X-Mailer, Received and body, in varied case, near or far from the top.
+def _marker_words() -> list[str]:
+    words: set[str] = set()
+    for _, detector in GATED:
+        gate = gate_of(detector)
+        assert isinstance(gate, Markers)
+        for marker in gate.markers:
+            if marker.pattern is not PRESENT:
+                words.update(re.split(r"[\\()\[\]|?*+{}^$]+", marker.pattern.pattern))
+                words.update(required_literals(marker.pattern) or ())
+    return sorted(w for w in words if w.strip())
+
+
+_WORDS = _marker_words()
+_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(_WORDS),
+        st.sampled_from(_WORDS).map(str.upper),
+        st.sampled_from([" ", "\n", "-----", "<a@b.example>", "é", "550 5.1.1 ", "ſ"]),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@st.composite
+def _mail(draw: st.DrawFn) -> bytes:
+    def line(text: str) -> str:
+        return " ".join(text.split()) or "x"
+
+    headers = [
+        f"From: {line(draw(_TEXT))} <{draw(st.sampled_from(['mailer-daemon', 'postmaster']))}"
+        "@mx.example.org>",
+        f"Subject: {line(draw(_TEXT))}",
+        f"Received: from {line(draw(_TEXT))} by mx.example.org",
+        f"X-Mailer: {line(draw(_TEXT))}",
+    ]
+    for name in draw(st.lists(st.sampled_from(_HEADER_NAMES), max_size=3)):
+        headers.append(f"{name}: {line(draw(_TEXT))}")
+    padding = "\n" * draw(st.sampled_from([0, 0, 30, 300]))
+    body = padding + draw(_TEXT) + "\nAddress: <jean@example.fr>: 550 5.1.1 unknown\n"
+    body += draw(_TEXT)
+    head = "\n".join(headers) + "\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+    return (head + "\n" + body + "\n").encode("utf-8")
+
+
+_HEADER_NAMES = sorted(
+    {
+        marker.field
+        for _, detector in GATED
+        for marker in getattr(gate_of(detector), "markers", ())
+        if marker.field not in (BODY, RECEIVED)
+    }
+)
+
+
+@settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(_mail())
+def test_gates_on_generated_mail(raw: bytes) -> None:
+    _assert_exact(_parse(raw), raw.decode("utf-8", "replace")[:300])
+
+
+# The engine's rules.
+_MAIL = (
+    "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n"
+    "Subject: Undelivered Mail\nX-Flag: yes\n\n" + "x" * 50 + "\nThe Lead Line\n"
+)
+
+
+def _gate_says(*markers: Marker, text: str = _MAIL) -> bool:
+    return Markers(*markers)(Mail(_parse(text.encode("utf-8"))))
+
+
+def test_markers_look_in_their_field_only() -> None:
+    lead = re.compile(r"^the lead line", re.I | re.M)
+    assert _gate_says(Marker(BODY, lead))
+    assert not _gate_says(Marker("Subject", lead))
+    assert _gate_says(Marker("From", re.compile("mailer-daemon", re.I)))
+    assert not _gate_says(Marker("From", re.compile("mailer-daemon")))  # case kept
+
+
+def test_a_limit_is_the_detectors_slice() -> None:
+    lead = re.compile(r"lead line", re.I)
+    assert _gate_says(Marker(BODY, lead, 70))
+    assert not _gate_says(Marker(BODY, lead, 60))
+
+
+def test_header_presence() -> None:
+    assert _gate_says(Marker("X-Flag", PRESENT))
+    assert not _gate_says(Marker("X-Other", PRESENT))
+
+
+def test_unsure_cases_say_true() -> None:
+    assert _gate_says(Marker(BODY, re.compile(r"\w+ nowhere|\d")))  # no literal to look for
+    # The Kelvin sign matches "k" under re.IGNORECASE; str.lower folds it otherwise.
+    kelvin = _MAIL.replace("The Lead Line", "\u212aerio")
+    assert _gate_says(Marker(BODY, re.compile("kerio", re.I)), text=kelvin)
