@@ -43,3 +43,35 @@ def test_banned_module_imported_only_by_owner(module: str) -> None:
         if module in _imports(path) and not str(path.relative_to(SRC)).startswith(owner)
     ]
     assert offenders == [], f"{module} imported outside {owner}: {offenders}"
+
+
+# What the command modules may import when the program starts (module level): typer and
+# light modules only. The library a command calls is imported inside the command, so that
+# `mailbounce --help` or an MTA pipe does not load every concern (tests/test_startup.py).
+CLI_STARTUP_IMPORTS = {
+    "mailbounce",
+    "mailbounce.cli",
+    "mailbounce.cli.app",
+    "mailbounce.config",
+    "mailbounce.errors",
+    "mailbounce.render",
+    "mailbounce.report_options",
+    "mailbounce.smtp_settings",
+}
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    """mailbounce modules imported outside functions and outside ``if TYPE_CHECKING:``."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name for name in names if name.split(".")[0] == "mailbounce"}
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "cli").glob("*.py")), ids=lambda p: p.name)
+def test_cli_imports_only_light_modules_at_startup(path: Path) -> None:
+    heavy = _module_level_imports(path) - CLI_STARTUP_IMPORTS
+    assert heavy == set(), f"cli/{path.name} imports at module level: {sorted(heavy)}"
