@@ -1,11 +1,17 @@
-"""Messages per second: MessageTemplate.render against email.message.EmailMessage.
+"""Messages per second: MessageTemplate.render against two baselines, in the same run.
 
-Both build the same message (From, To with a display name, templated Subject, Date,
+All build the same message (From, To with a display name, templated Subject, Date,
 Message-ID, List-Unsubscribe + Post, tracking header, multipart/alternative text + HTML
-of about 5 KB, French accents) and produce wire bytes. The EmailMessage path is what a
-straightforward implementation does: fill the templates with Jinja2, then set headers
-and add both parts with the default policy, then serialise with CRLF (policy.SMTP).
-Prints figures, same run; asserts nothing.
+of about 5 KB, French accents) and produce wire bytes. Baselines:
+- EmailMessage: what a straightforward implementation does: fill the templates with
+  Jinja2, set headers and add both parts with the default policy, serialise with CRLF.
+- Jinja2 + encode_body: the templates rendered whole by Jinja2 for each message and each
+  body encoded whole (``compose_body.encode_body``), as MessageTemplate did before it
+  encoded fixed lines once and filled simple templates without Jinja2 (issue 2).
+MessageTemplate is also timed on the shape of ``examples/`` (``{{ a or 'b' }}`` and
+``{% if %}`` blocks, still filled without Jinja2) and with a filter (rendered by Jinja2).
+Figures: messages/s (wall clock) and CPU µs per message (time.process_time); on a
+shared machine quote the CPU figure. Asserts nothing.
 Run: .venv/bin/python benchmarks/compose_speed.py [MESSAGES]
 """
 
@@ -13,15 +19,18 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from mailbounce.compose import MessageSpec, MessageTemplate, make_message_id
+from mailbounce.compose import MessageSpec, MessageTemplate, make_message_id, unstructured
+from mailbounce.compose_body import encode_body
 
 MESSAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
 PARAGRAPH = (
@@ -34,6 +43,7 @@ HTML = (
     + ("<p>" + PARAGRAPH.strip() + "</p>\n") * 14
     + '<p>À bientôt à {{ ville }} ! <a href="{{ unsubscribe_url }}">Se désinscrire</a></p>\n'
 )
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SPEC = MessageSpec(
     from_addr="Les Amis du Vieux Moulin <lettre@amis.example>",
     subject="{{ first_name }}, la lettre de novembre",
@@ -48,14 +58,19 @@ def recipients(count: int) -> list[tuple[str, dict[str, str]]]:
     return [
         (
             f"membre.{i}@orange.fr",
-            {"first_name": "Élodie", "last_name": f"Dupré {i}", "ville": "Besançon"},
+            {
+                "first_name": "Élodie",
+                "last_name": f"Dupré {i}",
+                "ville": "Besançon",
+                "adhesion": "en retard" if i % 3 else "à jour",
+            },
         )
         for i in range(count)
     ]
 
 
-def with_mailbounce(people: list[tuple[str, dict[str, str]]]) -> int:
-    template = MessageTemplate(SPEC, columns=("ville",), domain="amis.example")
+def with_mailbounce(people: list[tuple[str, dict[str, str]]], spec: MessageSpec = SPEC) -> int:
+    template = MessageTemplate(spec, columns=("ville", "adhesion"), domain="amis.example")
     total = 0
     for index, (address, fields) in enumerate(people):
         data = template.render(
@@ -66,6 +81,44 @@ def with_mailbounce(people: list[tuple[str, dict[str, str]]]) -> int:
             campaign="nov",
         )
         total += len(data)
+    return total
+
+
+def with_examples(people: list[tuple[str, dict[str, str]]]) -> int:
+    text = (EXAMPLES / "newsletter.txt").read_text(encoding="utf-8")
+    html = (EXAMPLES / "newsletter.html").read_text(encoding="utf-8")
+    spec = replace(SPEC, subject="{{ first_name or 'Bonjour' }}, la lettre", text=text, html=html)
+    return with_mailbounce(people, spec)
+
+
+def with_a_filter(people: list[tuple[str, dict[str, str]]]) -> int:
+    return with_mailbounce(people, replace(SPEC, text=TEXT.replace("ville }}", "ville|upper }}")))
+
+
+def with_whole_bodies(people: list[tuple[str, dict[str, str]]]) -> int:
+    """Jinja2 renders, encode_body on whole bodies: the per-message work before issue 2."""
+    env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+    html_env = SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True
+    )
+    subject, text = env.from_string(SPEC.subject), env.from_string(TEXT)
+    html, url = html_env.from_string(HTML), env.from_string(SPEC.list_unsubscribe_url or "")
+    boundary = "=_mb_0123456789abcdef0123456789abcdef"
+    total = 0
+    for index, (address, fields) in enumerate(people):
+        context = dict(fields, email=address, token=f"tok{index}", campaign="nov")
+        context["unsubscribe_url"] = url.render(context)
+        head = (
+            f"From: {SPEC.from_addr}\r\nTo: {address}\r\n"
+            f"Subject: {unstructured(subject.render(context))}\r\n"
+            f"Date: {format_datetime(datetime.now(UTC))}\r\n"
+            f"Message-ID: {make_message_id('nov', address, 'amis.example')}\r\n"
+        )
+        chunks = [head]
+        for kind, template in (("plain", text), ("html", html)):
+            encoding, body = encode_body(template.render(context), boundary)
+            chunks.append(f"--{boundary}\r\nContent-Type: text/{kind}\r\n{encoding}\r\n{body}")
+        total += len("".join(chunks).encode("utf-8"))
     return total
 
 
@@ -95,24 +148,33 @@ def with_email_message(people: list[tuple[str, dict[str, str]]]) -> int:
     return total
 
 
-def rate(function: object, people: list[tuple[str, dict[str, str]]]) -> tuple[float, float]:
+def rate(function: object, people: list[tuple[str, dict[str, str]]]) -> tuple[float, float, int]:
+    """(messages per second of wall clock, CPU µs per message, average size)."""
     assert callable(function)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     size = function(people)
-    seconds = time.perf_counter() - start
-    return len(people) / seconds, size / len(people)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    return len(people) / seconds, cpu_seconds / len(people) * 1e6, size // len(people)
 
 
 def main() -> None:
     people = recipients(MESSAGES)
-    rate(with_mailbounce, people[:200])  # warm-up: imports, caches
-    rate(with_email_message, people[:200])
-    ours, our_size = rate(with_mailbounce, people)
-    theirs, their_size = rate(with_email_message, people)
-    print(f"{MESSAGES:,} messages of about {our_size / 1024:.1f} KB each")
-    print(f"EmailMessage (policy.default) : {theirs:8.0f} messages/s ({their_size:.0f} B avg)")
-    print(f"MessageTemplate.render        : {ours:8.0f} messages/s ({our_size:.0f} B avg)")
-    print(f"speed-up                      : {ours / theirs:8.1f}x")
+    runs = [
+        ("EmailMessage (policy.default)", with_email_message),
+        ("Jinja2 + encode_body (before)", with_whole_bodies),
+        ("MessageTemplate.render", with_mailbounce),
+        ("  same, examples/ templates", with_examples),
+        ("  same, with a |upper filter", with_a_filter),
+    ]
+    for _name, function in runs:
+        rate(function, people[:200])  # warm-up: imports, caches
+    figures = {name: rate(function, people) for name, function in runs}
+    print(f"{MESSAGES:,} messages per method, CPU time from time.process_time")
+    for name, (per_second, cpu, size) in figures.items():
+        print(f"{name:31s}: {per_second:8.0f} messages/s {cpu:8.1f} CPU µs/msg ({size} B avg)")
+    ours = figures["MessageTemplate.render"][1]
+    for name in ("EmailMessage (policy.default)", "Jinja2 + encode_body (before)"):
+        print(f"speed-up over {name:29s}: {figures[name][1] / ours:5.1f}x (CPU)")
 
 
 if __name__ == "__main__":

@@ -60,10 +60,10 @@ class Lines:
 
     ``longest``: octets of the longest line in UTF-8; ``growth``: UTF-8 octets beyond one
     per character; ``crlf``: UTF-8 with CRLF line ends (7bit, 8bit and the base64 input);
-    ``qp``: quoted-printable with CRLF line ends, made when first asked for.
+    ``qp``: quoted-printable with CRLF line ends.
     """
 
-    __slots__ = ("_data", "_qp", "ascii", "chars", "crlf", "growth", "has_boundary", "longest")
+    __slots__ = ("ascii", "chars", "crlf", "growth", "has_boundary", "longest", "qp")
 
     def __init__(self, text: str, boundary: str) -> None:
         """``text``: whole lines, any line breaks (they are normalised to LF first)."""
@@ -76,14 +76,7 @@ class Lines:
         self.chars = len(text)
         self.growth = len(data) - len(text)
         self.crlf = data.replace(b"\n", b"\r\n")
-        self._data = data
-        self._qp: bytes | None = None
-
-    @property
-    def qp(self) -> bytes:
-        if self._qp is None:
-            self._qp = _qp(self._data)
-        return self._qp
+        self.qp = _qp(data)
 
 
 # What an empty last group adds: nothing (no text can hold the boundary "-" either).

@@ -70,15 +70,20 @@ class Filler:
             return self.join(self.pieces, context)
         try:
             return str(self._template.render(context))  # type: ignore[union-attr]
-        except JinjaError as exc:
+        except (JinjaError, TypeError) as exc:
+            # TypeError: a template comparing text with a number ({{ 1 in ville }}...).
             raise TemplateError(f"{self.name}: {exc}") from None
 
     def join(self, pieces: Pieces, context: Context) -> str:
         try:
-            return join(pieces, context)
+            return "".join(
+                [piece if isinstance(piece, str) else piece(context) for piece in pieces]
+            )
         except KeyError as exc:
             # StrictUndefined's own wording, for a list column this recipient has no value in.
             raise TemplateError(f"{self.name}: {exc.args[0]!r} is undefined") from None
+        except TypeError as exc:
+            raise TemplateError(f"{self.name}: {exc}") from None
 
 
 def layout(pieces: Pieces) -> list[str | Pieces]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 
 from mailbounce.config import Secret
@@ -81,7 +80,7 @@ def _read_varint(data: bytes, start: int) -> tuple[int, int] | None:
 
 def _mac(secret: bytes, payload: bytes) -> bytes:
     # hmac.digest: the one-shot (OpenSSL) form of hmac.new(...).digest(), same octets.
-    return hmac.digest(secret, _VERSION_TAG + payload, hashlib.sha256)[:_MAC_BYTES]
+    return hmac.digest(secret, _VERSION_TAG + payload, "sha256")[:_MAC_BYTES]
 
 
 def make_token(secret: bytes, campaign_id: int, delivery_id: int) -> str:
