@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-
-from dns.resolver import Resolver
+from typing import TYPE_CHECKING
 
 from mailbounce.checks.addresses import (
     AddressChecker,
@@ -37,6 +36,9 @@ from mailbounce.lists import ColumnMapping
 from mailbounce.models import SuppressionCause
 from mailbounce.store.contacts import suppressed_causes
 from mailbounce.store.db import Store
+
+if TYPE_CHECKING:  # dnspython loads with the first query (checks/dns.py)
+    from dns.resolver import Resolver
 
 __all__ = [
     "AddressCheck",

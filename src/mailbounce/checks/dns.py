@@ -13,10 +13,12 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import dns.exception
-import dns.name
-import dns.resolver
+# dnspython costs ~0.1 s to import: loaded by the first query, so `check addresses` without
+# --dns and `check content` never pay for it.
+if TYPE_CHECKING:
+    import dns.resolver
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_WORKERS = 16
@@ -44,6 +46,8 @@ def make_resolver(
     nameservers: Iterable[str] | None = None, port: int = 53, timeout: float = DEFAULT_TIMEOUT
 ) -> dns.resolver.Resolver:
     """A resolver: the system's, or the given name servers (tests, or ``checks.dns_servers``)."""
+    import dns.resolver
+
     if nameservers is None:
         resolver = dns.resolver.Resolver()
     else:
@@ -64,6 +68,10 @@ class Lookup:
     def records(self, name: str, rdtype: str) -> list[str] | None:
         """The records' texts; None when the name does not exist (NXDOMAIN); [] when it
         exists without records of this type."""
+        import dns.exception
+        import dns.name
+        import dns.resolver
+
         try:
             qname = dns.name.from_text(name.rstrip(".") + ".")
             answer = self.resolver.resolve(qname, rdtype, search=False, raise_on_no_answer=False)

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import dns.resolver
+from typing import TYPE_CHECKING, Any
 
 from mailbounce.checks.dns import DEFAULT_TIMEOUT, make_resolver
 from mailbounce.config import Config
 from mailbounce.errors import ConfigError
+
+if TYPE_CHECKING:
+    import dns.resolver
 
 # Gmail clips an HTML body above 102 KB ("[Message clipped]"), hiding the rest, often the
 # unsubscribe link.
