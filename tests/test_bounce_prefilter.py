@@ -81,6 +81,8 @@ def test_no_match_is_hidden(atoms: list[str], flags: int, text: str) -> None:
         (r"(?=ab)x", 0, ("x",), None),
         (r"(?!ab)(c|d)", 0, ("c", "d"), None),  # a look-ahead is not a group passed through
         (r"(a|)", 0, None, None),
+        (r"(is|been) (suspended|off)", 0, ("suspended", "off"), None),  # the rarer group
+        (r"ab(c|d)", 0, ("ab",), ("ab",)),
         (r"a b", re.X, None, None),
     ],
 )

@@ -3,7 +3,11 @@ derived fields (kind, hardbounce, party) decided each in one function (DESIGN §
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from mailbounce.classify import (
     classify,
@@ -513,3 +517,10 @@ def test_party_of_every_reason_is_defined() -> None:
 def test_find_codes(text: str, status: str | None, reply: str | None) -> None:
     assert find_enhanced_status(text) == status
     assert find_reply_code(text) == reply
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+@example(" a\u00a0b\u2028c\x1cd \t")
+def test_spaces_fold_as_the_regex_folded_them(text: str) -> None:
+    """The diagnostic's whitespace runs become one space, as ``re.sub(r"\\s+", " ")`` did."""
+    assert " ".join(text.split()) == re.sub(r"\s+", " ", text).strip()

@@ -58,7 +58,7 @@ def _literals(pattern: re.Pattern[str], *, leading: bool) -> tuple[str, ...] | N
 # A global inline flag (``(?i)``, only allowed first) or a back-reference ties the
 # alternatives together: such a pattern is not split.
 _NOT_SPLIT = re.compile(r"\(\?[aiLmsux]+\)|\\[1-9]|\(\?P=")
-_Plan = tuple[tuple[str, re.Pattern[str]], ...]
+_Plan = tuple[tuple[tuple[str, ...], re.Pattern[str]], ...]
 _plans: dict[re.Pattern[str], _Plan] = {}
 _gates: dict[re.Pattern[str], tuple[str, ...] | None] = {}
 
@@ -74,9 +74,12 @@ def found(pattern: re.Pattern[str], text: str) -> bool:
     plan = _plans.get(pattern)
     if plan is None:
         plan = _plans[pattern] = _plan(pattern)
-    for literal, alternative in plan:
-        if literal in text and alternative.search(text) is not None:
-            return True
+    for literals, alternative in plan:
+        for literal in literals:
+            if literal in text:
+                if alternative.search(text) is not None:
+                    return True
+                break
     return False
 
 
@@ -96,17 +99,15 @@ def search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 def _plan(pattern: re.Pattern[str]) -> _Plan:
     source = pattern.pattern
     if pattern.flags & (re.IGNORECASE | _UNSUPPORTED_FLAGS) or _NOT_SPLIT.search(source):
-        return (("", pattern),)
-    alternatives = _top_level_alternatives(source)
-    if len(alternatives) == 1:
-        return ((_longest_literal(source), pattern),)
-    # Alternatives needing the same literal (or none: "") are searched together.
-    grouped: dict[str, list[str]] = {}
-    for alternative in alternatives:
-        grouped.setdefault(_longest_literal(alternative), []).append(alternative)
+        return ((("",), pattern),)
+    # Alternatives needing the same literals (or none: "") are searched together.
+    grouped: dict[tuple[str, ...], list[str]] = {}
+    for alternative in _top_level_alternatives(source):
+        literals = tuple(dict.fromkeys(_alternative_literals(alternative) or [""]))
+        grouped.setdefault(literals, []).append(alternative)
     return tuple(
-        (literal, re.compile("|".join(members), pattern.flags))
-        for literal, members in grouped.items()
+        (literals, re.compile("|".join(members), pattern.flags))
+        for literals, members in grouped.items()
     )
 
 
@@ -136,42 +137,48 @@ def _top_level_alternatives(source: str) -> list[str]:
 
 
 def _required_in(source: str) -> list[str] | None:
-    """Literals one of which every match of ``source`` contains: per alternative its longest
-    literal, else those of a group every match of it goes through (``^\\s*(?:A|B)``, a
-    marker line's usual shape); None when an alternative has neither."""
+    """Literals one of which every match of ``source`` contains (``_alternative_literals``
+    of each top-level alternative); None when an alternative has none."""
     found: list[str] = []
     for alternative in _top_level_alternatives(source):
-        literal = _longest_literal(alternative)
-        if literal:
-            found.append(literal)
-            continue
-        inner = _mandatory_group(alternative)
-        within = _required_in(inner) if inner is not None else None
+        within = _alternative_literals(alternative)
         if not within:
             return None
         found.extend(within)
     return found
 
 
-def _mandatory_group(alternative: str) -> str | None:
-    """The source inside the first top-level group that every match goes through (not
-    optional, not a look-around nor an inline flag), or None."""
+def _alternative_literals(alternative: str) -> list[str] | None:
+    """Literals one of which every match of ``alternative`` contains: its longest literal,
+    or those of a group every match goes through (``^\\s*(?:A|B)``, ``(is|been)
+    (suspended|disabled)``), whichever has the longest shortest literal (the rarest)."""
+    literal = _longest_literal(alternative)
+    best: list[str] | None = [literal] if literal else None
+    for inner in _mandatory_groups(alternative):
+        within = _required_in(inner)
+        if within and (best is None or min(map(len, within)) > min(map(len, best))):
+            best = within
+    return best
+
+
+def _mandatory_groups(alternative: str) -> list[str]:
+    """The sources inside the top-level groups every match goes through (not optional, not
+    a look-around nor an inline flag)."""
+    groups: list[str] = []
     index = 0
     while index < len(alternative):
         _, end = _item(alternative, index)
         quantifier = alternative[end : end + 1]
-        if alternative[index] == "(" and quantifier not in ("?", "*", "{"):
-            group = alternative[index:end]
-            if not group.endswith(")"):
-                return None
+        group = alternative[index:end]
+        if group.startswith("(") and group.endswith(")") and quantifier not in ("?", "*", "{"):
             if group.startswith("(?P<"):
-                return group[group.index(">") + 1 : -1]
-            if group.startswith("(?:"):
-                return group[3:-1]
-            if not group.startswith("(?"):
-                return group[1:-1]
+                groups.append(group[group.index(">") + 1 : -1])
+            elif group.startswith("(?:"):
+                groups.append(group[3:-1])
+            elif not group.startswith("(?"):
+                groups.append(group[1:-1])
         index = _after_quantifier(alternative, end)
-    return None
+    return groups
 
 
 def _leading_literal(alternative: str) -> str:
