@@ -15,9 +15,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
-from mailbounce.classify import kind_of, party_of
 from mailbounce.errors import NotFoundError, UsageError
 from mailbounce.models import Kind, Party, Reason
 
@@ -88,6 +85,9 @@ def check_lang(lang: str) -> str:
 
 @cache
 def _load(name: str) -> dict[str, Any]:
+    # PyYAML loads with the first catalogue read, not when a command merely imports advice.
+    import yaml
+
     text = resources.files("mailbounce.advice").joinpath(name).read_text(encoding="utf-8")
     # libyaml's safe loader when built in: the pure-Python one takes ~0.1 s for the
     # catalogue, the largest part of a report's time (benchmarks/report_speed.py).
@@ -119,6 +119,10 @@ def _explain(name: str, lang: str) -> Advice:
         raise NotFoundError(f"unknown reason '{name}'")
     texts = entry[check_lang(lang)]
     known = Reason(name) if name != UNKNOWN else None
+    # Imported on first use: classify compiles the reason rules (~0.1 s), which only an
+    # explanation needs, not the words of a report (``term``).
+    from mailbounce.classify import kind_of, party_of
+
     return Advice(
         reason=name,
         lang=lang,
