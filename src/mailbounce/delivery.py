@@ -1,31 +1,37 @@
 """The send loop of a run: claim, compose, send, record, each transition committed.
 
 One thread drives ``concurrency`` SMTP connections (``smtp_pipeline.Session``, each
-reused across messages) in ticks. A tick: every idle connection takes its next claimed
-recipient (``_Claims`` claims ``CLAIM_BATCH`` at a time), composes its message and writes
-its envelope; the loop waits until some connection has a reply; then every transition
-those replies brought, of every connection, is committed in ONE transaction
-(``store.sending.record_steps``); only then does any connection act on it: write the data
-after a committed ``in_flight``, or take its next recipient after a committed outcome.
-Network waits overlap across connections, commits are shared by all, and no thread
-hand-off or lock is paid per message. One timestamp (seconds) serves a whole tick.
+reused across messages); a second one commits (``store.writer.CommitThread``: SQLite
+works with the GIL released, so commits use the other core). The loop: every idle
+connection takes its next claimed recipient (``_Claims`` claims ``CLAIM_BATCH`` at a time),
+composes its message and writes its envelope; the loop waits for replies and for the
+commit in progress; every transition the replies bring (a 354: ``in_flight``; a final
+reply or a refusal: the outcome) waits in ``pending``; whenever the commit thread is free,
+all that is pending, of every connection, goes to it as ONE transaction
+(``store.sending.record_steps``). Only once that transaction has committed does a
+connection write the data of its ``in_flight`` message. An outcome does not hold its
+connection back: the connection takes its next recipient at once and writes its envelope,
+and the outcome is committed with (at the latest) that recipient's ``in_flight``, before
+that recipient's data. No per-message thread hand-off, lock or commit; one timestamp
+(seconds) per loop turn.
 
 What a crash (SIGKILL) leaves, at each point (crash points in brackets, for the tests):
 
-- after a claim and before the server's 354 [``after_claim``]: ``claimed``; the next run
-  gives it back to ``pending`` and sends it (the server never had its data).
-- after the tick's commit of ``in_flight`` and before or while its data is written
+- after a claim, before the recipient's ``in_flight`` has committed [``after_claim``]:
+  ``claimed``; the next run gives it back to ``pending`` and sends it (the server never
+  had its data: at most its envelope, ended by the lost connection).
+- after the commit of ``in_flight``, before or while the data is written
   [``after_in_flight``, ``after_data``]: ``in_flight``, which the next run turns into
   ``uncertain`` (maybe delivered; never resent unless ``--resend-uncertain``). Every
-  connection whose 354 came in that tick is left so: at most ``concurrency`` recipients.
-- after the final reply and before the tick's commit [``after_reply``]: ``in_flight`` →
-  ``uncertain`` as above (the server's answer is lost with the process).
-- after the commit [``after_commit``]: the outcome holds.
+  recipient of that commit is left so: at most one per connection.
+- after the final reply, before the commit of the outcome [``after_reply``]: ``in_flight``
+  → ``uncertain`` as above (the server's answer is lost with the process); the
+  connection's next recipient, whose envelope may be written already, is ``claimed``.
+- after the commit of the outcome [``after_commit``]: the outcome holds.
 
 ``in_flight`` is committed after the recipient's own 354 and before its data: never
-earlier (a crash before the data must not turn an unsent message into ``uncertain``
-needlessly), never later (a crash after the data must not let it be sent twice). An
-outcome is committed before its connection starts anything else.
+earlier (a crash before the data must not make an unsent message ``uncertain``), never
+later (a crash after the data must not let it be sent twice).
 """
 
 from __future__ import annotations
@@ -34,40 +40,29 @@ import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from mailbounce import tracking
 from mailbounce.addresses import domain_of
 from mailbounce.campaign import Campaign
-from mailbounce.classify import classify_smtp_reply, find_enhanced_status
 from mailbounce.compose import MessageTemplate, make_message_id
 from mailbounce.crash_points import crash_point
 from mailbounce.errors import MailbounceError
-from mailbounce.models import Classification, DeliveryState, Kind, SuppressionCause
 from mailbounce.ratelimit import DomainGate, RateLimiter
-from mailbounce.smtp import Result, SendResult, SmtpClient
+from mailbounce.send_outcome import backed_off, iso, outcome_of
+from mailbounce.smtp import SendResult, SmtpClient
 from mailbounce.smtp_pipeline import READY, Phase, Session
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
+from mailbounce.store.writer import CommitThread
 
-S = DeliveryState
 CLAIM_BATCH = 100
 DOMAIN_WAIT = 0.01  # seconds between looks at a per-domain connection limit that is full
-# Outcomes wait at most this long (seconds) for a 354 to share their commit with.
-COMMIT_DELAY = 0.005
 
 
 class Progress(Protocol):
     def advance(self, steps: int = 1) -> None: ...
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _parse(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 class _Claims:
@@ -80,13 +75,13 @@ class _Claims:
         self.stopped = False
         self._buffer: list[deliveries.Delivery] = []
 
-    def next(self, store: Store) -> deliveries.Delivery | None:
+    def next(self, store: Callable[[], Store]) -> deliveries.Delivery | None:
         if self.stopped:
             return None
         if not self._buffer and self.remaining > 0:
             limit = min(CLAIM_BATCH, self.remaining)
             batch = deliveries.claim_due(
-                store, self.campaign_id, worker="send-loop", now=self.now, limit=limit
+                store(), self.campaign_id, worker="send-loop", now=self.now, limit=limit
             )
             self.remaining = self.remaining - len(batch) if batch else 0
             self._buffer = batch[::-1]
@@ -110,19 +105,21 @@ class _Slot:
     entered: bool = False  # holds one of the domain's connections (``DomainGate``)
     not_before: float = 0.0  # monotonic: its rate-limit slot
     started: bool = False  # envelope written
-    in_flight: deliveries.InFlight | None = None  # committed, or to commit this tick
+    in_flight: deliveries.InFlight | None = None  # to commit once the 354 has come
     flown: bool = False  # ``in_flight`` committed: the attempt is counted
     finished: bool = False  # no recipient left for it
 
 
 @dataclass
-class _Tick:
-    """The transitions waiting for the next commit."""
+class _Batch:
+    """Transitions committed together."""
 
     ready: list[_Slot] = field(default_factory=list)  # 354 received: in_flight to commit
     # With the reply for the -v log (None: not logged, the server was not asked).
     concluded: list[tuple[deliveries.Concluded, str | None]] = field(default_factory=list)
-    since: float = 0.0  # monotonic time of the oldest concluded attempt
+
+    def __bool__(self) -> bool:
+        return bool(self.ready or self.concluded)
 
 
 class DeliveryRun:
@@ -130,7 +127,7 @@ class DeliveryRun:
 
     def __init__(
         self,
-        store: Store,
+        writer: CommitThread,
         campaign: Campaign,
         campaign_id: int,
         template: MessageTemplate,
@@ -139,7 +136,7 @@ class DeliveryRun:
         now: Callable[[], datetime],
         log: Callable[[str], None] | None,
     ) -> None:
-        self.store = store
+        self.writer = writer
         self.campaign = campaign
         self.campaign_id = campaign_id
         self.template = template
@@ -151,65 +148,105 @@ class DeliveryRun:
         self.decided: list[int] = []
         self.errors: list[BaseException] = []
         self._sender = campaign.envelope_from
+        self._pending = _Batch()  # waiting for the commit thread
+        self._committing: _Batch | None = None  # in the commit thread
+        self._bar: Progress | None = None
 
     def execute(self, bar: Progress, due: int) -> list[int]:
         """Run the loop; return the ids of the deliveries this run decided."""
-        claims = _Claims(self.campaign_id, _iso(self.now()), due)
+        self._bar = bar
+        claims = _Claims(self.campaign_id, iso(self.now()), due)
         count = min(self.campaign.concurrency, max(due, 1))
         slots = [_Slot(Session(SmtpClient(self.campaign.smtp))) for _ in range(count)]
         try:
-            self._loop(claims, slots, bar)
+            self._loop(claims, slots)
         finally:
-            left = claims.stop()
             for slot in slots:
-                if slot.delivery is not None and not slot.flown:
-                    left.append(slot.delivery.id)
+                if self._committing is not None and slot in self._committing.ready:
+                    slot.session.abandon()  # its data must not go out unrecorded
                 slot.session.close()
+            self._committing = None
+            self.writer.settle()
+            left = claims.stop()
+            left += [s.delivery.id for s in slots if s.delivery is not None and not s.flown]
             if left:
-                deliveries.release_claims(self.store, left)
+                deliveries.release_claims(self.writer.store, left)
         if self.errors:
             raise self.errors[0]
         return self.decided
 
     # --- the loop ---------------------------------------------------------------------
 
-    def _loop(self, claims: _Claims, slots: list[_Slot], bar: Progress) -> None:
-        pending = _Tick()
+    def _loop(self, claims: _Claims, slots: list[_Slot]) -> None:
         while True:
             now = self.now()
-            stamp = _iso(now)
             for slot in slots:
-                self._start(claims, slot, now, pending)
+                self._start(claims, slot, now)
             busy = [s for s in slots if s.delivery is not None or s.session.awaiting_reply]
             if not busy and all(s.finished for s in slots):
-                if pending.concluded:
-                    self._commit(pending, now, stamp, bar)
-                return
-            if not pending.ready:
-                self._wait(slots, busy, now, pending)
-            if pending.ready or (pending.concluded and self._flush_due(slots, pending)):
-                tick, pending = pending, _Tick()
-                self._commit(tick, now, stamp, bar)
+                self._sync()
+                if not self._pending:
+                    return
+            if self._pending and not self.writer.busy:
+                self._submit(now)
+            self._wait(slots, busy, now)
 
-    @staticmethod
-    def _flush_due(slots: list[_Slot], pending: _Tick) -> bool:
-        """Commit outcomes alone only when no 354 is coming soon to share the commit."""
-        if not any(s.session.phase is Phase.ENVELOPE for s in slots):
-            return True
-        return time.monotonic() - pending.since >= COMMIT_DELAY
+    def _store(self) -> Store:
+        """The writer's connection, for the loop's own writes: once its job is done."""
+        self._sync()
+        return self.writer.store
 
-    def _start(self, claims: _Claims, slot: _Slot, now: datetime, pending: _Tick) -> None:
+    def _submit(self, now: datetime) -> None:
+        batch, self._pending = self._pending, _Batch()
+        in_flight = [slot.in_flight for slot in batch.ready if slot.in_flight is not None]
+        concluded = [item for item, _ in batch.concluded]
+        stamp = iso(now)
+        self._committing = batch
+        self.writer.submit(
+            lambda store: deliveries.record_steps(store, in_flight, concluded, now=stamp)
+        )
+
+    def _sync(self) -> None:
+        """Commit everything: wait for the commit in progress, act on it, and so on with
+        what is pending (acting on a commit may conclude more: a connection lost)."""
+        while self._committing is not None or self._pending:
+            if self._committing is None:
+                self._submit(self.now())
+            self._committed(self.now())
+
+    def _committed(self, now: datetime) -> None:
+        """The commit thread is done: the outcomes hold, the data may go out."""
+        batch = self._committing
+        assert batch is not None
+        self.writer.collect()  # raises the transaction's error: execute() cleans up
+        self._committing = None
+        for item, reply in batch.concluded:
+            crash_point("after_commit")
+            self.decided.append(item.delivery.id)
+            if self.log is not None and reply is not None:
+                self.log(f"{item.delivery.address}: {item.outcome.state} {reply}".rstrip())
+        if batch.concluded and self._bar is not None:
+            self._bar.advance(len(batch.concluded))
+        clock = time.monotonic()
+        for slot in batch.ready:
+            slot.flown = True
+            crash_point("after_in_flight")
+            result = slot.session.send_body(clock)
+            if result is not None:  # the connection broke while the data was written
+                self._conclude(slot, result, now)
+
+    def _start(self, claims: _Claims, slot: _Slot, now: datetime) -> None:
         """An idle connection takes its next recipient and writes its envelope."""
         if slot.session.phase is not Phase.IDLE or slot.finished:
             return
         if self.errors and not slot.started:  # stopping: nothing new goes out
             if slot.delivery is not None:
-                deliveries.release_claims(self.store, [slot.delivery.id])
+                deliveries.release_claims(self._store(), [slot.delivery.id])
                 self._free(slot)
             slot.finished = True
             return
         if slot.delivery is None:
-            slot.delivery = claims.next(self.store)
+            slot.delivery = claims.next(self._store)
             if slot.delivery is None:
                 slot.finished = True
                 return
@@ -217,22 +254,17 @@ class DeliveryRun:
         if slot.started:
             return
         try:
-            self._begin(slot, now, pending)
+            self._begin(slot, now)
         except MailbounceError as exc:  # the relay refuses us: stop taking recipients
             self._stop(slot, exc)
 
-    def _begin(self, slot: _Slot, now: datetime, pending: _Tick) -> None:
+    def _begin(self, slot: _Slot, now: datetime) -> None:
         delivery = slot.delivery
         assert delivery is not None
         until = self.gate.backed_off_until(slot.domain)
         if until is not None and until > now:
-            outcome = deliveries.Outcome(
-                S.DEFERRED,
-                reply=f"not tried: {slot.domain} closed a connection with 421 in this run",
-                next_attempt_at=_iso(until),
-                attempted=False,
-            )
-            self._add(pending, deliveries.Concluded(delivery, outcome, False), None)
+            outcome = backed_off(slot.domain, until)
+            self._pending.concluded.append((deliveries.Concluded(delivery, outcome, False), None))
             self._free(slot)
             return
         if not self._admitted(slot):
@@ -262,7 +294,7 @@ class DeliveryRun:
         slot.started = True
         result = session.begin(sender, delivery.address, data, time.monotonic())
         if result is not None:
-            self._conclude(slot, result, now, pending)
+            self._conclude(slot, result, now)
 
     def _admitted(self, slot: _Slot) -> bool:
         """The domain's connection limit and the rate limits let this message go now."""
@@ -277,171 +309,77 @@ class DeliveryRun:
             slot.not_before = time.monotonic() + wait
         return time.monotonic() >= slot.not_before
 
-    def _wait(self, slots: list[_Slot], busy: list[_Slot], now: datetime, pending: _Tick) -> None:
-        """Wait for replies (or a rate-limit slot, or a timeout) and read them."""
+    def _wait(self, slots: list[_Slot], busy: list[_Slot], now: datetime) -> None:
+        """Wait for replies, the commit thread, a rate-limit slot or a timeout; act on them."""
         clock = time.monotonic()
         waiting = {s.session.fileno(): s for s in busy if s.session.awaiting_reply}
-        if any(
+        free = any(
             s.delivery is None and not s.finished and s.session.phase is Phase.IDLE for s in slots
-        ):
-            deadlines = [clock]  # a connection is free to take its next recipient at once
-        else:
-            deadlines = [s.session.deadline for s in waiting.values()]
-            deadlines += [
-                s.not_before
-                for s in busy
-                if s.delivery is not None and not s.started and s.session.phase is Phase.IDLE
-            ]
-            if pending.concluded:
-                deadlines.append(pending.since + COMMIT_DELAY)
-        timeout = max(0.0, min(deadlines) - clock) if deadlines else 0.0
+        )
+        deadlines = [clock] if free else [s.session.deadline for s in waiting.values()]
+        deadlines += [
+            s.not_before
+            for s in busy
+            if s.delivery is not None and not s.started and s.session.phase is Phase.IDLE
+        ]
+        timeout = max(0.0, min(deadlines) - clock) if deadlines else None
         buffered = [fd for fd, s in waiting.items() if s.session.has_buffered()]
+        watched = list(waiting)
+        if self._committing is not None:
+            watched.append(self.writer.fileno())
         if buffered:
             readable = buffered
-        elif waiting:
-            readable = select.select(list(waiting), [], [], timeout)[0]
+        elif watched:
+            readable = select.select(watched, [], [], timeout)[0]
         else:
-            time.sleep(timeout)
+            time.sleep(timeout or 0.0)
             return
         for fd in readable:
-            self._read(waiting.pop(fd), now, pending)
+            if fd in waiting:
+                self._read(waiting.pop(fd), now)
+        if self._committing is not None and self.writer.fileno() in readable:
+            self._committed(now)
         clock = time.monotonic()
         for slot in waiting.values():  # not readable: has its reply been awaited too long?
             if slot.session.awaiting_reply and slot.session.deadline < clock:
-                self._event(slot, slot.session.time_out(), now, pending)
+                self._event(slot, slot.session.time_out(), now)
 
-    def _read(self, slot: _Slot, now: datetime, pending: _Tick) -> None:
+    def _read(self, slot: _Slot, now: datetime) -> None:
         try:
             event = slot.session.on_readable()
         except MailbounceError as exc:  # 5xx to MAIL FROM: the relay refuses the sender
             self._stop(slot, exc)
             return
-        self._event(slot, event, now, pending)
+        self._event(slot, event, now)
 
-    def _event(
-        self, slot: _Slot, event: SendResult | str | None, now: datetime, pending: _Tick
-    ) -> None:
+    def _event(self, slot: _Slot, event: SendResult | str | None, now: datetime) -> None:
         if event is READY:
-            pending.ready.append(slot)
+            self._pending.ready.append(slot)
         elif isinstance(event, SendResult) and slot.delivery is not None:
-            self._conclude(slot, event, now, pending)
+            self._conclude(slot, event, now)
 
     def _stop(self, slot: _Slot, exc: MailbounceError) -> None:
         """A session error: no more recipients; this one goes back to pending."""
         self.errors.append(exc)
         slot.session.abandon()
         if slot.delivery is not None and not slot.flown:
-            deliveries.release_claims(self.store, [slot.delivery.id])
+            deliveries.release_claims(self._store(), [slot.delivery.id])
             self._free(slot)
         slot.finished = True
 
-    def _conclude(self, slot: _Slot, result: SendResult, now: datetime, pending: _Tick) -> None:
+    def _conclude(self, slot: _Slot, result: SendResult, now: datetime) -> None:
         """The attempt is over: its outcome waits for the next commit, its connection is
-        free for the next recipient (whose data waits for that same commit)."""
+        free for the next recipient (whose data waits for that same commit or a later one)."""
         delivery = slot.delivery
         assert delivery is not None
-        outcome = self._outcome(result, delivery, now, slot.domain)
+        outcome = outcome_of(self.campaign, self.gate, result, delivery, now, slot.domain)
         crash_point("after_reply")
-        self._add(pending, deliveries.Concluded(delivery, outcome, slot.flown), result.reply)
+        concluded = deliveries.Concluded(delivery, outcome, slot.flown)
+        self._pending.concluded.append((concluded, result.reply))
         self._free(slot)
-
-    @staticmethod
-    def _add(pending: _Tick, concluded: deliveries.Concluded, reply: str | None) -> None:
-        if not pending.concluded:
-            pending.since = time.monotonic()
-        pending.concluded.append((concluded, reply))
 
     def _free(self, slot: _Slot) -> None:
         if slot.entered:
             self.gate.leave(slot.domain)
         slot.delivery, slot.in_flight = None, None
         slot.entered = slot.started = slot.flown = False
-
-    def _commit(self, tick: _Tick, now: datetime, stamp: str, bar: Progress) -> None:
-        """Commit the transitions, then write the data of the ``in_flight`` ones."""
-        in_flight = [slot.in_flight for slot in tick.ready if slot.in_flight is not None]
-        concluded = [item for item, _ in tick.concluded]
-        try:
-            deliveries.record_steps(self.store, in_flight, concluded, now=stamp)
-        except BaseException:
-            for slot in tick.ready:
-                slot.session.abandon()  # its data must not go out unrecorded
-            raise
-        for item, reply in tick.concluded:
-            crash_point("after_commit")
-            self.decided.append(item.delivery.id)
-            if self.log is not None and reply is not None:
-                self.log(f"{item.delivery.address}: {item.outcome.state} {reply}".rstrip())
-        if tick.concluded:
-            bar.advance(len(tick.concluded))
-        clock = time.monotonic()
-        lost = _Tick()
-        for slot in tick.ready:
-            slot.flown = True
-            crash_point("after_in_flight")
-            result = slot.session.send_body(clock)
-            if result is not None:  # the connection broke while the data was written
-                self._conclude(slot, result, now, lost)
-        if lost.concluded:
-            self._commit(lost, now, stamp, bar)
-
-    # --- what an attempt concluded ---------------------------------------------------------
-
-    def _outcome(
-        self, result: SendResult, delivery: deliveries.Delivery, now: datetime, domain: str
-    ) -> deliveries.Outcome:
-        if result.result is Result.ACCEPTED:
-            return deliveries.Outcome(S.SENT, reply=result.reply, replycode=str(result.code))
-        if result.result is Result.LOST_AFTER_DOT:
-            return deliveries.Outcome(
-                S.UNCERTAIN, reply=f"connection lost after the end of data: {result.text}"
-            )
-        if result.result is Result.LOST_BEFORE_DOT:
-            cls = classify_smtp_reply(
-                421, f"4.4.2 connection lost at {result.stage}: {result.text}"
-            )
-            return self._deferred(
-                delivery, now, cls, f"connection lost at {result.stage}: {result.text}", None, None
-            )
-        code = result.code or 451
-        cls = classify_smtp_reply(code, result.text, delivery.address)
-        status = _status(result.text, code)
-        if code == 421:
-            self.gate.back_off(domain, now + self.campaign.retry.first)
-        if cls.kind is Kind.TEMPORARY or 400 <= code < 500:
-            return self._deferred(delivery, now, cls, result.reply, str(code), status)
-        return deliveries.Outcome(
-            S.FAILED,
-            reply=result.reply,
-            replycode=str(code),
-            status=status,
-            classification=cls,
-            suppress_as=SuppressionCause.INVALID if cls.hardbounce else None,
-        )
-
-    def _deferred(
-        self,
-        delivery: deliveries.Delivery,
-        now: datetime,
-        cls: Classification,
-        reply: str,
-        replycode: str | None,
-        status: str | None,
-    ) -> deliveries.Outcome:
-        first = _parse(delivery.first_attempt_at) or now
-        when = self.campaign.retry.next_attempt(
-            attempts=delivery.attempts + 1, first_attempt_at=first, now=now
-        )
-        return deliveries.Outcome(
-            S.DEFERRED if when is not None else S.EXPIRED,
-            reply=reply,
-            replycode=replycode,
-            status=status,
-            classification=cls,
-            next_attempt_at=_iso(when) if when is not None else None,
-        )
-
-
-def _status(text: str, code: int) -> str | None:
-    status = find_enhanced_status(text)
-    return status if status is not None and status[0] == str(code)[0] else None

@@ -43,6 +43,7 @@ from mailbounce.store import Store, delivery_queries
 from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store import sending as deliveries
 from mailbounce.store.lists import import_list
+from mailbounce.store.writer import CommitThread
 from mailbounce.tracking import SECRET_ENV
 
 S = DeliveryState
@@ -88,9 +89,9 @@ def send_campaign(
         campaign_id = _prepare(store, campaign, readers, options, report)
         limit = options.limit if options.limit is not None else 1 << 62
         due = min(_count_due(store, campaign_id, options), limit)
-        with (progress or _no_progress)(due) as bar:
+        with CommitThread(db_path) as writer, (progress or _no_progress)(due) as bar:
             run = DeliveryRun(
-                store, campaign, campaign_id, template, secret, now=options.now, log=options.log
+                writer, campaign, campaign_id, template, secret, now=options.now, log=options.log
             )
             touched = run.execute(bar, due)
         summarise_run(store, campaign_id, report, touched)

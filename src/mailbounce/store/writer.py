@@ -1,120 +1,110 @@
-"""One connection for all the threads of a send run, with group commit.
+"""Commits in a thread of their own, so the send loop goes on while SQLite writes.
 
-SQLite has one writer at a time. Eight sending threads each with its own connection
-spend most of their time in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between
-tries. Here the threads share one connection, and commits are grouped: a thread queues
-its write, then takes the commit lock; if its write is still queued, it becomes the leader
-and commits every queued write (each in its own SAVEPOINT, so a failing one is rolled
-back alone) in one transaction. A thread alone pays one commit and no hand-off; eight
-threads share commits. ``run(fn)`` returns once ``fn``'s writes are committed, so
-"committed before the next network step" (DESIGN §6) holds for every caller.
+SQLite does its work (statements, triggers, index updates, the WAL write of COMMIT) with
+the GIL released: in this thread, that work runs on the machine's other core while the send
+loop composes and talks to the relay. One job at a time: ``submit`` hands over a job (a
+function of the Store: one transaction), the loop waits on ``fileno()`` beside its sockets,
+and ``collect`` returns once the job has committed (or raises its error, the transaction
+rolled back). Between jobs, the loop may use ``store`` itself (claims): the connection is
+never used by two threads at once, and no second connection fights for SQLite's write lock.
 
-A PostgreSQL backend would not need this: its row locks let each thread commit alone.
+A PostgreSQL backend would not need this: its row locks let each connection commit alone.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import contextlib
+import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, TypeVar
 
 from mailbounce.store.db import Store
 
-T = TypeVar("T")
+Job = Callable[[Store], None]
 
 
-class _Job(Generic[T]):
-    __slots__ = ("done", "error", "fn", "result")
-
-    def __init__(self, fn: Callable[[Store], T]) -> None:
-        self.fn = fn
-        self.done = False
-        self.result: T | None = None
-        self.error: BaseException | None = None
-
-
-class _SavepointStore(Store):
-    """The shared connection seen as a Store whose transactions are savepoints."""
-
-    def __init__(self, store: Store) -> None:
-        # Deliberately not Store.__init__: this wraps the writer's open connection.
-        self.conn = store.conn
-        self.path = store.path
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("SAVEPOINT job")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK TO job")
-            self.conn.execute("RELEASE job")
-            raise
-        self.conn.execute("RELEASE job")
-
-
-class SerialWriter:
-    """``run(fn)`` calls ``fn(store)`` on the shared connection and returns once committed."""
+class CommitThread:
+    """Runs one ``Job`` at a time on its own connection, in its own thread."""
 
     def __init__(self, db_path: Path) -> None:
-        self._store = Store(db_path, shared_by_threads=True)
-        self._batch_store = _SavepointStore(self._store)
-        self._commit_lock = threading.Lock()
-        self._queue_lock = threading.Lock()
-        self._queue: list[_Job[Any]] = []
+        self.store = Store(db_path, shared_by_threads=True)
+        self.busy = False  # a job was submitted and not collected yet
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        self._cond = threading.Condition()
+        self._job: Job | None = None
+        self._stopping = False
+        self._done = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="send-commits", daemon=True)
+        self._thread.start()
 
-    def run(self, fn: Callable[[Store], T]) -> T:
-        job: _Job[T] = _Job(fn)
-        with self._queue_lock:
-            self._queue.append(job)
-        with self._commit_lock:
-            if not job.done:  # nobody committed it yet: lead, committing all queued jobs
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                self._commit(batch)
-        if job.error is not None:
-            raise job.error
-        return job.result  # type: ignore[return-value]  # set when error is None
+    def fileno(self) -> int:
+        """Readable once the submitted job is done: wait on it beside the sockets."""
+        return self._wake_read
 
-    def _commit(self, batch: list[_Job[Any]]) -> None:
-        conn = self._store.conn
-        if len(batch) == 1:  # alone: its own transaction, no savepoint (two statements fewer)
-            self._commit_one(batch[0])
+    def submit(self, job: Job) -> None:
+        if self.busy:
+            raise RuntimeError("CommitThread.submit: the previous job was not collected")
+        self.busy = True
+        with self._cond:
+            self._job = job
+            self._cond.notify()
+
+    def collect(self) -> None:
+        """Wait for the submitted job to be committed; raise its error if it failed."""
+        if not self.busy:
             return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                try:
-                    job.result = job.fn(self._batch_store)
-                except Exception as exc:  # its savepoint rolled back; the others go on
-                    job.error = exc
-            conn.execute("COMMIT")
-        except BaseException as exc:  # the transaction failed: none of the batch holds
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for job in batch:
-                job.error = exc
-        for job in batch:
-            job.done = True
+        with self._cond:
+            while not self._done:
+                self._cond.wait()
+            self._done = False
+            error, self._error = self._error, None
+        os.read(self._wake_read, 64)  # written before _done was set: never blocks
+        self.busy = False
+        if error is not None:
+            raise error
 
-    def _commit_one(self, job: _Job[Any]) -> None:
-        conn = self._store.conn
-        try:
-            job.result = job.fn(self._store)  # commits through Store.transaction()
-        except BaseException as exc:  # rolled back: nothing of it holds
-            if conn.in_transaction:  # a failed COMMIT leaves the transaction open
-                conn.execute("ROLLBACK")
-            job.error = exc
-        job.done = True
+    def settle(self) -> None:
+        """Wait for the job in progress, if any, dropping its error (the caller is already
+        failing): the connection is then free for the caller's own clean-up."""
+        with contextlib.suppress(BaseException):  # the caller's own error is the one reported
+            self.collect()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._job is None and not self._stopping:
+                    self._cond.wait()
+                if self._job is None:
+                    return
+                job, self._job = self._job, None
+            error: BaseException | None = None
+            try:
+                job(self.store)
+            except BaseException as exc:  # handed to collect(), raised in the loop's thread
+                error = exc
+                if self.store.conn.in_transaction:
+                    self.store.conn.execute("ROLLBACK")
+            os.write(self._wake_write, b".")
+            with self._cond:
+                self._error = error
+                self._done = True
+                self._cond.notify()
 
     def close(self) -> None:
-        with self._commit_lock:
-            self._store.close()
+        """Wait for the job in progress (its error, if any, is dropped), then stop."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._thread.join()
+        self.busy = False
+        self.store.close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
 
-    def __enter__(self) -> SerialWriter:
+    def __enter__(self) -> CommitThread:
         return self
 
     def __exit__(self, *exc: object) -> None:
