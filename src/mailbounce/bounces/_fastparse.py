@@ -2,19 +2,21 @@
 
 The compat32 feedparser reads a message line by line in pure Python: on the DEV corpus it
 alone spent about the whole per-message budget of the "2x flufl.bounce" benchmark. This module
-finds header blocks and boundary lines with one regex pass each over the decoded text and builds
-the same ``IndexedMessage`` objects: the same ``_headers`` (as ``Compat32.header_source_parse``
-makes them), ``_payload``, ``preamble``, ``epilogue``, ``_default_type``, ``_unixfrom`` and
-defects. Where the feedparser would do something unusual (record a defect, push a line back,
-merge doubled boundaries) this module does not imitate it: ``parse_message`` returns None and
-the caller uses the feedparser. Only LF line endings are handled (``analyse_message`` normalises
-them first); a CR anywhere declines.
+finds header blocks with one regex, delimiter lines with ``str.find``, and builds the same
+``IndexedMessage`` objects: the same ``_headers`` (as ``Compat32.header_source_parse`` makes
+them), ``_payload``, ``preamble``, ``epilogue``, ``_default_type``, ``_unixfrom`` and defects.
+The defects of truncated or sloppy reports (no close delimiter, no start delimiter, no
+boundary, a body line right after the headers) are reproduced; where the feedparser does
+something more unusual (pushes an envelope line back, merges doubled delimiters, nests a part
+in a status block) ``parse_message`` returns None and the caller uses the feedparser. Only LF
+line endings are handled (``analyse_message`` normalises them first); a CR anywhere declines.
 
 The rules followed are those of ``email/feedparser.py`` ``FeedParser._parsegen`` (Python 3.11):
 
 - headers: lines matching ``headerRE`` up to the first blank line; a first line starting with
-  ``From `` is the envelope (``_unixfrom``); any other line ends the block with a defect.
-- a line is a boundary of the enclosing multipart when it is ``--boundary``, optionally ``--``,
+  ``From `` is the envelope (``_unixfrom``); any other line ends the block and starts the body
+  (``MissingHeaderBodySeparatorDefect``).
+- a line is a delimiter of the enclosing multipart when it is ``--boundary``, optionally ``--``,
   optional blanks, end of line (RFC 2046 5.1.1); the line ending before it belongs to it, so
   the part before (its innermost last message, as the feedparser's ``_last``) loses one.
 - ``message/delivery-status``: header blocks separated by one blank line, each a message
@@ -25,7 +27,14 @@ The rules followed are those of ``email/feedparser.py`` ``FeedParser._parsegen``
 from __future__ import annotations
 
 import re
-from email.errors import CloseBoundaryNotFoundDefect
+from email.errors import (
+    CloseBoundaryNotFoundDefect,
+    InvalidMultipartContentTransferEncodingDefect,
+    MissingHeaderBodySeparatorDefect,
+    MultipartInvariantViolationDefect,
+    NoBoundaryInMultipartDefect,
+    StartBoundaryNotFoundDefect,
+)
 from email.message import Message
 from email.utils import unquote
 
@@ -49,6 +58,8 @@ _PLAIN_PARAMETERS = re.compile(
     rf"{_BLANKS}{_TOKEN}{_BLANKS}(?:;{_BLANKS}(?:{_TOKEN}{_BLANKS}={_BLANKS}{_VALUE}{_BLANKS})?)*\Z"
 )
 _PARAMETER = re.compile(rf";{_BLANKS}({_TOKEN}){_BLANKS}={_BLANKS}({_VALUE})")
+# Lines the feedparser's ``headerRE`` takes as header lines that ``_FIELD_LINES`` does not.
+_HEADER_SHAPED = ("From ", " ", "\t", ":")
 _PLAIN_TRANSFER_ENCODINGS = ("7bit", "8bit", "binary")
 # Deeper nesting is left to the feedparser (the limits check caps depth before either parse).
 _MAX_DEPTH = 40
@@ -61,7 +72,7 @@ class _Decline(Exception):
 def parse_message(raw: bytes) -> IndexedMessage | None:
     """The compat32 tree ``email.message_from_bytes(raw, IndexedMessage)`` builds, or None
     when the message has anything this splitter does not reproduce exactly (CR line endings,
-    parse defects, doubled boundaries...)."""
+    doubled delimiters, misplaced envelope lines...)."""
     if b"\r" in raw:
         return None
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser decodes
@@ -69,6 +80,8 @@ def parse_message(raw: bytes) -> IndexedMessage | None:
         msg, _ = _parse_part(text, 0, len(text), False, 0)
     except _Decline:
         return None
+    if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
+        msg.defects.append(MultipartInvariantViolationDefect())  # as ``FeedParser.close``
     return msg
 
 
@@ -111,12 +124,16 @@ def _read_headers(msg: IndexedMessage, text: str, start: int, end: int) -> int:
         # A header line ending the text lacks its newline: ``\Z`` took it, ``\n?`` does too.
         msg._headers = _FIELD.findall(text, pos, end)  # type: ignore[attr-defined]
         return end
-    if text[block_end] != "\n":
-        # A line that is no field: a defect, an envelope line out of place, a first line
-        # that is a continuation or a field without a name.
-        raise _Decline("header line")
     msg._headers = _FIELD.findall(text, pos, block_end)  # type: ignore[attr-defined]
-    return block_end + 1
+    if text[block_end] == "\n":
+        return block_end + 1
+    if text.startswith(_HEADER_SHAPED, block_end, end):
+        # An envelope line out of place, a first line that is a continuation, a field
+        # without a name: the feedparser keeps them among the headers, with special cases.
+        raise _Decline("header line")
+    # Any other line ends the headers without a blank line: it starts the body (a defect).
+    msg.defects.append(MissingHeaderBodySeparatorDefect())
+    return block_end
 
 
 def _first_field(msg: IndexedMessage, name: str) -> str | None:
@@ -173,7 +190,15 @@ def _parse_status_blocks(
         after = _read_headers(block, text, pos, end)  # past the blank line, or ``end``
         if _content_type(block).startswith(("message/", "multipart/")):
             raise _Decline("nested status block")  # a block that nests: not a status block
-        block._payload = ""  # type: ignore[attr-defined]  # its body ends at the blank line
+        if block.defects:
+            # A line that is no field ended the headers: it starts a body that runs to the
+            # next blank line.
+            blank = text.find("\n\n", after, end)
+            body_end = end if blank < 0 else blank + 1
+            block._payload = text[after:body_end]  # type: ignore[attr-defined]
+            after = min(body_end + 1, end)
+        else:
+            block._payload = ""  # type: ignore[attr-defined]  # its body ends at the blank line
         blocks.append(block)
         if after >= end:  # the text ended in the block, or with its blank line
             break
@@ -186,17 +211,27 @@ def _parse_multipart(
     msg: IndexedMessage, ctype: str, text: str, start: int, end: int, depth: int
 ) -> None:
     boundary = _boundary(msg)
+    if boundary is None:
+        # No boundary: the whole body is the text of a multipart (a defect).
+        msg.defects.append(NoBoundaryInMultipartDefect())
+        msg._payload = text[start:end]  # type: ignore[attr-defined]
+        return
     if not boundary or "\n" in boundary:
-        raise _Decline("boundary")  # no boundary: the feedparser records a defect
+        raise _Decline("boundary")
     encoding = _first_field(msg, "content-transfer-encoding")
     if encoding is not None and not encoding.isascii():
         encoding = msg.get("content-transfer-encoding")  # compat32 makes it a ``Header``
     if encoding is not None and str(encoding).lower() not in _PLAIN_TRANSFER_ENCODINGS:
-        raise _Decline("multipart transfer encoding")  # RFC 2045 6.4: a defect
+        msg.defects.append(InvalidMultipartContentTransferEncodingDefect())  # RFC 2045 6.4
     marker = "--" + boundary
     first = _next_delimiter(text, marker, start, end)
     if first is None or first[2]:
-        raise _Decline("start boundary")  # no start boundary, or a close one first: defects
+        # No delimiter before the end or the close delimiter: the text read is the payload,
+        # what follows the close delimiter is dropped (a defect).
+        msg.defects.append(StartBoundaryNotFoundDefect())
+        msg._payload = text[start : end if first is None else first[0]]  # type: ignore[attr-defined]
+        msg.epilogue = ""
+        return
     if first[0] > start:
         msg.preamble = text[start : first[0] - 1]
     digest = ctype == "multipart/digest"
