@@ -18,7 +18,7 @@ from enum import StrEnum
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._prefilter import folded
 from mailbounce.bounces._prefilter import search as literal_search
-from mailbounce.bounces.base import Mail, decode_header_text, part_text
+from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.fallback import looks_like_report, recipient_texts, report_text
 from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded, size_exceeded
 from mailbounce.bounces.rfc3464 import best_status, find_reply
@@ -124,15 +124,15 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
         if found:
             detector_name, facts = detector.name, _with_words(mail, _unique(found))
             break
-    texts, from_original = _original_texts(msg, _original_parts(msg))
+    texts, from_original = _original_texts(mail, _original_parts(mail))
     verdict = Verdict.BOUNCE
     if not facts:
         verdict = Verdict.UNRECOGNISED if looks_like_report(mail) else Verdict.NOT_BOUNCE
     return Analysis(
         verdict=verdict,
         detector=detector_name,
-        message_id=_header_or_none(msg, "Message-ID"),
-        date=_header_or_none(msg, "Date"),
+        message_id=_header_or_none(mail, "Message-ID"),
+        date=_header_or_none(mail, "Date"),
         original_message_id=_original_message_id(texts, from_original),
         tracking_tokens=_tracking_tokens(msg, texts),
         results=tuple((f, classify(f)) for f in facts),
@@ -183,16 +183,16 @@ def _unique(facts: list[BounceFacts]) -> list[BounceFacts]:
     return kept
 
 
-def _header_or_none(msg: Message, name: str) -> str | None:
-    value = decode_header_text(msg.get(name)).strip()
+def _header_or_none(mail: Mail, name: str) -> str | None:
+    value = mail.header(name).strip()
     return value or None
 
 
-def _original_parts(msg: Message) -> list[Message]:
+def _original_parts(mail: Mail) -> list[Message]:
     """The returned original: message/rfc822 parts and text/rfc822-headers parts."""
     found: list[Message] = []
-    for part in msg.walk():
-        if part is not msg and part.get_content_type() in _ORIGINAL_TYPES:
+    for part, kind in mail.parts():  # walk() order, content types read once per message
+        if part is not mail.msg and kind in _ORIGINAL_TYPES:
             if _is_forwarded_report(part):
                 continue  # a forwarded report, not the returned original: look inside
             found.append(part)
@@ -216,22 +216,22 @@ def _original_text(part: Message) -> str:
     return part_text(part)
 
 
-def _body_texts(msg: Message) -> list[str]:
+def _body_texts(mail: Mail) -> list[str]:
     texts: list[str] = []
-    for part in msg.walk():
-        if part.get_content_maintype() == "text" and part.get_content_type() != "text/html":
-            texts.append(part_text(part))
+    for part, kind in mail.parts():
+        if kind.startswith("text/") and kind != "text/html":
+            texts.append(mail.part_text(part))
         if len(texts) >= 4:
             break
     return texts
 
 
-def _original_texts(msg: Message, original: list[Message]) -> tuple[list[str], bool]:
+def _original_texts(mail: Mail, original: list[Message]) -> tuple[list[str], bool]:
     """The returned original's header texts, else the bounce's own text parts (and which)."""
     texts = [_original_text(part) for part in original]
     if any(texts):
         return texts, True
-    return _body_texts(msg), False
+    return _body_texts(mail), False
 
 
 def _original_message_id(texts: list[str], from_original: bool) -> str | None:
@@ -255,9 +255,10 @@ def _original_message_id(texts: list[str], from_original: bool) -> str | None:
 def _tracking_tokens(msg: Message, texts: list[str]) -> tuple[str, ...]:
     """Candidate tokens (the caller verifies signatures): VERP addresses and the header."""
     tokens: list[str] = []
-    for name, value in msg.items():
+    for name, raw in msg.raw_items():
         if name.lower() in _VERP_HEADERS:
-            tokens.extend(_verp_tokens(str(value)))
+            # The value as ``items()`` gives it, fetched for these headers only.
+            tokens.extend(_verp_tokens(str(msg.policy.header_fetch_parse(name, raw))))
     for text in texts:
         lowered = _ascii_lowered(text)
         for match in _line_matches(_TOKEN_HEADER, _TOKEN_LITERAL, text, lowered):

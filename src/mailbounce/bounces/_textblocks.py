@@ -45,7 +45,7 @@ def body_text(mail: Mail) -> str:
     leaves = list(_parts_outside_original(mail.msg))
     for part in leaves:
         if part.get_content_type() == "text/plain":
-            text = part_text(part)
+            text = mail.part_text(part)
             break
     else:
         # Broken MIME (a boundary that never parsed) leaves a multipart as one text blob.

@@ -58,6 +58,7 @@ class Mail:
     _dsn: list[BounceFacts] | None = field(default=None, repr=False)
     # Field texts and their exact lower-cased forms for detector gates (``_markers``).
     _views: dict[str, tuple[str, str | None]] = field(default_factory=dict, repr=False)
+    _texts: dict[int, str] = field(default_factory=dict, repr=False)
 
     def parts(self) -> list[tuple[Message, str]]:
         """Every part in document order with its content type, computed once per message
@@ -65,6 +66,14 @@ class Mail:
         if self._parts is None:
             self._parts = [(part, part.get_content_type()) for part in self.msg.walk()]
         return self._parts
+
+    def part_text(self, part: Message) -> str:
+        """``part_text(part)`` decoded once per message (the body and the returned original's
+        scans read the same parts)."""
+        text = self._texts.get(id(part))
+        if text is None:
+            text = self._texts[id(part)] = part_text(part)
+        return text
 
     def header(self, name: str) -> str:
         """A header's decoded text ("" when absent), decoded once per message.
