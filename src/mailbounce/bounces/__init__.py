@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from email.message import Message
 from enum import StrEnum
 
+from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._prefilter import folded
 from mailbounce.bounces._prefilter import search as literal_search
@@ -100,8 +101,11 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
     if problem is not None:
         raise UnparseableMessage(problem)
     try:
-        # IndexedMessage: compat32 with header look-ups answered from an index (h12).
-        msg = email.message_from_bytes(raw, IndexedMessage, policy=email.policy.compat32)
+        # IndexedMessage: compat32 with header look-ups answered from an index (h12). The fast
+        # splitter builds the very same tree, or declines and the feedparser reads it (issue 3).
+        msg = parse_message(raw) or email.message_from_bytes(
+            raw, IndexedMessage, policy=email.policy.compat32
+        )
     except (RecursionError, MemoryError) as exc:
         raise UnparseableMessage(f"cannot parse the MIME structure: {type(exc).__name__}") from None
     mail = Mail(msg)
