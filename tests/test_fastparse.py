@@ -386,3 +386,23 @@ def test_plain_parameters_are_read_directly(value: str) -> None:
     msg = IndexedMessage()
     msg._headers = [("Content-Type", value)]
     assert _boundary(msg) == IndexedMessage.get_boundary(msg)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600))
+def test_arbitrary_bytes_parse_as_the_feedparser_or_are_declined(raw: bytes) -> None:
+    same_or_declined(raw)
+
+
+def _nested(depth: int) -> bytes:
+    raw = b"Content-Type: text/plain\n\nhello\n"
+    for level in range(depth):
+        raw = b"Content-Type: multipart/mixed; boundary=l%d\n\n--l%d\n%s--l%d--\n" % (
+            (level, level, raw, level)
+        )
+    return raw
+
+
+def test_deep_nesting_is_left_to_the_feedparser() -> None:
+    assert same_or_declined(_nested(30))
+    assert not same_or_declined(_nested(60))
