@@ -31,6 +31,7 @@ from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply
 from mailbounce.classify import command_in, find_enhanced_status
 from mailbounce.models import BounceFacts
 from mailbounce.reason_rules import PHRASES
+from mailbounce.regex_literals import found
 
 __all__ = ["DETECTOR", "looks_like_report", "recipient_texts", "report_text"]
 
@@ -129,7 +130,8 @@ def strong_evidence(text: str) -> bool:
     if _CODES.search(text):
         return True
     lower = text.lower()
-    return any(pattern.search(lower) for pattern in PHRASES.values())
+    # Each group's alternatives tried only where their words are (regex_literals.found).
+    return any(found(pattern, lower) for pattern in PHRASES.values())
 
 
 def recipient_blocks(
