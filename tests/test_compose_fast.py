@@ -24,6 +24,7 @@ from mailbounce.compose import MessageSpec, MessageTemplate, header_text
 from mailbounce.compose_body import PartEncoder, encode_body
 from mailbounce.compose_fill import Filler, html_escape, layout
 from mailbounce.errors import TemplateError
+from mailbounce.smtp_wire import wire_data
 
 BOUNDARY = "=_mb_0123456789abcdef"
 NAMES = ("a", "b", "ville")
@@ -47,6 +48,7 @@ def jinja(source: str, autoescape: bool, context: dict[str, Any]) -> str:
 # Text between template tags: accents, HTML specials, every kind of line break, long runs.
 _text = st.lists(
     st.sampled_from(["a", "é", "Ж", " ", "\t", "\n", "\r", "\r\n", ".", "<", "&", "'", '"', "="])
+    | st.just("\n.")
     | st.just("x" * 600)
     | st.just("--" + BOUNDARY),
     max_size=12,
@@ -121,6 +123,9 @@ def test_part_encoding_is_encode_body_of_the_render(
     for _ in range(2):  # the second time from the caches
         encoding, encoded = part.encode(values, eight_bit)
         assert (encoding, encoded) == (expected_encoding, expected.encode("utf-8"))
+        # As SMTP DATA: what smtp_wire.wire_data does to it, minus the terminator.
+        _, data = part.encode(values, eight_bit, smtp_data=True)
+        assert data + b".\r\n" == wire_data(encoded)
 
 
 @given(_template)

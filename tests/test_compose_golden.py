@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from mailbounce.compose import MessageSpec, MessageTemplate
+from mailbounce.smtp_wire import wire_data
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "compose"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -209,6 +210,15 @@ CASES: dict[str, Case] = {
         },
         PEOPLE,
     ),
+    "dot_starts_a_header_and_lines": Case(
+        {
+            "subject": "S",
+            # Quoted-printable's soft line break puts the dot of ".x" at a line start.
+            "text": ".{{ ville }}\n..\né" + "a" * 69 + ".x\n",
+            "extra_headers": {".X-Dot": "v"},
+        },
+        PEOPLE,
+    ),
     "builtins": Case(
         {
             "subject": "{{ campaign }} {{ email }}",
@@ -239,7 +249,10 @@ CASES: dict[str, Case] = {
 
 
 def render_case(
-    case: Case, template_class: Any = MessageTemplate, spec_class: Any = MessageSpec
+    case: Case,
+    template_class: Any = MessageTemplate,
+    spec_class: Any = MessageSpec,
+    method: str = "render",
 ) -> bytes:
     values: dict[str, Any] = {
         "from_addr": "Les Amis du Vieux Moulin <lettre@amis.example>",
@@ -248,7 +261,7 @@ def render_case(
     }
     values.update(case.spec)
     template = template_class(spec_class(**values), columns=case.columns, domain="amis.example")
-    data = template.render(
+    data = getattr(template, method)(
         address=case.address,
         fields=case.fields,
         message_id=MESSAGE_ID,
@@ -271,6 +284,13 @@ def _fixed_boundary(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_golden_bytes(name: str) -> None:
     expected = (GOLDEN / f"{name}.eml").read_bytes()
     assert render_case(CASES[name]) == expected
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_smtp_data_is_the_golden_message_dot_stuffed(name: str) -> None:
+    """render_data: the DATA payload smtp_wire.wire_data makes of the same message."""
+    expected = wire_data((GOLDEN / f"{name}.eml").read_bytes())
+    assert render_case(CASES[name], method="render_data") == expected
 
 
 def test_every_golden_file_has_a_case() -> None:

@@ -60,10 +60,21 @@ class Lines:
 
     ``longest``: octets of the longest line in UTF-8; ``growth``: UTF-8 octets beyond one
     per character; ``crlf``: UTF-8 with CRLF line ends (7bit, 8bit and the base64 input);
-    ``qp``: quoted-printable with CRLF line ends.
+    ``qp``: quoted-printable with CRLF line ends. ``crlf_data`` and ``qp_data``: the same
+    with each leading dot doubled, as in SMTP DATA (RFC 5321 §4.5.2).
     """
 
-    __slots__ = ("ascii", "chars", "crlf", "growth", "has_boundary", "longest", "qp")
+    __slots__ = (
+        "ascii",
+        "chars",
+        "crlf",
+        "crlf_data",
+        "growth",
+        "has_boundary",
+        "longest",
+        "qp",
+        "qp_data",
+    )
 
     def __init__(self, text: str, boundary: str) -> None:
         """``text``: whole lines, any line breaks (they are normalised to LF first)."""
@@ -77,14 +88,26 @@ class Lines:
         self.growth = len(data) - len(text)
         self.crlf = data.replace(b"\n", b"\r\n")
         self.qp = _qp(data)
+        self.crlf_data = dot_stuffed(self.crlf)
+        self.qp_data = dot_stuffed(self.qp)
+
+
+def dot_stuffed(lines: bytes) -> bytes:
+    """CRLF ``lines`` with a dot added before each line's leading dot (RFC 5321 §4.5.2)."""
+    if lines.startswith(b"."):
+        lines = b"." + lines
+    return lines.replace(b"\r\n.", b"\r\n..")
 
 
 # What an empty last group adds: nothing (no text can hold the boundary "-" either).
 EMPTY = Lines("", "-")
 
 
-def encode_lines(parts: Sequence[Lines], eight_bit: bool) -> tuple[str, bytes]:
-    """``encode_body``'s choice and octets for the body made of ``parts`` in order."""
+def encode_lines(
+    parts: Sequence[Lines], eight_bit: bool, smtp_data: bool = False
+) -> tuple[str, bytes]:
+    """``encode_body``'s choice and octets for the body made of ``parts`` in order; with
+    ``smtp_data``, leading dots doubled."""
     ascii, longest, has_boundary, chars, growth = True, 0, False, 0, 0
     for part in parts:
         ascii = ascii and part.ascii
@@ -92,23 +115,26 @@ def encode_lines(parts: Sequence[Lines], eight_bit: bool) -> tuple[str, bytes]:
         has_boundary = has_boundary or part.has_boundary
         chars += part.chars
         growth += part.growth
-    return _encoded(parts, (ascii, longest, has_boundary, chars, growth), eight_bit)
+    return _encoded(parts, (ascii, longest, has_boundary, chars, growth), eight_bit, smtp_data)
 
 
 Figures = tuple[bool, int, bool, int, int]  # ascii, longest, has_boundary, chars, growth
 
 
-def _encoded(parts: Sequence[Lines], figures: Figures, eight_bit: bool) -> tuple[str, bytes]:
+def _encoded(
+    parts: Sequence[Lines], figures: Figures, eight_bit: bool, smtp_data: bool
+) -> tuple[str, bytes]:
     ascii, longest, has_boundary, chars, growth = figures
     fits = longest <= MAX_LINE and not has_boundary
-    if ascii:
-        if fits:
-            return "7bit", b"".join([part.crlf for part in parts])
-        return "quoted-printable", b"".join([part.qp for part in parts])
-    if eight_bit and fits:
-        return "8bit", b"".join([part.crlf for part in parts])
-    if growth * 5 > chars:
+    if fits and (ascii or eight_bit):  # 7bit, or 8bit for a relay with 8BITMIME
+        if smtp_data:
+            return "7bit" if ascii else "8bit", b"".join([part.crlf_data for part in parts])
+        return "7bit" if ascii else "8bit", b"".join([part.crlf for part in parts])
+    if not ascii and growth * 5 > chars:
+        # No dot in the base64 alphabet: nothing to double.
         return "base64", _base64(b"".join([part.crlf for part in parts]))
+    if smtp_data:
+        return "quoted-printable", b"".join([part.qp_data for part in parts])
     return "quoted-printable", b"".join([part.qp for part in parts])
 
 
@@ -147,10 +173,14 @@ class PartEncoder:
             sum(part.growth for part in fixed),
         )
 
-    def encode(self, context: Context, eight_bit: bool) -> tuple[str, bytes]:
-        """(Content-Transfer-Encoding, encoded body) for one recipient's values."""
+    def encode(
+        self, context: Context, eight_bit: bool, smtp_data: bool = False
+    ) -> tuple[str, bytes]:
+        """(Content-Transfer-Encoding, encoded body) for one recipient's values; with
+        ``smtp_data``, leading dots doubled."""
         if self.filler.pieces is None:
-            return encode_lines(self._whole(self.filler.fill(context)), eight_bit)
+            whole = self._whole(self.filler.fill(context))
+            return encode_lines(whole, eight_bit, smtp_data)
         parts: list[Any] = self._items.copy()
         ascii, longest, has_boundary, chars, growth = self._fixed
         last = len(parts) - 1
@@ -167,8 +197,9 @@ class PartEncoder:
             chars += lines.chars
             growth += lines.growth
         if not chars:  # an empty body is one empty line
-            return encode_lines([self._measured("\n")], eight_bit)
-        return _encoded(parts, (ascii, longest, has_boundary, chars, growth), eight_bit)
+            return encode_lines([self._measured("\n")], eight_bit, smtp_data)
+        figures = (ascii, longest, has_boundary, chars, growth)
+        return _encoded(parts, figures, eight_bit, smtp_data)
 
     def _whole(self, text: str) -> list[Lines]:
         """A body Jinja2 rendered whole, cut into lines looked up one by one."""
