@@ -18,6 +18,7 @@ from mailbounce.bounces._prefilter import (
     may_match,
     required_literals,
     search,
+    search_text,
 )
 from mailbounce.classify import _normalise as normalise_diagnostic
 from mailbounce.reason_rules import GREYLISTING, MAILER_ERROR, PHRASES, RETRY_LATER, STAGES
@@ -57,6 +58,8 @@ def test_no_match_is_hidden(atoms: list[str], flags: int, text: str) -> None:
     assert (found and (found.span(), found.groups())) == (
         expected and (expected.span(), expected.groups())
     )
+    again = search_text(pattern, text)
+    assert (again and again.span()) == (expected and expected.span())
 
 
 @pytest.mark.parametrize(

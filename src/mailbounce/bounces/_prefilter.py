@@ -15,7 +15,14 @@ import re
 
 from mailbounce.regex_literals import leading_literals, required_literals
 
-__all__ = ["folded", "leading_literals", "may_match", "required_literals", "search"]
+__all__ = [
+    "folded",
+    "leading_literals",
+    "may_match",
+    "required_literals",
+    "search",
+    "search_text",
+]
 
 # The only characters ``re.IGNORECASE`` matches with an ASCII letter, or that ``str.lower``
 # maps onto ASCII or onto more than one character (a test checks all of Unicode). In a text
@@ -63,6 +70,11 @@ def may_match(pattern: re.Pattern[str], text: str, lowered: str) -> bool:
             return True
         text = lowered
     return any(literal in text for literal in literals)
+
+
+def search_text(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """``search`` for a text with no lower-cased copy at hand (made only when needed)."""
+    return search(pattern, text, folded(text) if _facts_of(pattern)[0] else None)
 
 
 def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match[str] | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from email.message import Message
 
-from mailbounce.bounces._prefilter import folded, may_match
+from mailbounce.bounces._prefilter import folded, may_match, search_text
 from mailbounce.bounces._prefilter import search as literal_search
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import _blocks_from_text as _fields_from_text
@@ -23,7 +23,6 @@ from mailbounce.models import BounceFacts, Reason
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 _ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 _REPLY_FIRST = re.compile(r"^\s*(?:<<<\s*)?([245][0-5]\d)(?:[ \-]|$)")
-_SPACES = re.compile(r"\s+")
 _BODY_KEY = "_textblocks.body"
 _BODY_LOWER_KEY = "_textblocks.body.lower"
 _NOT_FOLDED = "\x00not folded"  # cached for a body ``folded`` cannot lower-case exactly
@@ -113,7 +112,7 @@ def _all_parts(msg: Message) -> Iterator[Message]:
 
 def cut_at(text: str, separator: re.Pattern[str]) -> str:
     """The text before the first match of ``separator`` (the returned message starts there)."""
-    match = separator.search(text)
+    match = search_text(separator, text)  # the regex tried where its literal starts
     return text[: match.start()] if match else text
 
 
@@ -144,7 +143,8 @@ def first_address(text: str) -> str | None:
 
 def squeeze(text: str) -> str:
     """Whitespace runs (line folds of the MTA's layout) collapsed to one space."""
-    return _SPACES.sub(" ", text).strip()
+    # str.split and re's \s agree on what whitespace is (test_classify); 3x cheaper.
+    return " ".join(text.split())
 
 
 def enhanced_status(text: str) -> str | None:
