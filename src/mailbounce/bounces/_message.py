@@ -11,6 +11,7 @@ still goes through ``policy.header_fetch_parse``), and drops the index on every 
 from __future__ import annotations
 
 from email.message import Message
+from email.policy import compat32
 from typing import Any
 
 
@@ -40,7 +41,10 @@ class IndexedMessage(Message):
         found = self._header_index().get(name.lower())
         if not found:
             return failobj
-        return self.policy.header_fetch_parse(*found[0])
+        key, value = found[0]
+        if self.policy is compat32 and isinstance(value, str) and value.isascii():
+            return value  # what compat32's header_fetch_parse returns for it, without the calls
+        return self.policy.header_fetch_parse(key, value)
 
     def get_all(self, name: str, failobj: Any = None) -> Any:
         found = self._header_index().get(name.lower())
