@@ -50,6 +50,11 @@ class IndexedMessage(Message):
         found = self._header_index().get(name.lower())
         if not found:
             return failobj
+        if self.policy is compat32:
+            return [
+                v if isinstance(v, str) and v.isascii() else self.policy.header_fetch_parse(k, v)
+                for k, v in found
+            ]
         return [self.policy.header_fetch_parse(k, v) for k, v in found]
 
     def __contains__(self, name: object) -> bool:
