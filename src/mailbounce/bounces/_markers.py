@@ -35,8 +35,8 @@ class Marker:
     limit: int | None = None
 
 
-# (view key, limit, compare lower-cased, literals); literals None: always True.
-_Check = tuple[str, int | None, bool, tuple[str, ...] | None]
+# (view key, limit, 1 to compare lower-cased else 0, literals).
+_Check = tuple[str, int | None, int, tuple[str, ...]]
 
 
 class Markers:
@@ -44,31 +44,43 @@ class Markers:
 
     def __init__(self, *markers: Marker) -> None:
         self.markers = markers
-        self._checks: tuple[_Check, ...] = tuple(_check(m) for m in markers)
+        checks = [_check(m) for m in markers]
+        # A pattern without a literal to look for could match anything: always ask detect.
+        self.always = any(literals is None for _, _, _, literals in checks)
+        self._checks: tuple[_Check, ...] = tuple(
+            (key, limit, lowered, literals)
+            for key, limit, lowered, literals in checks
+            if literals is not None
+        )
 
     def __call__(self, mail: Mail) -> bool:
+        if self.always:
+            return True
         views = mail._views
         for key, limit, lowered, literals in self._checks:
-            if literals is None:
-                return True
             view = views.get(key)
             if view is None:
                 view = views[key] = _view(mail, key)
-            text = view[1] if lowered else view[0]
+            text = view[lowered]
             if text is None:
                 return True
-            end = len(text) if limit is None else limit
-            for literal in literals:
-                if text.find(literal, 0, end) != -1:
-                    return True
+            if limit is None:
+                for literal in literals:
+                    if literal in text:
+                        return True
+            else:
+                for literal in literals:
+                    if text.find(literal, 0, limit) != -1:
+                        return True
         return False
 
 
-def _check(marker: Marker) -> _Check:
+def _check(marker: Marker) -> tuple[str, int | None, int, tuple[str, ...] | None]:
     if marker.pattern is PRESENT:
-        return ("present:" + marker.field.lower(), None, False, ("1",))
-    ignores_case = bool(marker.pattern.flags & re.IGNORECASE)
-    return (marker.field.lower(), marker.limit, ignores_case, required_literals(marker.pattern))
+        # The view of a header's presence is "1" when it is there, "" when not.
+        return ("present:" + marker.field.lower(), None, 0, ("1",))
+    lowered = 1 if marker.pattern.flags & re.IGNORECASE else 0
+    return (marker.field.lower(), marker.limit, lowered, required_literals(marker.pattern))
 
 
 def _view(mail: Mail, key: str) -> tuple[str, str | None]:
