@@ -58,7 +58,25 @@ def _literals(pattern: re.Pattern[str], *, leading: bool) -> tuple[str, ...] | N
 # A global inline flag (``(?i)``, only allowed first) or a back-reference ties the
 # alternatives together: such a pattern is not split.
 _NOT_SPLIT = re.compile(r"\(\?[aiLmsux]+\)|\\[1-9]|\(\?P=")
-_Plan = tuple[tuple[tuple[str, ...], re.Pattern[str]], ...]
+
+
+class _Alternatives:
+    """Alternatives of a pattern that need the same literals, compiled on first use (most
+    are never tried: compiling every phrase group's alternatives up front cost ~50 ms)."""
+
+    __slots__ = ("_compiled", "flags", "literals", "source")
+
+    def __init__(self, literals: tuple[str, ...], source: str, flags: int) -> None:
+        self.literals, self.source, self.flags = literals, source, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.source, self.flags)
+        return self._compiled.search(text)
+
+
+_Plan = tuple[_Alternatives, ...]
 _plans: dict[re.Pattern[str], _Plan] = {}
 _gates: dict[re.Pattern[str], tuple[str, ...] | None] = {}
 
@@ -74,10 +92,10 @@ def found(pattern: re.Pattern[str], text: str) -> bool:
     plan = _plans.get(pattern)
     if plan is None:
         plan = _plans[pattern] = _plan(pattern)
-    for literals, alternative in plan:
-        for literal in literals:
+    for alternatives in plan:
+        for literal in alternatives.literals:
             if literal in text:
-                if alternative.search(text) is not None:
+                if alternatives.search(text) is not None:
                     return True
                 break
     return False
@@ -99,14 +117,14 @@ def search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 def _plan(pattern: re.Pattern[str]) -> _Plan:
     source = pattern.pattern
     if pattern.flags & (re.IGNORECASE | _UNSUPPORTED_FLAGS) or _NOT_SPLIT.search(source):
-        return ((("",), pattern),)
+        return (_Alternatives(("",), source, pattern.flags),)
     # Alternatives needing the same literals (or none: "") are searched together.
     grouped: dict[tuple[str, ...], list[str]] = {}
     for alternative in _top_level_alternatives(source):
         literals = tuple(dict.fromkeys(_alternative_literals(alternative) or [""]))
         grouped.setdefault(literals, []).append(alternative)
     return tuple(
-        (literals, re.compile("|".join(members), pattern.flags))
+        _Alternatives(literals, "|".join(members), pattern.flags)
         for literals, members in grouped.items()
     )
 
