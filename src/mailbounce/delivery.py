@@ -9,25 +9,29 @@ commit in progress; every transition the replies bring (a 354: ``in_flight``; a 
 reply or a refusal: the outcome) waits in ``pending``; whenever the commit thread is free,
 all that is pending, of every connection, goes to it as ONE transaction
 (``store.sending.record_steps``). Only once that transaction has committed does a
-connection write the data of its ``in_flight`` message. An outcome does not hold its
-connection back: the connection takes its next recipient at once and writes its envelope,
-and the outcome is committed with (at the latest) that recipient's ``in_flight``, before
-that recipient's data. No per-message thread hand-off, lock or commit; one timestamp
-(seconds) per loop turn.
+connection write the data of its ``in_flight`` message. With PIPELINING, the envelope of
+the connection's next recipient goes out in the same write as that data (RFC 2920 §3.1),
+so its 354 comes right after the data's reply, and the outcome of one message and the
+``in_flight`` of the next are committed together. An outcome never holds its connection
+back, and is committed at the latest with the next recipient's ``in_flight``, before that
+recipient's data. No per-message thread hand-off, lock or commit; one timestamp (seconds)
+per loop turn.
 
 What a crash (SIGKILL) leaves, at each point (crash points in brackets, for the tests):
 
-- after a claim, before the recipient's ``in_flight`` has committed [``after_claim``]:
-  ``claimed``; the next run gives it back to ``pending`` and sends it (the server never
-  had its data: at most its envelope, ended by the lost connection).
-- after the commit of ``in_flight``, before or while the data is written
-  [``after_in_flight``, ``after_data``]: ``in_flight``, which the next run turns into
-  ``uncertain`` (maybe delivered; never resent unless ``--resend-uncertain``). Every
-  recipient of that commit is left so: at most one per connection.
-- after the final reply, before the commit of the outcome [``after_reply``]: ``in_flight``
-  → ``uncertain`` as above (the server's answer is lost with the process); the
-  connection's next recipient, whose envelope may be written already, is ``claimed``.
-- after the commit of the outcome [``after_commit``]: the outcome holds.
+- a recipient claimed, its ``in_flight`` not committed (its envelope may be out, even
+  with the previous message's data) [``after_claim``]: ``claimed``; the next run gives it
+  back to ``pending`` and sends it (the server never had its data).
+- ``in_flight`` committed, the data not written or being written [``after_in_flight``,
+  ``after_data``]: ``in_flight``, which the next run turns into ``uncertain`` (maybe
+  delivered; never resent unless ``--resend-uncertain``).
+- the final reply read, the outcome not committed yet [``after_reply``]: ``in_flight`` →
+  ``uncertain`` as above (the server's answer is lost with the process).
+- the outcome committed [``after_commit``]: the outcome holds.
+
+Whatever the point, the run's other connections are at one of these steps too: a killed
+run leaves at most one ``in_flight`` (then ``uncertain``) recipient per connection, and
+never one whose data was not preceded by its committed ``in_flight`` (no duplicate).
 
 ``in_flight`` is committed after the recipient's own 354 and before its data: never
 earlier (a crash before the data must not make an unsent message ``uncertain``), never
@@ -48,11 +52,11 @@ from mailbounce.addresses import domain_of
 from mailbounce.campaign import Campaign
 from mailbounce.compose import MessageTemplate, make_message_id
 from mailbounce.crash_points import crash_point
-from mailbounce.errors import MailbounceError
+from mailbounce.errors import MailbounceError, SmtpSetupError
 from mailbounce.ratelimit import DomainGate, RateLimiter
 from mailbounce.send_outcome import backed_off, iso, outcome_of
 from mailbounce.smtp import SendResult, SmtpClient
-from mailbounce.smtp_pipeline import READY, Phase, Session
+from mailbounce.smtp_pipeline import READY, VOID, Envelope, Event, Phase, Session
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
 from mailbounce.store.writer import CommitThread
@@ -88,6 +92,13 @@ class _Claims:
             crash_point("after_claim")
         return self._buffer.pop() if self._buffer else None
 
+    def take_claimed(self) -> deliveries.Delivery | None:
+        """The next recipient if already claimed (no claim now: no store access)."""
+        return self._buffer.pop() if self._buffer and not self.stopped else None
+
+    def put_back(self, delivery: deliveries.Delivery) -> None:
+        self._buffer.append(delivery)
+
     def stop(self) -> list[int]:
         """Stop handing out; return the ids claimed but never handed out."""
         self.stopped = True
@@ -108,6 +119,9 @@ class _Slot:
     in_flight: deliveries.InFlight | None = None  # to commit once the 354 has come
     flown: bool = False  # ``in_flight`` committed: the attempt is counted
     finished: bool = False  # no recipient left for it
+    # The next recipient, its envelope written after the current one's data (PIPELINING).
+    following: deliveries.Delivery | None = None
+    following_in_flight: deliveries.InFlight | None = None
 
 
 @dataclass
@@ -151,11 +165,12 @@ class DeliveryRun:
         self._pending = _Batch()  # waiting for the commit thread
         self._committing: _Batch | None = None  # in the commit thread
         self._bar: Progress | None = None
+        self._claims = _Claims(0, "", 0)
 
     def execute(self, bar: Progress, due: int) -> list[int]:
         """Run the loop; return the ids of the deliveries this run decided."""
         self._bar = bar
-        claims = _Claims(self.campaign_id, iso(self.now()), due)
+        claims = self._claims = _Claims(self.campaign_id, iso(self.now()), due)
         count = min(self.campaign.concurrency, max(due, 1))
         slots = [_Slot(Session(SmtpClient(self.campaign.smtp))) for _ in range(count)]
         try:
@@ -169,6 +184,7 @@ class DeliveryRun:
             self.writer.settle()
             left = claims.stop()
             left += [s.delivery.id for s in slots if s.delivery is not None and not s.flown]
+            left += [s.following.id for s in slots if s.following is not None]
             if left:
                 deliveries.release_claims(self.writer.store, left)
         if self.errors:
@@ -231,9 +247,9 @@ class DeliveryRun:
         for slot in batch.ready:
             slot.flown = True
             crash_point("after_in_flight")
-            result = slot.session.send_body(clock)
-            if result is not None:  # the connection broke while the data was written
-                self._conclude(slot, result, now)
+            following = self._following(slot, now)
+            for event in slot.session.send_body(clock, following):
+                self._event(slot, event, now)
 
     def _start(self, claims: _Claims, slot: _Slot, now: datetime) -> None:
         """An idle connection takes its next recipient and writes its envelope."""
@@ -269,7 +285,18 @@ class DeliveryRun:
             return
         if not self._admitted(slot):
             return
-        session = slot.session
+        slot.in_flight, envelope = self._compose(slot.session, delivery, now)
+        slot.started = True
+        if isinstance(envelope, SendResult):
+            self._conclude(slot, envelope, now)
+            return
+        for event in slot.session.begin(envelope, time.monotonic()):
+            self._event(slot, event, now)
+
+    def _compose(
+        self, session: Session, delivery: deliveries.Delivery, now: datetime
+    ) -> tuple[deliveries.InFlight, Envelope | SendResult]:
+        """The message and envelope of ``delivery`` (``SmtpSetupError`` if cannot connect)."""
         token = (
             tracking.make_token(self.secret, self.campaign_id, delivery.id) if self.secret else None
         )
@@ -290,11 +317,31 @@ class DeliveryRun:
             date=now,
             eight_bit=session.offers_8bitmime(),
         )
-        slot.in_flight = deliveries.InFlight(delivery.id, token, message_id)
-        slot.started = True
-        result = session.begin(sender, delivery.address, data, time.monotonic())
-        if result is not None:
-            self._conclude(slot, result, now)
+        in_flight = deliveries.InFlight(delivery.id, token, message_id)
+        return in_flight, session.prepare(sender, delivery.address, data)
+
+    def _following(self, slot: _Slot, now: datetime) -> Envelope | None:
+        """The envelope of the connection's next recipient, to write after the data.
+
+        Only in the plain case: PIPELINING, no rate or domain limit to wait for, the
+        recipient already claimed, its domain not backed off; otherwise the recipient is
+        left for ``_start``.
+        """
+        if self.errors or self.rate is not None or not slot.session.pipelining:
+            return None
+        delivery = self._claims.take_claimed()
+        if delivery is None:
+            return None
+        domain = domain_of(delivery.address)
+        if self.gate.limits(domain) or self.gate.backed_off_until(domain) is not None:
+            self._claims.put_back(delivery)
+            return None
+        in_flight, envelope = self._compose(slot.session, delivery, now)
+        if isinstance(envelope, SendResult):
+            self._claims.put_back(delivery)
+            return None
+        slot.following, slot.following_in_flight = delivery, in_flight
+        return envelope
 
     def _admitted(self, slot: _Slot) -> bool:
         """The domain's connection limit and the rate limits let this message go now."""
@@ -342,19 +389,20 @@ class DeliveryRun:
         clock = time.monotonic()
         for slot in waiting.values():  # not readable: has its reply been awaited too long?
             if slot.session.awaiting_reply and slot.session.deadline < clock:
-                self._event(slot, slot.session.time_out(), now)
+                for event in slot.session.time_out():
+                    self._event(slot, event, now)
 
     def _read(self, slot: _Slot, now: datetime) -> None:
-        try:
-            event = slot.session.on_readable()
-        except MailbounceError as exc:  # 5xx to MAIL FROM: the relay refuses the sender
-            self._stop(slot, exc)
-            return
-        self._event(slot, event, now)
+        for event in slot.session.on_readable():
+            self._event(slot, event, now)
 
-    def _event(self, slot: _Slot, event: SendResult | str | None, now: datetime) -> None:
+    def _event(self, slot: _Slot, event: Event, now: datetime) -> None:
         if event is READY:
             self._pending.ready.append(slot)
+        elif event is VOID:  # its envelope went with a connection now closed: begin again
+            slot.started, slot.in_flight = False, None
+        elif isinstance(event, SmtpSetupError):  # 5xx to MAIL FROM: refuses the sender
+            self._stop(slot, event)
         elif isinstance(event, SendResult) and slot.delivery is not None:
             self._conclude(slot, event, now)
 
@@ -377,6 +425,12 @@ class DeliveryRun:
         concluded = deliveries.Concluded(delivery, outcome, slot.flown)
         self._pending.concluded.append((concluded, result.reply))
         self._free(slot)
+        if slot.following is not None:  # its envelope is out already (see ``_following``)
+            slot.delivery, slot.in_flight = slot.following, slot.following_in_flight
+            slot.following, slot.following_in_flight = None, None
+            slot.domain = domain_of(slot.delivery.address)
+            slot.entered = self.gate.try_enter(slot.domain)  # no limit: always entered
+            slot.started = True
 
     def _free(self, slot: _Slot) -> None:
         if slot.entered:

@@ -71,6 +71,10 @@ class DomainGate:
                 limiter.take()
             yield
 
+    def limits(self, domain: str) -> bool:
+        """``domain`` has a connection or rate limit."""
+        return domain in self._semaphores or domain in self._rates
+
     def try_enter(self, domain: str) -> bool:
         """Take one of ``domain``'s connections if one is free (``leave`` gives it back)."""
         semaphore = self._semaphores.get(domain)

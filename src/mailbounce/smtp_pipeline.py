@@ -13,7 +13,9 @@ with an empty message; a refusal is followed by RSET, or by closing the connecti
 421 (RFC 5321 §3.8); non-ASCII addresses need SMTPUTF8 (RFC 6531), non-ASCII data is sent
 with BODY=8BITMIME when offered (RFC 6152). What the caller must do between the 354 and
 the data (commit ``in_flight``, DESIGN §6) is why ``begin`` → ``READY`` → ``send_body``
-are separate calls.
+are separate calls. With PIPELINING, the next message's envelope may follow the data in
+the same write (RFC 2920 §3.1): one write and one read per message instead of two; if the
+data's reply closes the connection, that envelope is ``VOID`` (its recipient not tried).
 
 Writes are blocking (with the relay's timeout): a command group is a few hundred bytes
 and a message body goes to the kernel's send buffer at once; only replies are awaited
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import time
+from dataclasses import dataclass
 from enum import Enum, auto
 
 from mailbounce.crash_points import crash_point
@@ -51,9 +55,26 @@ class Phase(Enum):
     RESETTING = auto()  # RSET after a refusal, its reply awaited
 
 
-READY = "ready"  # what ``on_readable`` returns once the server said 354
+READY = "ready"  # an event: the server said 354, the caller commits then ``send_body``
+# An event: the envelope written with the previous message's data is void (that message's
+# reply closed or lost the connection); its recipient was not tried, ``begin`` it again.
+VOID = "void"
+# The events a session reports: ``READY``, ``VOID``, the end of an attempt (SendResult),
+# or the relay refusing the sender (an SmtpSetupError: the run stops).
+Event = SendResult | str | SmtpSetupError
 _AWAITING = frozenset({Phase.ENVELOPE, Phase.BODY, Phase.ENDING, Phase.RESETTING})
 _CLOSED_TEXT = "Connection unexpectedly closed"  # smtplib's words for the same event
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A transaction's commands, ready to write (``Session.prepare``)."""
+
+    sender: str
+    message: bytes
+    first: bytes  # what goes out at once: the three commands with PIPELINING, else MAIL
+    unsent: tuple[bytes, ...]  # the rest, one per reply (no PIPELINING)
+    expected: int  # replies to the first write
 
 
 class Session:
@@ -72,6 +93,7 @@ class Session:
         self._refusal_code = 0
         self._sender = ""
         self._body_written = False
+        self._following: Envelope | None = None  # written after this message's data
 
     def __repr__(self) -> str:
         return f"Session({self.client!r}, {self.phase.name})"
@@ -100,8 +122,13 @@ class Session:
 
     # --- a transaction -------------------------------------------------------------
 
-    def begin(self, sender: str, recipient: str, message: bytes, now: float) -> SendResult | None:
-        """Send the envelope (MAIL, RCPT, DATA); a SendResult if it ended at once."""
+    @property
+    def pipelining(self) -> bool:
+        """The open connection's server takes command groups (RFC 2920)."""
+        return self._wire is not None and self._wire.pipelining
+
+    def prepare(self, sender: str, recipient: str, message: bytes) -> Envelope | SendResult:
+        """The envelope of a message (opens the connection if needed), or its refusal."""
         wire = self._open()
         options: list[str] = []
         if not (sender + recipient).isascii():
@@ -118,38 +145,50 @@ class Session:
             options.append("BODY=8BITMIME")  # RFC 6152 §2
         encoding = "utf-8" if options and options[0] == "SMTPUTF8" else "ascii"
         suffix = "".join(f" {option}" for option in options)
-        commands = [
+        commands = (
             f"MAIL FROM:{envelope_path(sender)}{suffix}\r\n".encode(encoding),
             f"RCPT TO:{envelope_path(recipient)}\r\n".encode(encoding),
             b"DATA\r\n",
-        ]
-        self._message, self._sender = message, sender
-        self._replies = []
+        )
         if wire.pipelining:
-            self._unsent, self._expected = [], 3
-            first = b"".join(commands)
-        else:
-            self._unsent, self._expected = commands[1:], 1
-            first = commands[0]
+            return Envelope(sender, message, b"".join(commands), (), 3)
+        return Envelope(sender, message, commands[0], commands[1:], 1)
+
+    def begin(self, envelope: Envelope, now: float) -> list[Event]:
+        """Write the envelope (MAIL, RCPT, DATA); events if it ended at once (lost)."""
+        self._install(envelope, now)
+        return self._write(envelope.first)
+
+    def _install(self, envelope: Envelope, now: float) -> None:
+        self._message, self._sender = envelope.message, envelope.sender
+        self._unsent, self._expected = list(envelope.unsent), envelope.expected
+        self._replies = []
         self.phase = Phase.ENVELOPE
         self.deadline = now + self.client.settings.timeout
-        return self._write(first)
 
-    def send_body(self, now: float) -> SendResult | None:
-        """Write the data and final dot (after the caller's commit); a SendResult if lost."""
+    def send_body(self, now: float, following: Envelope | None = None) -> list[Event]:
+        """Write the data and final dot (after the caller's commit); events if lost.
+
+        ``following`` (PIPELINING only): the next message's envelope, written in the same
+        group: "the actual transfer of message content is explicitly allowed to be the
+        first command in a group" (RFC 2920 §3.1). Its replies follow this message's.
+        """
         payload = wire_data(self._message)
         self._message = b""
         self.phase = Phase.BODY
         self._body_written = False
+        self._following = following
         self.deadline = now + self.client.settings.timeout
-        result = self._write(payload)
-        if result is None:
+        if following is not None:
+            payload += following.first
+        events = self._write(payload)
+        if not events:
             self._body_written = True
             crash_point("after_data")
-        return result
+        return events
 
-    def on_readable(self) -> SendResult | str | None:
-        """Read what arrived: ``READY`` after the 354, the attempt's SendResult, or None."""
+    def on_readable(self) -> list[Event]:
+        """Read what arrived; the events it brings, in order (see ``Event``)."""
         assert self._wire is not None
         sock = self._wire.sock
         try:
@@ -164,14 +203,14 @@ class Session:
             pass  # a partial TLS record: the rest comes with the next readable event
         except OSError as exc:
             return self._lost(exc)
-        event: SendResult | str | None = None
-        while event is None and (reply := self._next_reply()) is not None:
-            event = self._on_reply(*reply)
-        if event is None and len(self._buffer) > MAX_REPLY_BYTES:
-            return self._lost(None)
-        return event
+        events: list[Event] = []
+        while self.phase in _AWAITING and (reply := self._next_reply()) is not None:
+            events += self._on_reply(*reply)
+        if self.phase in _AWAITING and len(self._buffer) > MAX_REPLY_BYTES:
+            events += self._lost(None)
+        return events
 
-    def time_out(self) -> SendResult | None:
+    def time_out(self) -> list[Event]:
         """The awaited reply did not come within the relay's timeout."""
         return self._lost(TimeoutError())
 
@@ -189,41 +228,53 @@ class Session:
 
     # --- the state machine --------------------------------------------------------
 
-    def _on_reply(self, code: int, text: bytes) -> SendResult | str | None:
+    def _on_reply(self, code: int, text: bytes) -> list[Event]:
         phase = self.phase
         if phase is Phase.ENVELOPE:
             self._replies.append((code, text))
             if self._unsent and code in (250, 251, 354):
                 return self._write(self._unsent.pop(0))
             if len(self._replies) < self._expected and not self._unsent:
-                return None
+                return []
             return self._verdict()
         if phase is Phase.BODY:
-            self.phase = Phase.IDLE
-            if code == 421:
-                self._drop()
-            text_line = one_line(text)
-            if 200 <= code < 300:
-                return SendResult(Result.ACCEPTED, Stage.END_OF_DATA, code, text_line)
-            return SendResult(Result.REFUSED, Stage.END_OF_DATA, code, text_line)
+            return self._end_of_data(code, text)
         if phase is Phase.ENDING:
-            self._after_refusal()
-        elif phase is Phase.RESETTING:
+            return self._after_refusal()
+        if phase is Phase.RESETTING:
             self.phase = Phase.IDLE
             if code != 250:
                 self._drop()
-        return None
+        return []
 
-    def _verdict(self) -> SendResult | str | None:
+    def _end_of_data(self, code: int, text: bytes) -> list[Event]:
+        """The reply to the final dot; the following envelope's replies come next."""
+        following, self._following = self._following, None
+        self.phase = Phase.IDLE
+        if code == 421:
+            self._drop()
+        text_line = one_line(text)
+        result = Result.ACCEPTED if 200 <= code < 300 else Result.REFUSED
+        events: list[Event] = [SendResult(result, Stage.END_OF_DATA, code, text_line)]
+        if following is not None:
+            if self._wire is None:
+                events.append(VOID)
+            else:
+                self._install(following, time.monotonic())
+        return events
+
+    def _verdict(self) -> list[Event]:
         """The envelope's replies: ``READY`` after a 354, else the refusal."""
         mail, rcpt, data = (self._replies + [(-1, b"")] * 3)[:3]
         if mail[0] >= 500 and mail[0] != 552:
             # A 5xx to MAIL FROM refuses the sender, not this recipient (RFC 5321 §4.2).
             self._drop()
-            raise SmtpSetupError(
-                f"{self.client.settings.where} refuses the sender {self._sender}:"
-                f" {mail[0]} {one_line(mail[1])}"
-            )
+            where = self.client.settings.where
+            return [
+                SmtpSetupError(
+                    f"{where} refuses the sender {self._sender}: {mail[0]} {one_line(mail[1])}"
+                )
+            ]
         if mail[0] != 250:
             stage, (code, text) = Stage.MAIL, mail
         elif rcpt[0] not in (250, 251):
@@ -232,7 +283,7 @@ class Session:
             stage, (code, text) = Stage.DATA, data
         else:
             self.phase = Phase.READY
-            return READY
+            return [READY]
         self._refusal_code = code
         result = SendResult(Result.REFUSED, stage, code if code > 0 else None, one_line(text))
         if data[0] == 354:  # a server that accepted DATA without a recipient: end it empty
@@ -240,41 +291,45 @@ class Session:
             self._write(b".\r\n")
         else:
             self._after_refusal()
-        return result
+        return [result]
 
-    def _after_refusal(self) -> None:
+    def _after_refusal(self) -> list[Event]:
         """421 closes the connection (RFC 5321 §3.8); other refusals RSET for reuse."""
         if self._refusal_code == 421 or self._refusal_code < 0:
             self._drop()
         else:
             self.phase = Phase.RESETTING
             self._write(b"RSET\r\n")
+        return []
 
-    def _write(self, data: bytes) -> SendResult | None:
+    def _write(self, data: bytes) -> list[Event]:
         assert self._wire is not None
         try:
             self._wire.sock.sendall(data)
         except OSError as exc:
             return self._lost(exc)
-        return None
+        return []
 
-    def _lost(self, exc: BaseException | None) -> SendResult | None:
+    def _lost(self, exc: BaseException | None) -> list[Event]:
         """The connection broke (``exc``) or closed (None) while a reply was awaited."""
-        phase = self.phase
+        phase, following = self.phase, self._following
+        self._following = None
         self._drop()
         text = describe_error(exc) if exc is not None else _CLOSED_TEXT
         if phase is Phase.ENVELOPE:
             if self._replies and self._replies[-1][0] == 421:
                 self.phase = Phase.ENVELOPE  # a server closing after its 421: its verdict
-                result = self._verdict()
+                events = self._verdict()
                 self._drop()
-                return result if isinstance(result, SendResult) else None
-            return SendResult(Result.LOST_BEFORE_DOT, Stage.MAIL, None, text)
-        if phase is Phase.BODY and self._body_written:
-            return SendResult(Result.LOST_AFTER_DOT, Stage.END_OF_DATA, None, text)
-        if phase is Phase.BODY:
-            return SendResult(Result.LOST_BEFORE_DOT, Stage.DATA, None, text)
-        return None  # lost between transactions: the next ``begin`` reconnects
+                return events
+            return [SendResult(Result.LOST_BEFORE_DOT, Stage.MAIL, None, text)]
+        if phase is not Phase.BODY:
+            return []  # lost between transactions: the next ``begin`` reconnects
+        if self._body_written:
+            lost = SendResult(Result.LOST_AFTER_DOT, Stage.END_OF_DATA, None, text)
+        else:
+            lost = SendResult(Result.LOST_BEFORE_DOT, Stage.DATA, None, text)
+        return [lost, VOID] if following is not None else [lost]
 
     def _next_reply(self) -> tuple[int, bytes] | None:
         """The next complete reply in the buffer (taken out of it), or None.

@@ -17,6 +17,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _json_text
 from typing import Any
 
 from mailbounce.errors import StoreError
@@ -324,7 +325,7 @@ def _record_concluded(conn: sqlite3.Connection, concluded: Sequence[Concluded], 
                 "skip": outcome.skip_cause,
             }
         )
-        data = json.dumps({"reply": outcome.reply, "reason": reason})
+        data = _event_data(outcome.reply, reason)
         events.append(
             (at, f"send.{outcome.state}", delivery.address, delivery.campaign_id, delivery.id, data)
         )
@@ -344,6 +345,15 @@ def _record_concluded(conn: sqlite3.Connection, concluded: Sequence[Concluded], 
                 detail=outcome.reply,
                 data={"campaign_id": delivery.campaign_id, "delivery_id": delivery.id},
             )
+
+
+def _event_data(reply: str | None, reason: str | None) -> str:
+    """``json.dumps({"reply": reply, "reason": reason})``, the same text, without the
+    encoder's generic machinery (once per message)."""
+    return (
+        f'{{"reply": {_json_text(reply) if reply is not None else "null"},'
+        f' "reason": {_json_text(reason) if reason is not None else "null"}}}'
+    )
 
 
 def _check_all_changed(

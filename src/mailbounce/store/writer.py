@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -30,39 +31,31 @@ class CommitThread:
     def __init__(self, db_path: Path) -> None:
         self.store = Store(db_path, shared_by_threads=True)
         self.busy = False  # a job was submitted and not collected yet
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_read, False)
-        self._cond = threading.Condition()
-        self._job: Job | None = None
-        self._stopping = False
-        self._done = False
+        # The thread writes one byte per finished job: the loop select()s on it, and
+        # collect() reads it (blocking until the job is done). No lock or condition.
+        self._done_read, self._done_write = os.pipe()
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="send-commits", daemon=True)
         self._thread.start()
 
     def fileno(self) -> int:
         """Readable once the submitted job is done: wait on it beside the sockets."""
-        return self._wake_read
+        return self._done_read
 
     def submit(self, job: Job) -> None:
         if self.busy:
             raise RuntimeError("CommitThread.submit: the previous job was not collected")
         self.busy = True
-        with self._cond:
-            self._job = job
-            self._cond.notify()
+        self._jobs.put(job)
 
     def collect(self) -> None:
         """Wait for the submitted job to be committed; raise its error if it failed."""
         if not self.busy:
             return
-        with self._cond:
-            while not self._done:
-                self._cond.wait()
-            self._done = False
-            error, self._error = self._error, None
-        os.read(self._wake_read, 64)  # written before _done was set: never blocks
+        os.read(self._done_read, 1)
         self.busy = False
+        error, self._error = self._error, None
         if error is not None:
             raise error
 
@@ -73,36 +66,23 @@ class CommitThread:
             self.collect()
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._job is None and not self._stopping:
-                    self._cond.wait()
-                if self._job is None:
-                    return
-                job, self._job = self._job, None
-            error: BaseException | None = None
+        while (job := self._jobs.get()) is not None:
             try:
                 job(self.store)
             except BaseException as exc:  # handed to collect(), raised in the loop's thread
-                error = exc
+                self._error = exc
                 if self.store.conn.in_transaction:
                     self.store.conn.execute("ROLLBACK")
-            os.write(self._wake_write, b".")
-            with self._cond:
-                self._error = error
-                self._done = True
-                self._cond.notify()
+            os.write(self._done_write, b".")  # after _error is set: collect() sees it
 
     def close(self) -> None:
         """Wait for the job in progress (its error, if any, is dropped), then stop."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
+        self.settle()
+        self._jobs.put(None)
         self._thread.join()
-        self.busy = False
         self.store.close()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        os.close(self._done_read)
+        os.close(self._done_write)
 
     def __enter__(self) -> CommitThread:
         return self

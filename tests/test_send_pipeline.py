@@ -1,0 +1,160 @@
+"""The send loop over PIPELINING, TLS and AUTH connections (library level, real aiosmtpd).
+
+With PIPELINING the next recipient's envelope goes out in the same write as the current
+message's data (RFC 2920 §3.1); these tests pin that the outcomes are those of the plain
+exchange, and what happens to that following envelope when the connection closes.
+"""
+
+from __future__ import annotations
+
+import ssl
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import trustme
+from smtp_testserver import ScriptedServer
+from test_send_run import SCRIPT, T0, at, options, states, write_campaign
+
+from mailbounce.campaign_loading import load_campaign
+from mailbounce.sending import send_campaign
+from mailbounce.smtp_settings import TlsMode
+from mailbounce.store import Store
+
+
+def attempts(db_path: Path) -> dict[str, int]:
+    with Store(db_path) as store:
+        rows = store.conn.execute("SELECT address, attempts FROM deliveries ORDER BY id")
+        return {row[0]: row[1] for row in rows}
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_pipelined_sends_give_the_same_outcomes(
+    tmp_path: Path, db_path: Path, concurrency: int
+) -> None:
+    write_campaign(tmp_path)
+    with ScriptedServer(SCRIPT, pipelining=True) as server:
+        campaign = load_campaign(options(tmp_path, server.port, concurrency=concurrency))
+        report = send_campaign(db_path, campaign, at(T0))
+        assert states(db_path) == {
+            "ann@example.org": "sent",
+            "cid@orange.fr": "deferred",
+            "inconnu@example.org": "failed",
+            "eve@example.org": "deferred",
+            "fay@example.org": "sent",
+            "pas-une-adresse": "skipped",
+            "spam@example.org": "failed",
+        }
+        assert report.failed_by_reason == {"userunknown": 1, "spamdetected": 1}
+        assert report.deferred_by_reason == {"greylisted": 1, "mailboxfull": 1}
+        assert report.attempted == 6
+        bodies = {m.rcpt_tos[0]: m.data for m in server.received}
+        assert b"Bonjour Ann de Lyon" in bodies["ann@example.org"]
+        later = send_campaign(db_path, campaign, at(T0 + timedelta(minutes=6)))
+        assert later.attempted == 2
+        received = sorted(m.rcpt_tos[0] for m in server.received)
+    assert received == ["ann@example.org", "cid@orange.fr", "fay@example.org"]
+    assert states(db_path)["cid@orange.fr"] == "sent"
+
+
+def test_421_after_data_voids_the_following_envelope(tmp_path: Path, db_path: Path) -> None:
+    # b's envelope followed a's data; a's 421 closes the connection: b was not tried there
+    # (not counted), and goes out on a new connection.
+    rows = "a@orange.fr\r\nb@example.org\r\nc@example.org\r\n"
+    write_campaign(tmp_path, "email\r\n" + rows)
+    script = {"a@orange.fr": ["data:421 4.7.0 Too many messages, closing"]}
+    with ScriptedServer(script, pipelining=True) as server:
+        campaign = load_campaign(options(tmp_path, server.port, concurrency=1))
+        send_campaign(db_path, campaign, at(T0))
+        received = [m.rcpt_tos[0] for m in server.received]
+        sessions = server.handler.sessions
+        rcpts_of_b = server.handler.attempts["b@example.org"]
+    assert rcpts_of_b == 2  # its envelope went with a's data, then again on the new one
+    assert states(db_path) == {
+        "a@orange.fr": "deferred",
+        "b@example.org": "sent",
+        "c@example.org": "sent",
+    }
+    assert received == ["b@example.org", "c@example.org"]
+    assert sessions == 2
+    assert attempts(db_path) == {"a@orange.fr": 1, "b@example.org": 1, "c@example.org": 1}
+
+
+def test_lost_after_data_is_uncertain_and_the_following_is_sent_once(
+    tmp_path: Path, db_path: Path
+) -> None:
+    write_campaign(tmp_path, "email\r\nu@example.org\r\nv@example.org\r\n")
+    with ScriptedServer({"u@example.org": ["drop_after_dot"]}, pipelining=True) as server:
+        campaign = load_campaign(options(tmp_path, server.port, concurrency=1))
+        report = send_campaign(db_path, campaign, at(T0))
+        received = [m.rcpt_tos[0] for m in server.received]
+    assert report.uncertain == 1
+    assert states(db_path) == {"u@example.org": "uncertain", "v@example.org": "sent"}
+    assert received == ["u@example.org", "v@example.org"]
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def server_tls(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+@pytest.fixture
+def ca_file(ca: trustme.CA, tmp_path: Path) -> Path:
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_starttls_and_auth_through_the_send_loop(
+    tmp_path: Path,
+    db_path: Path,
+    server_tls: ssl.SSLContext,
+    ca_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    pipelining: bool,
+) -> None:
+    monkeypatch.setenv("MAILBOUNCE_SMTP_PASSWORD", "s3cret-pw")
+    write_campaign(tmp_path, "email\r\n" + "".join(f"p{n}@example.org\r\n" for n in range(12)))
+    with ScriptedServer(
+        tls_context=server_tls,
+        require_starttls=True,
+        credentials={"news": "s3cret-pw"},
+        pipelining=pipelining,
+    ) as server:
+        campaign = load_campaign(
+            options(
+                tmp_path,
+                server.port,
+                tls=TlsMode.STARTTLS,
+                user="news",
+                ca_file=ca_file,
+                concurrency=3,
+            )
+        )
+        report = send_campaign(db_path, campaign, at(T0))
+        received = sorted(m.rcpt_tos[0] for m in server.received)
+    assert report.attempted == 12
+    assert received == sorted(f"p{n}@example.org" for n in range(12))
+    assert set(states(db_path).values()) == {"sent"}
+
+
+def test_implicit_tls_through_the_send_loop(
+    tmp_path: Path, db_path: Path, server_tls: ssl.SSLContext, ca_file: Path
+) -> None:
+    write_campaign(tmp_path, "email\r\n" + "".join(f"p{n}@example.org\r\n" for n in range(5)))
+    with ScriptedServer(ssl_context=server_tls, pipelining=True) as server:
+        campaign = load_campaign(
+            options(tmp_path, server.port, tls=TlsMode.TLS, ca_file=ca_file, concurrency=2)
+        )
+        send_campaign(db_path, campaign, at(T0))
+        received = sorted(m.rcpt_tos[0] for m in server.received)
+    assert received == sorted(f"p{n}@example.org" for n in range(5))
+    assert set(states(db_path).values()) == {"sent"}
