@@ -22,7 +22,7 @@ from mailbounce.bounces._markers import BODY, PRESENT, RECEIVED, Marker, Markers
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces.base import Mail, gate_of
 from mailbounce.bounces.registry import DETECTORS
-from mailbounce.regex_literals import required_literals
+from mailbounce.regex_literals import literal_sets, required_literals
 
 DATA = Path(__file__).resolve().parent / "data"
 GATED = [(d.name, d) for d in DETECTORS if gate_of(d) is not None]
@@ -53,7 +53,7 @@ def test_every_gate_reads_its_patterns(name: str) -> None:
     gate = gate_of(detector)
     assert isinstance(gate, Markers)
     for marker in gate.markers:
-        assert marker.pattern is PRESENT or required_literals(marker.pattern), marker
+        assert marker.pattern is PRESENT or literal_sets(marker.pattern), marker
 
 
 def test_gates_on_the_project_samples() -> None:
@@ -81,6 +81,7 @@ def _marker_words() -> list[str]:
             if marker.pattern is not PRESENT:
                 words.update(re.split(r"[\\()\[\]|?*+{}^$]+", marker.pattern.pattern))
                 words.update(required_literals(marker.pattern) or ())
+                words.update(w for one in literal_sets(marker.pattern) or () for w in one)
     return sorted(w for w in words if w.strip())
 
 

@@ -22,7 +22,7 @@ from mailbounce.bounces._prefilter import (
 )
 from mailbounce.classify import _normalise as normalise_diagnostic
 from mailbounce.reason_rules import GREYLISTING, MAILER_ERROR, PHRASES, RETRY_LATER, STAGES
-from mailbounce.regex_literals import _plan, found
+from mailbounce.regex_literals import _plan, found, literal_sets
 from mailbounce.regex_literals import search as gated_search
 
 _ATOMS = st.sampled_from(
@@ -54,6 +54,11 @@ def test_no_match_is_hidden(atoms: list[str], flags: int, text: str) -> None:
         return
     if pattern.search(text):
         assert may_match(pattern, text, text.lower())
+        lowered = folded(text)
+        if lowered is not None or not pattern.flags & re.IGNORECASE:
+            haystack = lowered if pattern.flags & re.IGNORECASE else text
+            for literals in literal_sets(pattern) or ():
+                assert any(literal in haystack for literal in literals), literals
     found, expected = search(pattern, text, folded(text)), pattern.search(text)
     assert (found and (found.span(), found.groups())) == (
         expected and (expected.span(), expected.groups())
@@ -198,3 +203,20 @@ def test_only_the_listed_characters_fold_otherwise() -> None:
 )
 def test_folded_text(text: str, exact: bool) -> None:
     assert (folded(text) == text.lower()) if exact else folded(text) is None
+
+
+@pytest.mark.parametrize(
+    ("source", "flags", "sets"),
+    [
+        (
+            r"mailer-daemon@(?:[\w-]+\.)*(kundenserver|ionos)\.",
+            re.I,
+            (("mailer-daemon@",), ("kundenserver", "ionos")),
+        ),
+        (r"MAILER-DAEMON|postmaster", re.I, (("mailer-daemon", "postmaster"),)),
+        (r"a.b", 0, (("a",),)),  # short literals only cost a look-up: the first is kept
+        (r"\w+", 0, None),
+    ],
+)
+def test_literal_sets(source: str, flags: int, sets: tuple[tuple[str, ...], ...] | None) -> None:
+    assert literal_sets(re.compile(source, flags)) == sets

@@ -36,6 +36,46 @@ def leading_literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
     return _literals(pattern, leading=True)
 
 
+_sets: dict[re.Pattern[str], tuple[tuple[str, ...], ...] | None] = {}
+
+
+def literal_sets(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], ...] | None:
+    """Sets of literals every match holds one of each: for a pattern of one alternative, each
+    of its literal runs and each group every match goes through (``mailer-daemon@`` *and*
+    one of ``gmx``/``web``), rarest-looking (longest) first; else ``required_literals`` as
+    one set. Lower-cased when the pattern ignores case; None when nothing is read."""
+    if pattern in _sets:
+        return _sets[pattern]
+    found: list[tuple[str, ...]] = []
+    alternatives = _top_level_alternatives(pattern.pattern)
+    if len(alternatives) == 1 and not pattern.flags & _UNSUPPORTED_FLAGS:
+        runs, _ = _literal_runs(alternatives[0])
+        found = [(run,) for run in runs]
+        for inner in _mandatory_groups(alternatives[0]):
+            within = _required_in(inner)
+            if within:
+                found.append(tuple(dict.fromkeys(within)))
+        # Short literals (".", "@") hold in almost any text: they only cost a look-up.
+        found = [one for one in found if min(map(len, one)) >= 3] or found[:1]
+    required = required_literals(pattern)
+    result: tuple[tuple[str, ...], ...] | None
+    if not found:
+        result = None if required is None else (required,)
+    else:
+        lower = bool(pattern.flags & re.IGNORECASE)
+        result = tuple(
+            sorted(
+                (
+                    tuple(dict.fromkeys(lit.lower() if lower else lit for lit in one))
+                    for one in found
+                ),
+                key=lambda one: -min(map(len, one)),
+            )
+        )
+    _sets[pattern] = result
+    return result
+
+
 def _literals(pattern: re.Pattern[str], *, leading: bool) -> tuple[str, ...] | None:
     key = (pattern, leading)
     if key in _cache:

@@ -4,8 +4,8 @@ Some 70 detectors are asked in turn, and most answer None after looking for thei
 sender, a subject, an X-Mailer, a Received trace, a lead sentence in the body). A gate lists
 those looks as ``Marker(field, pattern, limit)``: the same pattern on the same field as the
 first test of ``detect``. ``Markers.__call__`` answers False only when none of the patterns
-can match: each needs one of its literals (``regex_literals.required_literals``), looked up
-with ``str.find`` in the field lower-cased once per message (``_prefilter.folded``), so no
+can match: each needs one literal of each of its sets (``regex_literals.literal_sets``),
+looked up with ``str.find`` in the field lower-cased once per message (``folded``), so no
 regex runs and no answer changes. A pattern whose literals cannot be read, or a field whose
 text ``folded`` cannot lower-case exactly, makes the gate say True: ``detect`` decides.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from mailbounce.bounces._prefilter import folded
 from mailbounce.bounces._textblocks import body_text, received_joined
 from mailbounce.bounces.base import Mail
-from mailbounce.regex_literals import required_literals
+from mailbounce.regex_literals import literal_sets
 
 BODY = "body"  # ``_textblocks.body_text``
 RECEIVED = "received"  # every Received header of the bounce itself, joined
@@ -35,8 +35,8 @@ class Marker:
     limit: int | None = None
 
 
-# (view key, limit, 1 to compare lower-cased else 0, literals).
-_Check = tuple[str, int | None, int, tuple[str, ...]]
+# (view key, limit, 1 to compare lower-cased else 0, literal sets: one of each must be there).
+_Check = tuple[str, int | None, int, tuple[tuple[str, ...], ...]]
 
 
 class Markers:
@@ -46,41 +46,43 @@ class Markers:
         self.markers = markers
         checks = [_check(m) for m in markers]
         # A pattern without a literal to look for could match anything: always ask detect.
-        self.always = any(literals is None for _, _, _, literals in checks)
+        self.always = any(sets is None for _, _, _, sets in checks)
         self._checks: tuple[_Check, ...] = tuple(
-            (key, limit, lowered, literals)
-            for key, limit, lowered, literals in checks
-            if literals is not None
+            (key, limit, lowered, sets) for key, limit, lowered, sets in checks if sets is not None
         )
 
     def __call__(self, mail: Mail) -> bool:
         if self.always:
             return True
         views = mail._views
-        for key, limit, lowered, literals in self._checks:
+        for key, limit, lowered, sets in self._checks:
             view = views.get(key)
             if view is None:
                 view = views[key] = _view(mail, key)
             text = view[lowered]
-            if text is None:
+            if text is None or _holds_all(text, limit, sets):
                 return True
-            if limit is None:
-                for literal in literals:
-                    if literal in text:
-                        return True
-            else:
-                for literal in literals:
-                    if text.find(literal, 0, limit) != -1:
-                        return True
         return False
 
 
-def _check(marker: Marker) -> tuple[str, int | None, int, tuple[str, ...] | None]:
+def _holds_all(text: str, limit: int | None, sets: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether ``text[:limit]`` holds one literal of each set."""
+    end = len(text) if limit is None else limit
+    for literals in sets:
+        for literal in literals:
+            if text.find(literal, 0, end) != -1:
+                break
+        else:
+            return False
+    return True
+
+
+def _check(marker: Marker) -> tuple[str, int | None, int, tuple[tuple[str, ...], ...] | None]:
     if marker.pattern is PRESENT:
         # The view of a header's presence is "1" when it is there, "" when not.
-        return ("present:" + marker.field.lower(), None, 0, ("1",))
+        return ("present:" + marker.field.lower(), None, 0, (("1",),))
     lowered = 1 if marker.pattern.flags & re.IGNORECASE else 0
-    return (marker.field.lower(), marker.limit, lowered, required_literals(marker.pattern))
+    return (marker.field.lower(), marker.limit, lowered, literal_sets(marker.pattern))
 
 
 def _view(mail: Mail, key: str) -> tuple[str, str | None]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -31,6 +32,12 @@ class Exchange2007Detector:
     """Exchange 2007+ NDR: the language-independent diagnostic section."""
 
     name = "exchange2007"
+
+    # ``detect`` needs the NDR header or a Content-Language, as data (base.GatedDetector).
+    gate = Markers(
+        Marker("X-MS-Exchange-Message-Is-Ndr", PRESENT),
+        Marker("Content-Language", PRESENT),
+    )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if _CLOUD.search(mail.sender) or tb.received_mentions(mail, _CLOUD):
