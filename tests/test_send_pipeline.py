@@ -7,6 +7,7 @@ exchange, and what happens to that following envelope when the connection closes
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ import trustme
 from smtp_testserver import ScriptedServer
 from test_send_run import SCRIPT, T0, at, options, states, write_campaign
 
+from mailbounce.campaign import DomainLimit
 from mailbounce.campaign_loading import load_campaign
 from mailbounce.sending import send_campaign
 from mailbounce.smtp_settings import TlsMode
@@ -157,4 +159,25 @@ def test_implicit_tls_through_the_send_loop(
         send_campaign(db_path, campaign, at(T0))
         received = sorted(m.rcpt_tos[0] for m in server.received)
     assert received == sorted(f"p{n}@example.org" for n in range(5))
+    assert set(states(db_path).values()) == {"sent"}
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_rate_and_domain_limits_through_the_send_loop(
+    tmp_path: Path, db_path: Path, pipelining: bool
+) -> None:
+    # Limited recipients wait for their slot while the others go on; all are sent once.
+    rows = "".join(f"o{n}@orange.fr\r\ne{n}@example.org\r\n" for n in range(6))
+    write_campaign(tmp_path, "email\r\n" + rows)
+    with ScriptedServer(pipelining=pipelining) as server:
+        campaign = dataclasses.replace(
+            load_campaign(options(tmp_path, server.port, concurrency=3, rate=400)),
+            domains={"orange.fr": DomainLimit(concurrency=1, rate=200)},
+        )
+        report = send_campaign(db_path, campaign, at(T0))
+        received = sorted(m.rcpt_tos[0] for m in server.received)
+    assert report.attempted == 12
+    assert received == sorted(
+        f"{p}{n}@{d}" for n in range(6) for p, d in [("o", "orange.fr"), ("e", "example.org")]
+    )
     assert set(states(db_path).values()) == {"sent"}
