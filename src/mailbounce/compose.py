@@ -3,11 +3,13 @@
 ``MessageTemplate`` compiles the subject, body and List-Unsubscribe templates once (Jinja2
 sandbox, undefined variables are errors) and checks, before anything is sent, that every
 variable they use is a list column or a built-in. It also renders once what every message
-shares: the From, Reply-To and extra headers, the MIME skeleton and its boundary. Per
-recipient it fills the templates and assembles the wire bytes with string operations,
-encoding the bodies itself (``binascii`` quoted-printable or base64): building each message
-with ``email.message.EmailMessage`` costs several times the SMTP exchange
-(``benchmarks/compose_speed.py``).
+shares: the From, Reply-To and extra headers, the MIME skeleton and its boundary, and the
+template's fixed lines, measured and encoded (``compose_body``). Per recipient it fills
+the templates (``compose_fill``: without Jinja2 for the common shapes), encodes only the
+lines holding values and assembles the wire bytes: building each message with
+``email.message.EmailMessage`` costs several times the SMTP exchange, and rendering and
+encoding whole bodies per message several times what this does
+(``benchmarks/compose_speed.py``). ``render_data`` gives the SMTP DATA payload directly.
 
 Wire rules kept here: CRLF line endings only (RFC 5321 §2.3.8); no line over 998 octets
 (RFC 5322 §2.1.1); non-ASCII header text as RFC 2047 encoded-words; a value from a list

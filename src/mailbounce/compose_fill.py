@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from jinja2 import Environment, nodes
+from jinja2.defaults import DEFAULT_NAMESPACE
 from jinja2.exceptions import TemplateError as JinjaError
 from markupsafe import escape
 
@@ -31,8 +32,11 @@ Expression = Callable[[Context], Any]
 Piece = str | Callable[[Context], str]
 Pieces = tuple[Piece, ...]
 
-# Names Jinja2 gives a meaning of its own in some places; such templates go through Jinja2.
-_SPECIAL_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super"})
+# Names Jinja2 gives a meaning of its own (a global such as range, a loop or macro name): a
+# recipient without such a column would get Jinja2's object, so these go through Jinja2.
+_SPECIAL_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super"}) | frozenset(
+    DEFAULT_NAMESPACE
+)
 _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
     "ne": operator.ne,
