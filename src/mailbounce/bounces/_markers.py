@@ -35,8 +35,8 @@ class Marker:
     limit: int | None = None
 
 
-# (view key, limit, 1 to compare lower-cased else 0, literal sets: one of each must be there).
-_Check = tuple[str, int | None, int, tuple[tuple[str, ...], ...]]
+# (view key, 1 to compare lower-cased else 0, literal sets: one of each must be there).
+_Check = tuple[str, int, tuple[tuple[str, ...], ...]]
 
 
 class Markers:
@@ -46,43 +46,42 @@ class Markers:
         self.markers = markers
         checks = [_check(m) for m in markers]
         # A pattern without a literal to look for could match anything: always ask detect.
-        self.always = any(sets is None for _, _, _, sets in checks)
+        self.always = any(sets is None for _, _, sets in checks)
         self._checks: tuple[_Check, ...] = tuple(
-            (key, limit, lowered, sets) for key, limit, lowered, sets in checks if sets is not None
+            (key, lowered, sets) for key, lowered, sets in checks if sets is not None
         )
 
     def __call__(self, mail: Mail) -> bool:
         if self.always:
             return True
         views = mail._views
-        for key, limit, lowered, sets in self._checks:
+        for key, lowered, sets in self._checks:
             view = views.get(key)
             if view is None:
                 view = views[key] = _view(mail, key)
             text = view[lowered]
-            if text is None or _holds_all(text, limit, sets):
+            if text is None:
+                return True
+            for literals in sets:
+                for literal in literals:
+                    if literal in text:
+                        break
+                else:
+                    break  # no literal of this set: the pattern cannot match here
+            else:
                 return True
         return False
 
 
-def _holds_all(text: str, limit: int | None, sets: tuple[tuple[str, ...], ...]) -> bool:
-    """Whether ``text[:limit]`` holds one literal of each set."""
-    end = len(text) if limit is None else limit
-    for literals in sets:
-        for literal in literals:
-            if text.find(literal, 0, end) != -1:
-                break
-        else:
-            return False
-    return True
-
-
-def _check(marker: Marker) -> tuple[str, int | None, int, tuple[tuple[str, ...], ...] | None]:
+def _check(marker: Marker) -> tuple[str, int, tuple[tuple[str, ...], ...] | None]:
+    key = marker.field.lower()
+    if marker.limit is not None:
+        key += f":{marker.limit}"  # the field's first ``limit`` characters, cut once
     if marker.pattern is PRESENT:
         # The view of a header's presence is "1" when it is there, "" when not.
-        return ("present:" + marker.field.lower(), None, 0, (("1",),))
+        return ("present:" + marker.field.lower(), 0, (("1",),))
     lowered = 1 if marker.pattern.flags & re.IGNORECASE else 0
-    return (marker.field.lower(), marker.limit, lowered, literal_sets(marker.pattern))
+    return (key, lowered, literal_sets(marker.pattern))
 
 
 def _view(mail: Mail, key: str) -> tuple[str, str | None]:
@@ -90,10 +89,18 @@ def _view(mail: Mail, key: str) -> tuple[str, str | None]:
     if key.startswith("present:"):
         there = key[len("present:") :] in mail.msg
         return ("1" if there else "", "1" if there else "")
-    if key == BODY:
+    field, _, limit = key.partition(":")
+    if limit:
+        whole = mail._views.get(field)
+        if whole is None:
+            whole = mail._views[field] = _view(mail, field)
+        text, lowered = whole
+        end = int(limit)  # ``folded`` keeps one character for one: the same cut
+        return text[:end], None if lowered is None else lowered[:end]
+    if field == BODY:
         text = body_text(mail)
-    elif key == RECEIVED:
+    elif field == RECEIVED:
         text = received_joined(mail)[0]
     else:
-        text = mail.header(key)
+        text = mail.header(field)
     return text, folded(text)
