@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from base64 import b64decode
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from email.header import decode_header
 from email.message import EmailMessage
@@ -386,3 +386,25 @@ def test_the_example_campaign_templates() -> None:
                 campaign="c",
             )
             assert_wire_clean(data)
+
+
+def test_date_header_per_second_and_per_time_zone() -> None:
+    """The Date text is reused within a second, never across seconds or time zones."""
+    template = MessageTemplate(spec(html=None), columns=("ville",), domain="amis.example")
+    paris = timezone(timedelta(hours=1))
+
+    def date_line(moment: datetime) -> bytes:
+        data = template.render(
+            address="a@b.fr",
+            fields={"ville": "Dole"},
+            message_id="<m@a>",
+            token=None,
+            campaign="c",
+            date=moment,
+        )
+        return next(line for line in data.split(b"\r\n") if line.startswith(b"Date: "))
+
+    assert date_line(DATE) == b"Date: Fri, 20 Nov 2026 10:00:00 +0000"
+    assert date_line(DATE.replace(microsecond=999_999)) == b"Date: Fri, 20 Nov 2026 10:00:00 +0000"
+    assert date_line(DATE.astimezone(paris)) == b"Date: Fri, 20 Nov 2026 11:00:00 +0100"
+    assert date_line(DATE + timedelta(seconds=1)) == b"Date: Fri, 20 Nov 2026 10:00:01 +0000"

@@ -224,8 +224,8 @@ class MessageTemplate:
             if filler is not None
         ]
         self._subjects: dict[str, str] = {}
-        self._date_key: datetime | None = None
-        self._date_text = ""
+        # (second, its Date text), replaced as one so that threads never mix two seconds.
+        self._date: tuple[datetime, str] | None = None
 
     def _compile(self, env: SandboxedEnvironment, name: str, source: str | None) -> Filler | None:
         if source is None:
@@ -379,12 +379,13 @@ class MessageTemplate:
     def _date_header(self, moment: datetime) -> str:
         # A run stamps many messages within each second: format once per second.
         key = moment.replace(microsecond=0)
-        last = self._date_key
+        last = self._date
         # Equal instants in two time zones compare equal but are written differently.
-        if last is None or key != last or key.tzinfo is not last.tzinfo:
-            self._date_text = format_datetime(moment.replace(microsecond=0))
-            self._date_key = key
-        return self._date_text
+        if last is not None and key == last[0] and key.tzinfo is last[0].tzinfo:
+            return last[1]
+        text = format_datetime(key)
+        self._date = (key, text)
+        return text
 
     def _unsubscribe_headers(self, url: str | None) -> str:
         targets = [self._mailto] if self._mailto else []

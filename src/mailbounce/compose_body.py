@@ -22,6 +22,7 @@ from mailbounce.compose_fill import Context, Filler, Pieces, layout
 MAX_LINE = 998  # RFC 5322 §2.1.1, also for 8bit data (RFC 6152 §3)
 _BASE64_LINE = 76  # RFC 2045 §6.8; what base64.encodebytes writes
 _CACHE_LIMIT = 4096  # distinct value lines kept per part; cleared when full
+_CACHED_TEXT = 2048  # longer ones are measured each time: the cache stays a few MB at most
 
 
 def encode_body(text: str, boundary: str, *, eight_bit: bool = False) -> tuple[str, str]:
@@ -215,7 +216,9 @@ class PartEncoder:
     def _measured(self, text: str) -> Lines:
         found = self._cache.get(text)
         if found is None:
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            found = self._cache[text] = Lines(text, self.boundary)
+            found = Lines(text, self.boundary)
+            if len(text) <= _CACHED_TEXT:
+                if len(self._cache) >= _CACHE_LIMIT:
+                    self._cache.clear()
+                self._cache[text] = found
         return found
