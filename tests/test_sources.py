@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import mailbox
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailbounce.errors import InputError, UsageError
+from mailbounce.mbox import mbox_regions, read_region
 from mailbounce.sources import (
     PathSource,
     RawMessage,
@@ -209,3 +211,98 @@ def test_imap_folder_names_in_modified_utf7() -> None:
     assert imap_utf7("~peter/mail/台北/日本語") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
     assert imap_utf7("Retours à traiter") == "Retours &AOA- traiter"
     assert imap_utf7("A&B") == "A&-B"
+
+
+# --------------------------------------------------------------------------- block reader
+
+
+def _reference_split(data: bytes, cap: int) -> list[RawMessage]:
+    """RFC 4155 read line by line (the reader before the block reader): what it must give."""
+    found: list[RawMessage] = []
+    number, size, started, previous_blank = 0, 0, False, True
+    chunks: list[bytes] = []
+    pending: bytes | None = None
+    for line in io.BytesIO(data):
+        if line.startswith(b"From ") and previous_blank:
+            if started:
+                found.append(RawMessage(f"m#{number}", b"".join(chunks), size))
+            number, started = number + 1, True
+            chunks, size, pending, previous_blank = [], 0, None, False
+            continue
+        if not started:
+            started, number = True, 1
+        if pending is not None:
+            size += len(pending)
+            if size <= cap:
+                chunks.append(pending)
+            pending = None
+        blank = line in (b"\n", b"\r\n")
+        if blank:
+            pending = line
+        else:
+            kept = line[1:] if line.lstrip(b">").startswith(b"From ") and line[:1] == b">" else line
+            size += len(kept)
+            if size <= cap:
+                chunks.append(kept)
+        previous_blank = blank
+    if started and (chunks or size):
+        found.append(RawMessage(f"m#{number}", b"".join(chunks), size))
+    return found
+
+
+_piece = st.sampled_from(
+    [b"From ", b"From x\n", b"\n", b"\r\n", b">From ", b">>From a\n", b"a", b"bc\n", b"X: y\n"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_piece, max_size=40),
+    st.booleans(),
+    st.sampled_from([1, 5, 20, 1 << 20]),
+    st.integers(1, 9),
+)
+def test_block_reader_agrees_with_line_reading(
+    pieces: list[bytes], mbox: bool, cap: int, block: int
+) -> None:
+    """Whatever the block size (1 MiB reads, or lines), the same messages as line by line,
+    empty lines before separators, escapes and the size cap included."""
+    data = (b"From z\n" if mbox else b"") + b"".join(pieces)
+    blocks = [data[at : at + block] for at in range(0, len(data), block)]
+    assert list(split_mbox(blocks, "m", cap=cap, eol=b"\n")) == _reference_split(data, cap)
+
+
+def test_over_cap_message_is_counted_to_its_end() -> None:
+    """A message far over the cap keeps its first lines and its real size (bounded memory)."""
+    line = b"x" * 99 + b"\n"
+    data = b"From a\n" + line * 5000 + b">From b\n" + line + b"\nFrom c\nX: 1\n"
+    blocks = [data[at : at + 4096] for at in range(0, len(data), 4096)]
+    found = list(split_mbox(blocks, "m", cap=1000))
+    assert found[0] == RawMessage("m#1", line * 10, 5000 * 100 + 7 + 100)
+    assert found[1] == RawMessage("m#2", b"X: 1\n", 5)
+
+
+def test_cr_only_mbox_is_split(tmp_path: Path) -> None:
+    """Old Mac line endings: CR alone ends a line, and separates messages (issue 3)."""
+    path = tmp_path / "mac.mbox"
+    path.write_bytes(_mbox(MSG_A, MSG_B).replace(b"\n", b"\r"))
+    found = list(PathSource(str(path)))
+    assert [m.source for m in found] == [f"{path}#1", f"{path}#2"]
+    assert [m.data for m in found] == [MSG_A.replace(b"\n", b"\r"), MSG_B.replace(b"\n", b"\r")]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_piece, max_size=40), st.booleans(), st.integers(1, 3))
+def test_regions_read_by_workers_give_the_same_messages(
+    pieces: list[bytes], crlf: bool, per_region: int
+) -> None:
+    """``--jobs``: runs of messages read from the file by offset, joined, are the mbox."""
+    data = b"From z\n" + b"".join(pieces)
+    if crlf:
+        data = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "m.mbox")
+        Path(path).write_bytes(data)
+        whole = list(PathSource(path))
+        regions = list(mbox_regions(path, path, per_region=per_region))
+        assert [m for region in regions for m in read_region(region, cap=1 << 20)] == whole

@@ -1,42 +1,38 @@
 """Bounce mail on disk or piped in: message files, folders, Maildir, streamed mbox, stdin.
 
 Every source yields ``RawMessage(source, data, size)`` lazily, in a stable order, so a 1 GB
-mailbox never sits in memory: an mbox is split line by line (RFC 4155), a folder is walked
-file by file. ``source`` is the label in records: the path as reached from the argument
-(``path#N`` for the N-th message of an mbox). IMAP is in ``mailbounce.sources``.
+mailbox never sits in memory: an mbox is split block by block (``mailbounce.mbox``), a
+folder is walked file by file. ``source`` is the label in records: the path as reached from
+the argument (``path#N`` for the N-th message of an mbox). IMAP is in ``mailbounce.sources``.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, Protocol
+from typing import BinaryIO, Protocol
 
 from mailbounce.errors import InputError
+from mailbounce.mbox import RawMessage, file_blocks, split_mbox
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "MessageSource",
+    "PathSource",
+    "RawMessage",
+    "StdinSource",
+    "is_maildir",
+    "split_mbox",
+]
 
 # A message larger than this is not kept whole: it is passed on truncated, with its real
 # size, and quarantined by the caller (memory stays bounded whatever the mailbox holds).
 DEFAULT_MAX_MESSAGE_BYTES = 20 * 1024 * 1024
 
 _MBOX_FROM = b"From "
-# mboxrd (RFC 4155 appendix): a body line ">From " or ">>From " was escaped with one '>'.
-_ESCAPED_FROM = re.compile(rb"^>+From ")
-
-
-class RawMessage(NamedTuple):
-    """One message as read: its label for records, its bytes, and its size on disk.
-
-    ``size > len(data)`` means the message was over the size cap and ``data`` is only its
-    beginning; the caller quarantines it.
-    """
-
-    source: str
-    data: bytes
-    size: int
 
 
 class MessageSource(Protocol):
@@ -45,48 +41,6 @@ class MessageSource(Protocol):
     label: str
 
     def __iter__(self) -> Iterator[RawMessage]: ...
-
-
-def split_mbox(stream: Iterable[bytes], label: str, *, cap: int) -> Iterator[RawMessage]:
-    """The messages of an mbox stream, one at a time (never the whole file in memory).
-
-    A message starts at a ``From `` line at the start of the file or after an empty line
-    (RFC 4155 §2: the separator is preceded by an empty line); that empty line belongs to
-    the separator, not the message. ``>From `` lines are un-escaped (mboxrd).
-    """
-    number = 0
-    chunks: list[bytes] = []
-    size = 0
-    started = False
-    previous_blank = True
-    pending_blank: bytes | None = None
-    for line in stream:
-        if line.startswith(_MBOX_FROM) and previous_blank:
-            if started:
-                yield RawMessage(f"{label}#{number}", b"".join(chunks), size)
-            number += 1
-            started = True
-            chunks, size, pending_blank, previous_blank = [], 0, None, False
-            continue
-        if not started:
-            # Text before the first separator: not an mbox after all; treat it as one message.
-            started, number = True, 1
-        if pending_blank is not None:
-            size += len(pending_blank)
-            if size <= cap:
-                chunks.append(pending_blank)
-            pending_blank = None
-        blank = line in (b"\n", b"\r\n")
-        if blank:
-            pending_blank = line
-        else:
-            kept = line[1:] if line[:1] == b">" and _ESCAPED_FROM.match(line) else line
-            size += len(kept)
-            if size <= cap:
-                chunks.append(kept)
-        previous_blank = blank
-    if started and (chunks or size):
-        yield RawMessage(f"{label}#{number}", b"".join(chunks), size)
 
 
 def _read_file(path: Path, label: str, cap: int) -> RawMessage:
@@ -115,7 +69,7 @@ def _file_messages(path: Path, label: str, cap: int) -> Iterator[RawMessage]:
     if _is_mbox(path, label):
         try:
             with path.open("rb") as handle:
-                yield from split_mbox(handle, label, cap=cap)
+                yield from split_mbox(file_blocks(handle), label, cap=cap)
         except OSError as exc:
             raise InputError(label, f"cannot read: {exc.strerror or exc}") from None
     else:
@@ -191,7 +145,7 @@ class StdinSource:
         head = self.stream.read(len(_MBOX_FROM))
         if head == _MBOX_FROM:
             yield from split_mbox(
-                _Prefixed(head, self.stream), self.label, cap=self.max_message_bytes
+                _stream_blocks(head, self.stream), self.label, cap=self.max_message_bytes
             )
             return
         rest = self.stream.read(self.max_message_bytes + 1 - len(head))
@@ -207,15 +161,8 @@ class StdinSource:
         yield RawMessage(self.label, data[: self.max_message_bytes], size)
 
 
-class _Prefixed:
-    """A binary stream with some bytes already read put back in front (line iteration)."""
-
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        self._head = head
-        self._stream = stream
-
-    def __iter__(self) -> Iterator[bytes]:
-        first = self._head + self._stream.readline()
-        if first:
-            yield first
-        yield from self._stream
+def _stream_blocks(head: bytes, stream: BinaryIO) -> Iterator[bytes]:
+    """``head`` (already read) then the rest of ``stream``, in large blocks."""
+    yield head
+    while block := stream.read(1 << 20):
+        yield block
