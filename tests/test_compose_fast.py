@@ -67,8 +67,14 @@ _test = st.one_of(
     st.builds("{} in {}".format, _name | st.sampled_from(["'x'", "''"]), _name),
     st.builds("{} < {} <= {}".format, _name, _name, _name),
 )
+_filtered = st.builds(
+    "{}|{}".format,
+    _name | st.sampled_from(["'  é<b>X  '"]),
+    st.sampled_from(["upper", "lower", "capitalize", "title", "trim", "e", "escape", "striptags"])
+    | st.just("trim('xé ')"),
+)
 # Jinja2 does not parse a conditional expression as an if/elif test: outputs only.
-_expression = _test | st.builds("{} if {} else {}".format, _operand, _name, _operand)
+_expression = _test | _filtered | st.builds("{} if {} else {}".format, _operand, _name, _operand)
 _output = _expression.map(lambda expression: "{{ " + expression + " }}")
 
 
@@ -93,7 +99,7 @@ _values = st.fixed_dictionaries(dict.fromkeys(NAMES, _value))
 # Outside the fast subset: filters, attributes, loops, assignments (Jinja2 renders them).
 _jinja_only = st.sampled_from(
     [
-        "{{ a | upper }}\n",
+        "{{ a | replace('a', 'b') }}\n",
         "{% for c in b %}[{{ c }}]\n{% endfor %}",
         "{% set g = a %}{{ g }}\n",
         "{{ a ~ b }}\n",
@@ -142,7 +148,13 @@ def test_layout_keeps_the_text_and_cuts_after_line_breaks(source: str) -> None:
 
 @pytest.mark.parametrize(
     "source",
-    ["Bonjour {{ ville }}\n", "{% if ville %}x{% endif %}\n", "{{ ville | upper }}\n"],
+    [
+        "Bonjour {{ ville }}\n",
+        "{% if ville %}x{% endif %}\n",
+        "{{ ville | upper }}\n",
+        "{{ ville | e }}\n",
+        "{{ ville | center }}\n",
+    ],
 )
 @pytest.mark.parametrize("autoescape", [False, True])
 def test_a_missing_value_is_the_strict_undefined_error(source: str, autoescape: bool) -> None:

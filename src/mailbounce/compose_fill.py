@@ -7,8 +7,9 @@ into small Python closures over the recipient's values, which give the text Jinj
 code does; Python truthiness, ``or``/``and`` short-circuits and comparisons, which the
 sandbox does not intercept) without the Jinja2 context Jinja2 builds for every render, which
 costs more than filling the holes (``benchmarks/compose_speed.py``). Nothing in that subset
-reads an attribute, calls anything or assigns: the sandbox has nothing to guard. Any other
-shape (filters, attributes, loops, ``set``, macros...) is rendered by Jinja2 in its sandbox.
+reads an attribute, calls anything but a few of Jinja2's own text filters (``upper``,
+``title``, ``trim``...) or assigns: the sandbox has nothing to guard. Any other shape
+(other filters, attributes, loops, ``set``, macros...) is rendered by Jinja2 in its sandbox.
 
 A missing value is the error Jinja2's ``StrictUndefined`` gives, raised at the same point.
 """
@@ -22,6 +23,7 @@ from typing import Any
 from jinja2 import Environment, nodes
 from jinja2.defaults import DEFAULT_NAMESPACE
 from jinja2.exceptions import TemplateError as JinjaError
+from jinja2.filters import FILTERS as DEFAULT_FILTERS
 from markupsafe import escape
 
 from mailbounce.errors import TemplateError
@@ -37,6 +39,9 @@ Pieces = tuple[Piece, ...]
 _SPECIAL_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super"}) | frozenset(
     DEFAULT_NAMESPACE
 )
+# Jinja2's own filters that take the value and plain arguments (no environment, context or
+# Undefined handling): called on the value as Jinja2's generated code calls them.
+_FILTERS = frozenset({"upper", "lower", "capitalize", "title", "trim", "e", "escape", "striptags"})
 _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
     "ne": operator.ne,
@@ -64,8 +69,13 @@ class Filler:
     def __init__(self, name: str, source: str, tree: nodes.Template, env: Environment) -> None:
         self.name = name
         autoescape = env.autoescape
+        # Only Jinja2's default filters are called directly; an environment that replaced
+        # one renders through Jinja2.
+        default_filters = all(env.filters.get(name) is DEFAULT_FILTERS[name] for name in _FILTERS)
         self.pieces = (
-            _statements(tree.body, autoescape=autoescape) if isinstance(autoescape, bool) else None
+            _statements(tree.body, autoescape=autoescape)
+            if isinstance(autoescape, bool) and default_filters
+            else None
         )
         self._template = env.from_string(source) if self.pieces is None else None
 
@@ -231,7 +241,27 @@ def _expression(node: nodes.Node) -> Expression | None:
         return _conditional(node)
     if isinstance(node, nodes.Compare):
         return _compare(node)
+    if isinstance(node, nodes.Filter):
+        return _filter(node)
     return None
+
+
+def _filter(node: nodes.Filter) -> Expression | None:
+    if node.name not in _FILTERS or node.node is None or node.kwargs:
+        return None
+    if node.dyn_args is not None or node.dyn_kwargs is not None:
+        return None
+    function = DEFAULT_FILTERS[node.name]
+    value = _expression(node.node)
+    arguments = [_expression(argument) for argument in node.args]
+    if value is None:
+        return None
+    given: list[Expression] = [argument for argument in arguments if argument is not None]
+    if len(given) != len(arguments):
+        return None
+    if not given:
+        return lambda context: function(value(context))
+    return lambda context: function(value(context), *[argument(context) for argument in given])
 
 
 def _logical(node: nodes.Or | nodes.And) -> Expression | None:
