@@ -71,7 +71,7 @@ class Filler:
         autoescape = env.autoescape
         # Only Jinja2's default filters are called directly; an environment that replaced
         # one renders through Jinja2.
-        default_filters = all(env.filters.get(name) is DEFAULT_FILTERS[name] for name in _FILTERS)
+        default_filters = all(env.filters.get(f) is DEFAULT_FILTERS[f] for f in _FILTERS)
         self.pieces = (
             _statements(tree.body, autoescape=autoescape)
             if isinstance(autoescape, bool) and default_filters
