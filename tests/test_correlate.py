@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbounce.correlate import Method, correlate
+from mailbounce.correlate import Correlation, DeliveryCache, Method, correlate
 from mailbounce.store import Store
 from mailbounce.tracking import make_token
 
@@ -94,3 +94,53 @@ def test_never_sent_means_no_campaign(store: Store) -> None:
         store, recipient="marie@free.fr", tokens=(), original_message_id=None, secret=SECRET
     )
     assert (found.method, found.delivery) == (Method.NONE, None)
+
+
+_LOOKUPS = [
+    ("jean@orange.fr", "<sept.jean@orange.fr>"),
+    ("JEAN@orange.fr", "nov.jean@orange.fr"),
+    ("jean@orange.fr", "<unknown@x>"),
+    ("jean@orange.fr", None),
+    ("marie@free.fr", "<nov.marie@free.fr>"),
+    ("marie@free.fr", None),
+    ("nobody@example.org", None),
+]
+
+
+def test_batch_cache_gives_the_answers_of_the_store(store: Store) -> None:
+    """A batch's look-ups answered from two queries are the one-by-one answers, also after
+    the batch changed a delivery (``forget``)."""
+    cache = DeliveryCache(
+        store,
+        message_ids=[mid for _, mid in _LOOKUPS if mid],
+        addresses=[address for address, _ in _LOOKUPS],
+    )
+
+    def both(address: str, mid: str | None) -> tuple[Correlation, Correlation]:
+        cached = correlate(
+            store, recipient=address, tokens=(), original_message_id=mid, secret=SECRET, cache=cache
+        )
+        direct = correlate(
+            store, recipient=address, tokens=(), original_message_id=mid, secret=SECRET
+        )
+        return cached, direct
+
+    for address, mid in _LOOKUPS:
+        cached, direct = both(address, mid)
+        assert cached == direct
+    _, delivery_id = _delivery(store, "nov", "jean@orange.fr")
+    store.conn.execute(
+        "UPDATE deliveries SET state = 'failed', last_attempt_at = NULL,"
+        " updated_at = '2026-08-01T00:00:00+00:00' WHERE id = ?",
+        (delivery_id,),
+    )
+    changed = correlate(
+        store, recipient="jean@orange.fr", tokens=(), original_message_id=None, secret=SECRET
+    )
+    assert changed.campaign == "sept"  # the changed delivery now sorts older
+    nov = cache.latest_to("jean@orange.fr")
+    assert nov is not None
+    cache.forget(nov)
+    for address, mid in _LOOKUPS:
+        cached, direct = both(address, mid)
+        assert cached == direct

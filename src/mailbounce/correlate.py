@@ -11,13 +11,17 @@ In order of trust:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailbounce.addresses import normalize_address
 from mailbounce.store.bounces import (
     DeliveryRef,
+    deliveries_by_message_ids,
     delivery_by_id,
     delivery_by_message_id,
+    latest_deliveries_to,
     latest_delivery_to,
 )
 from mailbounce.store.db import Store
@@ -64,6 +68,43 @@ def verified_ids(secret: bytes | None, tokens: tuple[str, ...]) -> list[tuple[in
     return found
 
 
+class DeliveryCache:
+    """The Message-ID and address look-ups of one batch of bounces, answered from two
+    queries made at its start (inside its write transaction, so nobody else changes the
+    deliveries meanwhile). ``forget`` a delivery the batch changes: the next look-up that
+    could see it goes to the store again, so answers are exactly the uncached ones."""
+
+    def __init__(
+        self, store: Store, *, message_ids: Iterable[str], addresses: Iterable[str]
+    ) -> None:
+        self._store = store
+        self._by_message_id = dict.fromkeys(message_ids)
+        self._by_message_id.update(deliveries_by_message_ids(store, self._by_message_id))
+        self._latest = dict.fromkeys(normalize_address(address) for address in addresses)
+        self._latest.update(latest_deliveries_to(store, self._latest))
+        self._message_ids_of: dict[int, list[str]] = {}
+        for key, ref in self._by_message_id.items():
+            if ref is not None:
+                self._message_ids_of.setdefault(ref.delivery_id, []).append(key)
+
+    def by_message_id(self, message_id: str) -> DeliveryRef | None:
+        if message_id in self._by_message_id:
+            return self._by_message_id[message_id]
+        return delivery_by_message_id(self._store, message_id)
+
+    def latest_to(self, address: str) -> DeliveryRef | None:
+        key = normalize_address(address)
+        if key in self._latest:
+            return self._latest[key]
+        return latest_delivery_to(self._store, address)
+
+    def forget(self, delivery: DeliveryRef) -> None:
+        """``delivery`` changed: look-ups that could return it are asked of the store."""
+        self._latest.pop(delivery.address, None)
+        for key in self._message_ids_of.pop(delivery.delivery_id, ()):
+            self._by_message_id.pop(key, None)
+
+
 def correlate(
     store: Store,
     *,
@@ -71,6 +112,7 @@ def correlate(
     tokens: tuple[str, ...],
     original_message_id: str | None,
     secret: bytes | None,
+    cache: DeliveryCache | None = None,
 ) -> Correlation:
     """The delivery this bounce record answers, and how it was found."""
     ids = verified_ids(secret, tokens)
@@ -83,10 +125,16 @@ def correlate(
         # secret changed since sending); never act on it.
         return Correlation(None, Method.FORGED)
     if original_message_id:
-        delivery = delivery_by_message_id(store, original_message_id)
+        if cache is not None:
+            delivery = cache.by_message_id(original_message_id)
+        else:
+            delivery = delivery_by_message_id(store, original_message_id)
         if delivery is not None:
             return Correlation(delivery, Method.MESSAGE_ID)
-    delivery = latest_delivery_to(store, recipient)
+    if cache is not None:
+        delivery = cache.latest_to(recipient)
+    else:
+        delivery = latest_delivery_to(store, recipient)
     if delivery is not None:
         return Correlation(delivery, Method.ADDRESS)
     return NOT_FOUND

@@ -18,9 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from mailbounce.addresses import normalize_address
 from mailbounce.analysis_pool import Outcome, analyse_stream, start_pool
 from mailbounce.bounces import Analysis, Verdict
-from mailbounce.correlate import NOT_FOUND, Correlation, correlate
+from mailbounce.correlate import NOT_FOUND, Correlation, DeliveryCache, correlate
 from mailbounce.errors import UsageError
 from mailbounce.models import BounceFacts, BounceRecord, Classification, Kind
 from mailbounce.parse_settings import ParseSettings, settings_from_config
@@ -201,27 +202,32 @@ class BounceParse:
         records: list[BounceRecord] = []
         if store is not None and writing:
             with store.transaction():
+                lookups = _BatchLookups(store, batch)
                 for outcome in batch:
-                    records.extend(self._handle(outcome, store, write=True))
+                    records.extend(self._handle(outcome, store, lookups))
                 if imap is not None and imap.uidvalidity is not None:
                     last = max(uid_of(o.source) for o in batch)
                     bounce_store.save_imap_progress(store, imap.key, imap.uidvalidity, last)
             if imap is not None:
                 imap.acknowledge([uid_of(o.source) for o in batch if _handled(o)])
         else:
+            reading = _BatchLookups(store, batch) if store is not None else None
             for outcome in batch:
-                records.extend(self._handle(outcome, store, write=False))
+                records.extend(self._handle(outcome, None, reading))
         yield from records
 
-    def _handle(self, outcome: Outcome, store: Store | None, *, write: bool) -> list[BounceRecord]:
+    def _handle(
+        self, outcome: Outcome, writer: Store | None, lookups: _BatchLookups | None
+    ) -> list[BounceRecord]:
+        """One message's records; ``writer`` is the store when writing, else None."""
         summary = self.summary
         summary.messages += 1
         analysis = outcome.analysis
         if analysis is None:
             reason = outcome.problem or "cannot be analysed"
             summary.quarantined.append((outcome.source, reason))
-            if write and store is not None:
-                bounce_store.insert_quarantine(store, outcome.source_key, outcome.source, reason)
+            if writer is not None:
+                bounce_store.insert_quarantine(writer, outcome.source_key, outcome.source, reason)
             return []
         if analysis.verdict is Verdict.NOT_BOUNCE:
             summary.not_bounces += 1
@@ -231,7 +237,7 @@ class BounceParse:
             return []
         records = []
         for facts, classification in analysis.results:
-            correlation = self._correlate(store, analysis, facts)
+            correlation = self._correlate(lookups, analysis, facts)
             if not correlation.trusted and outcome.source not in summary.forged:
                 summary.forged.append(outcome.source)
             record = make_record(
@@ -240,26 +246,32 @@ class BounceParse:
             summary.records += 1
             summary.by_kind[str(record.kind)] += 1
             summary.by_reason[str(record.reason)] += 1
-            if write and store is not None:
-                self._store_record(store, outcome.source_key, record, correlation)
+            if writer is not None and lookups is not None:
+                self._store_record(writer, lookups, outcome.source_key, record, correlation)
             records.append(record)
         return records
 
     def _correlate(
-        self, store: Store | None, analysis: Analysis, facts: BounceFacts
+        self, lookups: _BatchLookups | None, analysis: Analysis, facts: BounceFacts
     ) -> Correlation:
-        if store is None:
+        if lookups is None:
             return NOT_FOUND
         return correlate(
-            store,
+            lookups.store,
             recipient=facts.recipient,
             tokens=analysis.tracking_tokens,
             original_message_id=analysis.original_message_id,
             secret=self.settings.tracking_secret,
+            cache=lookups.deliveries,
         )
 
     def _store_record(
-        self, store: Store, source_key: str, record: BounceRecord, correlation: Correlation
+        self,
+        store: Store,
+        lookups: _BatchLookups,
+        source_key: str,
+        record: BounceRecord,
+        correlation: Correlation,
     ) -> None:
         delivery = correlation.delivery
         inserted = bounce_store.insert_bounce(
@@ -296,17 +308,21 @@ class BounceParse:
             and bounce_store.reject_delivery(store, delivery.delivery_id, record)
         ):
             self.summary.deliveries_updated += 1
-        self._apply_policy(store, address, record)
+            lookups.deliveries.forget(delivery)
+        self._apply_policy(store, lookups, address, record)
 
-    def _apply_policy(self, store: Store, address: str, record: BounceRecord) -> None:
+    def _apply_policy(
+        self, store: Store, lookups: _BatchLookups, address: str, record: BounceRecord
+    ) -> None:
         classification = Classification(record.reason, record.kind, record.hardbounce, record.party)
         history: list[datetime] = []
         if counts_as_soft(classification, record.action):
             dates = bounce_store.soft_bounce_dates(store, record.recipient)
             history = [when for when in map(parse_when, dates) if when is not None]
         decision = decide(self.settings.policy, classification, record.action, history)
-        if decision is None or suppression_of(store, address) is not None:
+        if decision is None or lookups.is_suppressed(address):
             return
+        lookups.suppressed[normalize_address(address)] = True
         suppress(
             store.conn,
             address,
@@ -316,6 +332,33 @@ class BounceParse:
             data={"source": record.source, "campaign": record.campaign},
         )
         self.summary.suppressed.append((address, str(decision.cause)))
+
+
+class _BatchLookups:
+    """What one batch reads from the store, fetched in a few queries at its start: the
+    deliveries its bounces may answer, and which of its addresses are suppressed."""
+
+    def __init__(self, store: Store, batch: Sequence[Outcome]) -> None:
+        self.store = store
+        message_ids: set[str] = set()
+        recipients: set[str] = set()
+        for outcome in batch:
+            analysis = outcome.analysis
+            if analysis is None:
+                continue
+            if analysis.original_message_id:
+                message_ids.add(analysis.original_message_id)
+            recipients.update(facts.recipient for facts, _ in analysis.results)
+        self.deliveries = DeliveryCache(store, message_ids=message_ids, addresses=recipients)
+        keys = {normalize_address(address) for address in recipients}
+        found = bounce_store.suppressed_among(store, keys)
+        self.suppressed = {key: key in found for key in keys}
+
+    def is_suppressed(self, address: str) -> bool:
+        key = normalize_address(address)
+        if key not in self.suppressed:
+            self.suppressed[key] = suppression_of(self.store, address) is not None
+        return self.suppressed[key]
 
 
 def parse_bounces(

@@ -9,6 +9,7 @@ fsync per record). Re-recording a bounce is a no-op: ``bounces`` is UNIQUE on
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mailbounce.addresses import normalize_address
@@ -76,6 +77,72 @@ def latest_delivery_to(store: Store, address: str) -> DeliveryRef | None:
         (normalize_address(address), *map(str, _SENT_STATES)),
     ).fetchone()
     return _ref(row)
+
+
+# Values per IN (...) list: far below SQLite's limit on bound variables.
+_IN_SLICE = 400
+
+
+def _slices(values: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(set(values))
+    for first in range(0, len(ordered), _IN_SLICE):
+        yield ordered[first : first + _IN_SLICE]
+
+
+def _marks(values: list[str]) -> str:
+    return ",".join("?" * len(values))
+
+
+def deliveries_by_message_ids(store: Store, message_ids: Iterable[str]) -> dict[str, DeliveryRef]:
+    """``delivery_by_message_id`` for many Message-IDs at once: each one found, as given."""
+    given = list(message_ids)
+    forms = {mid: (f"<{bare}>", bare) for mid in given for bare in [mid.strip().strip("<>")]}
+    newest: dict[str, DeliveryRef] = {}  # stored Message-ID -> its newest delivery
+    for values in _slices(form for pair in forms.values() for form in pair):
+        for row in store.conn.execute(
+            f"SELECT d.message_id, {_DELIVERY_SELECT[len('SELECT ') :]}"
+            f" WHERE d.message_id IN ({_marks(values)}) ORDER BY d.id",
+            values,
+        ):
+            newest[str(row[0])] = DeliveryRef(
+                int(row[1]), int(row[2]), str(row[3]), str(row[4]), str(row[5])
+            )
+    found: dict[str, DeliveryRef] = {}
+    for mid, pair in forms.items():
+        refs = [newest[form] for form in pair if form in newest]
+        if refs:
+            found[mid] = max(refs, key=lambda ref: ref.delivery_id)
+    return found
+
+
+def latest_deliveries_to(store: Store, addresses: Iterable[str]) -> dict[str, DeliveryRef]:
+    """``latest_delivery_to`` for many addresses at once, keyed by normalised address."""
+    found: dict[str, DeliveryRef] = {}
+    states = [str(state) for state in _SENT_STATES]
+    for values in _slices(normalize_address(address) for address in addresses):
+        for row in store.conn.execute(
+            f"{_DELIVERY_SELECT} WHERE d.address IN ({_marks(values)})"
+            f" AND d.state IN ({_marks(states)})"
+            " ORDER BY COALESCE(d.last_attempt_at, d.updated_at) DESC, d.id DESC",
+            (*values, *states),
+        ):
+            ref = _ref(row)
+            if ref is not None:
+                found.setdefault(ref.address, ref)
+    return found
+
+
+def suppressed_among(store: Store, addresses: Iterable[str]) -> set[str]:
+    """Which of ``addresses`` (normalised) are suppressed: one query for a whole batch."""
+    found: set[str] = set()
+    for values in _slices(normalize_address(address) for address in addresses):
+        found.update(
+            str(row[0])
+            for row in store.conn.execute(
+                f"SELECT address FROM suppressions WHERE address IN ({_marks(values)})", values
+            )
+        )
+    return found
 
 
 def insert_bounce(
