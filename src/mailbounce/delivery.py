@@ -63,6 +63,7 @@ from mailbounce.store.writer import CommitThread
 
 CLAIM_BATCH = 100
 DOMAIN_WAIT = 0.01  # seconds between looks at a per-domain connection limit that is full
+BATCH_WAIT = 0.002  # seconds a transition may wait for others to share its commit
 
 
 class Progress(Protocol):
@@ -131,6 +132,8 @@ class _Batch:
     ready: list[_Slot] = field(default_factory=list)  # 354 received: in_flight to commit
     # With the reply for the -v log (None: not logged, the server was not asked).
     concluded: list[tuple[deliveries.Concluded, str | None]] = field(default_factory=list)
+
+    since: float = field(default_factory=time.monotonic)
 
     def __bool__(self) -> bool:
         return bool(self.ready or self.concluded)
@@ -203,9 +206,20 @@ class DeliveryRun:
                 self._sync()
                 if not self._pending:
                     return
-            if self._pending and not self.writer.busy:
+            if self._pending and not self.writer.busy and self._batch_full(slots):
                 self._submit(now)
             self._wait(slots, busy, now)
+
+    def _batch_full(self, slots: list[_Slot]) -> bool:
+        """Commit now, or let more transitions join (fewer, larger commits)?
+
+        Now once at least as many connections wait for this commit as still wait for a
+        reply (the others' replies would come after it anyway), or after ``BATCH_WAIT``.
+        """
+        coming = sum(1 for s in slots if s.session.phase in (Phase.ENVELOPE, Phase.BODY))
+        if len(self._pending.ready) >= coming:
+            return True
+        return time.monotonic() - self._pending.since >= BATCH_WAIT
 
     def _store(self) -> Store:
         """The writer's connection, for the loop's own writes: once its job is done."""
@@ -364,6 +378,8 @@ class DeliveryRun:
             s.delivery is None and not s.finished and s.session.phase is Phase.IDLE for s in slots
         )
         deadlines = [clock] if free else [s.session.deadline for s in waiting.values()]
+        if self._pending and not self.writer.busy:
+            deadlines.append(self._pending.since + BATCH_WAIT)
         deadlines += [
             s.not_before
             for s in busy
