@@ -3,7 +3,7 @@
 One thread drives ``concurrency`` SMTP connections (``smtp_pipeline.Session``, each
 reused across messages); a second one commits (``store.writer.CommitThread``: SQLite
 works with the GIL released, so commits use the other core). The loop: every idle
-connection takes its next claimed recipient (``_Claims`` claims ``CLAIM_BATCH`` at a time),
+connection takes its next claimed recipient (``Claims`` claims ``CLAIM_BATCH`` at a time),
 composes its message and writes its envelope; the loop waits for replies and for the
 commit in progress; every transition the replies bring (a 354: ``in_flight``; a final
 reply or a refusal: the outcome) waits in ``pending``; whenever the commit thread is free,
@@ -43,7 +43,6 @@ from __future__ import annotations
 import select
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -55,88 +54,19 @@ from mailbounce.crash_points import crash_point
 from mailbounce.errors import MailbounceError, SmtpSetupError
 from mailbounce.ratelimit import DomainGate, RateLimiter
 from mailbounce.send_outcome import backed_off, iso, outcome_of
+from mailbounce.send_state import Batch, Claims, Slot
 from mailbounce.smtp import SendResult, SmtpClient
 from mailbounce.smtp_pipeline import READY, VOID, Envelope, Event, Phase, Session
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
 from mailbounce.store.writer import CommitThread
 
-CLAIM_BATCH = 100
 DOMAIN_WAIT = 0.01  # seconds between looks at a per-domain connection limit that is full
 BATCH_WAIT = 0.002  # seconds a transition may wait for others to share its commit
 
 
 class Progress(Protocol):
     def advance(self, steps: int = 1) -> None: ...
-
-
-class _Claims:
-    """Hands out claimed recipients, claiming ``CLAIM_BATCH`` at a time (one commit)."""
-
-    def __init__(self, campaign_id: int, now: str, limit: int) -> None:
-        self.campaign_id = campaign_id
-        self.now = now
-        self.remaining = limit
-        self.stopped = False
-        self._buffer: list[deliveries.Delivery] = []
-
-    def next(self, store: Callable[[], Store]) -> deliveries.Delivery | None:
-        if self.stopped:
-            return None
-        if not self._buffer and self.remaining > 0:
-            limit = min(CLAIM_BATCH, self.remaining)
-            batch = deliveries.claim_due(
-                store(), self.campaign_id, worker="send-loop", now=self.now, limit=limit
-            )
-            self.remaining = self.remaining - len(batch) if batch else 0
-            self._buffer = batch[::-1]
-            crash_point("after_claim")
-        return self._buffer.pop() if self._buffer else None
-
-    def take_claimed(self) -> deliveries.Delivery | None:
-        """The next recipient if already claimed (no claim now: no store access)."""
-        return self._buffer.pop() if self._buffer and not self.stopped else None
-
-    def put_back(self, delivery: deliveries.Delivery) -> None:
-        self._buffer.append(delivery)
-
-    def stop(self) -> list[int]:
-        """Stop handing out; return the ids claimed but never handed out."""
-        self.stopped = True
-        left, self._buffer = [d.id for d in self._buffer], []
-        return left
-
-
-@dataclass(eq=False)
-class _Slot:
-    """One connection and the recipient it carries (None: idle)."""
-
-    session: Session
-    delivery: deliveries.Delivery | None = None
-    domain: str = ""
-    entered: bool = False  # holds one of the domain's connections (``DomainGate``)
-    not_before: float = 0.0  # monotonic: its rate-limit slot
-    started: bool = False  # envelope written
-    in_flight: deliveries.InFlight | None = None  # to commit once the 354 has come
-    flown: bool = False  # ``in_flight`` committed: the attempt is counted
-    finished: bool = False  # no recipient left for it
-    # The next recipient, its envelope written after the current one's data (PIPELINING).
-    following: deliveries.Delivery | None = None
-    following_in_flight: deliveries.InFlight | None = None
-
-
-@dataclass
-class _Batch:
-    """Transitions committed together."""
-
-    ready: list[_Slot] = field(default_factory=list)  # 354 received: in_flight to commit
-    # With the reply for the -v log (None: not logged, the server was not asked).
-    concluded: list[tuple[deliveries.Concluded, str | None]] = field(default_factory=list)
-
-    since: float = field(default_factory=time.monotonic)
-
-    def __bool__(self) -> bool:
-        return bool(self.ready or self.concluded)
 
 
 class DeliveryRun:
@@ -165,17 +95,17 @@ class DeliveryRun:
         self.decided: list[int] = []
         self.errors: list[BaseException] = []
         self._sender = campaign.envelope_from
-        self._pending = _Batch()  # waiting for the commit thread
-        self._committing: _Batch | None = None  # in the commit thread
+        self._pending = Batch()  # waiting for the commit thread
+        self._committing: Batch | None = None  # in the commit thread
         self._bar: Progress | None = None
-        self._claims = _Claims(0, "", 0)
+        self._claims = Claims(0, "", 0)
 
     def execute(self, bar: Progress, due: int) -> list[int]:
         """Run the loop; return the ids of the deliveries this run decided."""
         self._bar = bar
-        claims = self._claims = _Claims(self.campaign_id, iso(self.now()), due)
+        claims = self._claims = Claims(self.campaign_id, iso(self.now()), due)
         count = min(self.campaign.concurrency, max(due, 1))
-        slots = [_Slot(Session(SmtpClient(self.campaign.smtp))) for _ in range(count)]
+        slots = [Slot(Session(SmtpClient(self.campaign.smtp))) for _ in range(count)]
         try:
             self._loop(claims, slots)
         finally:
@@ -196,7 +126,7 @@ class DeliveryRun:
 
     # --- the loop ---------------------------------------------------------------------
 
-    def _loop(self, claims: _Claims, slots: list[_Slot]) -> None:
+    def _loop(self, claims: Claims, slots: list[Slot]) -> None:
         while True:
             now = self.now()
             for slot in slots:
@@ -210,7 +140,7 @@ class DeliveryRun:
                 self._submit(now)
             self._wait(slots, busy, now)
 
-    def _batch_full(self, slots: list[_Slot]) -> bool:
+    def _batch_full(self, slots: list[Slot]) -> bool:
         """Commit now, or let more transitions join (fewer, larger commits)?
 
         Now once at least as many connections wait for this commit as still wait for a
@@ -227,7 +157,7 @@ class DeliveryRun:
         return self.writer.store
 
     def _submit(self, now: datetime) -> None:
-        batch, self._pending = self._pending, _Batch()
+        batch, self._pending = self._pending, Batch()
         in_flight = [slot.in_flight for slot in batch.ready if slot.in_flight is not None]
         concluded = [item for item, _ in batch.concluded]
         stamp = iso(now)
@@ -265,7 +195,7 @@ class DeliveryRun:
             for event in slot.session.send_body(clock, following):
                 self._event(slot, event, now)
 
-    def _start(self, claims: _Claims, slot: _Slot, now: datetime) -> None:
+    def _start(self, claims: Claims, slot: Slot, now: datetime) -> None:
         """An idle connection takes its next recipient and writes its envelope."""
         if slot.session.phase is not Phase.IDLE or slot.finished:
             return
@@ -288,7 +218,7 @@ class DeliveryRun:
         except MailbounceError as exc:  # the relay refuses us: stop taking recipients
             self._stop(slot, exc)
 
-    def _begin(self, slot: _Slot, now: datetime) -> None:
+    def _begin(self, slot: Slot, now: datetime) -> None:
         delivery = slot.delivery
         assert delivery is not None
         until = self.gate.backed_off_until(slot.domain)
@@ -334,7 +264,7 @@ class DeliveryRun:
         in_flight = deliveries.InFlight(delivery.id, token, message_id)
         return in_flight, session.prepare(sender, delivery.address, data)
 
-    def _following(self, slot: _Slot, now: datetime) -> Envelope | None:
+    def _following(self, slot: Slot, now: datetime) -> Envelope | None:
         """The envelope of the connection's next recipient, to write after the data.
 
         Only in the plain case: PIPELINING, no rate or domain limit to wait for, the
@@ -357,7 +287,7 @@ class DeliveryRun:
         slot.following, slot.following_in_flight = delivery, in_flight
         return envelope
 
-    def _admitted(self, slot: _Slot) -> bool:
+    def _admitted(self, slot: Slot) -> bool:
         """The domain's connection limit and the rate limits let this message go now."""
         if not slot.entered:
             if not self.gate.try_enter(slot.domain):
@@ -370,7 +300,7 @@ class DeliveryRun:
             slot.not_before = time.monotonic() + wait
         return time.monotonic() >= slot.not_before
 
-    def _wait(self, slots: list[_Slot], busy: list[_Slot], now: datetime) -> None:
+    def _wait(self, slots: list[Slot], busy: list[Slot], now: datetime) -> None:
         """Wait for replies, the commit thread, a rate-limit slot or a timeout; act on them."""
         clock = time.monotonic()
         waiting = {s.session.fileno(): s for s in busy if s.session.awaiting_reply}
@@ -408,11 +338,11 @@ class DeliveryRun:
                 for event in slot.session.time_out():
                     self._event(slot, event, now)
 
-    def _read(self, slot: _Slot, now: datetime) -> None:
+    def _read(self, slot: Slot, now: datetime) -> None:
         for event in slot.session.on_readable():
             self._event(slot, event, now)
 
-    def _event(self, slot: _Slot, event: Event, now: datetime) -> None:
+    def _event(self, slot: Slot, event: Event, now: datetime) -> None:
         if event is READY:
             self._pending.ready.append(slot)
         elif event is VOID:  # its envelope went with a connection now closed: begin again
@@ -422,7 +352,7 @@ class DeliveryRun:
         elif isinstance(event, SendResult) and slot.delivery is not None:
             self._conclude(slot, event, now)
 
-    def _stop(self, slot: _Slot, exc: MailbounceError) -> None:
+    def _stop(self, slot: Slot, exc: MailbounceError) -> None:
         """A session error: no more recipients; this one goes back to pending."""
         self.errors.append(exc)
         slot.session.abandon()
@@ -431,7 +361,7 @@ class DeliveryRun:
             self._free(slot)
         slot.finished = True
 
-    def _conclude(self, slot: _Slot, result: SendResult, now: datetime) -> None:
+    def _conclude(self, slot: Slot, result: SendResult, now: datetime) -> None:
         """The attempt is over: its outcome waits for the next commit, its connection is
         free for the next recipient (whose data waits for that same commit or a later one)."""
         delivery = slot.delivery
@@ -448,7 +378,7 @@ class DeliveryRun:
             slot.entered = self.gate.try_enter(slot.domain)  # no limit: always entered
             slot.started = True
 
-    def _free(self, slot: _Slot) -> None:
+    def _free(self, slot: Slot) -> None:
         if slot.entered:
             self.gate.leave(slot.domain)
         slot.delivery, slot.in_flight = None, None

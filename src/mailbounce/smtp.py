@@ -4,6 +4,8 @@ The only module importing ``smtplib``. One ``SmtpClient`` is one connection, reu
 many messages (RSET after a refused recipient). ``send`` walks MAIL, RCPT, DATA itself
 so the caller can commit ``in_flight`` at the exact point DESIGN §6 needs: before the
 message's data and final dot are written, after which a lost reply means ``uncertain``.
+The send loop uses ``open`` (connect, TLS, EHLO, AUTH) through ``wire``, then runs the
+same transactions without blocking on replies (``smtp_pipeline.Session``).
 
 Classification of replies is not done here: ``classify.classify_smtp_reply`` owns it.
 A failure of the whole session (cannot connect, TLS or authentication refused, a 5xx to
@@ -85,14 +87,6 @@ class SmtpClient:
     @property
     def connected(self) -> bool:
         return self._smtp is not None
-
-    @property
-    def offers_8bitmime(self) -> bool:
-        """The open connection's server takes 8bit bodies (RFC 6152); opens it if needed."""
-        if self._smtp is None:
-            self.open()
-        assert self._smtp is not None
-        return bool(self._smtp.has_extn("8bitmime"))
 
     def wire(self) -> Wire:
         """The open connection's socket (opened if needed) for a non-blocking session.
@@ -216,7 +210,7 @@ class SmtpClient:
         ``before_data`` runs after the server's 354 and before the data and final dot are
         written: the caller commits ``in_flight`` there, so a crash from then on leaves
         ``uncertain`` and never a duplicate. A message that is not pure ASCII (an 8bit
-        body, composed so because ``offers_8bitmime``) is announced with ``BODY=8BITMIME``.
+        body, composed so because the relay offers 8BITMIME) is announced with ``BODY=8BITMIME``.
         """
         if self._smtp is None:
             self.open()
