@@ -3,6 +3,12 @@
 Each command resolves its inputs, calls one library function and renders the result.
 ``main`` is the only place that catches ``MailbounceError``: one line, its exit code.
 Typer itself turns usage mistakes into exit 2 and ``typer.Exit(code)`` into ``code``.
+
+Start-up is paid by every cron run and by every ``| mailbounce parse-bounces -`` MTA pipe (one
+process per bounce), so registering the commands loads no library: each command imports what
+it calls inside its body, and the option types Typer needs come from light modules
+(``tests/test_layering.py`` and ``tests/test_startup.py`` hold this;
+``benchmarks/startup_time.py`` measures it).
 """
 
 from __future__ import annotations

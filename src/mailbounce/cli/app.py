@@ -1,6 +1,7 @@
 """The Typer application and the options every command shares."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the command modules: Typer reads every
+# command's annotations at each start, and strings cost ~15 ms a run to evaluate (twice).
 
 import os
 from dataclasses import dataclass
