@@ -179,6 +179,19 @@ CASES = [
     ),
     (b"Content-Type: message/delivery-status\n\nContent-Type: message/rfc822\n\nX: y\n", False),
     (b"Content-Type: message/delivery-status\n", True),
+    # Only LF ends a line (the feedparser's ``StringIO(newline="")``), not what str.splitlines
+    # also splits at.
+    (
+        b'Subject: a\x0bb\x0cc\x1cd\x85e\nContent-Type: multipart/mixed; boundary="b"\n\n'
+        b"--b\x0c\n--b\n\nx\x1e\n--b\x0b\n--b--\x1c\n--b--\n",
+        True,
+    ),
+    (b'Content-Type: multipart/mixed; boundary=" b "\n\n-- b\n\nx\n-- b--\n', True),
+    (b'Content-Type: multipart/mixed; boundary="\xe9"\n\n--\xe9\n\nx\n--\xe9--\n', True),
+    (
+        b"Content-type: Multipart/Mixed; BOUNDARY=b\nContent-Type: text/plain\n\n--b\n\nx\n--b--\n",
+        True,
+    ),
 ]
 
 
