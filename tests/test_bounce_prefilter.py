@@ -28,7 +28,8 @@ from mailbounce.regex_literals import search as gated_search
 _ATOMS = st.sampled_from(
     ["a", "B", "x", "s", "k", "I", " ", "\\.", "\\(", "\\)", "-", "\\d", "\\b", "\\s",
      "[ab]", "(a|b)", "?", "+", "*", "{2}", "{0,1}", "+?", "^", "$", "|", ".", "(?:x)", "ſ",
-     "K", "[]a]", "(?<!a)", "(?=x)"]
+     "K", "[]a]", "(?<!a)", "(?=x)", "\\x41", "\\u0061", "\\101", "\\0", "é",
+     "\\N{LATIN SMALL LETTER A}"]
 )  # fmt: skip
 _TEXT = st.text(alphabet="aAbBxXsSkK .()-1\nſKıİéÉàÀ", max_size=40)
 
@@ -89,6 +90,8 @@ def test_no_match_is_hidden(atoms: list[str], flags: int, text: str) -> None:
         (r"(?=ab)x", 0, ("x",), None),
         (r"(?!ab)(c|d)", 0, ("c", "d"), None),  # a look-ahead is not a group passed through
         (r"(a|)", 0, None, None),
+        (r"x\x41yz", 0, ("yz",), ("x",)),  # an escape's digits are not literal text
+        (r"\u00e9t\101bc", 0, ("bc",), None),
         (r"(is|been) (suspended|off)", 0, ("suspended", "off"), None),  # the rarer group
         (r"ab(c|d)", 0, ("ab",), ("ab",)),
         (r"a b", re.X, None, None),

@@ -294,7 +294,9 @@ def _item(source: str, index: int) -> tuple[str | None, int]:
     char = source[index]
     if char == "\\":
         escaped = source[index + 1 : index + 2]
-        return (escaped if escaped and escaped in _ESCAPED_LITERAL else None), index + 2
+        if escaped and escaped in _ESCAPED_LITERAL:
+            return escaped, index + 2
+        return None, _escape_end(source, index)
     if char == "[":
         end = index + 1
         if source[end : end + 1] == "^":
@@ -319,6 +321,23 @@ def _item(source: str, index: int) -> tuple[str | None, int]:
                 break
         return None, end
     return (char if char in _PLAIN else None), index + 1
+
+
+def _escape_end(source: str, index: int) -> int:
+    """Where the escape at ``index`` ends: ``\\x41``, ``\\u00e9``, ``\\U...``, ``\\N{...}``,
+    octal ``\\101`` and back-references ``\\12`` run past their first character."""
+    kind = source[index + 1 : index + 2]
+    width = {"x": 2, "u": 4, "U": 8}.get(kind)
+    if width is not None:
+        return index + 2 + width
+    if kind == "N" and source[index + 2 : index + 3] == "{":
+        close = source.find("}", index)
+        return len(source) if close == -1 else close + 1
+    end = index + 2
+    if kind.isdigit():
+        while end < min(len(source), index + 4) and source[end].isdigit():
+            end += 1
+    return end
 
 
 def _after_quantifier(source: str, index: int) -> int:

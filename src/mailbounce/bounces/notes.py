@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import jis_decoded, sentences, with_sentence_reason
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
@@ -16,6 +17,7 @@ from mailbounce.models import BounceFacts, Reason
 _START = re.compile(r"^-+\s*Failure Reasons\s*-+\s*$", re.I | re.M)
 _STOP = re.compile(r"^-+\s*Returned Message\s*-+\s*$", re.I | re.M)
 _ADDRESS_LINE = re.compile(r"^\s*<?([^\s<>@]+@[\w.-]+\.\w+)>?\s*$")
+_JIS_ESCAPE = re.compile("\x1b\\$")  # the text is re-read as ISO-2022-JP (jis_decoded)
 
 # Domino's router texts (English and Japanese Notes) for its own findings.
 _SENTENCES = sentences(
@@ -31,6 +33,9 @@ class NotesDetector:
     """Lotus Notes bounces: reasons then addresses between the two dashed rules."""
 
     name = "notes"
+
+    # ``detect`` reads the body as is unless it holds JIS escapes (base.GatedDetector).
+    gate = Markers(Marker(BODY, _START), Marker(BODY, _JIS_ESCAPE))
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = jis_decoded(body_text(mail))
