@@ -29,6 +29,13 @@ GATED = [(d.name, d) for d in DETECTORS if gate_of(d) is not None]
 GATED_NAMES = [name for name, _ in GATED]
 
 
+def _all_markers(gate: object) -> list[Marker]:
+    """A gate's markers and those of its ``also`` test."""
+    if not isinstance(gate, Markers):
+        return []
+    return [*gate.markers, *_all_markers(gate.also)]
+
+
 def _parse(raw: bytes) -> Message:
     return email.message_from_bytes(_normalise(raw), IndexedMessage, policy=email.policy.compat32)
 
@@ -52,7 +59,7 @@ def test_every_gate_reads_its_patterns(name: str) -> None:
     detector = dict(GATED)[name]
     gate = gate_of(detector)
     assert isinstance(gate, Markers)
-    for marker in gate.markers:
+    for marker in _all_markers(gate):
         assert marker.pattern is PRESENT or literal_sets(marker.pattern), marker
 
 
@@ -75,9 +82,7 @@ def test_gates_on_the_corpus(corpus: Path) -> None:
 def _marker_words() -> list[str]:
     words: set[str] = set()
     for _, detector in GATED:
-        gate = gate_of(detector)
-        assert isinstance(gate, Markers)
-        for marker in gate.markers:
+        for marker in _all_markers(gate_of(detector)):
             if marker.pattern is not PRESENT:
                 words.update(re.split(r"[\\()\[\]|?*+{}^$]+", marker.pattern.pattern))
                 words.update(required_literals(marker.pattern) or ())
@@ -121,7 +126,7 @@ _HEADER_NAMES = sorted(
     {
         marker.field
         for _, detector in GATED
-        for marker in getattr(gate_of(detector), "markers", ())
+        for marker in _all_markers(gate_of(detector))
         if marker.field not in (BODY, RECEIVED)
     }
 )
@@ -168,3 +173,11 @@ def test_unsure_cases_say_true() -> None:
     # The Kelvin sign matches "k" under re.IGNORECASE; str.lower folds it otherwise.
     kelvin = _MAIL.replace("The Lead Line", "\u212aerio")
     assert _gate_says(Marker(BODY, re.compile("kerio", re.I)), text=kelvin)
+
+
+def test_also_is_a_second_condition() -> None:
+    from_daemon = Marker("From", re.compile("mailer-daemon", re.I))
+    lead = re.compile("lead line", re.I)
+    mail = Mail(_parse(_MAIL.encode("utf-8")))
+    assert Markers(from_daemon, also=Markers(Marker(BODY, lead)))(mail)
+    assert not Markers(from_daemon, also=Markers(Marker("Subject", lead)))(mail)

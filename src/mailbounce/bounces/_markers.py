@@ -42,8 +42,10 @@ _Check = tuple[str, int, tuple[tuple[str, ...], ...]]
 class Markers:
     """A gate: True when one of the markers may match (callable, so not bound as a method)."""
 
-    def __init__(self, *markers: Marker) -> None:
+    def __init__(self, *markers: Marker, also: Markers | None = None) -> None:
+        # ``also``: a second test ``detect`` makes after the first (both must pass).
         self.markers = markers
+        self.also = also
         checks = [_check(m) for m in markers]
         # A pattern without a literal to look for could match anything: always ask detect.
         self.always = any(sets is None for _, _, sets in checks)
@@ -52,6 +54,11 @@ class Markers:
         )
 
     def __call__(self, mail: Mail) -> bool:
+        if not self._any(mail):
+            return False
+        return self.also is None or self.also(mail)
+
+    def _any(self, mail: Mail) -> bool:
         if self.always:
             return True
         views = mail._views

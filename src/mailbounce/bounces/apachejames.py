@@ -24,10 +24,8 @@ class ApachejamesDetector:
 
     name = "apachejames"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
-    gate = Markers(
-        Marker(BODY, _DETAILS),
-    )
+    # The first tests of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(Marker(BODY, _ERROR), also=Markers(Marker(BODY, _DETAILS)))
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = tb.body_text(mail)

@@ -17,7 +17,7 @@ import re
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces import einsundeins, gmx, mailru, mxlogic
 from mailbounce.bounces._eximtext import parse_exim_text
-from mailbounce.bounces._markers import Marker, Markers
+from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -36,9 +36,14 @@ class EximDetector:
 
     name = "exim"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    # The first tests of ``detect``, as data: False only when it surely finds nothing.
     gate = Markers(
         Marker("From", _FROM),
+        also=Markers(
+            Marker(BODY, _LEAD_MARK, 2000),
+            Marker("Subject", _SUBJECT),
+            Marker(RECEIVED, _EXIM_TRACE),  # with an X-Failed-Recipients header
+        ),
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:

@@ -26,9 +26,10 @@ class GooglegroupsDetector:
 
     name = "googlegroups"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    # The first tests of ``detect``, as data: False only when it surely finds nothing.
     gate = Markers(
-        Marker("X-Failed-Recipients", PRESENT),
+        Marker("From", _FROM),
+        also=Markers(Marker("X-Failed-Recipients", PRESENT)),
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:

@@ -27,10 +27,8 @@ class GoogleworkspaceDetector:
 
     name = "googleworkspace"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
-    gate = Markers(
-        Marker(BODY, _MARK),
-    )
+    # The first tests of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(Marker("From", _FROM), also=Markers(Marker(BODY, _MARK)))
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _FROM.search(mail.sender):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import original_recipients, sentences, with_sentence_reason
-from mailbounce.bounces._markers import Marker, Markers
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import body_text, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
@@ -31,9 +31,10 @@ class VerizonDetector:
 
     name = "verizon"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    # The first tests of ``detect``, as data: False only when it surely finds nothing.
     gate = Markers(
         Marker("From", _SENDER),
+        also=Markers(Marker(BODY, _LEAD), Marker(BODY, _ERROR)),
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:

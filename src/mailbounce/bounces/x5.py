@@ -41,10 +41,8 @@ class X5Detector:
 
     name = "x5"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
-    gate = Markers(
-        Marker(BODY, _LEAD, 600),
-    )
+    # The first tests of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(Marker("From", _SENDER), also=Markers(Marker(BODY, _LEAD, 600)))
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if mail.msg.get_content_type() != "multipart/mixed" or not _SENDER.search(mail.sender):

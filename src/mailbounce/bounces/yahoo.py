@@ -40,10 +40,8 @@ class YahooDetector:
 
     name = "yahoo"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
-    gate = Markers(
-        Marker(BODY, _LEAD, 300),
-    )
+    # The first tests of ``detect``, as data: False only when it surely finds nothing.
+    gate = Markers(Marker("From", _SENDER), also=Markers(Marker(BODY, _LEAD, 300)))
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _SENDER.search(mail.sender):
