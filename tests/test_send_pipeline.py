@@ -181,3 +181,25 @@ def test_rate_and_domain_limits_through_the_send_loop(
         f"{p}{n}@{d}" for n in range(6) for p, d in [("o", "orange.fr"), ("e", "example.org")]
     )
     assert set(states(db_path).values()) == {"sent"}
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_multiline_replies_are_read_whole(tmp_path: Path, db_path: Path, pipelining: bool) -> None:
+    # Gmail's way: a multi-line 550 to RCPT, then the next recipient on the same connection.
+    write_campaign(tmp_path, "email\r\nx@example.org\r\ny@example.org\r\n")
+    reply = (
+        "550-5.1.1 The email account that you tried to reach does not exist.\r\n"
+        "550-5.1.1 Please try double-checking the recipient's email address\r\n"
+        "550 5.1.1 for typos or unnecessary spaces."
+    )
+    with ScriptedServer({"x@example.org": [f"rcpt:{reply}"]}, pipelining=pipelining) as server:
+        send_campaign(db_path, load_campaign(options(tmp_path, server.port)), at(T0))
+        received = [m.rcpt_tos[0] for m in server.received]
+        sessions = server.handler.sessions
+    assert received == ["y@example.org"] and sessions == 1
+    with Store(db_path) as store:
+        row = store.conn.execute(
+            "SELECT state, reason, last_reply FROM deliveries WHERE address = 'x@example.org'"
+        ).fetchone()
+    assert (row[0], row[1]) == ("failed", "userunknown")
+    assert row[2].startswith("550 5.1.1 The email account") and row[2].endswith("spaces.")

@@ -338,6 +338,16 @@ class Session:
         numeric code ends the reply with code -1.
         """
         buffer = self._buffer
+        end = buffer.find(b"\n")
+        if end < 0:
+            return None
+        if end >= 3 and buffer[3:4] != b"-":  # a one-line reply: most are
+            try:
+                code = int(buffer[:3])
+            except ValueError:
+                code = -1
+            self._buffer = buffer[end + 1 :]
+            return code, buffer[4:end].strip(b" \t\r\n")
         position = 0
         lines: list[bytes] = []
         while True:
