@@ -35,8 +35,8 @@ class Marker:
     limit: int | None = None
 
 
-# (view key, 1 to compare lower-cased else 0, literal sets: one of each must be there).
-_Check = tuple[str, int, tuple[tuple[str, ...], ...]]
+# (view key, 1 to compare lower-cased else 0, limit, literal sets: one of each must be there).
+_Check = tuple[str, int, int | None, tuple[tuple[str, ...], ...]]
 
 
 class Markers:
@@ -48,47 +48,47 @@ class Markers:
         self.also = also
         checks = [_check(m) for m in markers]
         # A pattern without a literal to look for could match anything: always ask detect.
-        self.always = any(sets is None for _, _, sets in checks)
+        self.always = any(sets is None for _, _, _, sets in checks)
         self._checks: tuple[_Check, ...] = tuple(
-            (key, lowered, sets) for key, lowered, sets in checks if sets is not None
+            (key, lowered, limit, sets)
+            for key, lowered, limit, sets in checks
+            if sets is not None and not self.always
         )
 
     def __call__(self, mail: Mail) -> bool:
-        if not self._any(mail):
-            return False
-        return self.also is None or self.also(mail)
-
-    def _any(self, mail: Mail) -> bool:
-        if self.always:
-            return True
         views = mail._views
-        for key, lowered, sets in self._checks:
+        passed = self.always
+        for key, lowered, limit, sets in self._checks:
             view = views.get(key)
             if view is None:
                 view = views[key] = _view(mail, key)
             text = view[lowered]
-            if text is None:
-                return True
-            for literals in sets:
-                for literal in literals:
-                    if literal in text:
-                        break
-                else:
-                    break  # no literal of this set: the pattern cannot match here
-            else:
-                return True
-        return False
+            if text is None or _holds(text, limit, sets):
+                passed = True
+                break
+        if not passed:
+            return False
+        return self.also is None or self.also(mail)
 
 
-def _check(marker: Marker) -> tuple[str, int, tuple[tuple[str, ...], ...] | None]:
-    key = marker.field.lower()
-    if marker.limit is not None:
-        key += f":{marker.limit}"  # the field's first ``limit`` characters, cut once
+def _holds(text: str, limit: int | None, sets: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether ``text[:limit]`` holds a literal of each set (``str.find`` within the limit:
+    ``folded`` keeps one character for one, so the lower-cased view cuts alike)."""
+    for literals in sets:
+        for literal in literals:
+            if (literal in text) if limit is None else (text.find(literal, 0, limit) != -1):
+                break
+        else:
+            return False  # no literal of this set: the pattern cannot match here
+    return True
+
+
+def _check(marker: Marker) -> tuple[str, int, int | None, tuple[tuple[str, ...], ...] | None]:
     if marker.pattern is PRESENT:
         # The view of a header's presence is "1" when it is there, "" when not.
-        return ("present:" + marker.field.lower(), 0, (("1",),))
+        return ("present:" + marker.field.lower(), 0, None, (("1",),))
     lowered = 1 if marker.pattern.flags & re.IGNORECASE else 0
-    return (key, lowered, literal_sets(marker.pattern))
+    return (marker.field.lower(), lowered, marker.limit, literal_sets(marker.pattern))
 
 
 def _view(mail: Mail, key: str) -> tuple[str, str | None]:
@@ -96,18 +96,10 @@ def _view(mail: Mail, key: str) -> tuple[str, str | None]:
     if key.startswith("present:"):
         there = key[len("present:") :] in mail.msg
         return ("1" if there else "", "1" if there else "")
-    field, _, limit = key.partition(":")
-    if limit:
-        whole = mail._views.get(field)
-        if whole is None:
-            whole = mail._views[field] = _view(mail, field)
-        text, lowered = whole
-        end = int(limit)  # ``folded`` keeps one character for one: the same cut
-        return text[:end], None if lowered is None else lowered[:end]
-    if field == BODY:
+    if key == BODY:
         text = body_text(mail)
-    elif field == RECEIVED:
+    elif key == RECEIVED:
         text = received_joined(mail)[0]
     else:
-        text = mail.header(field)
+        text = mail.header(key)
     return text, folded(text)
