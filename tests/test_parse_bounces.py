@@ -315,6 +315,26 @@ def test_jobs_keep_input_order(tmp_path: Path, db_path: Path) -> None:
     assert [r["source"] for r in serial][:2] == [f"{mbox}#1", f"{mbox}#2"]
 
 
+def test_jobs_label_messages_of_small_regions_in_order(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers read runs of an mbox themselves and number them from 1: the labels are still
+    ``path#N`` in file order, also for a file given twice."""
+    import mailbounce.parsing
+
+    monkeypatch.setattr(mailbounce.parsing, "REGION_BYTES", 3000)
+    mbox = tmp_path / "bounces.mbox"
+    with mbox.open("wb") as out:
+        for number in range(40):
+            out.write(b"From MAILER-DAEMON Fri Nov 20 10:00:00 2026\n")
+            out.write(_dsn(f"user{number}@example.org", "5.1.1", "550 5.1.1 unknown"))
+            out.write(b"\n")
+    serial, _ = _run([str(mbox), str(mbox)], tmp_path / "a.db", store=False)
+    parallel, _ = _run([str(mbox), str(mbox)], db_path, jobs=2, batch_size=7)
+    assert parallel == serial
+    assert [r["source"] for r in parallel] == [f"{mbox}#{n}" for n in range(1, 41)] * 2
+
+
 def test_sandbox_later_bounces_become_classified_rejections(tmp_path: Path) -> None:
     """The demo hook: what the sandbox accepted "to bounce later" comes back as DSNs."""
     import smtplib

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailbounce.errors import InputError, UsageError
-from mailbounce.mbox import mbox_regions, read_region
+from mailbounce.mbox import Region, read_region
 from mailbounce.sources import (
     PathSource,
     RawMessage,
@@ -292,9 +292,9 @@ def test_cr_only_mbox_is_split(tmp_path: Path) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(_piece, max_size=40), st.booleans(), st.integers(1, 3))
+@given(st.lists(_piece, max_size=40), st.booleans(), st.integers(1, 30))
 def test_regions_read_by_workers_give_the_same_messages(
-    pieces: list[bytes], crlf: bool, per_region: int
+    pieces: list[bytes], crlf: bool, region_bytes: int
 ) -> None:
     """``--jobs``: runs of messages read from the file by offset, joined, are the mbox."""
     data = b"From z\n" + b"".join(pieces)
@@ -304,5 +304,21 @@ def test_regions_read_by_workers_give_the_same_messages(
         path = os.path.join(folder, "m.mbox")
         Path(path).write_bytes(data)
         whole = list(PathSource(path))
-        regions = list(mbox_regions(path, path, per_region=per_region))
-        assert [m for region in regions for m in read_region(region, cap=1 << 20)] == whole
+        regions = [r for r in PathSource(path).units(region_bytes) if isinstance(r, Region)]
+        assert [r.start for r in regions[1:]] == [r.end for r in regions[:-1]]
+        read = [m for region in regions for m in read_region(region)]
+        # Each region's messages are numbered from 1 (the reader of results renumbers).
+        assert [m.data for m in read] == [m.data for m in whole]
+        assert [m.size for m in read] == [m.size for m in whole]
+
+
+def test_regions_cut_between_large_messages(tmp_path: Path) -> None:
+    """A cut looks for the next separator past its offset, over messages larger than the
+    windows it reads; the runs, joined, are the whole file."""
+    sizes = [10, 200_000, 5, 70_000, 3, 140_000, 1]
+    bodies = [b"X-N: %d\n\n" % n + b"y" * (size - 1) + b"\n" for n, size in enumerate(sizes)]
+    path = tmp_path / "big.mbox"
+    path.write_bytes(_mbox(*bodies))
+    regions = [r for r in PathSource(str(path)).units(1000) if isinstance(r, Region)]
+    assert 1 < len(regions) <= len(bodies)
+    assert [m.data for r in regions for m in read_region(r)] == bodies

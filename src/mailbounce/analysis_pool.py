@@ -1,8 +1,10 @@
 """Analysis of raw messages, in this process or in a pool of worker processes.
 
 ``analyse_stream`` yields one ``Outcome`` per message in input order; with a pool it keeps
-a bounded window of chunks in flight, so memory stays flat whatever the mailbox size.
-Nothing here touches the store: workers analyse, the parent process writes.
+a bounded window of tasks in flight, so memory stays flat whatever the mailbox size.
+Nothing here touches the store: workers analyse, the parent process writes. A worker
+reads its own run of an mbox file (``mailbounce.mbox.Region``) and sends back plain
+tuples, so the parent's share of a message stays small and ``--jobs 2`` scales.
 """
 
 from __future__ import annotations
@@ -12,23 +14,28 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from mailbounce.bounces import (
     DEFAULT_LIMITS,
     Analysis,
     ParseLimits,
     UnparseableMessage,
+    Verdict,
     analyse_message,
 )
 from mailbounce.errors import MailbounceError
-from mailbounce.mailboxes import RawMessage
+from mailbounce.mbox import RawMessage, Region, read_region
+from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
 
-# Messages per task sent to a worker process, and tasks in flight per worker: enough to
-# hide the IPC latency, few enough that memory does not grow with the mailbox.
-_CHUNK = 64
+# Messages per task sent to a worker process (bytes of an mbox a worker reads itself), and
+# tasks in flight per worker: enough to hide the IPC latency, few enough that memory does
+# not grow with the mailbox.
+CHUNK = 64
+REGION_BYTES = 256 * 1024
 _TASKS_PER_WORKER = 3
 
 
@@ -84,14 +91,103 @@ def analyse_raw(message: RawMessage, limits: ParseLimits = DEFAULT_LIMITS) -> Ou
     return Outcome(message.source, key, analysis, None, iso_date(analysis.date))
 
 
-def _analyse_chunk(chunk: list[RawMessage], limits: ParseLimits) -> list[Outcome]:
-    return [analyse_raw(message, limits) for message in chunk]
+# --------------------------------------------------------------------------- worker results
+# Results cross the process boundary as plain tuples of str/int/None: pickling the frozen
+# dataclasses and enums of an Outcome cost both sides about 0.017 ms per message, several
+# times the tuples' cost (measured on the DEV corpus, benchmarks/parse_throughput.py).
+
+_FACT_FIELDS = tuple(f.name for f in fields(BounceFacts))
+_HINT = _FACT_FIELDS.index("reason_hint")
+_REASONS = {str(member): member for member in Reason}
+_KINDS = {str(member): member for member in Kind}
+_PARTIES = {str(member): member for member in Party}
+_VERDICTS = {str(member): member for member in Verdict}
+
+Packed = tuple[Any, ...]
 
 
-def _chunks(messages: Iterable[RawMessage], size: int) -> Iterator[list[RawMessage]]:
+def _pack_result(facts: BounceFacts, classification: Classification) -> Packed:
+    values = [getattr(facts, name) for name in _FACT_FIELDS]
+    if values[_HINT] is not None:
+        values[_HINT] = str(values[_HINT])
+    c = classification
+    return (*values, str(c.reason), str(c.kind), c.hardbounce, str(c.party))
+
+
+def _unpack_result(packed: Packed) -> tuple[BounceFacts, Classification]:
+    count = len(_FACT_FIELDS)
+    values = list(packed[:count])
+    if values[_HINT] is not None:
+        values[_HINT] = _REASONS[values[_HINT]]
+    reason, kind, hardbounce, party = packed[count:]
+    classification = Classification(_REASONS[reason], _KINDS[kind], hardbounce, _PARTIES[party])
+    return BounceFacts(*values), classification
+
+
+def pack(outcome: Outcome) -> Packed:
+    """An ``Outcome`` as plain values (what a worker sends back)."""
+    analysis = outcome.analysis
+    if analysis is None:
+        return (outcome.source, outcome.source_key, outcome.problem, outcome.date, None)
+    return (
+        outcome.source,
+        outcome.source_key,
+        outcome.problem,
+        outcome.date,
+        (
+            str(analysis.verdict),
+            analysis.detector,
+            analysis.message_id,
+            analysis.date,
+            analysis.original_message_id,
+            analysis.tracking_tokens,
+            tuple(_pack_result(facts, c) for facts, c in analysis.results),
+        ),
+    )
+
+
+def unpack(packed: Packed, source: str | None = None) -> Outcome:
+    """The ``Outcome`` a worker packed (``source``: its label, when the worker could not
+    know it)."""
+    label, source_key, problem, date, analysed = packed
+    source = source or label
+    if analysed is None:
+        return Outcome(source, source_key, None, problem, date)
+    verdict, detector, message_id, sent, original, tokens, results = analysed
+    analysis = Analysis(
+        _VERDICTS[verdict],
+        detector,
+        message_id,
+        sent,
+        original,
+        tokens,
+        tuple(_unpack_result(result) for result in results),
+    )
+    return Outcome(source, source_key, analysis, problem, date)
+
+
+Unit = RawMessage | Region
+Task = Region | list[RawMessage]
+
+
+def _analyse_task(task: Task, limits: ParseLimits) -> list[Packed]:
+    """In a worker: read the messages (a region of an mbox is read from the file here, not
+    sent through the pipe) and analyse them."""
+    messages = read_region(task) if isinstance(task, Region) else task
+    return [pack(analyse_raw(message, limits)) for message in messages]
+
+
+def _tasks(units: Iterable[Unit], size: int) -> Iterator[Task]:
+    """Regions as they are; messages read by this process in lists of ``size``."""
     chunk: list[RawMessage] = []
-    for message in messages:
-        chunk.append(message)
+    for unit in units:
+        if isinstance(unit, Region):
+            if chunk:
+                yield chunk
+                chunk = []
+            yield unit
+            continue
+        chunk.append(unit)
         if len(chunk) >= size:
             yield chunk
             chunk = []
@@ -99,26 +195,49 @@ def _chunks(messages: Iterable[RawMessage], size: int) -> Iterator[list[RawMessa
         yield chunk
 
 
+class _Numbering:
+    """Labels of the messages of mbox regions: a worker numbers a region's messages from
+    1; the messages of the file's earlier regions come before."""
+
+    def __init__(self) -> None:
+        self._before = 0
+
+    def outcomes(self, task: Task, results: list[Packed]) -> Iterator[Outcome]:
+        if not isinstance(task, Region):
+            yield from map(unpack, results)
+            return
+        if task.start == 0:
+            self._before = 0
+        before, label = self._before, task.label
+        self._before += len(results)
+        for number, packed in enumerate(results, before + 1):
+            yield unpack(packed, f"{label}#{number}")
+
+
 def analyse_stream(
-    messages: Iterable[RawMessage],
+    units: Iterable[Unit],
     limits: ParseLimits,
     pool: ProcessPoolExecutor | None,
     workers: int = 1,
 ) -> Iterator[Outcome]:
-    """Outcomes in input order; with a pool, a bounded window of chunks in flight."""
+    """Outcomes in input order; with a pool, a bounded window of tasks in flight."""
     if pool is None:
-        for message in messages:
-            yield analyse_raw(message, limits)
+        for unit in units:
+            for message in read_region(unit) if isinstance(unit, Region) else (unit,):
+                yield analyse_raw(message, limits)
         return
     window = max(2, workers * _TASKS_PER_WORKER)
-    pending: deque[Future[list[Outcome]]] = deque()
+    pending: deque[tuple[Task, Future[list[Packed]]]] = deque()
+    numbering = _Numbering()
     try:
-        for chunk in _chunks(messages, _CHUNK):
-            pending.append(pool.submit(_analyse_chunk, chunk, limits))
+        for task in _tasks(units, CHUNK):
+            pending.append((task, pool.submit(_analyse_task, task, limits)))
             if len(pending) >= window:
-                yield from pending.popleft().result()
+                done, future = pending.popleft()
+                yield from numbering.outcomes(done, future.result())
         while pending:
-            yield from pending.popleft().result()
+            done, future = pending.popleft()
+            yield from numbering.outcomes(done, future.result())
     except BrokenProcessPool:
         # Every batch before this one is committed; the rest is read again on the next run.
         raise MailbounceError(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from mailbounce.errors import InputError
-from mailbounce.mbox import RawMessage, file_blocks, split_mbox
+from mailbounce.mbox import RawMessage, Region, file_blocks, mbox_regions, split_mbox
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -76,6 +76,19 @@ def _file_messages(path: Path, label: str, cap: int) -> Iterator[RawMessage]:
         yield _read_file(path, label, cap)
 
 
+def _file_units(
+    path: Path, label: str, cap: int, region_bytes: int
+) -> Iterator[RawMessage | Region]:
+    """One file for ``--jobs`` workers: an mbox as regions they read themselves."""
+    if not _is_mbox(path, label):
+        yield _read_file(path, label, cap)
+        return
+    try:
+        yield from mbox_regions(str(path), label, region_bytes=region_bytes, cap=cap)
+    except OSError as exc:
+        raise InputError(label, f"cannot read: {exc.strerror or exc}") from None
+
+
 def is_maildir(path: Path) -> bool:
     """A Maildir has ``cur/`` and ``new/`` folders."""
     return (path / "cur").is_dir() and (path / "new").is_dir()
@@ -107,16 +120,22 @@ class PathSource:
             raise InputError(self.label, "not a file or a folder")
 
     def __iter__(self) -> Iterator[RawMessage]:
-        path = Path(self.label)
-        if path.is_dir():
-            yield from self._folder(path, self.label)
-        else:
-            yield from _file_messages(path, self.label, self.max_message_bytes)
+        for path, label in self._files(Path(self.label), self.label):
+            yield from _file_messages(path, label, self.max_message_bytes)
 
-    def _folder(self, path: Path, label: str) -> Iterator[RawMessage]:
+    def units(self, region_bytes: int) -> Iterator[RawMessage | Region]:
+        """The messages as ``__iter__`` gives them, but each mbox file as regions of about
+        ``region_bytes`` that ``--jobs`` workers read from the file themselves."""
+        for path, label in self._files(Path(self.label), self.label):
+            yield from _file_units(path, label, self.max_message_bytes, region_bytes)
+
+    def _files(self, path: Path, label: str) -> Iterator[tuple[Path, str]]:
+        if not path.is_dir():
+            yield path, label
+            return
         if is_maildir(path):
             for sub in ("cur", "new"):
-                yield from self._folder(path / sub, os.path.join(label, sub))
+                yield from self._files(path / sub, os.path.join(label, sub))
             return
         try:
             entries = sorted(os.scandir(path), key=lambda entry: entry.name)
@@ -128,9 +147,9 @@ class PathSource:
             child = os.path.join(label, entry.name)
             if entry.is_dir():
                 if entry.name != "tmp" or not is_maildir(path):
-                    yield from self._folder(Path(entry.path), child)
+                    yield from self._files(Path(entry.path), child)
             elif entry.is_file():
-                yield from _file_messages(Path(entry.path), child, self.max_message_bytes)
+                yield Path(entry.path), child
 
 
 @dataclass

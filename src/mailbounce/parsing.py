@@ -11,17 +11,17 @@ after it too: what is printed, stored and acknowledged always agree.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from mailbounce.addresses import normalize_address
-from mailbounce.analysis_pool import Outcome, analyse_stream, start_pool
+from mailbounce.analysis_pool import REGION_BYTES, Outcome, Unit, analyse_stream, start_pool
+from mailbounce.batch_lookups import BatchLookups
 from mailbounce.bounces import Analysis, Verdict
-from mailbounce.correlate import NOT_FOUND, Correlation, DeliveryCache, correlate
+from mailbounce.correlate import NOT_FOUND, Correlation, correlate
 from mailbounce.errors import UsageError
 from mailbounce.models import BounceFacts, BounceRecord, Classification, Kind
 from mailbounce.parse_settings import ParseSettings, settings_from_config
@@ -36,7 +36,7 @@ from mailbounce.sources import (
 )
 from mailbounce.store import Store
 from mailbounce.store import bounces as bounce_store
-from mailbounce.store.contacts import record_event, suppress, suppression_of
+from mailbounce.store.contacts import record_event, suppress
 from mailbounce.suppression import counts_as_soft, decide, is_failure, parse_when
 
 __all__ = [
@@ -180,7 +180,10 @@ class BounceParse:
         if imap is not None:
             self._prepare_imap(imap, store)
         batch: list[Outcome] = []
-        for outcome in analyse_stream(source, self.settings.limits, pool, self.settings.jobs):
+        units: Iterable[Unit] = source
+        if pool is not None and isinstance(source, PathSource):
+            units = source.units(REGION_BYTES)  # workers read their part of an mbox
+        for outcome in analyse_stream(units, self.settings.limits, pool, self.settings.jobs):
             batch.append(outcome)
             if len(batch) >= self.settings.batch_size:
                 yield from self._commit(batch, store, imap)
@@ -202,7 +205,7 @@ class BounceParse:
         records: list[BounceRecord] = []
         if store is not None and writing:
             with store.transaction():
-                lookups = _BatchLookups(store, batch)
+                lookups = BatchLookups(store, batch)
                 for outcome in batch:
                     records.extend(self._handle(outcome, store, lookups))
                 if imap is not None and imap.uidvalidity is not None:
@@ -211,13 +214,13 @@ class BounceParse:
             if imap is not None:
                 imap.acknowledge([uid_of(o.source) for o in batch if _handled(o)])
         else:
-            reading = _BatchLookups(store, batch) if store is not None else None
+            reading = BatchLookups(store, batch) if store is not None else None
             for outcome in batch:
                 records.extend(self._handle(outcome, None, reading))
         yield from records
 
     def _handle(
-        self, outcome: Outcome, writer: Store | None, lookups: _BatchLookups | None
+        self, outcome: Outcome, writer: Store | None, lookups: BatchLookups | None
     ) -> list[BounceRecord]:
         """One message's records; ``writer`` is the store when writing, else None."""
         summary = self.summary
@@ -252,7 +255,7 @@ class BounceParse:
         return records
 
     def _correlate(
-        self, lookups: _BatchLookups | None, analysis: Analysis, facts: BounceFacts
+        self, lookups: BatchLookups | None, analysis: Analysis, facts: BounceFacts
     ) -> Correlation:
         if lookups is None:
             return NOT_FOUND
@@ -268,7 +271,7 @@ class BounceParse:
     def _store_record(
         self,
         store: Store,
-        lookups: _BatchLookups,
+        lookups: BatchLookups,
         source_key: str,
         record: BounceRecord,
         correlation: Correlation,
@@ -280,10 +283,12 @@ class BounceParse:
             source_key=source_key,
             campaign_id=delivery.campaign_id if delivery else None,
             delivery_id=delivery.delivery_id if delivery else None,
+            recorded_at=lookups.now,
         )
         if not inserted:
             self.summary.already_stored += 1
             return
+        lookups.recorded(record)
         self.summary.stored += 1
         if not correlation.trusted:
             return  # a forged bounce is kept for the record, and acts on nothing
@@ -312,17 +317,17 @@ class BounceParse:
         self._apply_policy(store, lookups, address, record)
 
     def _apply_policy(
-        self, store: Store, lookups: _BatchLookups, address: str, record: BounceRecord
+        self, store: Store, lookups: BatchLookups, address: str, record: BounceRecord
     ) -> None:
         classification = Classification(record.reason, record.kind, record.hardbounce, record.party)
         history: list[datetime] = []
         if counts_as_soft(classification, record.action):
-            dates = bounce_store.soft_bounce_dates(store, record.recipient)
+            dates = lookups.soft_bounce_dates(record.recipient)
             history = [when for when in map(parse_when, dates) if when is not None]
         decision = decide(self.settings.policy, classification, record.action, history)
         if decision is None or lookups.is_suppressed(address):
             return
-        lookups.suppressed[normalize_address(address)] = True
+        lookups.suppressed(address)
         suppress(
             store.conn,
             address,
@@ -332,33 +337,6 @@ class BounceParse:
             data={"source": record.source, "campaign": record.campaign},
         )
         self.summary.suppressed.append((address, str(decision.cause)))
-
-
-class _BatchLookups:
-    """What one batch reads from the store, fetched in a few queries at its start: the
-    deliveries its bounces may answer, and which of its addresses are suppressed."""
-
-    def __init__(self, store: Store, batch: Sequence[Outcome]) -> None:
-        self.store = store
-        message_ids: set[str] = set()
-        recipients: set[str] = set()
-        for outcome in batch:
-            analysis = outcome.analysis
-            if analysis is None:
-                continue
-            if analysis.original_message_id:
-                message_ids.add(analysis.original_message_id)
-            recipients.update(facts.recipient for facts, _ in analysis.results)
-        self.deliveries = DeliveryCache(store, message_ids=message_ids, addresses=recipients)
-        keys = {normalize_address(address) for address in recipients}
-        found = bounce_store.suppressed_among(store, keys)
-        self.suppressed = {key: key in found for key in keys}
-
-    def is_suppressed(self, address: str) -> bool:
-        key = normalize_address(address)
-        if key not in self.suppressed:
-            self.suppressed[key] = suppression_of(self.store, address) is not None
-        return self.suppressed[key]
 
 
 def parse_bounces(

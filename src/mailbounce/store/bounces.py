@@ -152,8 +152,11 @@ def insert_bounce(
     source_key: str,
     campaign_id: int | None,
     delivery_id: int | None,
+    recorded_at: str | None = None,
 ) -> bool:
-    """Record one bounce record; False when this message already gave this recipient."""
+    """Record one bounce record; False when this message already gave this recipient.
+
+    ``recorded_at``: the batch's time (default now)."""
     cursor = store.conn.execute(
         "INSERT INTO bounces (source_key, source, recipient, campaign_id, delivery_id,"
         " message_id, action, status, replycode, reason, kind, hardbounce, party, diagnostic,"
@@ -181,7 +184,7 @@ def insert_bounce(
             record.date,
             record.original_message_id,
             record.detector,
-            utcnow(),
+            recorded_at or utcnow(),
         ),
     )
     return cursor.rowcount == 1
@@ -215,6 +218,25 @@ def reject_delivery(store: Store, delivery_id: int, record: BounceRecord) -> boo
     return cursor.rowcount == 1
 
 
+# The bounces counted in an address's soft-failure history (``soft_bounce_dates``);
+# ``in_soft_history`` is the same test in Python, for a batch that keeps histories in memory.
+_SOFT_WHERE = (
+    "party = ? AND hardbounce = 0 AND kind IN (?, ?)"
+    " AND COALESCE(NULLIF(LOWER(TRIM(action)), ''), 'failed') = 'failed'"
+)
+_SOFT_VALUES = (str(Party.RECIPIENT), str(Kind.TEMPORARY), str(Kind.PERMANENT))
+
+
+def in_soft_history(record: BounceRecord) -> bool:
+    """Whether ``soft_bounce_dates`` counts this record once stored (``_SOFT_WHERE``)."""
+    return (
+        record.party is Party.RECIPIENT
+        and not record.hardbounce
+        and record.kind in (Kind.TEMPORARY, Kind.PERMANENT)
+        and (record.action or "").strip(" ").lower() in ("", "failed")
+    )
+
+
 def soft_bounce_dates(store: Store, address: str) -> list[str]:
     """When ``address`` had recipient-side soft failures (ISO dates, oldest first).
 
@@ -222,17 +244,24 @@ def soft_bounce_dates(store: Store, address: str) -> list[str]:
     weeks late still shows how long the problem lasted.
     """
     rows = store.conn.execute(
-        "SELECT COALESCE(date, recorded_at) FROM bounces"
-        " WHERE recipient = ? AND party = ? AND hardbounce = 0 AND kind IN (?, ?)"
-        " AND COALESCE(NULLIF(LOWER(TRIM(action)), ''), 'failed') = 'failed' ORDER BY 1",
-        (
-            normalize_address(address),
-            str(Party.RECIPIENT),
-            str(Kind.TEMPORARY),
-            str(Kind.PERMANENT),
-        ),
+        f"SELECT COALESCE(date, recorded_at) FROM bounces WHERE recipient = ? AND {_SOFT_WHERE}"
+        " ORDER BY 1",
+        (normalize_address(address), *_SOFT_VALUES),
     ).fetchall()
     return [str(row[0]) for row in rows]
+
+
+def soft_bounce_dates_of(store: Store, addresses: Iterable[str]) -> dict[str, list[str]]:
+    """``soft_bounce_dates`` of many addresses at once, keyed by normalised address."""
+    found: dict[str, list[str]] = {normalize_address(address): [] for address in addresses}
+    for values in _slices(found):
+        for row in store.conn.execute(
+            "SELECT recipient, COALESCE(date, recorded_at) FROM bounces"
+            f" WHERE recipient IN ({_marks(values)}) AND {_SOFT_WHERE} ORDER BY 2",
+            (*values, *_SOFT_VALUES),
+        ):
+            found[str(row[0])].append(str(row[1]))
+    return found
 
 
 def insert_quarantine(store: Store, source_key: str, source: str, reason: str) -> bool:
