@@ -263,6 +263,53 @@ def test_repeated_soft_bounces_over_the_window(
     assert (found is not None) == suppressed
 
 
+def test_batches_answer_like_the_store(tmp_path: Path) -> None:
+    """A batch reads deliveries, suppressions and soft histories once at its start and keeps
+    them current: one batch of everything stores what one batch per message stores."""
+    maildir = tmp_path / "Maildir"
+    for address, day, status, text in [
+        ("lea@sfr.fr", 16, "5.2.2", "552 5.2.2 Mailbox full"),
+        ("marie@free.fr", 0, "4.2.2", "452 4.2.2 Mailbox full"),
+        ("lea@sfr.fr", 0, "5.2.2", "552 5.2.2 Mailbox full"),
+        ("jean@orange.fr", 1, "5.1.1", "550 5.1.1 unknown"),
+        ("marie@free.fr", 20, "4.2.2", "452 4.2.2 Mailbox full"),
+        ("lea@sfr.fr", 8, "5.2.2", "552 5.2.2 Mailbox full"),
+        ("jean@orange.fr", 2, "5.1.1", "550 5.1.1 unknown"),
+        ("marie@free.fr", 10, "4.2.2", "452 4.2.2 Mailbox full"),
+    ]:
+        when = NOW + timedelta(days=day)
+        message_id = f"<nov-2026.{len(address)}@asso.example>"
+        deliver_to_maildir(maildir, _dsn(address, status, text, date=when, message_id=message_id))
+    found = []
+    for batch_size in (1, 500):
+        db = tmp_path / f"batch{batch_size}.db"
+        with Store(db) as store:
+            _campaign(
+                store,
+                "nov-2026",
+                ["jean@orange.fr", "marie@free.fr", "lea@sfr.fr"],
+                sent_at="2026-11-19T08:00:00+00:00",
+            )
+        records, summary = _run([str(maildir)], db, batch_size=batch_size)
+        with Store(db) as store:
+            tables = [
+                store.conn.execute(sql).fetchall()
+                for sql in (
+                    "SELECT address, cause, reason, detail FROM suppressions ORDER BY address",
+                    "SELECT id, state, reason FROM deliveries ORDER BY id",
+                    "SELECT type, address, data_json FROM events ORDER BY id",
+                )
+            ]
+        suppressed = summary.suppressed  # type: ignore[attr-defined]
+        found.append((records, suppressed, [list(map(tuple, t)) for t in tables]))
+    assert found[0] == found[1]
+    assert [address for address, _ in found[1][1]] == [
+        "jean@orange.fr",
+        "lea@sfr.fr",
+        "marie@free.fr",
+    ]
+
+
 def _nested(depth: int) -> bytes:
     head = "From: x@example.org\nSubject: deep\nMIME-Version: 1.0\n"
     body = "text\n"
