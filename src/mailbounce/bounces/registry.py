@@ -76,6 +76,7 @@ from mailbounce.bounces import (
     zimbra,
     zoho,
 )
+from mailbounce.bounces._dispatch import GateDispatch
 from mailbounce.bounces.base import Detector, Gate, gate_of
 
 DETECTORS: tuple[Detector, ...] = (
@@ -152,3 +153,6 @@ DETECTORS: tuple[Detector, ...] = (
 
 # Each detector with its gate (None: always asked), looked up once.
 GATED: tuple[tuple[Detector, Gate | None], ...] = tuple((d, gate_of(d)) for d in DETECTORS)
+
+# All gates answered in one pass per message (same answers as asking them in turn).
+DISPATCH = GateDispatch(GATED)

@@ -1,0 +1,137 @@
+"""CPU per message of ``analyse_message`` beside a bare compat32 parse, in the same run (issue 3).
+
+Reads the DEV corpus maildir (``$MAILBOUNCE_CORPUS`` or ``/work/shared/corpus``; read in place,
+never copied) into memory, then times in this process, in turn, best of ``--rounds``:
+
+- a bare ``email.message_from_bytes`` with the compat32 policy (what flufl.bounce starts with);
+- a flufl-like baseline when ``flufl.bounce`` is importable (compat32 parse + ``all_failures``);
+- ``analyse_message`` (parse, detectors, classification);
+- the parts of it: the parse alone, every detector gate (asked in turn, and in one pass),
+  ``classify`` alone per record.
+
+Prints CPU milliseconds per message (``time.process_time``: the load of a shared machine swings
+wall-clock figures) and the ratio analyse_message / compat32 parse, the figure that survives
+the load. Target: analyse_message at most as costly as the bare parse (ratio ≤ 1.0). Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import email
+import email.policy
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mailbounce.bounces import UnparseableMessage, _normalise, analyse_message
+from mailbounce.bounces._fastparse import parse_message
+from mailbounce.bounces._message import IndexedMessage
+from mailbounce.bounces.base import Mail
+from mailbounce.bounces.registry import DISPATCH, GATED
+from mailbounce.classify import classify
+from mailbounce.models import BounceFacts
+
+CORPUS = Path(os.environ.get("MAILBOUNCE_CORPUS", "/work/shared/corpus"))
+
+
+def _load() -> list[bytes]:
+    maildir = CORPUS / "bounces" / "maildir"
+    if not maildir.is_dir():
+        sys.exit(f"no corpus at {maildir} (set MAILBOUNCE_CORPUS)")
+    return [p.read_bytes() for p in sorted(maildir.rglob("*")) if p.is_file()]
+
+
+def _best(rounds: int, run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.process_time()
+        run()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    raws = [_normalise(raw) for raw in _load()]
+    count = len(raws)
+
+    def compat32() -> None:
+        for raw in raws:
+            email.message_from_bytes(raw, IndexedMessage, policy=email.policy.compat32)
+
+    def analyse() -> None:
+        for raw in raws:
+            with contextlib.suppress(UnparseableMessage):
+                analyse_message(raw)
+
+    def parsed() -> list[object]:
+        return [
+            parse_message(raw)
+            or email.message_from_bytes(raw, IndexedMessage, policy=email.policy.compat32)
+            for raw in raws
+        ]
+
+    messages = parsed()
+
+    def gates() -> None:
+        for msg in messages:
+            mail = Mail(msg)  # type: ignore[arg-type]
+            for _, gate in GATED:
+                if gate is not None:
+                    gate(mail)
+
+    def one_pass() -> None:
+        for msg in messages:
+            DISPATCH.answers(Mail(msg))  # type: ignore[arg-type]
+
+    facts: list[BounceFacts] = []
+    for raw in raws:
+        with contextlib.suppress(UnparseableMessage):
+            facts.extend(f for f, _ in analyse_message(raw).results)
+
+    def classification() -> None:
+        for one in facts:
+            classify(one)
+
+    analyse()  # warm the caches (compiled patterns, literal plans)
+    figures = {
+        "compat32 parse": _best(args.rounds, compat32),
+        "analyse_message": _best(args.rounds, analyse),
+        "  its parse": _best(args.rounds, parsed),
+        "  every gate, in turn (views built)": _best(args.rounds, gates),
+        "  every gate, one pass (views built)": _best(args.rounds, one_pass),
+    }
+    flufl = _flufl(raws)
+    if flufl is not None:
+        figures["flufl-like (parse + all_failures)"] = _best(args.rounds, flufl)
+    for name, seconds in figures.items():
+        print(f"{name:36} {seconds / count * 1e3:7.3f} ms/msg  {count / seconds:7.0f} msgs/CPU-s")
+    per_record = _best(args.rounds, classification) / max(len(facts), 1)
+    print(f"{'  classify (per record)':36} {per_record * 1e6:7.1f} µs ({len(facts)} records)")
+    ratio = figures["analyse_message"] / figures["compat32 parse"]
+    print(f"analyse_message / compat32 parse: {ratio:.2f} ({count} messages, CPU time)")
+    return 0
+
+
+def _flufl(raws: list[bytes]) -> Callable[[], None] | None:
+    try:
+        from flufl.bounce import all_failures  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+
+    def run() -> None:
+        for raw in raws:
+            # flufl raises on some mail; the benchmark only times it.
+            with contextlib.suppress(Exception):
+                all_failures(email.message_from_bytes(raw))
+
+    return run
+
+
+if __name__ == "__main__":
+    sys.exit(main())
