@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailbounce.bounces import _normalise
+from mailbounce.bounces._dispatch import compile_gate
 from mailbounce.bounces._markers import BODY, PRESENT, RECEIVED, Marker, Markers
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._textblocks import body_text
 from mailbounce.bounces.base import Mail, gate_of
-from mailbounce.bounces.registry import DETECTORS, DISPATCH
-from mailbounce.bounces.registry import GATED as REGISTRY_GATED
+from mailbounce.bounces.registry import COMPILED, DETECTORS
 from mailbounce.regex_literals import literal_sets, required_literals
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -45,8 +45,8 @@ def _parse(raw: bytes) -> Message:
 def _assert_exact(msg: Message, label: str) -> None:
     """Each gate on a fresh ``Mail``; where it says False, ``detect`` on another one, and
     none of the gate's patterns matches its field (the literal look-ups hide no match).
-    The one-pass engine (``_dispatch``) gives each gate's own answer."""
-    _assert_one_pass_agrees(msg, label)
+    Each compiled gate (``_dispatch``) gives its ``Markers``' answer."""
+    _assert_compiled_agrees(msg, label)
     for name, detector in GATED:
         gate = gate_of(detector)
         assert gate is not None
@@ -55,15 +55,16 @@ def _assert_exact(msg: Message, label: str) -> None:
             assert not _regex_gate(gate, Mail(msg)), f"{name} gate missed its pattern"
 
 
-def _assert_one_pass_agrees(msg: Message, label: str) -> None:
-    answers = DISPATCH.answers(Mail(msg))
-    if answers is None:  # a view without an exact lower-cased form: the gates are asked
-        return
-    one_by_one = tuple(gate is None or gate(Mail(msg)) for _, gate in REGISTRY_GATED)
-    differing = [
-        d.name for (d, _), a, b in zip(REGISTRY_GATED, answers, one_by_one, strict=True) if a != b
-    ]
-    assert not differing, f"one-pass gates differ for {differing} in {label}"
+def _assert_compiled_agrees(msg: Message, label: str) -> None:
+    """Each compiled gate on a fresh ``Mail`` says what its ``Markers`` says on another."""
+    for detector, compiled in COMPILED:
+        gate = gate_of(detector)
+        if gate is None:
+            assert compiled is None, detector.name
+            continue
+        assert compiled is not None
+        answer = compiled(Mail(msg))
+        assert answer is gate(Mail(msg)), f"compiled {detector.name} gate differs in {label}"
 
 
 def _regex_gate(gate: object, mail: Mail) -> bool:
@@ -219,18 +220,25 @@ def test_also_is_a_second_condition() -> None:
     assert not Markers(from_daemon, also=Markers(Marker("Subject", lead)))(mail)
 
 
-def test_one_pass_declines_a_text_it_cannot_lower_case() -> None:
-    """A Kelvin sign in the body: the one-pass engine leaves the gates to be asked in turn."""
+def _compiled_says(*markers: Marker, also: Markers | None = None, text: str = _MAIL) -> bool:
+    gate = compile_gate(Markers(*markers, also=also))
+    assert gate is not None
+    return gate(Mail(_parse(text.encode("utf-8"))))
+
+
+def test_compiled_gates_follow_the_engine_rules() -> None:
+    """The rules above, asked of compiled gates (limits, presence, unsure views, ``also``)."""
+    lead = re.compile(r"lead line", re.I)
+    assert _compiled_says(Marker(BODY, lead, 70))
+    assert not _compiled_says(Marker(BODY, lead, 60))
+    assert not _compiled_says(Marker("Subject", lead))
+    assert _compiled_says(Marker("X-Flag", PRESENT))
+    assert not _compiled_says(Marker("X-Other", PRESENT))
+    assert not _compiled_says(Marker("From", re.compile("mailer-daemon")))  # case kept
+    assert _compiled_says(Marker(BODY, re.compile(r"\w+ nowhere|\d")))
     kelvin = _MAIL.replace("The Lead Line", "\u212aerio")
-    assert DISPATCH.answers(Mail(_parse(kelvin.encode("utf-8")))) is None
-    answers = DISPATCH.answers(Mail(_parse(_MAIL.encode("utf-8"))))
-    assert answers is not None and len(answers) == len(REGISTRY_GATED)
-
-
-def test_one_pass_answers_every_detector_in_order() -> None:
-    """Ungated detectors are always asked; a gate's answer sits at its detector's place."""
-    answers = DISPATCH.answers(Mail(_parse(_MAIL.encode("utf-8"))))
-    assert answers is not None
-    for (detector, gate), answer in zip(REGISTRY_GATED, answers, strict=True):
-        if gate is None:
-            assert answer, detector.name
+    assert _compiled_says(Marker(BODY, re.compile("kerio", re.I)), text=kelvin)
+    from_daemon = Marker("From", re.compile("mailer-daemon", re.I))
+    assert _compiled_says(from_daemon, also=Markers(Marker(BODY, lead)))
+    assert not _compiled_says(from_daemon, also=Markers(Marker("Subject", lead)))
+    assert not _compiled_says(Marker("Subject", lead), also=Markers(Marker(BODY, lead)))

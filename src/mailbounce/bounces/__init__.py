@@ -91,7 +91,7 @@ def _normalise(raw: bytes) -> bytes:
 
 def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Analysis:
     """Detect and classify every recipient record of one raw message."""
-    from mailbounce.bounces.registry import DISPATCH, GATED  # detectors import base from here
+    from mailbounce.bounces.registry import COMPILED  # detectors import base from here
 
     problem = size_exceeded(raw, limits)  # before normalising: never copy a huge message
     if problem is not None:
@@ -111,15 +111,10 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
     mail = Mail(msg)
     detector_name: str | None = None
     facts: list[BounceFacts] = []
-    # Every gate's answer at once; None: ask them in turn (``_dispatch``).
-    answers = DISPATCH.answers(mail)
-    for index, (detector, gate) in enumerate(GATED):
+    for detector, gate in COMPILED:
         try:
             # A gate says False only when detect would return None (base.GatedDetector).
-            if answers is not None:
-                if not answers[index]:
-                    continue
-            elif gate is not None and not gate(mail):
+            if gate is not None and not gate(mail):
                 continue
             found = detector.detect(mail)
         except RecursionError:

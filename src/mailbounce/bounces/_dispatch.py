@@ -1,92 +1,79 @@
-"""Every detector gate answered in one pass per message (issue 3, round 2 of the profile).
+"""Detector gates compiled into plain functions, once, at import (issue 3, round 2 profile).
 
-Asking the ~60 gates one after another cost a Python call, a view look-up and a loop over
-literal sets per gate: ~39 calls per message, a quarter of ``analyse_message``. Here every
-gate (``_markers.Markers``) is compiled once, at import, into one boolean expression over the
-views it reads, and all of them go into one generated function: its arguments are the views
-(a field's text or its lower-cased form), its body the same ``str`` look-ups the gates make
-(``literal in text``, or ``text.find(literal, 0, limit) != -1`` under a limit), its result one
-answer per detector in registry order (True for a detector without a gate).
-
-Same answers as ``Markers.__call__`` by construction: the expressions are written from the
-very ``_checks`` the gates evaluate (a marker holds when its view holds a literal of each of
-its sets; a gate when one marker holds and its ``also`` does). When a view has no exact
-lower-cased form (``folded`` said None) or a view cannot be built, ``answers`` returns None
-and the caller asks the gates one by one, as before. ``tests/test_bounce_gates.py`` compares
-both engines on every sample and on generated mail.
+A ``_markers.Markers`` gate asked in turn walked its checks, their literal sets and their
+literals in Python loops: ~39 gates per message, a quarter of ``analyse_message``. Each gate
+is compiled here into one generated function of the message: it fetches the views it reads
+(``Mail._views``, built by ``_markers._view`` on first use, as before) and answers with the
+very ``str`` look-ups the loops made (``literal in text``, or
+``text.find(literal, 0, limit) != -1`` under a limit), in the same order with the same
+short-circuits. So the same answer, by construction: a marker holds when its view has no
+exact lower-cased form (None) or holds a literal of each of its sets; a gate when one marker
+holds and its ``also`` does. Gates are still asked lazily, in registry order, up to the
+detector that matches (asking all of them at once built views no detector needed).
+``tests/test_bounce_gates.py`` compares each compiled gate with its ``Markers`` on every
+sample and on generated mail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from mailbounce.bounces._markers import Markers, _view
-from mailbounce.bounces.base import Detector, Gate, Mail
-
-_View = tuple[str, int]  # (view key, 1 for the lower-cased form else 0)
+from mailbounce.bounces.base import Detector, Gate
 
 
-class GateDispatch:
-    """The answers of all gates of ``gated`` for one message, computed together."""
-
-    def __init__(self, gated: Sequence[tuple[Detector, Gate | None]]) -> None:
-        self._views: list[_View] = []
-        expressions = [self._expression(gate) for _, gate in gated]
-        self.source = _function_source(len(self._views), expressions)
-        namespace: dict[str, object] = {}
-        # Generated from the gates' own literals (``repr`` quotes them): no outside text.
-        exec(compile(self.source, "<detector gates>", "exec"), namespace)
-        self._answers: Callable[..., tuple[bool, ...]] = namespace["answers"]  # type: ignore[assignment]
-        self._keys = tuple(self._views)
-
-    def answers(self, mail: Mail) -> tuple[bool, ...] | None:
-        """One answer per detector (True: ask it), or None when the gates must be asked one
-        by one (a view without an exact lower-cased form, or one that cannot be built)."""
-        views = mail._views
-        texts: list[str] = []
-        try:
-            for key, lowered in self._keys:
-                view = views.get(key)
-                if view is None:
-                    view = views[key] = _view(mail, key)
-                text = view[lowered]
-                if text is None:
-                    return None
-                texts.append(text)
-        except Exception:  # the gate that builds it raises it again, as before (quarantine)
-            return None
-        return self._answers(*texts)
-
-    def _expression(self, gate: Gate | None) -> str:
-        if gate is None:
-            return "True"
-        if not isinstance(gate, Markers):
-            raise TypeError(f"a gate must be Markers to be compiled: {gate!r}")
-        if gate.always:
-            first = "True"
-        else:
-            checks = [self._check(*check) for check in gate._checks]
-            first = " or ".join(checks) if checks else "False"
-        if gate.also is None:
-            return f"({first})"
-        return f"(({first}) and {self._expression(gate.also)})"
-
-    def _check(
-        self, key: str, lowered: int, limit: int | None, sets: tuple[tuple[str, ...], ...]
-    ) -> str:
-        """``_markers._holds`` of one check, as an expression on the view's argument."""
-        view = (key, lowered)
-        if view not in self._views:
-            self._views.append(view)
-        name = f"v{self._views.index(view)}"
-        if limit is None:
-            tests = [[f"{literal!r} in {name}" for literal in one] for one in sets]
-        else:
-            tests = [[f"{name}.find({lit!r}, 0, {limit}) != -1" for lit in one] for one in sets]
-        return "(" + " and ".join("(" + " or ".join(one) + ")" for one in tests) + ")"
+def compiled_gates(
+    gated: Sequence[tuple[Detector, Gate | None]],
+) -> tuple[tuple[Detector, Gate | None], ...]:
+    """``gated`` with each ``Markers`` gate replaced by its compiled function."""
+    return tuple((detector, compile_gate(gate)) for detector, gate in gated)
 
 
-def _function_source(count: int, expressions: list[str]) -> str:
-    arguments = ", ".join(f"v{index}" for index in range(count))
-    answers = "".join(f"        {expression},\n" for expression in expressions)
-    return f"def answers({arguments}):\n    return (\n{answers}    )\n"
+def compile_gate(gate: Gate | None) -> Gate | None:
+    """The gate as one generated function (None stays None: the detector is always asked)."""
+    if gate is None:
+        return None
+    if not isinstance(gate, Markers):
+        return gate  # a hand-written gate is already a function
+    lines = ["def gate(mail):", "    views = mail._views"]
+    _statements(gate, lines)
+    lines.append("    return True")
+    source = "\n".join(lines)
+    namespace: dict[str, object] = {"_view": _view}
+    # Generated from the gate's own field names and literals (``repr`` quotes them).
+    exec(compile(source, "<detector gate>", "exec"), namespace)
+    compiled = namespace["gate"]
+    compiled.source = source  # type: ignore[attr-defined]
+    return compiled  # type: ignore[return-value]
+
+
+def _statements(gate: Markers, lines: list[str]) -> None:
+    """``Markers.__call__`` step by step: each check fetches its view when it is reached
+    (built on first use, as the loop did), the first check that holds ends the part, and a
+    part where none holds answers False; then the ``also`` part, the same way."""
+    if not gate.always:
+        if not gate._checks:
+            lines.append("    return False")
+            return
+        lines.append("    while True:")  # one pass: ``break`` is "a check holds"
+        for key, lowered, limit, sets in gate._checks:
+            lines.append(f"        view = views.get({key!r})")
+            lines.append("        if view is None:")
+            lines.append(f"            view = views[{key!r}] = _view(mail, {key!r})")
+            lines.append(f"        text = view[{lowered}]")
+            lines.append(f"        if text is None or {_holds(limit, sets)}:")
+            lines.append("            break")
+        lines.append("        return False")
+    if gate.also is not None:
+        _statements(gate.also, lines)
+
+
+def _holds(limit: int | None, sets: tuple[tuple[str, ...], ...]) -> str:
+    """``_markers._holds`` as an expression on ``text``: a literal of each set."""
+    if limit is None:
+        tests = [[f"{literal!r} in text" for literal in one] for one in sets]
+    else:
+        tests = [[f"text.find({lit!r}, 0, {limit}) != -1" for lit in one] for one in sets]
+    if not tests:
+        return "True"
+    return "(" + " and ".join("(" + " or ".join(one) + ")" for one in tests) + ")"
