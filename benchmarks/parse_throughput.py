@@ -70,6 +70,7 @@ class Figure:
     max_rss_mb: float
     tree_rss_mb: float = 0.0
     cpu_seconds: float = 0.0  # user + system of the process and its workers
+    parent_cpu_seconds: float = 0.0  # the main process alone (last /proc sample, ~50 ms)
 
     @property
     def cpu_rate(self) -> float:
@@ -135,11 +136,19 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_kib = 0
+        self.own_cpu = 0.0  # the main process's own user + system seconds, last seen
         self.done = threading.Event()
 
     def run(self) -> None:
+        ticks = os.sysconf("SC_CLK_TCK")
         while not self.done.wait(0.05):
             self.peak_kib = max(self.peak_kib, _tree_pss_kib(self.pid))
+            try:
+                fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # utime and stime (proc(5) fields 14 and 15): this process only, not its workers.
+            self.own_cpu = max(self.own_cpu, (int(fields[11]) + int(fields[12])) / ticks)
 
 
 def timed_child(name: str, command: list[str], messages: int) -> Figure:
@@ -158,7 +167,15 @@ def timed_child(name: str, command: list[str], messages: int) -> Figure:
     if process.returncode not in (0, 3):
         sys.exit(f"{name} failed ({process.returncode}): {stderr[-2000:]}")
     cpu = usage.ru_utime + usage.ru_stime
-    return Figure(name, messages, seconds, usage.ru_maxrss / 1024, sampler.peak_kib / 1024, cpu)
+    return Figure(
+        name,
+        messages,
+        seconds,
+        usage.ru_maxrss / 1024,
+        sampler.peak_kib / 1024,
+        cpu,
+        sampler.own_cpu,
+    )
 
 
 def mailbounce(mbox: Path, db: Path, jobs: int, messages: int) -> Figure:
@@ -291,6 +308,14 @@ def main() -> None:
         print(f"  same, per CPU second (load-independent): {cpu_ratio:.2f}x")
     scale = j2.rate / j1.rate
     print(f"--jobs 2 vs --jobs 1: {scale:.2f}x (target >= 1.7x: {verdict(scale >= 1.7)})")
+    for fig in (j1, j2):
+        if fig.parent_cpu_seconds:
+            own = fig.parent_cpu_seconds / fig.messages * 1000
+            workers = (fig.cpu_seconds - fig.parent_cpu_seconds) / fig.messages * 1000
+            print(
+                f"  {fig.name}: CPU per message: main process {own:.3f} ms"
+                f" (start-up included), workers {max(workers, 0):.3f} ms"
+            )
     if j2.cpu_seconds:
         # With two idle cores, wall time is the CPU time spread over both.
         ideal = 2 * j1.cpu_seconds / j2.cpu_seconds
