@@ -15,8 +15,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mailbounce.bounces._prefilter import folded
-from mailbounce.bounces._textblocks import body_text, received_joined
+from mailbounce.bounces._prefilter import folded, folds_exactly
+from mailbounce.bounces._textblocks import (
+    NOT_FOLDED,
+    body_lowered,
+    body_text,
+    received_joined,
+)
 from mailbounce.bounces.base import Mail
 from mailbounce.regex_literals import literal_sets
 
@@ -97,9 +102,12 @@ def _view(mail: Mail, key: str) -> tuple[str, str | None]:
         there = key[len("present:") :] in mail.msg
         return ("1" if there else "", "1" if there else "")
     if key == BODY:
+        # The lower-cased body the detectors' own look-ups use, not a second copy.
         text = body_text(mail)
-    elif key == RECEIVED:
-        text = received_joined(mail)[0]
-    else:
-        text = mail.header(key)
+        lowered = body_lowered(mail, text)
+        return text, None if lowered is NOT_FOLDED else lowered
+    if key == RECEIVED:
+        text, lowered = received_joined(mail)  # ``lowered`` is ``text.lower()``
+        return text, lowered if folds_exactly(text) else None
+    text = mail.header(key)
     return text, folded(text)

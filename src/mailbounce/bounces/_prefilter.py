@@ -17,6 +17,7 @@ from mailbounce.regex_literals import leading_literals, required_literals
 
 __all__ = [
     "folded",
+    "folds_exactly",
     "leading_literals",
     "may_match",
     "required_literals",
@@ -34,9 +35,14 @@ _FOLDS_ONTO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")  # İ ı ſ K (Kelv
 def folded(text: str) -> str | None:
     """``text.lower()`` when it folds as ``re.IGNORECASE`` does, position for position, so
     literal checks on it are exact; None when the regex must scan the text itself."""
-    if not text.isascii() and any(char in text for char in _FOLDS_ONTO_ASCII):
+    if not folds_exactly(text):
         return None
     return text.lower()
+
+
+def folds_exactly(text: str) -> bool:
+    """Whether ``text.lower()`` folds ``text`` as ``re.IGNORECASE`` does (``folded``)."""
+    return text.isascii() or not any(char in text for char in _FOLDS_ONTO_ASCII)
 
 
 # Per pattern, read once (h12 profile: ``pattern.flags & re.IGNORECASE`` on every call cost

@@ -25,7 +25,9 @@ _ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 _REPLY_FIRST = re.compile(r"^\s*(?:<<<\s*)?([245][0-5]\d)(?:[ \-]|$)")
 _BODY_KEY = "_textblocks.body"
 _BODY_LOWER_KEY = "_textblocks.body.lower"
-_NOT_FOLDED = "\x00not folded"  # cached for a body ``folded`` cannot lower-case exactly
+# Cached for a body ``folded`` cannot lower-case exactly (compared by identity: a body may
+# hold the very same characters).
+NOT_FOLDED = "\x00not folded"
 _RECEIVED_KEY = "_textblocks.received"
 _RECEIVED_LOWER_KEY = "_textblocks.received.lower"
 _ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/partial")
@@ -63,20 +65,20 @@ def body_search(
     every match needs is found in the body lower-cased once (h12: detectors look for their
     markers in every message's body; a case-insensitive regex scan is slow)."""
     text = body_text(mail)
-    lowered = _body_lowered(mail, text)
+    lowered = body_lowered(mail, text)
     if limit is not None:
         text = text[:limit]
-    if lowered == _NOT_FOLDED:  # (a body equal to it is only scanned by the regex)
+    if lowered is NOT_FOLDED:
         return literal_search(pattern, text, None)
     return literal_search(pattern, text, lowered if limit is None else lowered[:limit])
 
 
-def _body_lowered(mail: Mail, text: str) -> str:
-    """``folded(text)`` of the body text, cached; ``_NOT_FOLDED`` when it has no exact one."""
+def body_lowered(mail: Mail, text: str) -> str:
+    """``folded(text)`` of the body text, cached; ``NOT_FOLDED`` when it has no exact one."""
     lowered = mail._cache.get(_BODY_LOWER_KEY)
     if lowered is None:
         low = folded(text)
-        lowered = mail._cache[_BODY_LOWER_KEY] = _NOT_FOLDED if low is None else low
+        lowered = mail._cache[_BODY_LOWER_KEY] = NOT_FOLDED if low is None else low
     return lowered
 
 

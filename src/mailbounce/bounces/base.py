@@ -7,6 +7,7 @@ best effort, never raising.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
@@ -30,13 +31,32 @@ def decode_header_text(value: object) -> str:
         return text
 
 
+# ``type/subtype; charset=value`` and nothing else (the usual header): the charset the
+# standard library's parameter parser gives for it is the value lower-cased (quotes off).
+_SIMPLE_CHARSET = re.compile(
+    r'\s*[\w.+/-]+\s*;\s*(?i:charset)\s*=\s*(?:"([\w.:+-]+)"|([\w.:+-]+))\s*', re.ASCII
+)
+
+
+def content_charset(part: Message) -> str | None:
+    """``part.get_content_charset()``: read directly from a plain ``Content-Type`` value
+    (the standard library's parameter parser cost ~4% of bounce analysis, issue 3), else
+    asked of the standard library."""
+    value = part.get("content-type")
+    if isinstance(value, str):
+        match = _SIMPLE_CHARSET.fullmatch(value)
+        if match:
+            return (match.group(1) or match.group(2)).lower()
+    return part.get_content_charset()
+
+
 def part_text(part: Message) -> str:
     """A text part's payload decoded with its charset (cp1252/utf-8 fallbacks), LF endings."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         raw = part.get_payload()
         return raw if isinstance(raw, str) else ""
-    charset = part.get_content_charset() or "utf-8"
+    charset = content_charset(part) or "utf-8"
     for candidate in (charset, "utf-8", "cp1252"):
         try:
             text = payload.decode(candidate)
