@@ -362,6 +362,25 @@ def test_jobs_keep_input_order(tmp_path: Path, db_path: Path) -> None:
     assert [r["source"] for r in serial][:2] == [f"{mbox}#1", f"{mbox}#2"]
 
 
+@pytest.mark.parametrize("ending", [b"\r\n", b"\r"])
+def test_mbox_line_endings_give_the_records_of_lf(
+    tmp_path: Path, db_path: Path, ending: bytes
+) -> None:
+    """CRLF and CR-only mbox files are split into the same messages as LF (issue 3)."""
+    lf = tmp_path / "lf.mbox"
+    with lf.open("wb") as out:
+        for number, status in enumerate(["5.1.1", "5.2.2", "4.4.1"]):
+            out.write(b"From MAILER-DAEMON Fri Nov 20 10:00:00 2026\n")
+            dsn = _dsn(f"user{number}@example.org", status, f"{status[0]}50 {status} no")
+            out.write(dsn.replace(b"\r\n", b"\n") + b"\n")
+    other = tmp_path / "other.mbox"
+    other.write_bytes(lf.read_bytes().replace(b"\n", ending))
+    expected, _ = _run([str(lf)], db_path, store=False)
+    found, _ = _run([str(other)], db_path, store=False)
+    assert len(expected) == 3
+    assert [{**r, "source": r["source"].replace("other", "lf")} for r in found] == expected
+
+
 def test_jobs_label_messages_of_small_regions_in_order(
     tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
