@@ -8,7 +8,12 @@ exchange, and what happens to that following envelope when the connection closes
 from __future__ import annotations
 
 import dataclasses
+import signal
 import ssl
+import subprocess
+import sys
+import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -203,3 +208,32 @@ def test_multiline_replies_are_read_whole(tmp_path: Path, db_path: Path, pipelin
         ).fetchone()
     assert (row[0], row[1]) == ("failed", "userunknown")
     assert row[2].startswith("550 5.1.1 The email account") and row[2].endswith("spaces.")
+
+
+def test_ctrl_c_records_the_messages_already_out(tmp_path: Path) -> None:
+    # Ctrl-C: nothing new goes out, the replies to the data already written are awaited and
+    # committed: no recipient is left claimed or in flight (uncertain), none lost.
+    members = tmp_path / "members.csv"
+    members.write_text("email\n" + "".join(f"p{n}@example.org\n" for n in range(3000)))
+    body = tmp_path / "body.txt"
+    body.write_text("Bonjour\n" + "x" * 3000 + "\n")
+    db = tmp_path / "mailbounce.db"
+    with ScriptedServer(pipelining=True) as server:
+        cmd = [
+            sys.executable, "-m", "mailbounce", "--db", str(db), "-q", "send",
+            "--campaign", "c", "--list", str(members), "--from", "a@asso.example",
+            "--subject", "S", "--text", str(body), "--smtp", f"smtp://127.0.0.1:{server.port}",
+            "--tls", "none", "--concurrency", "4", "--force", "--format", "csv",
+        ]  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while len(server.received) < 200 and proc.poll() is None:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        received = Counter(m.rcpt_tos[0] for m in server.received)
+    assert proc.returncode == 130, err.decode()
+    assert b"Traceback" not in err
+    final = states(db)
+    assert set(final.values()) <= {"sent", "pending"}
+    assert {a for a, s in final.items() if s == "sent"} == set(received)
+    assert max(received.values()) == 1

@@ -33,6 +33,10 @@ Whatever the point, the run's other connections are at one of these steps too: a
 run leaves at most one ``in_flight`` (then ``uncertain``) recipient per connection, and
 never one whose data was not preceded by its committed ``in_flight`` (no duplicate).
 
+Ctrl-C (KeyboardInterrupt) is not a crash: nothing new goes out, the replies to the data
+already written are awaited (``DRAIN_SECONDS`` at most) and committed, the recipients not
+yet in flight go back to ``pending``.
+
 ``in_flight`` is committed after the recipient's own 354 and before its data: never
 earlier (a crash before the data must not make an unsent message ``uncertain``), never
 later (a crash after the data must not let it be sent twice).
@@ -63,6 +67,7 @@ from mailbounce.store.writer import CommitThread
 
 DOMAIN_WAIT = 0.01  # seconds between looks at a per-domain connection limit that is full
 BATCH_WAIT = 0.002  # seconds a transition may wait for others to share its commit
+DRAIN_SECONDS = 10.0  # after Ctrl-C, how long replies to data already written are awaited
 
 
 class Progress(Protocol):
@@ -99,6 +104,7 @@ class DeliveryRun:
         self._committing: Batch | None = None  # in the commit thread
         self._bar: Progress | None = None
         self._claims = Claims(0, "", 0)
+        self._interrupted = False
 
     def execute(self, bar: Progress, due: int) -> list[int]:
         """Run the loop; return the ids of the deliveries this run decided."""
@@ -107,7 +113,11 @@ class DeliveryRun:
         count = min(self.campaign.concurrency, max(due, 1))
         slots = [Slot(Session(SmtpClient(self.campaign.smtp))) for _ in range(count)]
         try:
-            self._loop(claims, slots)
+            try:
+                self._loop(claims, slots)
+            except KeyboardInterrupt:
+                self._drain(slots)
+                raise
         finally:
             for slot in slots:
                 if self._committing is not None and slot in self._committing.ready:
@@ -139,6 +149,40 @@ class DeliveryRun:
             if self._pending and not self.writer.busy and self._batch_full(slots):
                 self._submit(now)
             self._wait(slots, busy, now)
+
+    def _drain(self, slots: list[Slot]) -> None:
+        """Ctrl-C: write nothing new, but wait (``DRAIN_SECONDS`` at most) for the replies
+        to the data already written and commit them, so those recipients end ``sent`` (or
+        what the server said) rather than ``uncertain``. A second Ctrl-C stops at once."""
+        self._interrupted = True
+        limit = time.monotonic() + DRAIN_SECONDS
+        for slot in self._pending.ready:  # in_flight not committed: their data stays here
+            slot.session.abandon()
+        self._pending.ready = []
+        for slot in slots:
+            slot.finished = True
+        while True:
+            committing = self._committing.ready if self._committing is not None else []
+            for slot in slots:  # envelopes and resets are dropped: nothing new goes out
+                if slot.session.phase is Phase.IDLE or slot in committing:
+                    continue  # (the data of a committing in_flight goes out, as promised)
+                if not self._awaits_outcome(slot):
+                    slot.session.abandon()
+            active = [s for s in slots if self._awaits_outcome(s)]
+            if not active and self._committing is None and not self._pending:
+                return
+            if time.monotonic() >= limit:
+                return
+            for slot in active:
+                slot.session.deadline = min(slot.session.deadline, limit)
+            now = self.now()
+            if self._pending and not self.writer.busy:
+                self._submit(now)
+            self._wait(slots, active, now)
+
+    @staticmethod
+    def _awaits_outcome(slot: Slot) -> bool:
+        return slot.flown and slot.session.phase is Phase.BODY
 
     def _batch_full(self, slots: list[Slot]) -> bool:
         """Commit now, or let more transitions join (fewer, larger commits)?
@@ -271,7 +315,9 @@ class DeliveryRun:
         recipient already claimed, its domain not backed off; otherwise the recipient is
         left for ``_start``.
         """
-        if self.errors or self.rate is not None or not slot.session.pipelining:
+        if self.errors or self._interrupted or self.rate is not None:
+            return None
+        if not slot.session.pipelining:
             return None
         delivery = self._claims.take_claimed()
         if delivery is None:
