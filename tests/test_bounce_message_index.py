@@ -5,10 +5,12 @@ from __future__ import annotations
 import email
 import email.policy
 from email.message import Message
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mailbounce.bounces import _header_lines, _normalise
 from mailbounce.bounces._message import IndexedMessage
 
 _NAMES = st.sampled_from(["Content-Type", "content-type", "Received", "X-A", "x-a", "Subject"])
@@ -61,3 +63,30 @@ def test_same_answers_after_changes(ops: list[tuple[str, str, str]]) -> None:
         _apply(plain, op, name, value)
         _apply(indexed, op, name, value)
         assert _answers(indexed) == _answers(plain)
+
+
+def _items_lines(msg: Message) -> str:
+    return "".join(f"{k}: {v}\n" for k, v in msg.items())
+
+
+def _assert_header_lines(raw: bytes, label: str) -> None:
+    msg = email.message_from_bytes(_normalise(raw), IndexedMessage, policy=email.policy.compat32)
+    for part in msg.walk():
+        assert _header_lines(part) == _items_lines(part), label
+
+
+def test_header_lines_of_the_samples_and_corpus(corpus: Path) -> None:
+    """The returned original's header text: what ``items()`` gives, on every part."""
+    data = Path(__file__).resolve().parent / "data"
+    files = sorted(data.rglob("*.eml"))
+    files += sorted(p for p in (corpus / "bounces" / "maildir").rglob("*") if p.is_file())
+    for path in files:
+        _assert_header_lines(path.read_bytes(), str(path))
+
+
+@given(st.lists(st.binary(max_size=40), max_size=4))
+def test_header_lines_of_any_bytes(values: list[bytes]) -> None:
+    """Raw 8-bit values (surrogate-escaped by the parser) go through the policy, as in items()."""
+    lines = [b"X-H%d: " % index + value.replace(b"\n", b" ") for index, value in enumerate(values)]
+    lines += [b"Subject: caf\xc3\xa9 =?utf-8?q?caf=C3=A9?=", b"From: a@b.example"]
+    _assert_header_lines(b"\n".join(lines) + b"\n\nbody\n", repr(values))

@@ -215,9 +215,21 @@ def _original_text(part: Message) -> str:
     if isinstance(payload, list):
         inner = payload[0] if payload else None
         if isinstance(inner, Message):
-            return "".join(f"{k}: {v}\n" for k, v in inner.items())
+            return _header_lines(inner)
         return ""
     return part_text(part)
+
+
+def _header_lines(msg: Message) -> str:
+    """``"".join(f"{k}: {v}\n" for k, v in msg.items())``: under compat32 an ASCII value is
+    what ``items()`` gives for it, so only the others go through the policy (issue 3)."""
+    if msg.policy is not email.policy.compat32:
+        return "".join(f"{k}: {v}\n" for k, v in msg.items())
+    fetch = msg.policy.header_fetch_parse
+    return "".join(
+        f"{k}: {v if isinstance(v, str) and v.isascii() else fetch(k, v)}\n"
+        for k, v in msg.raw_items()
+    )
 
 
 def _body_texts(mail: Mail) -> list[str]:
