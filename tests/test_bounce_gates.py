@@ -23,7 +23,7 @@ from mailbounce.bounces._markers import BODY, PRESENT, RECEIVED, Marker, Markers
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._textblocks import body_text
 from mailbounce.bounces.base import Mail, gate_of
-from mailbounce.bounces.registry import COMPILED, DETECTORS
+from mailbounce.bounces.registry import COMPILED, DETECTORS, NEXT_ASKED
 from mailbounce.regex_literals import literal_sets, required_literals
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -65,6 +65,16 @@ def _assert_compiled_agrees(msg: Message, label: str) -> None:
         assert compiled is not None
         answer = compiled(Mail(msg))
         assert answer is gate(Mail(msg)), f"compiled {detector.name} gate differs in {label}"
+    _assert_next_asked_agrees(msg, label)
+
+
+def _assert_next_asked_agrees(msg: Message, label: str) -> None:
+    """``NEXT_ASKED`` from every start gives the first detector whose gate lets it be asked."""
+    answers = [gate is None or gate(Mail(msg)) for gate in map(gate_of, DETECTORS)]
+    mail = Mail(msg)  # one Mail for all starts, as ``_detect`` asks it
+    for start in range(len(DETECTORS) + 1):
+        expected = next((i for i in range(start, len(answers)) if answers[i]), len(answers))
+        assert NEXT_ASKED(mail, start) == expected, f"next asked from {start} in {label}"
 
 
 def _regex_gate(gate: object, mail: Mail) -> bool:
@@ -242,3 +252,17 @@ def test_compiled_gates_follow_the_engine_rules() -> None:
     assert _compiled_says(from_daemon, also=Markers(Marker(BODY, lead)))
     assert not _compiled_says(from_daemon, also=Markers(Marker("Subject", lead)))
     assert not _compiled_says(Marker("Subject", lead), also=Markers(Marker(BODY, lead)))
+
+
+def test_a_view_that_cannot_be_built_names_its_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked together, the gates hand over to asking them in turn when a view raises: the
+    quarantine reason names the first detector whose gate needs the view, as before."""
+    from mailbounce.bounces import UnparseableMessage, _markers, analyse_message
+
+    def broken(mail: Mail) -> str:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(_markers, "body_text", broken)
+    with pytest.raises(UnparseableMessage) as caught:
+        analyse_message(_MAIL.encode("utf-8"))
+    assert caught.value.reason == "internal error in the amavis detector: ValueError: boom"

@@ -10,16 +10,17 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from email.message import Message
 from enum import StrEnum
+from typing import TypeVar
 
 from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._prefilter import folded
 from mailbounce.bounces._prefilter import search as literal_search
-from mailbounce.bounces.base import Mail, part_text
+from mailbounce.bounces.base import Detector, Gate, Mail, part_text
 from mailbounce.bounces.fallback import looks_like_report, recipient_texts, report_text
 from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded, size_exceeded
 from mailbounce.bounces.rfc3464 import best_status, find_reply
@@ -35,6 +36,9 @@ __all__ = [
     "Verdict",
     "analyse_message",
 ]
+
+
+_T = TypeVar("_T")
 
 
 class Verdict(StrEnum):
@@ -91,8 +95,6 @@ def _normalise(raw: bytes) -> bytes:
 
 def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Analysis:
     """Detect and classify every recipient record of one raw message."""
-    from mailbounce.bounces.registry import COMPILED  # detectors import base from here
-
     problem = size_exceeded(raw, limits)  # before normalising: never copy a huge message
     if problem is not None:
         raise UnparseableMessage(problem)
@@ -109,25 +111,7 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
     except (RecursionError, MemoryError) as exc:
         raise UnparseableMessage(f"cannot parse the MIME structure: {type(exc).__name__}") from None
     mail = Mail(msg)
-    detector_name: str | None = None
-    facts: list[BounceFacts] = []
-    for detector, gate in COMPILED:
-        try:
-            # A gate says False only when detect would return None (base.GatedDetector).
-            if gate is not None and not gate(mail):
-                continue
-            found = detector.detect(mail)
-        except RecursionError:
-            raise UnparseableMessage("MIME structure too deep to analyse") from None
-        except Exception as exc:
-            # A detector defect must not stop the batch: the message is quarantined with the
-            # cause, so it is seen and can become a test sample (issue 3, "never a crash").
-            raise UnparseableMessage(
-                f"internal error in the {detector.name} detector: {type(exc).__name__}: {exc}"
-            ) from exc
-        if found:
-            detector_name, facts = detector.name, _with_words(mail, _unique(found))
-            break
+    detector_name, facts = _detect(mail)
     texts, from_original = _original_texts(mail, _original_parts(mail))
     verdict = Verdict.BOUNCE
     if not facts:
@@ -141,6 +125,62 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
         tracking_tokens=_tracking_tokens(msg, texts),
         results=tuple((f, classify(f)) for f in facts),
     )
+
+
+def _detect(mail: Mail) -> tuple[str | None, list[BounceFacts]]:
+    """The first detector, in registry order, that finds records, and its records.
+
+    A gate says False only when detect would return None (base.GatedDetector); the gates
+    are asked together by ``registry.NEXT_ASKED`` (``_dispatch``). If asking them raises (a
+    view that cannot be built), they are asked one by one from there, as before, so the
+    error names its detector.
+    """
+    from mailbounce.bounces.registry import COMPILED, NEXT_ASKED  # detectors import base
+
+    index, count = 0, len(COMPILED)
+    while True:
+        try:
+            index = NEXT_ASKED(mail, index)
+        except Exception:
+            return _detect_in_turn(mail, COMPILED[index:])
+        if index >= count:
+            return None, []
+        detector = COMPILED[index][0]
+        found = _run(detector, mail)
+        if found:
+            return detector.name, _with_words(mail, _unique(found))
+        index += 1
+
+
+def _detect_in_turn(
+    mail: Mail, gated: tuple[tuple[Detector, Gate | None], ...]
+) -> tuple[str | None, list[BounceFacts]]:
+    """``_detect`` asking each gate on its own."""
+    for detector, gate in gated:
+        if gate is not None and not _guarded(gate, mail, detector.name):
+            continue
+        found = _guarded(detector.detect, mail, detector.name)
+        if found:
+            return detector.name, _with_words(mail, _unique(found))
+    return None, []
+
+
+def _run(detector: Detector, mail: Mail) -> list[BounceFacts] | None:
+    return _guarded(detector.detect, mail, detector.name)
+
+
+def _guarded(call: Callable[[Mail], _T], mail: Mail, name: str) -> _T:
+    """``call(mail)`` for the detector ``name`` (its gate or its ``detect``)."""
+    try:
+        return call(mail)
+    except RecursionError:
+        raise UnparseableMessage("MIME structure too deep to analyse") from None
+    except Exception as exc:
+        # A detector defect must not stop the batch: the message is quarantined with the
+        # cause, so it is seen and can become a test sample (issue 3, "never a crash").
+        raise UnparseableMessage(
+            f"internal error in the {name} detector: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _with_words(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:

@@ -16,10 +16,10 @@ sample and on generated mail.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mailbounce.bounces._markers import Markers, _view
-from mailbounce.bounces.base import Detector, Gate
+from mailbounce.bounces.base import Detector, Gate, Mail
 
 
 def compiled_gates(
@@ -77,3 +77,63 @@ def _holds(limit: int | None, sets: tuple[tuple[str, ...], ...]) -> str:
     if not tests:
         return "True"
     return "(" + " and ".join("(" + " or ".join(one) + ")" for one in tests) + ")"
+
+
+NextAsked = Callable[[Mail, int], int]
+
+
+def next_asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> NextAsked:
+    """One generated function for the whole registry: ``next_asked(mail, start)`` is the
+    index of the first detector from ``start`` on whose gate does not say False (an ungated
+    detector is always asked), ``len(gated)`` when none is left.
+
+    Each gate is the expression of its checks in ``Markers.__call__``'s order, ``or`` and
+    ``and`` short-circuiting as its loops did, a view fetched (built on first use) only when
+    its check is reached: the same answers and the same views built as asking the gates in
+    turn, without a Python call per gate (~37 a message).
+    """
+    lines = ["def next_asked(mail, start):", "    views = mail._views"]
+    for index, (_, gate) in enumerate(gated):
+        if gate is None:
+            lines.append(f"    if start <= {index}:")
+        elif isinstance(gate, Markers):
+            lines.append(f"    if start <= {index} and {_gate_expression(gate)}:")
+        else:
+            raise TypeError(f"a registry gate must be Markers to be compiled: {gate!r}")
+        lines.append(f"        return {index}")
+    lines.append(f"    return {len(gated)}")
+    source = "\n".join(lines)
+    namespace: dict[str, object] = {"_built": _built}
+    # Generated from the gates' own field names and literals (``repr`` quotes them).
+    exec(compile(source, "<detector gates>", "exec"), namespace)
+    function = namespace["next_asked"]
+    function.source = source  # type: ignore[attr-defined]
+    return function  # type: ignore[return-value]
+
+
+def _built(mail: Mail, key: str) -> tuple[str, str | None]:
+    """A view built on first use and kept (``views.get`` found none)."""
+    view = mail._views[key] = _view(mail, key)
+    return view
+
+
+def _gate_expression(gate: Markers) -> str:
+    """``Markers.__call__`` as one expression (its ``also`` part after ``and``)."""
+    if gate.always:
+        first = "True"
+    elif not gate._checks:
+        first = "False"
+    else:
+        first = " or ".join(_check_expression(*check) for check in gate._checks)
+    if gate.also is None:
+        return f"({first})"
+    return f"(({first}) and {_gate_expression(gate.also)})"
+
+
+def _check_expression(
+    key: str, lowered: int, limit: int | None, sets: tuple[tuple[str, ...], ...]
+) -> str:
+    """One check: the view fetched (a view is a non-empty tuple, so ``or`` builds it only
+    when absent), then no exact lower-cased form, or a literal of each set."""
+    fetch = f"(text := (views.get({key!r}) or _built(mail, {key!r}))[{lowered}])"
+    return f"({fetch} is None or {_holds(limit, sets)})"
