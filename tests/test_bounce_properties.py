@@ -22,7 +22,7 @@ from mailbounce.bounces import (
     Verdict,
     analyse_message,
 )
-from mailbounce.bounces.limits import mime_shape
+from mailbounce.bounces.limits import _within_shape_limits, mime_shape
 
 _NOT_IN_ADDRESS = re.compile(r"[\x00-\x20<>]")
 _HEADER_NAMES = st.sampled_from(
@@ -260,3 +260,19 @@ def test_mime_shape_follows_boundaries_and_messages() -> None:
     # outer multipart, the message/rfc822 level, the inner multipart; 2 + 2 parts.
     assert mime_shape(raw) == (3, 4)
     assert mime_shape(b"no MIME at all\n--\n") == (0, 0)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mime_tree(), st.integers(0, 4), st.integers(0, 6))
+def test_counting_never_hides_a_shape_over_the_limits(raw: bytes, depth: int, parts: int) -> None:
+    """The literal counts that skip ``mime_shape`` say "within" only when it is within."""
+    limits = ParseLimits(max_depth=depth, max_parts=parts)
+    if _within_shape_limits(raw, limits):
+        found_depth, found_parts = mime_shape(raw, limits)
+        assert found_depth <= depth and found_parts <= parts
+
+
+def test_counting_skips_only_within_limits() -> None:
+    raw = _nested(5)
+    assert not _within_shape_limits(raw, ParseLimits(max_depth=3))
+    assert _within_shape_limits(raw, ParseLimits(max_depth=40))
