@@ -113,6 +113,7 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
     mail = Mail(msg)
     detector_name, facts = _detect(mail)
     texts, from_original = _original_texts(mail, _original_parts(mail))
+    lowered = [_ascii_lowered(text) for text in texts]  # for both scans below, made once
     verdict = Verdict.BOUNCE
     if not facts:
         verdict = Verdict.UNRECOGNISED if looks_like_report(mail) else Verdict.NOT_BOUNCE
@@ -121,8 +122,8 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
         detector=detector_name,
         message_id=_header_or_none(mail, "Message-ID"),
         date=_header_or_none(mail, "Date"),
-        original_message_id=_original_message_id(texts, from_original),
-        tracking_tokens=_tracking_tokens(msg, texts),
+        original_message_id=_original_message_id(texts, lowered, from_original),
+        tracking_tokens=_tracking_tokens(msg, texts, lowered),
         results=tuple((f, classify(f)) for f in facts),
     )
 
@@ -290,9 +291,10 @@ def _original_texts(mail: Mail, original: list[Message]) -> tuple[list[str], boo
     return _body_texts(mail), False
 
 
-def _original_message_id(texts: list[str], from_original: bool) -> str | None:
-    for text in texts:
-        lowered = _ascii_lowered(text)
+def _original_message_id(
+    texts: list[str], lowered_texts: list[str | None], from_original: bool
+) -> str | None:
+    for text, lowered in zip(texts, lowered_texts, strict=True):
         if lowered is not None and "message-id:" not in lowered:
             continue  # no Message-ID line: skip the scans (h12)
         start = 0
@@ -308,15 +310,16 @@ def _original_message_id(texts: list[str], from_original: bool) -> str | None:
     return None
 
 
-def _tracking_tokens(msg: Message, texts: list[str]) -> tuple[str, ...]:
+def _tracking_tokens(
+    msg: Message, texts: list[str], lowered_texts: list[str | None]
+) -> tuple[str, ...]:
     """Candidate tokens (the caller verifies signatures): VERP addresses and the header."""
     tokens: list[str] = []
     for name, raw in msg.raw_items():
         if name.lower() in _VERP_HEADERS:
             # The value as ``items()`` gives it, fetched for these headers only.
             tokens.extend(_verp_tokens(str(msg.policy.header_fetch_parse(name, raw))))
-    for text in texts:
-        lowered = _ascii_lowered(text)
+    for text, lowered in zip(texts, lowered_texts, strict=True):
         for match in _line_matches(_TOKEN_HEADER, _TOKEN_LITERAL, text, lowered):
             tokens.append(match.group(1))
         for match in _line_matches(_RETURN_PATH, "return-path:", text, lowered):
