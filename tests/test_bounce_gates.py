@@ -47,12 +47,22 @@ def _assert_exact(msg: Message, label: str) -> None:
     none of the gate's patterns matches its field (the literal look-ups hide no match).
     Each compiled gate (``_dispatch``) gives its ``Markers``' answer."""
     _assert_compiled_agrees(msg, label)
+    _assert_powermta_precheck(msg, label)
     for name, detector in GATED:
         gate = gate_of(detector)
         assert gate is not None
         if not gate(Mail(msg)):
             assert not detector.detect(Mail(msg)), f"{name} gate hid a match in {label}"
             assert not _regex_gate(gate, Mail(msg)), f"{name} gate missed its pattern"
+
+
+def _assert_powermta_precheck(msg: Message, label: str) -> None:
+    """PowerMTA's look for its category field says no only where the groups lack it."""
+    from mailbounce.bounces._addressblocks import report_field
+    from mailbounce.bounces.powermta import _CATEGORY, _may_name_categories
+
+    if not _may_name_categories(Mail(msg)):
+        assert report_field(Mail(msg), _CATEGORY) == {}, f"powermta precheck in {label}"
 
 
 def _assert_compiled_agrees(msg: Message, label: str) -> None:

@@ -8,10 +8,11 @@ reply (bad-mailbox, quota-issues, ...), which names the reason. The report is re
 from __future__ import annotations
 
 from dataclasses import replace
+from email.message import Message
 
 from mailbounce.bounces._addressblocks import report_field
 from mailbounce.bounces.base import Mail
-from mailbounce.bounces.rfc3464 import parse_delivery_status
+from mailbounce.bounces.rfc3464 import _DSN_TYPES, parse_delivery_status
 from mailbounce.models import BounceFacts, Reason
 
 _CATEGORY = "X-PowerMTA-BounceCategory"
@@ -44,6 +45,8 @@ class PowerMtaDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if mail.msg.get_content_type() != "multipart/report":
             return None
+        if "X-PowerMTA-VirtualMTA" not in mail.msg and not _may_name_categories(mail):
+            return None
         categories = report_field(mail, _CATEGORY)
         if not categories and "X-PowerMTA-VirtualMTA" not in mail.msg:
             return None
@@ -52,6 +55,24 @@ class PowerMtaDetector:
             reason = _REASONS.get(categories.get(facts.recipient.lower(), "").lower())
             found.append(replace(facts, reason_hint=facts.reason_hint or reason))
         return found or None
+
+
+def _may_name_categories(mail: Mail) -> bool:
+    """False only when ``report_field(mail, _CATEGORY)`` is empty: no delivery-status group
+    has a field of that name (whose ``lower()`` is the name's, so the lower-cased part text
+    holds it). Most reports are not PowerMTA's; this skips building their groups (issue 3)."""
+    wanted = _CATEGORY.lower()
+    for part, kind in mail.parts():
+        if kind not in _DSN_TYPES:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            groups = (group for group in payload if isinstance(group, Message))
+            if any(name.lower() == wanted for group in groups for name in group):
+                return True
+        elif wanted in mail.part_text(part).lower():
+            return True
+    return False
 
 
 DETECTOR = PowerMtaDetector()
