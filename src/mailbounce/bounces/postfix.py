@@ -22,7 +22,7 @@ from email.message import Message
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, inline_statuses
 from mailbounce.bounces._markers import Marker, Markers
-from mailbounce.bounces._textblocks import body_text, make_facts
+from mailbounce.bounces._textblocks import body_search, body_text, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import (
     delivery_status_parts,
@@ -115,7 +115,7 @@ class PostfixDetector:
         text = body_text(mail)
         if _SERVER_NOTICE.search(mail.subject):
             return _server_notice(text) or None
-        lead = _LEAD.search(text)
+        lead = body_search(mail, _LEAD)  # ``_LEAD.search(text)``, tried where its words are
         if lead is None and not _postfix_report(mail):
             # Others copy the subject (SendGrid); the lead is Postfix's unless a site template
             # rewrote it (its report part still names Postfix).

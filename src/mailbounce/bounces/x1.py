@@ -10,6 +10,7 @@ import re
 
 from mailbounce.bounces._addressblocks import leaf_texts
 from mailbounce.bounces._markers import Marker, Markers
+from mailbounce.bounces._prefilter import may_match
 from mailbounce.bounces._textblocks import make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
@@ -34,7 +35,8 @@ class X1Detector:
             return None
         # The relay folds its first part's Content-Type badly: read every text part.
         text = leaf_texts(mail)
-        start = _START.search(text)
+        # The case-insensitive scan only where its words are (most senders match: h12).
+        start = _START.search(text) if may_match(_START, text, text.lower()) else None
         if start is None:
             return None
         found: list[BounceFacts] = []
