@@ -22,7 +22,7 @@ from email.message import Message
 
 from mailbounce.bounces._textblocks import make_facts, squeeze
 from mailbounce.bounces.base import Mail, part_text
-from mailbounce.bounces.rfc3464 import clean_address, delivery_status_parts
+from mailbounce.bounces.rfc3464 import _DSN_TYPES, clean_address
 from mailbounce.classify import classify_reason
 from mailbounce.models import BounceFacts, Reason
 
@@ -176,7 +176,8 @@ def leaf_texts(mail: Mail) -> str:
 def report_field(mail: Mail, name: str) -> dict[str, str]:
     """recipient -> an extension field of its delivery-status group (``X-PowerMTA-...``)."""
     found: dict[str, str] = {}
-    for part in delivery_status_parts(mail.msg):
+    # ``delivery_status_parts(mail.msg)``, from the parts listed once per message.
+    for part in (part for part, kind in mail.parts() if kind in _DSN_TYPES):
         payload = part.get_payload()
         groups = (
             [dict(g.items()) for g in payload if isinstance(g, Message)]

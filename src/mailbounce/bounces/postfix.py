@@ -25,7 +25,7 @@ from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._textblocks import body_search, body_text, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import (
-    delivery_status_parts,
+    _DSN_TYPES,
     find_command,
     parse_delivery_status,
     parse_inline_delivery_status,
@@ -61,7 +61,8 @@ def _postfix_report(mail: Mail) -> bool:
     """Whether a report part carries Postfix's own fields (``X-Postfix-Queue-ID``)."""
     if mail.msg.get_content_type() != "multipart/report":
         return False
-    return any(_has_postfix_field(part) for part in delivery_status_parts(mail.msg))
+    # ``delivery_status_parts(mail.msg)``, from the parts listed once per message.
+    return any(_has_postfix_field(part) for part, kind in mail.parts() if kind in _DSN_TYPES)
 
 
 def _has_postfix_field(part: Message) -> bool:
