@@ -48,6 +48,7 @@ def _assert_exact(msg: Message, label: str) -> None:
     Each compiled gate (``_dispatch``) gives its ``Markers``' answer."""
     _assert_compiled_agrees(msg, label)
     _assert_powermta_precheck(msg, label)
+    _assert_arf_precheck(msg, label)
     for name, detector in GATED:
         gate = gate_of(detector)
         assert gate is not None
@@ -63,6 +64,15 @@ def _assert_powermta_precheck(msg: Message, label: str) -> None:
 
     if not _may_name_categories(Mail(msg)):
         assert report_field(Mail(msg), _CATEGORY) == {}, f"powermta precheck in {label}"
+
+
+def _assert_arf_precheck(msg: Message, label: str) -> None:
+    """The JMRP look skips parsing header text only where the parse lacks the field."""
+    from mailbounce.bounces.arf import _HOTMAIL_RECIPIENT, _original_headers
+
+    if _original_headers(Mail(msg), having=_HOTMAIL_RECIPIENT) is None:
+        original = _original_headers(Mail(msg))
+        assert original is None or original.get(_HOTMAIL_RECIPIENT) is None, label
 
 
 def _assert_compiled_agrees(msg: Message, label: str) -> None:

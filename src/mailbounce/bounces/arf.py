@@ -37,15 +37,20 @@ def _report_fields(part: Message) -> dict[str, list[str]]:
     return fields
 
 
-def _original_headers(msg: Message) -> Message | None:
-    for part in msg.walk():
-        kind = part.get_content_type()
+def _original_headers(mail: Mail, having: str | None = None) -> Message | None:
+    """The returned original's headers (the first such part). With ``having``: None as well
+    when the original is header text that cannot hold that field (its name lower-cased is
+    not in the text lower-cased), which skips parsing the text (issue 3: DSNs carry one)."""
+    for part, kind in mail.parts():  # ``msg.walk()`` order, content types read once
         if kind == "message/rfc822":
             inner = part.get_payload()
             if isinstance(inner, list) and inner and isinstance(inner[0], Message):
                 return inner[0]
         if kind in ("text/rfc822-headers", "message/rfc822-headers"):
-            return message_from_string(part_text(part), policy=compat32)
+            text = mail.part_text(part)
+            if having is not None and having.lower() not in text.lower():
+                return None
+            return message_from_string(text, policy=compat32)
     return None
 
 
@@ -60,7 +65,7 @@ class ArfDetector:
         if report is None:
             return self._hotmail(mail)
         fields = _report_fields(report)
-        original = _original_headers(msg)
+        original = _original_headers(mail)
         recipients = [
             address
             for value in fields.get("original-rcpt-to", []) + fields.get("removal-recipient", [])
@@ -89,7 +94,7 @@ class ArfDetector:
     @staticmethod
     def _hotmail(mail: Mail) -> list[BounceFacts] | None:
         """Hotmail/Outlook.com JMRP complaint: the original alone, marked by its own header."""
-        original = _original_headers(mail.msg)
+        original = _original_headers(mail, having=_HOTMAIL_RECIPIENT)
         if original is None or original.get(_HOTMAIL_RECIPIENT) is None:
             return None
         address = clean_address(str(original.get(_HOTMAIL_RECIPIENT)))
