@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbounce.analysis_pool import iso_date
 from mailbounce.dsn import deliver_to_maildir, make_dsn
 from mailbounce.models import DeliveryState
 from mailbounce.parsing import ParseSettings, parse_bounces
@@ -551,3 +552,20 @@ def test_dead_worker_is_a_one_line_error(tmp_path: Path, db_path: Path) -> None:
             pass
     with Store(db_path) as store:
         assert bounce_count(store) >= 20  # the batches committed before stay committed
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Fri, 20 Nov 2026 11:00:00 +0100 (CET)", "2026-11-20T10:00:00+00:00"),
+        ("20 Nov 2026 10:00 -0000", "2026-11-20T10:00:00+00:00"),
+        ("Fri, 31 Dec 9999 23:00:00 -0500", None),  # past year 9999 in UTC: not a crash
+        ("Mon, 1 Jan 0001 00:00:00 +2359", "2000-12-31T00:01:00+00:00"),  # stdlib: 0001 is 2001
+        ("Fri, 20 Nov 2026 10:00:00 +9999", None),
+        ("yesterday", None),
+    ],
+)
+def test_bounce_dates_read_or_left_out(value: str, expected: str | None) -> None:
+    """A bounce's Date as UTC in records; one no calendar can hold is left out, never a
+    crash of the whole run."""
+    assert iso_date(value) == expected
