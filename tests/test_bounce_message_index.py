@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mailbounce.bounces import _header_lines, _normalise
 from mailbounce.bounces._message import IndexedMessage
+from mailbounce.bounces.base import header_items
 
 _NAMES = st.sampled_from(["Content-Type", "content-type", "Received", "X-A", "x-a", "Subject"])
 _VALUES = st.sampled_from(["text/plain", "multipart/mixed; boundary=b", "a", "message/rfc822"])
@@ -73,6 +74,9 @@ def _assert_header_lines(raw: bytes, label: str) -> None:
     msg = email.message_from_bytes(_normalise(raw), IndexedMessage, policy=email.policy.compat32)
     for part in msg.walk():
         assert _header_lines(part) == _items_lines(part), label
+        assert [(k, str(v)) for k, v in header_items(part)] == [
+            (k, str(v)) for k, v in part.items()
+        ], label
 
 
 def test_header_lines_of_the_samples_and_corpus(corpus: Path) -> None:

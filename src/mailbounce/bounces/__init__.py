@@ -20,7 +20,7 @@ from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._prefilter import folded
 from mailbounce.bounces._prefilter import search as literal_search
-from mailbounce.bounces.base import Detector, Gate, Mail, part_text
+from mailbounce.bounces.base import Detector, Gate, Mail, header_items, part_text
 from mailbounce.bounces.fallback import looks_like_report, recipient_texts, report_text
 from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded, size_exceeded
 from mailbounce.bounces.rfc3464 import best_status, find_reply
@@ -262,15 +262,8 @@ def _original_text(part: Message) -> str:
 
 
 def _header_lines(msg: Message) -> str:
-    """``"".join(f"{k}: {v}\n" for k, v in msg.items())``: under compat32 an ASCII value is
-    what ``items()`` gives for it, so only the others go through the policy (issue 3)."""
-    if msg.policy is not email.policy.compat32:
-        return "".join(f"{k}: {v}\n" for k, v in msg.items())
-    fetch = msg.policy.header_fetch_parse
-    return "".join(
-        f"{k}: {v if isinstance(v, str) and v.isascii() else fetch(k, v)}\n"
-        for k, v in msg.raw_items()
-    )
+    """``"".join(f"{k}: {v}\n" for k, v in msg.items())``, through ``header_items``."""
+    return "".join(f"{k}: {v}\n" for k, v in header_items(msg))
 
 
 def _body_texts(mail: Mail) -> list[str]:

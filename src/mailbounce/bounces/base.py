@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
-from typing import Protocol
+from email.policy import compat32
+from typing import Any, Protocol
 
 from mailbounce.models import BounceFacts
 
@@ -48,6 +49,18 @@ def content_charset(part: Message) -> str | None:
         if match:
             return (match.group(1) or match.group(2)).lower()
     return part.get_content_charset()
+
+
+def header_items(msg: Message) -> list[tuple[str, Any]]:
+    """``msg.items()``: under compat32 an ASCII value is what the policy returns for it, so
+    only the others go through the policy call (issue 3: report groups, returned headers)."""
+    if msg.policy is not compat32:
+        return msg.items()
+    fetch = compat32.header_fetch_parse
+    return [
+        (name, value if isinstance(value, str) and value.isascii() else fetch(name, value))
+        for name, value in msg.raw_items()
+    ]
 
 
 def part_text(part: Message) -> str:

@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 from email.message import Message
 
-from mailbounce.bounces.base import Mail, part_text
+from mailbounce.bounces.base import Mail, header_items, part_text
 from mailbounce.classify import find_enhanced_status
 from mailbounce.models import BounceFacts
 
@@ -117,7 +117,7 @@ def best_status(status: str | None, diagnostic: str) -> str | None:
 
 
 def _fields(block: Message) -> dict[str, str]:
-    return {key.lower(): str(value) for key, value in block.items()}
+    return {key.lower(): str(value) for key, value in header_items(block)}
 
 
 def _blocks(part: Message) -> list[dict[str, str]]:
