@@ -8,6 +8,7 @@ function: ``classify_reason``, ``is_hardbounce``, ``kind_of``, ``party_of``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
 from mailbounce.reason_providers import provider_reason
@@ -23,7 +24,7 @@ from mailbounce.reason_rules import (
     STAGES,
     STATUS_REASON,
 )
-from mailbounce.regex_literals import found
+from mailbounce.regex_literals import finder, found
 
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _REPLY = re.compile(r"^\s*([245]\d\d)(?![\d.])")
@@ -184,8 +185,17 @@ def _greylisting(text: str, status: str, code: str, temporary: bool) -> Reason |
     return None
 
 
+# Each phrase group's ``found``, fetched once (a call and a look-up less per question).
+_PHRASE_FINDERS: dict[Reason, Callable[[str], bool]] = {}
+
+
 def _phrase(reason: Reason, text: str) -> bool:
-    return bool(text) and found(PHRASES[reason], text)
+    if not text:
+        return False
+    find = _PHRASE_FINDERS.get(reason)
+    if find is None:
+        find = _PHRASE_FINDERS[reason] = finder(PHRASES[reason])
+    return find(text)
 
 
 def _first_order(text: str, status: str, command: str) -> Reason | None:
@@ -255,7 +265,7 @@ def _second_order(text: str) -> Reason | None:
     if not text:
         return None
     for reason in SECOND_ORDER:
-        if found(PHRASES[reason], text):
+        if _phrase(reason, text):
             return reason
     return None
 

@@ -133,10 +133,15 @@ def found(pattern: re.Pattern[str], text: str) -> bool:
     answer is the same; the reason phrase groups hold dozens of alternatives, of which a
     diagnostic holds the words of one or two. A case-insensitive pattern is searched whole.
     """
+    return finder(pattern)(text)
+
+
+def finder(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    """``found`` for one pattern, as a function of the text (made once per pattern)."""
     entry = _finders.get(id(pattern))
     if entry is None or entry[0] is not pattern:
         entry = _finders[id(pattern)] = (pattern, _finder(_plan(pattern)))
-    return entry[1](text)
+    return entry[1]
 
 
 def _finder(plan: _Plan) -> Callable[[str], bool]:
