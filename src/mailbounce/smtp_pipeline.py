@@ -41,7 +41,7 @@ from mailbounce.smtp import (
     describe_error,
     envelope_path,
 )
-from mailbounce.smtp_wire import one_line, wire_data
+from mailbounce.smtp_wire import one_line
 
 MAX_REPLY_BYTES = 65536  # a reply longer than this without its last line: a broken server
 
@@ -71,7 +71,7 @@ class Envelope:
     """A transaction's commands, ready to write (``Session.prepare``)."""
 
     sender: str
-    message: bytes
+    payload: bytes  # the DATA payload: CRLF lines, dots doubled, ``.`` CRLF at the end
     first: bytes  # what goes out at once: the three commands with PIPELINING, else MAIL
     unsent: tuple[bytes, ...]  # the rest, one per reply (no PIPELINING)
     expected: int  # replies to the first write
@@ -89,7 +89,7 @@ class Session:
         self._replies: list[tuple[int, bytes]] = []
         self._unsent: list[bytes] = []  # commands not yet written (no PIPELINING)
         self._expected = 0
-        self._message = b""
+        self._payload = b""
         self._refusal_code = 0
         self._sender = ""
         self._body_written = False
@@ -127,8 +127,12 @@ class Session:
         """The open connection's server takes command groups (RFC 2920)."""
         return self._wire is not None and self._wire.pipelining
 
-    def prepare(self, sender: str, recipient: str, message: bytes) -> Envelope | SendResult:
-        """The envelope of a message (opens the connection if needed), or its refusal."""
+    def prepare(self, sender: str, recipient: str, payload: bytes) -> Envelope | SendResult:
+        """The envelope of a message (opens the connection if needed), or its refusal.
+
+        ``payload``: the message as SMTP DATA, ready to write (``smtp_wire.wire_data`` of
+        it, or ``MessageTemplate.render_data``): written as it is, never stuffed again.
+        """
         wire = self._open()
         options: list[str] = []
         if not (sender + recipient).isascii():
@@ -141,7 +145,8 @@ class Session:
                     "5.6.7 non-ASCII address needs SMTPUTF8, which the relay does not offer",
                 )
             options.append("SMTPUTF8")
-        if not message.isascii() and wire.eight_bit_mime:
+        # Dot-stuffing and CRLFs add only ASCII: the payload is ASCII iff the message is.
+        if not payload.isascii() and wire.eight_bit_mime:
             options.append("BODY=8BITMIME")  # RFC 6152 §2
         encoding = "utf-8" if options and options[0] == "SMTPUTF8" else "ascii"
         suffix = "".join(f" {option}" for option in options)
@@ -151,8 +156,8 @@ class Session:
             b"DATA\r\n",
         )
         if wire.pipelining:
-            return Envelope(sender, message, b"".join(commands), (), 3)
-        return Envelope(sender, message, commands[0], commands[1:], 1)
+            return Envelope(sender, payload, b"".join(commands), (), 3)
+        return Envelope(sender, payload, commands[0], commands[1:], 1)
 
     def begin(self, envelope: Envelope, now: float) -> list[Event]:
         """Write the envelope (MAIL, RCPT, DATA); events if it ended at once (lost)."""
@@ -160,7 +165,7 @@ class Session:
         return self._write(envelope.first)
 
     def _install(self, envelope: Envelope, now: float) -> None:
-        self._message, self._sender = envelope.message, envelope.sender
+        self._payload, self._sender = envelope.payload, envelope.sender
         self._unsent, self._expected = list(envelope.unsent), envelope.expected
         self._replies = []
         self.phase = Phase.ENVELOPE
@@ -173,8 +178,7 @@ class Session:
         group: "the actual transfer of message content is explicitly allowed to be the
         first command in a group" (RFC 2920 §3.1). Its replies follow this message's.
         """
-        payload = wire_data(self._message)
-        self._message = b""
+        payload, self._payload = self._payload, b""
         self.phase = Phase.BODY
         self._body_written = False
         self._following = following
