@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mailbounce.campaign import Campaign
-from mailbounce.classify import classify_smtp_reply, find_enhanced_status
 from mailbounce.models import Classification, DeliveryState, Kind, SuppressionCause
 from mailbounce.ratelimit import DomainGate
 from mailbounce.smtp import Result, SendResult
@@ -48,6 +47,10 @@ def outcome_of(
         return Outcome(S.SENT, reply=result.reply, replycode=str(result.code))
     if result.result is Result.LOST_AFTER_DOT:
         return Outcome(S.UNCERTAIN, reply=f"connection lost after the end of data: {result.text}")
+    # Imported here: the classifier's rule tables take ~0.1 s to load, and a run whose
+    # replies are all 250 never needs them.
+    from mailbounce.classify import classify_smtp_reply
+
     if result.result is Result.LOST_BEFORE_DOT:
         cls = classify_smtp_reply(421, f"4.4.2 connection lost at {result.stage}: {result.text}")
         reply = f"connection lost at {result.stage}: {result.text}"
@@ -93,5 +96,7 @@ def _deferred(
 
 
 def _status(text: str, code: int) -> str | None:
+    from mailbounce.classify import find_enhanced_status  # see ``outcome_of``
+
     status = find_enhanced_status(text)
     return status if status is not None and status[0] == str(code)[0] else None

@@ -146,34 +146,54 @@ def claim_due(
     # index order (list order). An "ORDER BY id" over the OR would sort every pending row
     # at each claim: quadratic over a 20,000-recipient campaign.
     with store.transaction() as conn:
-        rows = conn.execute(
-            _CLAIM.format(where="state = 'deferred' AND next_attempt_at <= ?"),
-            (worker, now, now, campaign_id, now, limit),
+        # Plain tuples, not sqlite3.Row: read by position once per recipient (``_delivery``).
+        cursor = conn.cursor()
+        cursor.row_factory = None
+        rows: list[tuple[Any, ...]] = cursor.execute(
+            _CLAIM_DEFERRED, (worker, now, now, campaign_id, now, limit)
         ).fetchall()
         if len(rows) < limit:
-            rows += conn.execute(
-                _CLAIM.format(where="state = 'pending'"),
-                (worker, now, now, campaign_id, limit - len(rows)),
+            rows += cursor.execute(
+                _CLAIM_PENDING, (worker, now, now, campaign_id, limit - len(rows))
             ).fetchall()
-    deliveries = [_delivery(row) for row in rows]
+    deliveries = [_delivery(*row) for row in rows]
     deliveries.sort(key=lambda d: d.id)
     return deliveries
 
 
-def _delivery(row: sqlite3.Row) -> Delivery:
+_CLAIM_DEFERRED = _CLAIM.format(where="state = 'deferred' AND next_attempt_at <= ?")
+_CLAIM_PENDING = _CLAIM.format(where="state = 'pending'")
+_STATES = {str(state): state for state in DeliveryState}  # a dict look-up, not Enum(value)
+
+
+def _delivery(
+    delivery_id: int,
+    campaign_id: int,
+    contact_id: int | None,
+    address: str,
+    list_id: int | None,
+    state: str,
+    attempts: int,
+    first_attempt_at: str | None,
+    next_attempt_at: str | None,
+    fields_json: str | None,
+    token: str | None,
+    message_id: str | None,
+) -> Delivery:
+    """A ``_DELIVERY_COLUMNS`` row, in that order."""
     return Delivery(
-        id=row["id"],
-        campaign_id=row["campaign_id"],
-        contact_id=row["contact_id"],
-        address=row["address"],
-        list_id=row["list_id"],
-        state=DeliveryState(row["state"]),
-        attempts=row["attempts"],
-        first_attempt_at=row["first_attempt_at"],
-        next_attempt_at=row["next_attempt_at"],
-        fields=json.loads(row["fields_json"] or "{}"),
-        token=row["token"],
-        message_id=row["message_id"],
+        delivery_id,
+        campaign_id,
+        contact_id,
+        address,
+        list_id,
+        _STATES[state],
+        attempts,
+        first_attempt_at,
+        next_attempt_at,
+        json.loads(fields_json) if fields_json else {},
+        token,
+        message_id,
     )
 
 
