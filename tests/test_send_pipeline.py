@@ -24,6 +24,8 @@ from test_send_run import SCRIPT, T0, at, options, states, write_campaign
 
 from mailbounce.campaign import DomainLimit
 from mailbounce.campaign_loading import load_campaign
+from mailbounce.compose import MessageTemplate, make_message_id
+from mailbounce.lists import ListReader
 from mailbounce.sending import send_campaign
 from mailbounce.smtp_settings import TlsMode
 from mailbounce.store import Store
@@ -237,3 +239,35 @@ def test_ctrl_c_records_the_messages_already_out(tmp_path: Path) -> None:
     assert set(final.values()) <= {"sent", "pending"}
     assert {a for a, s in final.items() if s == "sent"} == set(received)
     assert max(received.values()) == 1
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_lines_starting_with_a_dot_arrive_as_composed(
+    tmp_path: Path, db_path: Path, pipelining: bool
+) -> None:
+    # The loop writes MessageTemplate.render_data's payload as it is (dots doubled once,
+    # RFC 5321 §4.5.2): the server must read back exactly the composed message, a lone
+    # "." line included (neither doubled twice nor taken for the end of the data).
+    write_campaign(tmp_path, "email\r\nx@example.org\r\ny@example.org\r\n")
+    (tmp_path / "news.txt").write_text(".\n.point\n..deux\nfin.\n.", "utf-8")
+    with ScriptedServer({}, pipelining=pipelining) as server:
+        campaign = load_campaign(options(tmp_path, server.port))
+        send_campaign(db_path, campaign, at(T0))
+        received = {m.rcpt_tos[0]: m.data for m in server.received}
+    reader = ListReader(tmp_path / "members.csv", columns=campaign.columns)
+    template = MessageTemplate(
+        campaign.message, columns=sorted(reader.columns), domain=campaign.message_domain
+    )
+    expected = {}
+    for entry in reader:
+        assert entry.address is not None
+        expected[entry.address] = template.render(
+            address=entry.address,
+            fields=entry.fields,
+            message_id=make_message_id(campaign.name, entry.address, campaign.message_domain),
+            token=None,
+            campaign=campaign.name,
+            date=T0,
+        )
+    assert received == expected
+    assert b"\r\n.point\r\n..deux\r\n" in received["x@example.org"]
