@@ -348,5 +348,7 @@ def _ascii_lowered(text: str) -> str | None:
 
 
 def _verp_tokens(text: str) -> list[str]:
+    if "+" not in text:
+        return []  # a VERP address is ``prefix+TOKEN@domain``: none here (issue 3)
     found = (token_from_address(a) for a in _ADDRESS.findall(text))
     return [token for token in found if token]
