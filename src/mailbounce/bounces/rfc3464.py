@@ -10,6 +10,7 @@ import re
 from dataclasses import replace
 from email.message import Message
 
+from mailbounce.bounces._prefilter import search_text
 from mailbounce.bounces.base import Mail, header_items, part_text
 from mailbounce.classify import find_enhanced_status
 from mailbounce.models import BounceFacts
@@ -47,7 +48,6 @@ _COMMAND_NAMES = {
     "auth": "AUTH",
 }
 _STATUS = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
-_WS = re.compile(r"\s+")
 
 
 def clean_address(value: str) -> str:
@@ -73,7 +73,9 @@ def strip_type(value: str) -> str:
     """``smtp; 550 5.1.1 ...`` -> ``550 5.1.1 ...``, whitespace folded to single spaces."""
     typed = _TYPED.match(value)
     text = typed.group(1) if typed else value
-    return _WS.sub(" ", text).strip()
+    # ``_WS.sub(" ", text).strip()``: str.split and re's \s agree on what whitespace is
+    # (``test_spaces_fold_as_the_regex_folded_them``); the split is ~3x cheaper.
+    return " ".join(text.split())
 
 
 def find_reply(text: str, status: str | None = None) -> str | None:
@@ -92,7 +94,7 @@ def find_reply(text: str, status: str | None = None) -> str | None:
 
 def find_command(text: str) -> str | None:
     """The SMTP command a diagnostic says it answers (``in reply to RCPT TO command``)."""
-    match = _COMMAND.search(text)
+    match = search_text(_COMMAND, text)  # tried where "in reply to" / "after" start
     if match is None:
         return None
     words = (match.group(1) or match.group(2)).lower()
