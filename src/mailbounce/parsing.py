@@ -10,21 +10,37 @@ after it too: what is printed, stored and acknowledged always agree.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from mailbounce.analysis_pool import REGION_BYTES, Outcome, Unit, analyse_stream, start_pool
-from mailbounce.batch_lookups import BatchLookups
-from mailbounce.bounces import Analysis, Verdict
-from mailbounce.correlate import NOT_FOUND, Correlation, correlate
-from mailbounce.errors import UsageError
-from mailbounce.models import BounceFacts, BounceRecord, Classification, Kind
+from mailbounce.analysis_pool import (
+    CHUNK,
+    REGION_BYTES,
+    TASKS_PER_WORKER,
+    Outcome,
+    Unit,
+    analyse_stream,
+    make_tasks,
+)
+from mailbounce.errors import MailbounceError, UsageError
+from mailbounce.models import BounceRecord
 from mailbounce.parse_settings import ParseSettings, settings_from_config
+from mailbounce.recording import ParseSummary, Recorder, make_record
+from mailbounce.region_jobs import (
+    RegionJob,
+    RegionResult,
+    Turns,
+    merge_summary,
+    render_records,
+    run_task,
+    start_pool,
+)
+from mailbounce.render import OutputFormat, csv_header_text
 from mailbounce.sources import (
     DEFAULT_MAX_MESSAGE_BYTES,
     ImapResume,
@@ -32,12 +48,9 @@ from mailbounce.sources import (
     PathSource,
     StdinSource,
     open_source,
-    uid_of,
 )
 from mailbounce.store import Store
 from mailbounce.store import bounces as bounce_store
-from mailbounce.store.contacts import record_event, suppress
-from mailbounce.suppression import counts_as_soft, decide, is_failure, parse_when
 
 __all__ = [
     "BounceParse",
@@ -47,70 +60,6 @@ __all__ = [
     "parse_bounces",
     "settings_from_config",
 ]
-
-# --------------------------------------------------------------------------- summary
-
-
-@dataclass
-class ParseSummary:
-    """What a run found; printed on stderr by the command."""
-
-    messages: int = 0
-    records: int = 0
-    by_kind: Counter[str] = field(default_factory=Counter)
-    by_reason: Counter[str] = field(default_factory=Counter)
-    not_bounces: int = 0
-    stored: int = 0
-    already_stored: int = 0
-    deliveries_updated: int = 0
-    suppressed: list[tuple[str, str]] = field(default_factory=list)
-    quarantined: list[tuple[str, str]] = field(default_factory=list)
-    unrecognised: list[str] = field(default_factory=list)
-    forged: list[str] = field(default_factory=list)
-
-    @property
-    def has_findings(self) -> bool:
-        """Something needs a person: unrecognised or quarantined messages (``--strict``)."""
-        return bool(self.unrecognised or self.quarantined)
-
-
-def make_record(
-    source: str,
-    analysis: Analysis,
-    facts: BounceFacts,
-    classification: Classification,
-    campaign: str | None,
-    date: str | None,
-) -> BounceRecord:
-    return BounceRecord(
-        source=source,
-        message_id=analysis.message_id,
-        recipient=facts.recipient,
-        action=facts.action,
-        status=facts.status,
-        replycode=facts.replycode,
-        reason=classification.reason,
-        kind=classification.kind,
-        hardbounce=classification.hardbounce,
-        party=classification.party,
-        diagnostic=facts.diagnostic,
-        remote_mta=facts.remote_mta,
-        reporting_mta=facts.reporting_mta,
-        feedback_type=facts.feedback_type,
-        date=date,
-        original_message_id=analysis.original_message_id,
-        campaign=campaign,
-        detector=analysis.detector or "",
-    )
-
-
-def _handled(outcome: Outcome) -> bool:
-    """Recorded as a bounce or quarantined. Mail that is not a bounce (a member's reply to
-    the bounce address) or that no detector understood stays unread where it is, for a
-    person to see; resumption by UID keeps it from being read again."""
-    analysis = outcome.analysis
-    return analysis is None or (analysis.verdict is Verdict.BOUNCE and bool(analysis.results))
-
 
 # --------------------------------------------------------------------------- the run
 
@@ -132,6 +81,7 @@ class BounceParse:
             raise UsageError("stdin (-) can be read only once")
         self.settings = settings or ParseSettings()
         self.summary = ParseSummary()
+        self._recorder = Recorder(self.settings, self.summary)
         # Every source is checked before anything is read: a typo fails at once (exit 1).
         self._sources = [
             open_source(
@@ -146,6 +96,7 @@ class BounceParse:
             for spec in specs
         ]
         self._db = db
+        self._task_index = 0  # tasks given to the workers so far: their turn to commit
 
     def _open_store(self) -> Store | None:
         if self._db is None:
@@ -154,21 +105,76 @@ class BounceParse:
             return None  # --no-store never creates a database; correlation needs one
         return Store(self._db)
 
-    def __iter__(self) -> Iterator[BounceRecord]:
+    @contextmanager
+    def _running(self) -> Iterator[tuple[tuple[ProcessPoolExecutor, Turns] | None, Store | None]]:
         # The pool first: its workers must not inherit an open database connection.
-        pool = start_pool(self.settings.jobs)
+        started = start_pool(self.settings.jobs)
         store = self._open_store()
         try:
-            for source in self._sources:
-                yield from self._run_source(source, store, pool)
+            yield started, store
         finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+            if started is not None:
+                started[0].shutdown(cancel_futures=True)
             for source in self._sources:
                 if isinstance(source, ImapSource):
                     source.close()
             if store is not None:
                 store.close()
+
+    def __iter__(self) -> Iterator[BounceRecord]:
+        with self._running() as (started, store):
+            pool = started[0] if started is not None else None
+            for source in self._sources:
+                yield from self._run_source(source, store, pool)
+
+    def rendered(self, fmt: OutputFormat, columns: Sequence[str]) -> Iterator[str]:
+        """The records as jsonl or csv text (with its header), in input order: what
+        rendering ``list(self)`` writes. With ``jobs > 1`` the workers do the whole job of
+        files, folders and mboxes (``mailbounce.region_jobs``); IMAP and stdin go the
+        usual way (messages acknowledged only after the main process's commit)."""
+        if fmt not in (OutputFormat.JSONL, OutputFormat.CSV):
+            raise UsageError(f"records are rendered as text in jsonl or csv, not {fmt}")
+        if fmt is OutputFormat.CSV:
+            yield csv_header_text(columns)
+        with self._running() as (started, store):
+            for source in self._sources:
+                if started is not None and isinstance(source, PathSource):
+                    job = RegionJob(
+                        self.settings, store.path if store else None, fmt, tuple(columns)
+                    )
+                    yield from self._run_in_workers(source, job, *started)
+                    continue
+                pool = started[0] if started is not None else None
+                records: list[BounceRecord] = []
+                for record in self._run_source(source, store, pool):
+                    records.append(record)
+                    if len(records) >= self.settings.batch_size:
+                        yield render_records(records, fmt, columns)
+                        records = []
+                yield render_records(records, fmt, columns)
+
+    def _run_in_workers(
+        self, source: PathSource, job: RegionJob, pool: ProcessPoolExecutor, turns: Turns
+    ) -> Iterator[str]:
+        window = max(2, self.settings.jobs * TASKS_PER_WORKER)
+        pending: deque[Future[RegionResult]] = deque()
+        try:
+            for task in make_tasks(source.units(REGION_BYTES), CHUNK):
+                pending.append(pool.submit(run_task, task, self._task_index, job))
+                self._task_index += 1
+                if len(pending) >= window:
+                    yield self._merged(pending.popleft().result())
+            while pending:
+                yield self._merged(pending.popleft().result())
+        except BrokenProcessPool:
+            # Every region before this one is committed; the rest is read again next run.
+            raise MailbounceError(
+                "an analysis worker process died (out of memory?); run again with --jobs 1"
+            ) from None
+
+    def _merged(self, result: RegionResult) -> str:
+        merge_summary(self.summary, result.summary)
+        return result.text
 
     def _run_source(
         self,
@@ -186,10 +192,10 @@ class BounceParse:
         for outcome in analyse_stream(units, self.settings.limits, pool, self.settings.jobs):
             batch.append(outcome)
             if len(batch) >= self.settings.batch_size:
-                yield from self._commit(batch, store, imap)
+                yield from self._recorder.commit(batch, store, imap)
                 batch = []
         if batch:
-            yield from self._commit(batch, store, imap)
+            yield from self._recorder.commit(batch, store, imap)
 
     def _prepare_imap(self, imap: ImapSource, store: Store | None) -> None:
         writing = store is not None and self.settings.store
@@ -197,146 +203,6 @@ class BounceParse:
             point = bounce_store.imap_resume_point(store, imap.key)
             imap.resume = ImapResume(*point) if point else None
         imap.connect()
-
-    def _commit(
-        self, batch: list[Outcome], store: Store | None, imap: ImapSource | None
-    ) -> Iterator[BounceRecord]:
-        writing = store is not None and self.settings.store
-        records: list[BounceRecord] = []
-        if store is not None and writing:
-            with store.transaction():
-                lookups = BatchLookups(store, batch)
-                for outcome in batch:
-                    records.extend(self._handle(outcome, store, lookups))
-                if imap is not None and imap.uidvalidity is not None:
-                    last = max(uid_of(o.source) for o in batch)
-                    bounce_store.save_imap_progress(store, imap.key, imap.uidvalidity, last)
-            if imap is not None:
-                imap.acknowledge([uid_of(o.source) for o in batch if _handled(o)])
-        else:
-            reading = BatchLookups(store, batch) if store is not None else None
-            for outcome in batch:
-                records.extend(self._handle(outcome, None, reading))
-        yield from records
-
-    def _handle(
-        self, outcome: Outcome, writer: Store | None, lookups: BatchLookups | None
-    ) -> list[BounceRecord]:
-        """One message's records; ``writer`` is the store when writing, else None."""
-        summary = self.summary
-        summary.messages += 1
-        analysis = outcome.analysis
-        if analysis is None:
-            reason = outcome.problem or "cannot be analysed"
-            summary.quarantined.append((outcome.source, reason))
-            if writer is not None:
-                bounce_store.insert_quarantine(writer, outcome.source_key, outcome.source, reason)
-            return []
-        if analysis.verdict is Verdict.NOT_BOUNCE:
-            summary.not_bounces += 1
-            return []
-        if analysis.verdict is Verdict.UNRECOGNISED or not analysis.results:
-            summary.unrecognised.append(outcome.source)
-            return []
-        records = []
-        for facts, classification in analysis.results:
-            correlation = self._correlate(lookups, analysis, facts)
-            if not correlation.trusted and outcome.source not in summary.forged:
-                summary.forged.append(outcome.source)
-            record = make_record(
-                outcome.source, analysis, facts, classification, correlation.campaign, outcome.date
-            )
-            summary.records += 1
-            summary.by_kind[str(record.kind)] += 1
-            summary.by_reason[str(record.reason)] += 1
-            if writer is not None and lookups is not None:
-                self._store_record(writer, lookups, outcome.source_key, record, correlation)
-            records.append(record)
-        return records
-
-    def _correlate(
-        self, lookups: BatchLookups | None, analysis: Analysis, facts: BounceFacts
-    ) -> Correlation:
-        if lookups is None:
-            return NOT_FOUND
-        return correlate(
-            lookups.store,
-            recipient=facts.recipient,
-            tokens=analysis.tracking_tokens,
-            original_message_id=analysis.original_message_id,
-            secret=self.settings.tracking_secret,
-            cache=lookups.deliveries,
-        )
-
-    def _store_record(
-        self,
-        store: Store,
-        lookups: BatchLookups,
-        source_key: str,
-        record: BounceRecord,
-        correlation: Correlation,
-    ) -> None:
-        delivery = correlation.delivery
-        inserted = bounce_store.insert_bounce(
-            store,
-            record,
-            source_key=source_key,
-            campaign_id=delivery.campaign_id if delivery else None,
-            delivery_id=delivery.delivery_id if delivery else None,
-            recorded_at=lookups.now,
-        )
-        if not inserted:
-            self.summary.already_stored += 1
-            return
-        lookups.recorded(record)
-        self.summary.stored += 1
-        if not correlation.trusted:
-            return  # a forged bounce is kept for the record, and acts on nothing
-        address = delivery.address if delivery else record.recipient
-        record_event(
-            store.conn,
-            "bounce",
-            address=address,
-            campaign_id=delivery.campaign_id if delivery else None,
-            delivery_id=delivery.delivery_id if delivery else None,
-            data={
-                "reason": str(record.reason),
-                "kind": str(record.kind),
-                "status": record.status,
-                "source": record.source,
-            },
-        )
-        failure = is_failure(record.action) and record.kind in (Kind.TEMPORARY, Kind.PERMANENT)
-        if (
-            delivery is not None
-            and failure
-            and bounce_store.reject_delivery(store, delivery.delivery_id, record)
-        ):
-            self.summary.deliveries_updated += 1
-            lookups.deliveries.forget(delivery)
-        self._apply_policy(store, lookups, address, record)
-
-    def _apply_policy(
-        self, store: Store, lookups: BatchLookups, address: str, record: BounceRecord
-    ) -> None:
-        classification = Classification(record.reason, record.kind, record.hardbounce, record.party)
-        history: list[datetime] = []
-        if counts_as_soft(classification, record.action):
-            dates = lookups.soft_bounce_dates(record.recipient)
-            history = [when for when in map(parse_when, dates) if when is not None]
-        decision = decide(self.settings.policy, classification, record.action, history)
-        if decision is None or lookups.is_suppressed(address):
-            return
-        lookups.suppressed(address)
-        suppress(
-            store.conn,
-            address,
-            decision.cause,
-            reason=str(record.reason),
-            detail=decision.detail,
-            data={"source": record.source, "campaign": record.campaign},
-        )
-        self.summary.suppressed.append((address, str(decision.cause)))
 
 
 def parse_bounces(

@@ -1,0 +1,237 @@
+"""What ``parse-bounces`` does with a batch of analysed messages: correlate, store, record.
+
+One ``Recorder`` turns a batch of ``Outcome``s into ``BounceRecord``s, writing the store in
+one transaction per batch and counting into a ``ParseSummary``. The main process uses it
+for IMAP, stdin and ``--jobs 1``; with ``--jobs N`` each worker uses its own on its region
+of an mbox (``mailbounce.region_jobs``), taking its turn so batches commit in input order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mailbounce.analysis_pool import Outcome
+from mailbounce.batch_lookups import BatchLookups
+from mailbounce.bounces import Analysis, Verdict
+from mailbounce.correlate import NOT_FOUND, Correlation, correlate
+from mailbounce.models import BounceFacts, BounceRecord, Classification, Kind
+from mailbounce.parse_settings import ParseSettings
+from mailbounce.sources import ImapSource, uid_of
+from mailbounce.store import Store
+from mailbounce.store import bounces as bounce_store
+from mailbounce.store.contacts import record_event, suppress
+from mailbounce.suppression import counts_as_soft, decide, is_failure, parse_when
+
+# --------------------------------------------------------------------------- summary
+
+
+@dataclass
+class ParseSummary:
+    """What a run found; printed on stderr by the command."""
+
+    messages: int = 0
+    records: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+    by_reason: Counter[str] = field(default_factory=Counter)
+    not_bounces: int = 0
+    stored: int = 0
+    already_stored: int = 0
+    deliveries_updated: int = 0
+    suppressed: list[tuple[str, str]] = field(default_factory=list)
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    unrecognised: list[str] = field(default_factory=list)
+    forged: list[str] = field(default_factory=list)
+
+    @property
+    def has_findings(self) -> bool:
+        """Something needs a person: unrecognised or quarantined messages (``--strict``)."""
+        return bool(self.unrecognised or self.quarantined)
+
+
+def make_record(
+    source: str,
+    analysis: Analysis,
+    facts: BounceFacts,
+    classification: Classification,
+    campaign: str | None,
+    date: str | None,
+) -> BounceRecord:
+    return BounceRecord(
+        source=source,
+        message_id=analysis.message_id,
+        recipient=facts.recipient,
+        action=facts.action,
+        status=facts.status,
+        replycode=facts.replycode,
+        reason=classification.reason,
+        kind=classification.kind,
+        hardbounce=classification.hardbounce,
+        party=classification.party,
+        diagnostic=facts.diagnostic,
+        remote_mta=facts.remote_mta,
+        reporting_mta=facts.reporting_mta,
+        feedback_type=facts.feedback_type,
+        date=date,
+        original_message_id=analysis.original_message_id,
+        campaign=campaign,
+        detector=analysis.detector or "",
+    )
+
+
+def _handled(outcome: Outcome) -> bool:
+    """Recorded as a bounce or quarantined. Mail that is not a bounce (a member's reply to
+    the bounce address) or that no detector understood stays unread where it is, for a
+    person to see; resumption by UID keeps it from being read again."""
+    analysis = outcome.analysis
+    return analysis is None or (analysis.verdict is Verdict.BOUNCE and bool(analysis.results))
+
+
+class Recorder:
+    """Correlates, stores and records batches of one run, counting into ``summary``."""
+
+    def __init__(self, settings: ParseSettings, summary: ParseSummary) -> None:
+        self.settings = settings
+        self.summary = summary
+
+    def commit(
+        self, batch: list[Outcome], store: Store | None, imap: ImapSource | None
+    ) -> Iterator[BounceRecord]:
+        writing = store is not None and self.settings.store
+        records: list[BounceRecord] = []
+        if store is not None and writing:
+            with store.transaction():
+                lookups = BatchLookups(store, batch)
+                for outcome in batch:
+                    records.extend(self._handle(outcome, store, lookups))
+                if imap is not None and imap.uidvalidity is not None:
+                    last = max(uid_of(o.source) for o in batch)
+                    bounce_store.save_imap_progress(store, imap.key, imap.uidvalidity, last)
+            if imap is not None:
+                imap.acknowledge([uid_of(o.source) for o in batch if _handled(o)])
+        else:
+            reading = BatchLookups(store, batch) if store is not None else None
+            for outcome in batch:
+                records.extend(self._handle(outcome, None, reading))
+        yield from records
+
+    def _handle(
+        self, outcome: Outcome, writer: Store | None, lookups: BatchLookups | None
+    ) -> list[BounceRecord]:
+        """One message's records; ``writer`` is the store when writing, else None."""
+        summary = self.summary
+        summary.messages += 1
+        analysis = outcome.analysis
+        if analysis is None:
+            reason = outcome.problem or "cannot be analysed"
+            summary.quarantined.append((outcome.source, reason))
+            if writer is not None:
+                bounce_store.insert_quarantine(writer, outcome.source_key, outcome.source, reason)
+            return []
+        if analysis.verdict is Verdict.NOT_BOUNCE:
+            summary.not_bounces += 1
+            return []
+        if analysis.verdict is Verdict.UNRECOGNISED or not analysis.results:
+            summary.unrecognised.append(outcome.source)
+            return []
+        records = []
+        for facts, classification in analysis.results:
+            correlation = self._correlate(lookups, analysis, facts)
+            if not correlation.trusted and outcome.source not in summary.forged:
+                summary.forged.append(outcome.source)
+            record = make_record(
+                outcome.source, analysis, facts, classification, correlation.campaign, outcome.date
+            )
+            summary.records += 1
+            summary.by_kind[str(record.kind)] += 1
+            summary.by_reason[str(record.reason)] += 1
+            if writer is not None and lookups is not None:
+                self._store_record(writer, lookups, outcome.source_key, record, correlation)
+            records.append(record)
+        return records
+
+    def _correlate(
+        self, lookups: BatchLookups | None, analysis: Analysis, facts: BounceFacts
+    ) -> Correlation:
+        if lookups is None:
+            return NOT_FOUND
+        return correlate(
+            lookups.store,
+            recipient=facts.recipient,
+            tokens=analysis.tracking_tokens,
+            original_message_id=analysis.original_message_id,
+            secret=self.settings.tracking_secret,
+            cache=lookups.deliveries,
+        )
+
+    def _store_record(
+        self,
+        store: Store,
+        lookups: BatchLookups,
+        source_key: str,
+        record: BounceRecord,
+        correlation: Correlation,
+    ) -> None:
+        delivery = correlation.delivery
+        inserted = bounce_store.insert_bounce(
+            store,
+            record,
+            source_key=source_key,
+            campaign_id=delivery.campaign_id if delivery else None,
+            delivery_id=delivery.delivery_id if delivery else None,
+            recorded_at=lookups.now,
+        )
+        if not inserted:
+            self.summary.already_stored += 1
+            return
+        lookups.recorded(record)
+        self.summary.stored += 1
+        if not correlation.trusted:
+            return  # a forged bounce is kept for the record, and acts on nothing
+        address = delivery.address if delivery else record.recipient
+        record_event(
+            store.conn,
+            "bounce",
+            address=address,
+            campaign_id=delivery.campaign_id if delivery else None,
+            delivery_id=delivery.delivery_id if delivery else None,
+            data={
+                "reason": str(record.reason),
+                "kind": str(record.kind),
+                "status": record.status,
+                "source": record.source,
+            },
+        )
+        failure = is_failure(record.action) and record.kind in (Kind.TEMPORARY, Kind.PERMANENT)
+        if (
+            delivery is not None
+            and failure
+            and bounce_store.reject_delivery(store, delivery.delivery_id, record)
+        ):
+            self.summary.deliveries_updated += 1
+            lookups.deliveries.forget(delivery)
+        self._apply_policy(store, lookups, address, record)
+
+    def _apply_policy(
+        self, store: Store, lookups: BatchLookups, address: str, record: BounceRecord
+    ) -> None:
+        classification = Classification(record.reason, record.kind, record.hardbounce, record.party)
+        history: list[datetime] = []
+        if counts_as_soft(classification, record.action):
+            dates = lookups.soft_bounce_dates(record.recipient)
+            history = [when for when in map(parse_when, dates) if when is not None]
+        decision = decide(self.settings.policy, classification, record.action, history)
+        if decision is None or lookups.is_suppressed(address):
+            return
+        lookups.suppressed(address)
+        suppress(
+            store.conn,
+            address,
+            decision.cause,
+            reason=str(record.reason),
+            detail=decision.detail,
+            data={"source": record.source, "campaign": record.campaign},
+        )
+        self.summary.suppressed.append((address, str(decision.cause)))
