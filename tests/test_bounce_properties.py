@@ -276,3 +276,49 @@ def test_counting_skips_only_within_limits() -> None:
     raw = _nested(5)
     assert not _within_shape_limits(raw, ParseLimits(max_depth=3))
     assert _within_shape_limits(raw, ParseLimits(max_depth=40))
+
+
+def test_broken_rfc2231_parameters_quarantine_instead_of_crashing() -> None:
+    # ``boundary*0=; boundary*``: the standard library's RFC 2231 decoding raises TypeError
+    # (it sorts None with 0) while splitting the parts: the message is quarantined.
+    raw = b"Content-Type: multipart/mixed; boundary*0=; boundary*\n\n--x\n\nhi\n--x--\n"
+    with pytest.raises(UnparseableMessage, match="MIME structure: TypeError"):
+        analyse_message(raw)
+
+
+def test_broken_rfc2231_charset_of_a_part_is_read_best_effort() -> None:
+    # The same breakage in a part's charset, read by detectors after the parse.
+    raw = (
+        b"From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+        b'Content-Type: multipart/mixed; boundary="p"\n\n--p\n'
+        b"Content-Type: text/plain; charset*0=; charset*\n\n"
+        b"<jean@example.fr>: host mx.example.fr said: 550 5.1.1 unknown user\n--p--\n"
+    )
+    try:
+        analysis = analyse_message(raw)
+    except UnparseableMessage as exc:
+        assert "internal error" not in exc.reason
+    else:
+        assert analysis.verdict
+
+
+@pytest.mark.parametrize("param", ["charset", "report-type", "boundary", "name", "format"])
+@pytest.mark.parametrize(
+    "where", ["top", "part", "report"], ids=["top-level", "text part", "report part"]
+)
+def test_broken_rfc2231_parameters_never_crash(param: str, where: str) -> None:
+    broken = f"{param}*0=; {param}*".encode()
+    body = b"<jean@example.fr>: host mx.example.fr said: 550 5.1.1 unknown user\n"
+    head = b"From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\n"
+    if where == "top":
+        raw = head + b"Content-Type: text/plain; " + broken + b"\n\n" + body
+    else:
+        kind = b"text/plain" if where == "part" else b"message/delivery-status"
+        raw = (
+            head + b'Content-Type: multipart/report; report-type=delivery-status; boundary="p"\n\n'
+            b"--p\nContent-Type: " + kind + b"; " + broken + b"\n\n" + body + b"--p--\n"
+        )
+    try:
+        analyse_message(raw)
+    except UnparseableMessage as exc:
+        assert "internal error" not in exc.reason

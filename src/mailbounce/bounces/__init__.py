@@ -110,6 +110,13 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
         )
     except (RecursionError, MemoryError) as exc:
         raise UnparseableMessage(f"cannot parse the MIME structure: {type(exc).__name__}") from None
+    except (TypeError, ValueError, LookupError, AttributeError) as exc:
+        # The standard library's own parameter decoding can fail on broken headers, e.g.
+        # ``boundary*0=; boundary*`` (RFC 2231) sorts None with 0 in ``email.utils``: the
+        # message is quarantined with the cause, never a crash (issue 3).
+        raise UnparseableMessage(
+            f"cannot parse the MIME structure: {type(exc).__name__}: {exc}"
+        ) from None
     mail = Mail(msg)
     detector_name, facts = _detect(mail)
     texts, from_original = _original_texts(mail, _original_parts(mail))

@@ -46,7 +46,7 @@ _MAX_SCAN = 20_000
 def looks_like_report(mail: Mail) -> bool:
     """Whether the mail presents itself as a delivery report (cheap: headers only)."""
     msg = mail.msg
-    if msg.get_param("report-type", header="content-type") == "disposition-notification":
+    if _report_type(msg) == "disposition-notification":
         return False  # a read receipt (RFC 8098), whatever its sender and subject say
     if msg.get_content_type() == "multipart/report" or msg.get("X-Failed-Recipients"):
         return True
@@ -96,3 +96,12 @@ def report_and_rest(msg: Message) -> tuple[str, str]:
         return text, ""
     cut = text.rfind("\n", 0, marker.start()) + 1  # cut at the marker's line
     return text[:cut], text[cut:]
+
+
+def _report_type(msg: Message) -> object:
+    """The ``report-type`` parameter; None when the standard library cannot decode the
+    parameters (broken RFC 2231 continuations make it raise TypeError): best effort."""
+    try:
+        return msg.get_param("report-type", header="content-type")
+    except (TypeError, ValueError, LookupError):
+        return None

@@ -48,7 +48,12 @@ def content_charset(part: Message) -> str | None:
         match = _SIMPLE_CHARSET.fullmatch(value)
         if match:
             return (match.group(1) or match.group(2)).lower()
-    return part.get_content_charset()
+    try:
+        return part.get_content_charset()
+    except (TypeError, ValueError, LookupError):
+        # Broken RFC 2231 parameters (``charset*0=; charset*``) make the standard library
+        # raise: no charset, the caller's fallbacks decode the text (best effort, issue 3).
+        return None
 
 
 def header_items(msg: Message) -> list[tuple[str, Any]]:
