@@ -23,8 +23,9 @@ class Store:
     """An open mailbounce database. Every SQL statement lives in ``mailbounce.store``."""
 
     def __init__(self, path: str | Path, *, shared_by_threads: bool = False) -> None:
-        """``shared_by_threads``: the caller serialises all use with its own lock
-        (``store.writer.SerialWriter``); otherwise only the opening thread may use it."""
+        """``shared_by_threads``: the connection is opened in one thread and used in another
+        (``store.writer.CommitThread``, which alone uses it); otherwise only the opening
+        thread may use it."""
         self.path = Path(path)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per state change.
