@@ -125,11 +125,11 @@ class DeliveryRun:
                 slot.session.close()
             self._committing = None
             self.writer.settle()
-            left = claims.stop()
-            left += [s.delivery.id for s in slots if s.delivery is not None and not s.flown]
-            left += [s.following.id for s in slots if s.following is not None]
-            if left:
-                deliveries.release_claims(self.writer.store, left)
+            claims.stop()
+            # Every recipient still claimed goes back: those the connections held unsent,
+            # those never handed out, and a claim committed as Ctrl-C struck (its rows not
+            # held by ``claims`` yet). The run lock makes every claimed row this run's.
+            deliveries.release_campaign_claims(self.writer.store, self.campaign_id)
         if self.errors:
             raise self.errors[0]
         return self.decided
@@ -328,11 +328,15 @@ class DeliveryRun:
         if self.gate.limits(domain) or self.gate.backed_off_until(domain) is not None:
             self._claims.put_back(delivery)
             return None
+        # Held by the slot while composing: a Ctrl-C then releases it (``execute``) rather
+        # than leaving it claimed in a local variable.
+        slot.following = delivery
         in_flight, envelope = self._compose(slot.session, delivery, now)
         if isinstance(envelope, SendResult):
+            slot.following = None
             self._claims.put_back(delivery)
             return None
-        slot.following, slot.following_in_flight = delivery, in_flight
+        slot.following_in_flight = in_flight
         return envelope
 
     def _admitted(self, slot: Slot) -> bool:

@@ -146,16 +146,14 @@ def claim_due(
     # index order (list order). An "ORDER BY id" over the OR would sort every pending row
     # at each claim: quadratic over a 20,000-recipient campaign.
     with store.transaction() as conn:
-        # Plain tuples, not sqlite3.Row: read by position once per recipient (``_delivery``).
-        cursor = conn.cursor()
-        cursor.row_factory = None
-        rows: list[tuple[Any, ...]] = cursor.execute(
-            _CLAIM_DEFERRED, (worker, now, now, campaign_id, now, limit)
-        ).fetchall()
+        # No cursor kept in a local: a Ctrl-C inside fetchall() must not leave the statement
+        # alive (held by the traceback), or the next COMMIT fails "statements in progress".
+        rows = conn.execute(_CLAIM_DEFERRED, (worker, now, now, campaign_id, now, limit)).fetchall()
         if len(rows) < limit:
-            rows += cursor.execute(
+            rows += conn.execute(
                 _CLAIM_PENDING, (worker, now, now, campaign_id, limit - len(rows))
             ).fetchall()
+    # Unpacked by position (``_DELIVERY_COLUMNS`` order), not read by name.
     deliveries = [_delivery(*row) for row in rows]
     deliveries.sort(key=lambda d: d.id)
     return deliveries
@@ -209,6 +207,21 @@ def release_claims(store: Store, delivery_ids: Iterable[int]) -> int:
                 (utcnow(), delivery_id),
             ).rowcount
     return released
+
+
+def release_campaign_claims(store: Store, campaign_id: int) -> int:
+    """A run ending: every recipient of the campaign still ``claimed`` goes back to pending.
+
+    Only valid while holding the run lock (every claimed row is this run's, and none was
+    written out: its ``in_flight`` was never committed). Besides the recipients the loop
+    held, this covers a claim committed just as Ctrl-C struck, before the loop held its rows.
+    """
+    with store.transaction() as conn:
+        return conn.execute(
+            "UPDATE deliveries SET state = 'pending', claimed_by = NULL, claimed_at = NULL,"
+            " updated_at = ? WHERE campaign_id = ? AND state = 'claimed'",
+            (utcnow(), campaign_id),
+        ).rowcount
 
 
 # --- transitions of one delivery --------------------------------------------------------
