@@ -1,11 +1,13 @@
 """``parse-bounces`` as a library: sources → analysis → correlation → store → records.
 
-``BounceParse`` streams: iterate it for ``BounceRecord`` objects in input order; its
-``summary`` is complete once iteration ends. Analysis runs in a process pool with
-``jobs > 1`` (bounded look-ahead, so memory stays flat on any mailbox size); every store
-write happens in this process, one transaction per ``batch_size`` messages. Records of a
-batch are handed out only after its commit, and IMAP messages are flagged or moved only
-after it too: what is printed, stored and acknowledged always agree.
+``BounceParse`` streams: iterate it for ``BounceRecord`` objects in input order, or take
+``rendered`` jsonl/csv text; its ``summary`` is complete once iteration ends. Iterated, the
+analysis runs in a process pool with ``jobs > 1`` (bounded look-ahead, so memory stays
+flat on any mailbox size) and every store write happens in this process, one transaction
+per ``batch_size`` messages. Rendered, files and mboxes are handled whole by the workers
+(``mailbounce.region_jobs``: commits in input order, same results). Records of a batch are
+handed out only after its commit, and IMAP messages are flagged or moved only after it
+too: what is printed, stored and acknowledged always agree.
 """
 
 from __future__ import annotations
@@ -137,6 +139,7 @@ class BounceParse:
         if fmt is OutputFormat.CSV:
             yield csv_header_text(columns)
         with self._running() as (started, store):
+            self._task_index = 0  # the new pool's turns start from the first task
             for source in self._sources:
                 if started is not None and isinstance(source, PathSource):
                     job = RegionJob(
