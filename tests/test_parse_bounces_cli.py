@@ -127,3 +127,25 @@ def test_strict_exits_3_on_unrecognised(tmp_path: Path) -> None:
 def test_bad_jobs_is_a_usage_error(tmp_path: Path) -> None:
     done = _run(tmp_path, "-", "--jobs", "0", stdin=DSN)
     assert done.returncode == 2
+
+
+def test_jobs_2_prints_what_jobs_1_prints(tmp_path: Path) -> None:
+    """Workers store and render an mbox themselves: stdout, the summary on stderr and the
+    --strict exit are those of --jobs 1, in every format."""
+    mbox = tmp_path / "in.mbox"
+    with mbox.open("wb") as out:
+        for number in range(30):
+            out.write(b"From MAILER-DAEMON Fri Nov 20 10:00:00 2026\n")
+            message = UNRECOGNISED if number % 7 == 3 else DSN
+            out.write(f"Message-ID: <b.{number}@mx>\n".encode() + message + b"\n")
+    for fmt in ("jsonl", "csv", "json", "table"):
+        found = []
+        for jobs in ("1", "2"):
+            home = tmp_path / f"{fmt}{jobs}"
+            home.mkdir()
+            found.append(_run(home, str(mbox), "-f", fmt, "--jobs", jobs, "--strict"))
+        serial, parallel = found
+        assert (parallel.returncode, serial.returncode) == (3, 3), parallel.stderr
+        assert parallel.stdout == serial.stdout
+        assert parallel.stderr == serial.stderr
+        assert f"unrecognised bounce {mbox}#4".encode() in serial.stderr
