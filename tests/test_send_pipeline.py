@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -26,9 +27,11 @@ from mailbounce.campaign import DomainLimit
 from mailbounce.campaign_loading import load_campaign
 from mailbounce.compose import MessageTemplate, make_message_id
 from mailbounce.lists import ListReader
+from mailbounce.send_state import CLAIM_BATCH
 from mailbounce.sending import send_campaign
 from mailbounce.smtp_settings import TlsMode
 from mailbounce.store import Store
+from mailbounce.store import sending as deliveries
 
 
 def attempts(db_path: Path) -> dict[str, int]:
@@ -271,3 +274,29 @@ def test_lines_starting_with_a_dot_arrive_as_composed(
         )
     assert received == expected
     assert b"\r\n.point\r\n..deux\r\n" in received["x@example.org"]
+
+
+def test_ctrl_c_right_after_a_claim_leaves_nothing_claimed(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second claim commits, then Ctrl-C strikes before the loop holds its rows (while
+    # they are read): the run's end gives every claimed recipient back, these included.
+    write_campaign(tmp_path, "email\n" + "".join(f"p{n}@example.org\n" for n in range(250)))
+    read = deliveries._delivery
+    calls = Counter[str]()
+
+    def interrupted(*row: Any) -> deliveries.Delivery:
+        calls["rows"] += 1
+        if calls["rows"] == CLAIM_BATCH + 1:
+            raise KeyboardInterrupt
+        return read(*row)
+
+    monkeypatch.setattr(deliveries, "_delivery", interrupted)
+    with ScriptedServer(pipelining=True) as server:
+        with pytest.raises(KeyboardInterrupt):
+            send_campaign(db_path, load_campaign(options(tmp_path, server.port)), at(T0))
+        received = Counter(m.rcpt_tos[0] for m in server.received)
+    final = states(db_path)
+    assert set(final.values()) <= {"sent", "pending"}
+    assert {a for a, s in final.items() if s == "sent"} == set(received)
+    assert calls["rows"] == CLAIM_BATCH + 1 and len(received) <= CLAIM_BATCH
