@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 SINK = "/usr/sbin/smtp-sink"
 SOURCE = "/usr/sbin/smtp-source"
 BODY_BYTES = 5 * 1024
@@ -139,11 +140,26 @@ def mailbounce(tmp: Path, port: int, messages: int, concurrency: int) -> float:
     return messages / timed(cmd, label=label, messages=messages, stdout=subprocess.DEVNULL, env=env)
 
 
+def compile_sources() -> None:
+    """Byte-compile mailbounce as ``pip install`` does for mailmerge in its scratch venv.
+
+    The editable install of the development venv leaves ``src/`` without ``.pyc`` files and
+    these machines set ``PYTHONDONTWRITEBYTECODE=1``: each timed command would compile ~50
+    modules from source (~0.24 s of CPU) that an installed mailbounce never compiles.
+    """
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "src")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--skip-mailmerge", action="store_true")
     args = parser.parse_args()
+    compile_sources()
     for tool in (SINK, SOURCE):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is missing: apt-get install postfix (no daemon is started)")
