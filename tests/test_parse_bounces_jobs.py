@@ -116,7 +116,7 @@ def _tables(db: Path) -> list[list[tuple[object, ...]]]:
 def test_jobs_2_prints_and_stores_what_jobs_1_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: OutputFormat
 ) -> None:
-    monkeypatch.setattr(mailbounce.parsing, "REGION_BYTES", 4000)  # many small regions
+    monkeypatch.setattr(mailbounce.parsing, "WORKER_REGION_BYTES", 4000)  # many small regions
     mbox = _mbox(tmp_path / "bounces.mbox", 120)
     found = []
     for jobs in (1, 2):
@@ -138,7 +138,7 @@ def test_jobs_2_prints_and_stores_what_jobs_1_does(
 def test_no_store_gives_the_records_of_jobs_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mailbounce.parsing, "REGION_BYTES", 4000)
+    monkeypatch.setattr(mailbounce.parsing, "WORKER_REGION_BYTES", 4000)
     mbox = _mbox(tmp_path / "bounces.mbox", 60)
     texts = []
     for jobs in (1, 2):
@@ -149,7 +149,10 @@ def test_no_store_gives_the_records_of_jobs_1(
     assert not (tmp_path / "absent.db").exists()
 
 
-def test_dead_worker_keeps_what_was_committed_and_a_rerun_completes(tmp_path: Path) -> None:
+def test_dead_worker_keeps_what_was_committed_and_a_rerun_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mailbounce.parsing, "WORKER_REGION_BYTES", 20_000)
     mbox = _mbox(tmp_path / "bounces.mbox", 3000)
     expected_db = tmp_path / "serial.db"
     _campaign(expected_db)

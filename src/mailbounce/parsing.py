@@ -54,6 +54,12 @@ from mailbounce.sources import (
 from mailbounce.store import Store
 from mailbounce.store import bounces as bounce_store
 
+# Bytes of an mbox per worker task when workers also store (``rendered``): each task is a
+# transaction that starts on a cache the other worker's commits made stale, so fewer,
+# larger ones cost the workers about a tenth less CPU than REGION_BYTES (measured on the
+# DEV corpus, benchmarks/parse_throughput.py); an mbox under this size is one task.
+WORKER_REGION_BYTES = 1024 * 1024
+
 __all__ = [
     "BounceParse",
     "ParseSettings",
@@ -162,7 +168,7 @@ class BounceParse:
         window = max(2, self.settings.jobs * TASKS_PER_WORKER)
         pending: deque[Future[RegionResult]] = deque()
         try:
-            for task in make_tasks(source.units(REGION_BYTES), CHUNK):
+            for task in make_tasks(source.units(WORKER_REGION_BYTES), CHUNK):
                 pending.append(pool.submit(run_task, task, self._task_index, job))
                 self._task_index += 1
                 if len(pending) >= window:
