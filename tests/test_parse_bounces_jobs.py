@@ -1,8 +1,9 @@
-"""``parse-bounces --jobs 2`` on an mbox: workers store and render their regions, and the
-run stays what ``--jobs 1`` does: same text on stdout, same store, same summary."""
+"""``parse-bounces --jobs 2`` on an mbox read in many small regions by the workers: the run
+stays what ``--jobs 1`` does: same text on stdout, same store, same summary."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ import mailbounce.parsing
 from mailbounce.dsn import make_dsn
 from mailbounce.errors import MailbounceError
 from mailbounce.parsing import ParseSettings, ParseSummary, parse_bounces
-from mailbounce.render import OutputFormat
+from mailbounce.render import OutputFormat, render_rows
 from mailbounce.store import Store
 from mailbounce.suppression import SuppressionPolicy
 
@@ -104,7 +105,9 @@ def _render(mbox: Path, db: Path, fmt: OutputFormat, jobs: int) -> tuple[str, Pa
         policy=SuppressionPolicy(3, timedelta(days=15)),
     )
     run = parse_bounces([str(mbox), str(mbox)], db=db, settings=settings)
-    return "".join(run.rendered(fmt, COLUMNS)), run.summary
+    out = io.StringIO()
+    render_rows((record.to_dict() for record in run), COLUMNS, fmt, out)
+    return out.getvalue(), run.summary
 
 
 def _tables(db: Path) -> list[list[tuple[object, ...]]]:
@@ -116,7 +119,7 @@ def _tables(db: Path) -> list[list[tuple[object, ...]]]:
 def test_jobs_2_prints_and_stores_what_jobs_1_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: OutputFormat
 ) -> None:
-    monkeypatch.setattr(mailbounce.parsing, "WORKER_REGION_BYTES", 4000)  # many small regions
+    monkeypatch.setattr(mailbounce.parsing, "REGION_BYTES", 4000)  # many small regions
     mbox = _mbox(tmp_path / "bounces.mbox", 120)
     found = []
     for jobs in (1, 2):
@@ -138,13 +141,15 @@ def test_jobs_2_prints_and_stores_what_jobs_1_does(
 def test_no_store_gives_the_records_of_jobs_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mailbounce.parsing, "WORKER_REGION_BYTES", 4000)
+    monkeypatch.setattr(mailbounce.parsing, "REGION_BYTES", 4000)
     mbox = _mbox(tmp_path / "bounces.mbox", 60)
     texts = []
     for jobs in (1, 2):
         settings = ParseSettings(jobs=jobs, store=False)
         run = parse_bounces([str(mbox)], db=tmp_path / "absent.db", settings=settings)
-        texts.append(("".join(run.rendered(OutputFormat.JSONL, COLUMNS)), run.summary))
+        out = io.StringIO()
+        render_rows((record.to_dict() for record in run), COLUMNS, OutputFormat.JSONL, out)
+        texts.append((out.getvalue(), run.summary))
     assert texts[0] == texts[1]
     assert not (tmp_path / "absent.db").exists()
 
@@ -152,7 +157,7 @@ def test_no_store_gives_the_records_of_jobs_1(
 def test_dead_worker_keeps_what_was_committed_and_a_rerun_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mailbounce.parsing, "WORKER_REGION_BYTES", 20_000)
+    monkeypatch.setattr(mailbounce.parsing, "REGION_BYTES", 20_000)
     mbox = _mbox(tmp_path / "bounces.mbox", 3000)
     expected_db = tmp_path / "serial.db"
     _campaign(expected_db)
@@ -161,7 +166,7 @@ def test_dead_worker_keeps_what_was_committed_and_a_rerun_completes(
     _campaign(db)
     settings = ParseSettings(jobs=2, batch_size=9, policy=SuppressionPolicy(3, timedelta(days=15)))
     run = parse_bounces([str(mbox), str(mbox)], db=db, settings=settings)
-    chunks = run.rendered(OutputFormat.JSONL, COLUMNS)
+    chunks = iter(run)
     next(chunks)
     children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
     for pid in children:

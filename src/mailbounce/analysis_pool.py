@@ -36,7 +36,7 @@ from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
 # not grow with the mailbox.
 CHUNK = 64
 REGION_BYTES = 256 * 1024
-TASKS_PER_WORKER = 3
+_TASKS_PER_WORKER = 3
 
 
 def iso_date(value: str | None) -> str | None:
@@ -178,7 +178,7 @@ def _analyse_task(task: Task, limits: ParseLimits) -> list[Packed]:
     return [pack(analyse_raw(message, limits)) for message in messages]
 
 
-def make_tasks(units: Iterable[Unit], size: int) -> Iterator[Task]:
+def _tasks(units: Iterable[Unit], size: int) -> Iterator[Task]:
     """Regions as they are; messages read by this process in lists of ``size``."""
     chunk: list[RawMessage] = []
     for unit in units:
@@ -227,11 +227,11 @@ def analyse_stream(
             for message in read_region(unit) if isinstance(unit, Region) else (unit,):
                 yield analyse_raw(message, limits)
         return
-    window = max(2, workers * TASKS_PER_WORKER)
+    window = max(2, workers * _TASKS_PER_WORKER)
     pending: deque[tuple[Task, Future[list[Packed]]]] = deque()
     numbering = _Numbering()
     try:
-        for task in make_tasks(units, CHUNK):
+        for task in _tasks(units, CHUNK):
             pending.append((task, pool.submit(_analyse_task, task, limits)))
             if len(pending) >= window:
                 done, future = pending.popleft()
@@ -244,3 +244,12 @@ def analyse_stream(
         raise MailbounceError(
             "an analysis worker process died (out of memory?); run again with --jobs 1"
         ) from None
+
+
+def start_pool(jobs: int) -> ProcessPoolExecutor | None:
+    """A pool whose workers are already running (forked before any database is opened)."""
+    if jobs <= 1:
+        return None
+    pool = ProcessPoolExecutor(jobs)
+    pool.submit(int).result()
+    return pool

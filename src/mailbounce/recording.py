@@ -2,8 +2,7 @@
 
 One ``Recorder`` turns a batch of ``Outcome``s into ``BounceRecord``s, writing the store in
 one transaction per batch and counting into a ``ParseSummary``. The main process uses it
-for IMAP, stdin and ``--jobs 1``; with ``--jobs N`` each worker uses its own on its region
-of an mbox (``mailbounce.region_jobs``), taking its turn so batches commit in input order.
+for every source; worker processes only analyse (``mailbounce.analysis_pool``).
 """
 
 from __future__ import annotations

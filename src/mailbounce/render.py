@@ -11,7 +11,6 @@ message is actually drawn, not at import: every command imports this module, and
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -68,29 +67,6 @@ def write_csv(rows: Iterable[Row], columns: Sequence[str], out: IO[str]) -> None
     writer.writerow(columns)
     for row in rows:
         writer.writerow([neutralize_formula(_cell(row.get(col))) for col in columns])
-
-
-def jsonl_text(rows: Iterable[Row]) -> str:
-    """``rows`` as jsonl text: what ``write_jsonl`` writes (made in a --jobs worker)."""
-    out = io.StringIO()
-    write_jsonl(rows, out)
-    return out.getvalue()
-
-
-def csv_header_text(columns: Sequence[str]) -> str:
-    """The header line ``write_csv`` writes first."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(columns)
-    return out.getvalue()
-
-
-def csv_rows_text(rows: Iterable[Row], columns: Sequence[str]) -> str:
-    """The lines ``write_csv`` writes after its header (made in a --jobs worker)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in rows:
-        writer.writerow([neutralize_formula(_cell(row.get(col))) for col in columns])
-    return out.getvalue()
 
 
 def write_table(

@@ -75,12 +75,7 @@ def parse_bounces_command(
     run = parse_bounces(sources, db=options.db, settings=settings, stdin=sys.stdin.buffer)
     out_format = resolve_format(fmt, OutputFormat.TABLE)
     columns = TABLE_COLUMNS if out_format is OutputFormat.TABLE else RECORD_KEYS
-    if out_format in (OutputFormat.JSONL, OutputFormat.CSV):
-        # Rendered where the records are made (with --jobs, in the workers), in order.
-        for text in run.rendered(out_format, columns):
-            sys.stdout.write(text)
-    else:
-        render_rows((record.to_dict() for record in run), columns, out_format)
+    render_rows((record.to_dict() for record in run), columns, out_format)
     sys.stdout.flush()
     print_summary(options.terminal, run.summary, stored=not no_store)
     if strict and run.summary.has_findings:
