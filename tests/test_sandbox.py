@@ -252,11 +252,6 @@ def test_concurrent_clients_are_all_recorded(sandbox: SandboxServer) -> None:
 # -- TLS and AUTH -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 def contexts(ca: trustme.CA) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import trustme
 from smtp_testserver import ScriptedServer
 from test_send_run import SCRIPT, T0, at, options, states, write_campaign
 
@@ -105,30 +104,11 @@ def test_lost_after_data_is_uncertain_and_the_following_is_sent_once(
     assert received == ["u@example.org", "v@example.org"]
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def server_tls(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    return context
-
-
-@pytest.fixture
-def ca_file(ca: trustme.CA, tmp_path: Path) -> Path:
-    path = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(path))
-    return path
-
-
 @pytest.mark.parametrize("pipelining", [False, True])
 def test_starttls_and_auth_through_the_send_loop(
     tmp_path: Path,
     db_path: Path,
-    server_tls: ssl.SSLContext,
+    tls_server_context: ssl.SSLContext,
     ca_file: Path,
     monkeypatch: pytest.MonkeyPatch,
     pipelining: bool,
@@ -136,7 +116,7 @@ def test_starttls_and_auth_through_the_send_loop(
     monkeypatch.setenv("MAILBOUNCE_SMTP_PASSWORD", "s3cret-pw")
     write_campaign(tmp_path, "email\r\n" + "".join(f"p{n}@example.org\r\n" for n in range(12)))
     with ScriptedServer(
-        tls_context=server_tls,
+        tls_context=tls_server_context,
         require_starttls=True,
         credentials={"news": "s3cret-pw"},
         pipelining=pipelining,
@@ -159,10 +139,10 @@ def test_starttls_and_auth_through_the_send_loop(
 
 
 def test_implicit_tls_through_the_send_loop(
-    tmp_path: Path, db_path: Path, server_tls: ssl.SSLContext, ca_file: Path
+    tmp_path: Path, db_path: Path, tls_server_context: ssl.SSLContext, ca_file: Path
 ) -> None:
     write_campaign(tmp_path, "email\r\n" + "".join(f"p{n}@example.org\r\n" for n in range(5)))
-    with ScriptedServer(ssl_context=server_tls, pipelining=True) as server:
+    with ScriptedServer(ssl_context=tls_server_context, pipelining=True) as server:
         campaign = load_campaign(
             options(tmp_path, server.port, tls=TlsMode.TLS, ca_file=ca_file, concurrency=2)
         )
