@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any, Generic, TypeVar, cast
 
 # Escapes that stand for one literal character (``\.``, ``\(``...): punctuation only.
 _ESCAPED_LITERAL = frozenset(".()[]{}-/@:'\"+*?|^$ #%&=,;<>!~`_\\")
@@ -21,6 +22,42 @@ _PLAIN = frozenset(
 _QUANTIFIERS = frozenset("?*{+")
 _UNSUPPORTED_FLAGS = re.VERBOSE  # spaces and # are not literal there
 _cache: dict[tuple[re.Pattern[str], bool], tuple[str, ...] | None] = {}
+
+T = TypeVar("T")
+
+
+class PerPattern(Generic[T]):
+    """A value made once per compiled pattern, keyed by ``id(pattern)``.
+
+    Hashing a compiled pattern walks its whole code (~10 µs for a phrase group, more than
+    the look-ups the value guards: issue 3, round 2 profile). The pattern is kept in the
+    entry, alive, so its id stays its own while cached.
+    """
+
+    def __init__(self, make: Callable[[re.Pattern[str]], T]) -> None:
+        self._make = make
+        self._entries: dict[int, tuple[re.Pattern[str], T]] = {}
+
+    def __call__(self, pattern: re.Pattern[str]) -> T:
+        entry = self._entries.get(id(pattern))
+        if entry is None or entry[0] is not pattern:
+            entry = self._entries[id(pattern)] = (pattern, self._make(pattern))
+        return entry[1]
+
+
+def generated_function(
+    lines: list[str], name: str, namespace: dict[str, object], filename: str
+) -> Callable[..., Any]:
+    """The function ``name`` defined by ``lines``, built with ``namespace`` as globals.
+
+    The generated code holds only our own patterns' literals and field names, quoted with
+    ``repr``: no outside text. Its source stays readable as the function's ``source``.
+    """
+    source = "\n".join(lines)
+    exec(compile(source, filename, "exec"), namespace)
+    function = cast("Callable[..., Any]", namespace[name])
+    setattr(function, "source", source)  # noqa: B010  (a function attribute, set once)
+    return function
 
 
 def required_literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
@@ -118,11 +155,6 @@ class _Alternatives:
 
 
 _Plan = tuple[_Alternatives, ...]
-# Keyed by ``id(pattern)`` with the pattern kept in the entry (alive, so its id is its own
-# while cached): hashing a compiled pattern walks its whole code, ~10 µs for a phrase group,
-# more than the look-ups it guards (issue 3, round 2 profile).
-_finders: dict[int, tuple[re.Pattern[str], Callable[[str], bool]]] = {}
-_gates: dict[int, tuple[re.Pattern[str], tuple[str, ...] | None]] = {}
 
 
 def found(pattern: re.Pattern[str], text: str) -> bool:
@@ -138,10 +170,7 @@ def found(pattern: re.Pattern[str], text: str) -> bool:
 
 def finder(pattern: re.Pattern[str]) -> Callable[[str], bool]:
     """``found`` for one pattern, as a function of the text (made once per pattern)."""
-    entry = _finders.get(id(pattern))
-    if entry is None or entry[0] is not pattern:
-        entry = _finders[id(pattern)] = (pattern, _finder(_plan(pattern)))
-    return entry[1]
+    return _finders(pattern)
 
 
 def _finder(plan: _Plan) -> Callable[[str], bool]:
@@ -155,20 +184,16 @@ def _finder(plan: _Plan) -> Callable[[str], bool]:
         lines.append("        return True")
     lines.append("    return False")
     namespace: dict[str, object] = {f"a{index}": one for index, one in enumerate(plan)}
-    # Generated from the pattern's own literals (``repr`` quotes them): no outside text.
-    exec(compile("\n".join(lines), "<phrase literals>", "exec"), namespace)
-    return namespace["found"]  # type: ignore[return-value]
+    return generated_function(lines, "found", namespace, "<phrase literals>")
+
+
+_finders = PerPattern(lambda pattern: _finder(_plan(pattern)))
 
 
 def search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     """``pattern.search(text)``, None at once when a literal every match needs is absent
     (a case-insensitive pattern is always scanned)."""
-    entry = _gates.get(id(pattern))
-    if entry is None or entry[0] is not pattern:
-        ignores_case = bool(pattern.flags & re.IGNORECASE)
-        entry = (pattern, None if ignores_case else required_literals(pattern))
-        _gates[id(pattern)] = entry
-    literals = entry[1]
+    literals = _search_literals(pattern)
     if literals is not None:
         for literal in literals:
             if literal in text:
@@ -176,6 +201,12 @@ def search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
         else:
             return None
     return pattern.search(text)
+
+
+# A case-insensitive pattern is always scanned: no literal check before it.
+_search_literals = PerPattern(
+    lambda pattern: None if pattern.flags & re.IGNORECASE else required_literals(pattern)
+)
 
 
 def _plan(pattern: re.Pattern[str]) -> _Plan:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from mailbounce.bounces._markers import Markers, _view
 from mailbounce.bounces.base import Detector, Gate, Mail
+from mailbounce.regex_literals import generated_function
 
 
 def compiled_gates(
@@ -38,13 +39,7 @@ def compile_gate(gate: Gate | None) -> Gate | None:
     lines = ["def gate(mail):", "    views = mail._views"]
     _statements(gate, lines)
     lines.append("    return True")
-    source = "\n".join(lines)
-    namespace: dict[str, object] = {"_view": _view}
-    # Generated from the gate's own field names and literals (``repr`` quotes them).
-    exec(compile(source, "<detector gate>", "exec"), namespace)
-    compiled = namespace["gate"]
-    compiled.source = source  # type: ignore[attr-defined]
-    return compiled  # type: ignore[return-value]
+    return generated_function(lines, "gate", {"_view": _view}, "<detector gate>")
 
 
 def _statements(gate: Markers, lines: list[str]) -> None:
@@ -102,13 +97,7 @@ def next_asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> NextAs
             raise TypeError(f"a registry gate must be Markers to be compiled: {gate!r}")
         lines.append(f"        return {index}")
     lines.append(f"    return {len(gated)}")
-    source = "\n".join(lines)
-    namespace: dict[str, object] = {"_built": _built}
-    # Generated from the gates' own field names and literals (``repr`` quotes them).
-    exec(compile(source, "<detector gates>", "exec"), namespace)
-    function = namespace["next_asked"]
-    function.source = source  # type: ignore[attr-defined]
-    return function  # type: ignore[return-value]
+    return generated_function(lines, "next_asked", {"_built": _built}, "<detector gates>")
 
 
 def _built(mail: Mail, key: str) -> tuple[str, str | None]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from mailbounce.regex_literals import leading_literals, required_literals
+from mailbounce.regex_literals import PerPattern, leading_literals, required_literals
 
 __all__ = [
     "folded",
@@ -48,19 +48,13 @@ def folds_exactly(text: str) -> bool:
 # Per pattern, read once (h12 profile: ``pattern.flags & re.IGNORECASE`` on every call cost
 # as much as the checks it guards): whether it ignores case, its required literals and its
 # leading literals.
-# Keyed by ``id(pattern)``, the pattern kept in the entry (alive, so the id stays its own):
-# hashing a compiled pattern walks its whole code (issue 3, round 2 profile).
-_Facts = tuple[bool, tuple[str, ...] | None, tuple[str, ...] | None]
-_facts: dict[int, tuple[re.Pattern[str], _Facts]] = {}
-
-
-def _facts_of(pattern: re.Pattern[str]) -> _Facts:
-    entry = _facts.get(id(pattern))
-    if entry is None or entry[0] is not pattern:
-        ignores_case = bool(pattern.flags & re.IGNORECASE)
-        facts = (ignores_case, required_literals(pattern), leading_literals(pattern))
-        entry = _facts[id(pattern)] = (pattern, facts)
-    return entry[1]
+_facts_of = PerPattern(
+    lambda pattern: (
+        bool(pattern.flags & re.IGNORECASE),
+        required_literals(pattern),
+        leading_literals(pattern),
+    )
+)
 
 
 def may_match(pattern: re.Pattern[str], text: str, lowered: str) -> bool:
