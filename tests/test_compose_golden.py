@@ -303,32 +303,25 @@ def test_rendering_twice_gives_the_same_bytes() -> None:
         values: dict[str, Any] = {"from_addr": "a@amis.example", "text": None, "html": None}
         values.update(case.spec)
         template = MessageTemplate(MessageSpec(**values), columns=case.columns, domain="a.fr")
-        first = template.render(
-            address=case.address,
-            fields=case.fields,
-            message_id="<m@a.fr>",
-            token=case.token,
-            campaign="c",
-            date=DATE,
-            eight_bit=case.eight_bit,
-        )
+        first = _render(template, case, case.address, case.fields, case.token)
         other = dict.fromkeys(case.fields, "autre valeur")
-        template.render(
-            address="o@a.fr",
-            fields=other,
-            message_id="<o@a.fr>",
-            token="zz",
-            campaign="c",
-            date=DATE,
-            eight_bit=case.eight_bit,
-        )
-        again = template.render(
-            address=case.address,
-            fields=case.fields,
-            message_id="<m@a.fr>",
-            token=case.token,
-            campaign="c",
-            date=DATE,
-            eight_bit=case.eight_bit,
-        )
-        assert again == first
+        _render(template, case, "o@a.fr", other, "zz")
+        assert _render(template, case, case.address, case.fields, case.token) == first
+
+
+def _render(
+    template: MessageTemplate,
+    case: Case,
+    address: str,
+    fields: dict[str, str],
+    token: str | None,
+) -> bytes:
+    return template.render(
+        address=address,
+        fields=fields,
+        message_id=f"<{address}>",
+        token=token,
+        campaign="c",
+        date=DATE,
+        eight_bit=case.eight_bit,
+    )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from processes import kill_child_processes
 
 from mailbounce.analysis_pool import iso_date
 from mailbounce.dsn import deliver_to_maildir, make_dsn
@@ -530,8 +531,6 @@ def test_corpus_through_the_whole_pipeline(corpus: Path, tmp_path: Path) -> None
 
 
 def test_dead_worker_is_a_one_line_error(tmp_path: Path, db_path: Path) -> None:
-    import os
-    import signal
 
     from mailbounce.errors import MailbounceError
 
@@ -544,9 +543,7 @@ def test_dead_worker_is_a_one_line_error(tmp_path: Path, db_path: Path) -> None:
     run = parse_bounces([str(mbox)], db=db_path, settings=ParseSettings(jobs=2, batch_size=20))
     records = iter(run)
     next(records)
-    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
-    for pid in children:
-        os.kill(int(pid), signal.SIGKILL)
+    assert kill_child_processes() > 0
     with pytest.raises(MailbounceError, match="worker process died"):
         for _ in records:
             pass

@@ -4,12 +4,11 @@ stays what ``--jobs 1`` does: same text on stdout, same store, same summary."""
 from __future__ import annotations
 
 import io
-import os
-import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from processes import kill_child_processes
 
 import mailbounce.parsing
 from mailbounce.dsn import make_dsn
@@ -168,9 +167,7 @@ def test_dead_worker_keeps_what_was_committed_and_a_rerun_completes(
     run = parse_bounces([str(mbox), str(mbox)], db=db, settings=settings)
     chunks = iter(run)
     next(chunks)
-    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
-    for pid in children:
-        os.kill(int(pid), signal.SIGKILL)
+    assert kill_child_processes() > 0
     with pytest.raises(MailbounceError, match="worker process died"):
         for _ in chunks:
             pass
