@@ -14,6 +14,7 @@ sub-select gains ``FOR UPDATE SKIP LOCKED`` so several hosts can share one campa
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -145,13 +146,16 @@ def claim_due(
     # Two index range scans (deliveries_due), no sort: due deferred first, then pending in
     # index order (list order). An "ORDER BY id" over the OR would sort every pending row
     # at each claim: quadratic over a 20,000-recipient campaign.
+    claimer = _claimer(worker)
     with store.transaction() as conn:
         # No cursor kept in a local: a Ctrl-C inside fetchall() must not leave the statement
         # alive (held by the traceback), or the next COMMIT fails "statements in progress".
-        rows = conn.execute(_CLAIM_DEFERRED, (worker, now, now, campaign_id, now, limit)).fetchall()
+        rows = conn.execute(
+            _CLAIM_DEFERRED, (claimer, now, now, campaign_id, now, limit)
+        ).fetchall()
         if len(rows) < limit:
             rows += conn.execute(
-                _CLAIM_PENDING, (worker, now, now, campaign_id, limit - len(rows))
+                _CLAIM_PENDING, (claimer, now, now, campaign_id, limit - len(rows))
             ).fetchall()
     # Unpacked by position (``_DELIVERY_COLUMNS`` order), not read by name.
     deliveries = [_delivery(*row) for row in rows]
@@ -210,18 +214,26 @@ def release_claims(store: Store, delivery_ids: Iterable[int]) -> int:
 
 
 def release_campaign_claims(store: Store, campaign_id: int) -> int:
-    """A run ending: every recipient of the campaign still ``claimed`` goes back to pending.
+    """A run ending: every recipient of the campaign this process still has ``claimed``
+    goes back to pending.
 
     Only valid while holding the run lock (every claimed row is this run's, and none was
     written out: its ``in_flight`` was never committed). Besides the recipients the loop
     held, this covers a claim committed just as Ctrl-C struck, before the loop held its rows.
+    Only this process's claims (``claimed_by``): a run split over worker processes
+    (``send_workers``) must not give back rows another worker is about to send.
     """
     with store.transaction() as conn:
         return conn.execute(
             "UPDATE deliveries SET state = 'pending', claimed_by = NULL, claimed_at = NULL,"
-            " updated_at = ? WHERE campaign_id = ? AND state = 'claimed'",
-            (utcnow(), campaign_id),
+            " updated_at = ? WHERE campaign_id = ? AND state = 'claimed' AND claimed_by LIKE ?",
+            (utcnow(), campaign_id, f"% pid {os.getpid()}"),
         ).rowcount
+
+
+def _claimer(worker: str) -> str:
+    """``claimed_by``: the claiming worker and its process (``release_campaign_claims``)."""
+    return f"{worker} pid {os.getpid()}"
 
 
 # --- transitions of one delivery --------------------------------------------------------
