@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mailbounce import tracking
+from mailbounce import send_workers, tracking
 from mailbounce.campaign import Campaign, CampaignOptions
 from mailbounce.campaign_changes import definition_changes
 from mailbounce.campaign_loading import load_campaign
@@ -57,6 +57,9 @@ class SendOptions:
     dry_run: bool = False
     resend_uncertain: bool = False
     force: bool = False
+    # Worker processes sharing the connections (``send_workers``); None: as many as the
+    # machine has cores, within the connections and limits.
+    processes: int | None = None
     check_dns: bool = True  # the pre-send check may query DNS (MX of the list's domains)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     log: Callable[[str], None] | None = None  # per-recipient lines at -v
@@ -76,25 +79,35 @@ def send_campaign(
 ) -> SendReport:
     """Send (or resume) ``campaign``; see the module docstring. Raises MailbounceError."""
     options = options or SendOptions()
-    with RunLock(db_path), Store(db_path) as store:
-        readers = [ListReader(path, columns=campaign.columns) for path in campaign.lists]
-        columns = sorted({name for reader in readers for name in reader.columns})
-        template = MessageTemplate(
-            campaign.message, columns=columns, domain=campaign.message_domain
-        )
-        secret = tracking.secret_from(campaign.tracking_secret) if _wants_secret(campaign) else None
-        report = SendReport(campaign=campaign.name, dry_run=options.dry_run)
-        if options.dry_run:
-            return _dry_run(store, campaign, readers, template, report)
-        campaign_id = _prepare(store, campaign, readers, options, report)
-        limit = options.limit if options.limit is not None else 1 << 62
-        due = min(_count_due(store, campaign_id, options), limit)
-        with CommitThread(db_path) as writer, (progress or _no_progress)(due) as bar:
-            run = DeliveryRun(
-                writer, campaign, campaign_id, template, secret, now=options.now, log=options.log
+    with RunLock(db_path):
+        with Store(db_path) as store:
+            readers = [ListReader(path, columns=campaign.columns) for path in campaign.lists]
+            columns = sorted({name for reader in readers for name in reader.columns})
+            template = MessageTemplate(
+                campaign.message, columns=columns, domain=campaign.message_domain
             )
-            touched = run.execute(bar, due)
-        summarise_run(store, campaign_id, report, touched)
+            secret = (
+                tracking.secret_from(campaign.tracking_secret) if _wants_secret(campaign) else None
+            )
+            report = SendReport(campaign=campaign.name, dry_run=options.dry_run)
+            if options.dry_run:
+                return _dry_run(store, campaign, readers, template, report)
+            campaign_id = _prepare(store, campaign, readers, options, report)
+            limit = options.limit if options.limit is not None else 1 << 62
+            due = min(_count_due(store, campaign_id, options), limit)
+        # No SQLite connection is open here: the run may fork its worker processes.
+        shares = send_workers.plan_split(
+            campaign, due=due, limited=options.limit is not None, processes=options.processes
+        )
+        deliver = _Deliverer(db_path, campaign_id, template, secret, options.now)
+        with (progress or _no_progress)(due) as bar:
+            reporter = send_workers.Reporter(bar.advance, options.log)
+            if len(shares) == 1:
+                touched = deliver(shares[0], reporter)
+            else:
+                touched = send_workers.run_split(shares, deliver, reporter)
+        with Store(db_path) as store:
+            summarise_run(store, campaign_id, report, touched)
         report.attempted = len(touched)
         return report
 
@@ -110,6 +123,31 @@ def send(
     """``mailbounce send``: resolve the campaign from its file and options, then send it."""
     campaign = load_campaign(campaign_options, load_config(config_path))
     return send_campaign(db_path, campaign, options, progress)
+
+
+@dataclass(frozen=True)
+class _Deliverer:
+    """The send loop of one share of the run (``send_workers.Deliver``), in this process
+    or in a worker: its own commit thread (and connection), its share's connections."""
+
+    db_path: Path
+    campaign_id: int
+    template: MessageTemplate
+    secret: bytes | None
+    now: Callable[[], datetime]
+
+    def __call__(self, share: send_workers.Share, reporter: send_workers.Reporter) -> list[int]:
+        with CommitThread(self.db_path) as writer:
+            run = DeliveryRun(
+                writer,
+                share.campaign,
+                self.campaign_id,
+                self.template,
+                self.secret,
+                now=self.now,
+                log=reporter.log,
+            )
+            return run.execute(reporter, share.limit)
 
 
 def _wants_secret(campaign: Campaign) -> bool:

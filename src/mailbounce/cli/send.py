@@ -63,6 +63,14 @@ def send_command(
     rate: Annotated[
         float | None, typer.Option(help="At most this many messages per second, in total.")
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes sharing the connections (default: one per CPU core, at most"
+            " --concurrency; 1 with per-domain rate limits).",
+        ),
+    ] = None,
     retry_after: Annotated[
         str | None, typer.Option(help="First retry of a temporary failure (default 5m).")
     ] = None,
@@ -112,6 +120,7 @@ def send_command(
         dry_run=dry_run,
         resend_uncertain=resend_uncertain,
         force=force,
+        processes=processes,
         log=g.terminal.debug if g.verbosity > 0 else None,
         warn=g.terminal.warning,
     )

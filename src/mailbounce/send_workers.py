@@ -1,0 +1,365 @@
+"""``mailbounce send`` on several processes: the run's connections split over forked workers.
+
+One send loop (``delivery.DeliveryRun``) needs about half a millisecond of CPU per message
+(compose, SMTP, claims) and runs in one thread: on its own it uses one core. After
+``sending.send_campaign`` has done everything that comes before the loop (lock, lists,
+campaign, recovery, suppressions), ``run_split`` forks one worker per share of the
+connections; each runs the ordinary send loop with its own database connections and commit
+thread, on the same campaign. Claims are atomic (``store.sending.claim_due``: one
+transaction), so two workers never claim the same recipient, and every transition is
+committed before the next network step whatever process makes it (DESIGN §6): the state
+machine and its crash guarantees are per delivery.
+
+How many processes (``plan_split``): ``min(concurrency, CPU cores)`` by default, or what
+``--processes`` asks, never more than the connections, and 1 when:
+
+- ``--concurrency 1`` or ``--dry-run``, or at most one recipient is due;
+- a per-domain rate limit is configured (``sending.domains.<d>.rate``): each process would
+  keep its own message slots for the domain, and their first slots would coincide.
+
+Otherwise the limits are split exactly: the connections (8 over 2 processes: 4 and 4; 3: 2
+and 1); ``--limit N`` (shares adding up to N; fewer processes than N); ``--rate R`` (R/P
+each, worker ``i`` starting ``i/R`` seconds later, so the slots interleave as one limiter's
+would); a per-domain connection limit ``c`` (shares adding up to ``c``, at least one each:
+a domain allowed 1 connection makes the run one process). What is not shared: a 421 that
+backs a domain off is learnt by each process on its own (at most one extra attempt per
+other process, deferred as well).
+
+The parent forks before opening any SQLite connection (``sending`` closes its own first),
+then only relays: progress and ``-v`` lines from a pipe per worker, the ids each worker
+decided (for the summary), and its error or its death. Workers run in a process group of
+their own: Ctrl-C (SIGINT to the command) is passed on by the parent, once per Ctrl-C, so
+each worker drains as a one-process run does (``DRAIN_SECONDS``) and gives its claims back;
+the parent waits for them and the run ends interrupted (exit 130). A worker that fails (the
+relay refuses us) or dies (killed): the parent interrupts the others the same way, waits,
+and reports it (exit 1); what a killed worker left (``claimed``, ``in_flight``) is settled
+by the next run's recovery, as after any crash. The run lock (``lock``) is inherited: a
+second run still exits 75 while any worker lives. A killed parent: each worker watches a
+pipe only the parent holds open and kills itself when it closes, as the parent was (a crash
+of the whole run: the next run recovers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection, Pipe, wait
+from typing import Any
+
+from mailbounce.campaign import Campaign, DomainLimit
+from mailbounce.errors import MailbounceError
+
+# A worker's whole job: send its share, report progress and log lines, return the ids of
+# the deliveries it decided. ``sending.deliver`` in the worker process.
+Deliver = Callable[["Share", "Reporter"], list[int]]
+
+
+@dataclass(frozen=True)
+class Share:
+    """One process's part of a run: its connections and limits (``campaign``), how many
+    recipients it may claim (``limit``) and how long it waits before starting (``delay``,
+    seconds: staggers the ``--rate`` slots)."""
+
+    campaign: Campaign
+    limit: int
+    delay: float = 0.0
+
+
+class Reporter:
+    """What a share reports as it goes: progress (``advance``) and ``-v`` lines (``log``).
+
+    In one process, the caller's progress bar and log; in a worker, the pipe to the parent.
+    """
+
+    def __init__(
+        self,
+        advance: Callable[[int], None],
+        log: Callable[[str], None] | None,
+    ) -> None:
+        self._advance = advance
+        self.log = log
+
+    def advance(self, steps: int = 1) -> None:
+        self._advance(steps)
+
+
+# --- how many processes ---------------------------------------------------------------
+
+
+def plan_split(
+    campaign: Campaign,
+    *,
+    due: int,
+    limited: bool,
+    processes: int | None = None,
+    dry_run: bool = False,
+) -> list[Share]:
+    """The shares of a run of ``due`` recipients (``limited``: ``due`` is ``--limit``'s
+    cap, split exactly); one share: run in this process. See the module docstring."""
+    count = _process_count(campaign, due, processes, dry_run)
+    if count == 1:
+        return [Share(campaign, due)]
+    connections = _parts(min(campaign.concurrency, due), count)
+    limits = _parts(due, count) if limited else [due] * count
+    shares = []
+    for index in range(count):
+        rate = campaign.rate / count if campaign.rate else None
+        delay = index / campaign.rate if campaign.rate else 0.0
+        domains = {
+            domain: replace(limit, concurrency=_parts(limit.concurrency, count)[index])
+            if limit.concurrency
+            else limit
+            for domain, limit in campaign.domains.items()
+        }
+        part = replace(campaign, concurrency=connections[index], rate=rate, domains=domains)
+        shares.append(Share(part, limits[index], delay))
+    return shares
+
+
+def _process_count(campaign: Campaign, due: int, processes: int | None, dry_run: bool) -> int:
+    if processes is not None and processes < 1:
+        raise ValueError("processes must be at least 1")
+    if dry_run or _has_domain_rate(campaign.domains):
+        return 1
+    wanted = processes if processes is not None else os.cpu_count() or 1
+    caps = [wanted, campaign.concurrency, due]
+    caps += [limit.concurrency for limit in campaign.domains.values() if limit.concurrency]
+    return max(1, min(caps))
+
+
+def _has_domain_rate(domains: Any) -> bool:
+    return any(limit.rate for limit in domains.values() if isinstance(limit, DomainLimit))
+
+
+def _parts(total: int, count: int) -> list[int]:
+    """``total`` split into ``count`` parts that differ by at most one, largest first."""
+    return [total // count + (1 if index < total % count else 0) for index in range(count)]
+
+
+# --- running the shares ---------------------------------------------------------------
+
+
+@dataclass
+class _Worker:
+    pid: int
+    conn: Connection
+    decided: list[int] | None = None  # its "done" message came
+    error: BaseException | None = None
+    interrupted: bool = False
+    status: int | None = None  # os.waitpid's
+
+
+def run_split(shares: Sequence[Share], deliver: Deliver, reporter: Reporter) -> list[int]:
+    """Run each share in a worker process of its own; return the ids all of them decided.
+
+    Raises the first worker's error, ``KeyboardInterrupt`` after Ctrl-C, or
+    ``MailbounceError`` (exit 1) when a worker died; in every case once all have ended.
+    """
+    alive_read, alive_write = os.pipe()  # the parent alone keeps the write end open
+    workers: list[_Worker] = []
+    interrupts = _Interrupts(workers)
+    try:
+        for share in shares:  # (the workers keep the SIGINT handler of the fork)
+            workers.append(_fork(share, deliver, alive_read, alive_write, workers))
+        with interrupts:
+            _gather(workers, reporter)
+            _reap(workers)
+    except BaseException:  # the parent's own failure: stop the workers as Ctrl-C would
+        _interrupt(w for w in workers if w.status is None)
+        _reap(workers)
+        raise
+    finally:
+        os.close(alive_read)
+        os.close(alive_write)
+    return _outcome(workers, interrupted=interrupts.count > 0)
+
+
+class _Interrupts:
+    """While the workers run, Ctrl-C (SIGINT) is passed on to them instead of raising
+    ``KeyboardInterrupt`` here, which could strike in the middle of reading a message."""
+
+    def __init__(self, workers: list[_Worker]) -> None:
+        self.workers = workers
+        self.count = 0
+        self._previous: Any = None
+        self._installed = False
+
+    def _on_sigint(self, signum: int, frame: object) -> None:
+        self.count += 1
+        _interrupt(w for w in self.workers if w.status is None)
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _fork(
+    share: Share,
+    deliver: Deliver,
+    alive_read: int,
+    alive_write: int,
+    siblings: list[_Worker],
+) -> _Worker:
+    receiver, sender = Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns
+        code = 1
+        try:
+            os.close(alive_write)
+            receiver.close()
+            for sibling in siblings:
+                sibling.conn.close()
+            code = _work(share, deliver, sender, alive_read)
+        finally:
+            os._exit(code)
+    sender.close()
+    with contextlib.suppress(OSError):  # also done by the child: whichever comes first
+        os.setpgid(pid, pid)
+    return _Worker(pid, receiver)
+
+
+def _work(share: Share, deliver: Deliver, conn: Connection, alive_read: int) -> int:
+    """A worker's life: its own process group (Ctrl-C comes from the parent), the parent
+    watched, its share sent; what it did goes to the parent. The exit code."""
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    threading.Thread(target=_watch_parent, args=(alive_read,), daemon=True).start()
+    reporter = Reporter(
+        lambda steps: conn.send(("advance", steps)), lambda line: conn.send(("log", line))
+    )
+    try:
+        if share.delay:
+            time.sleep(share.delay)
+        decided = deliver(share, reporter)
+    except KeyboardInterrupt:
+        conn.send(("interrupted", None))
+        return 130
+    except MailbounceError as exc:
+        conn.send(("error", _portable(exc)))
+        return exc.exit_code
+    except BaseException:  # a bug: the parent shows its traceback
+        conn.send(("bug", traceback.format_exc()))
+        return 1
+    conn.send(("done", decided))
+    return 0
+
+
+def _watch_parent(alive_read: int) -> None:
+    """Kill this worker as soon as the parent is gone (its end of the pipe closes)."""
+    while os.read(alive_read, 1):
+        continue
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _portable(exc: MailbounceError) -> MailbounceError:
+    """``exc`` if it survives pickling, else a plain error with its message and exit code."""
+    try:
+        copy = pickle.loads(pickle.dumps(exc))
+    except Exception:  # an error whose __init__ takes other arguments than its message
+        copy = None
+    if isinstance(copy, MailbounceError):
+        return exc
+    plain = MailbounceError(exc.message)
+    plain.exit_code = exc.exit_code
+    return plain
+
+
+def _gather(workers: list[_Worker], reporter: Reporter) -> None:
+    """Relay the workers' progress until all have ended; stop the others when one fails
+    or dies."""
+    open_conns = {worker.conn: worker for worker in workers}
+    stopping = False
+    while open_conns:
+        for conn in wait(list(open_conns)):
+            assert isinstance(conn, Connection)
+            worker = open_conns[conn]
+            if _receive(worker, reporter):
+                continue
+            del open_conns[conn]
+            if worker.decided is None and not worker.interrupted and not stopping:
+                stopping = True
+                _interrupt(open_conns.values())
+
+
+def _receive(worker: _Worker, reporter: Reporter) -> bool:
+    """Act on the worker's next message; False once its pipe has closed."""
+    try:
+        kind, value = worker.conn.recv()
+    except (EOFError, OSError):
+        return False
+    if kind == "advance":
+        reporter.advance(value)
+    elif kind == "log":
+        if reporter.log is not None:
+            reporter.log(value)
+    elif kind == "done":
+        worker.decided = value
+    elif kind == "interrupted":
+        worker.interrupted = True
+    elif kind == "error":
+        worker.error = value
+    else:  # "bug"
+        worker.error = RuntimeError(f"send worker {worker.pid} failed:\n{value}")
+    return True
+
+
+def _interrupt(workers: Any) -> None:
+    """Ctrl-C for each worker still running: it drains and gives its claims back."""
+    for worker in workers:
+        try:
+            os.kill(worker.pid, signal.SIGINT)
+        except ProcessLookupError:
+            continue
+
+
+def _reap(workers: list[_Worker]) -> None:
+    for worker in workers:
+        if worker.status is None:
+            try:
+                worker.status = os.waitpid(worker.pid, 0)[1]
+            except ChildProcessError:
+                worker.status = -1
+        worker.conn.close()
+
+
+def _outcome(workers: list[_Worker], *, interrupted: bool) -> list[int]:
+    errors = [worker.error for worker in workers if worker.error is not None]
+    if errors:
+        raise errors[0]
+    dead = [worker for worker in workers if worker.decided is None and not worker.interrupted]
+    if dead:
+        raise MailbounceError(
+            "; ".join(f"send worker {w.pid} {_death(w.status)}" for w in dead)
+            + ": the other workers were stopped; run the same command again to resume"
+            " (recipients it was sending to are settled then: sent again, or uncertain)"
+        )
+    if interrupted or any(worker.interrupted for worker in workers):
+        raise KeyboardInterrupt
+    decided: list[int] = []
+    for worker in workers:
+        decided.extend(worker.decided or [])
+    return decided
+
+
+def _death(status: int | None) -> str:
+    if status is not None and status >= 0 and os.WIFSIGNALED(status):
+        return f"was killed ({signal.Signals(os.WTERMSIG(status)).name})"
+    if status is not None and status >= 0 and os.WIFEXITED(status):
+        return f"ended unexpectedly (exit {os.WEXITSTATUS(status)})"
+    return "ended unexpectedly"
+
+
+__all__ = ["Deliver", "Reporter", "Share", "plan_split", "run_split"]
