@@ -10,12 +10,13 @@ tuples, so the parent's share of a message stays small and ``--jobs 2`` scales.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -39,10 +40,26 @@ REGION_BYTES = 256 * 1024
 _TASKS_PER_WORKER = 3
 
 
+# The RFC 5322 form nearly every bounce's Date has ("Mon, 1 Jan 2024 10:00:00 +0100 (CET)"):
+# read here at a fraction of ``parsedate_to_datetime``'s cost (issue 3), with its very result.
+# It splits at blanks and keeps the first five fields after a day name; a 4-digit zone is
+# +-HHMM. Anything else (a named zone, no seconds, a 2-digit year...) goes to the stdlib.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_RFC5322_DATE = re.compile(
+    rf"(?:[A-Z][a-z]{{2}}, +)?([0-9]{{1,2}}) ({'|'.join(_MONTHS)}) ([0-9]{{4}}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-][0-9]{2})([0-9]{2})(?=\s|\Z)"
+)
+_MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS, 1)}
+_DAY_SECONDS = 86400
+
+
 def iso_date(value: str | None) -> str | None:
     """A Date header as ISO 8601 UTC (the record contract); None when unreadable."""
     if not value:
         return None
+    match = _RFC5322_DATE.match(value)
+    if match is not None and match.group(3)[:2] != "00":  # "0099" is 1999 to the stdlib
+        return _iso_date_fast(match)
     try:
         when = parsedate_to_datetime(value)
         if when is None:
@@ -50,6 +67,32 @@ def iso_date(value: str | None) -> str | None:
         when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     # OverflowError: a date near year 1 or 9999 moved by its zone leaves the calendar.
     except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when.isoformat()
+
+
+def _iso_date_fast(match: re.Match[str]) -> str | None:
+    """``iso_date`` of a date ``_RFC5322_DATE`` matched: as ``parsedate_to_datetime``
+    then ``astimezone(UTC)``: a zone of a day or more is refused (``datetime.timezone``),
+    -0000 is UTC, a day or time off the calendar or a result past year 1..9999 is None."""
+    day, month, year, hour, minute, second, zone_hours, zone_minutes = match.groups()
+    hours = int(zone_hours)
+    offset = (abs(hours) * 3600 + int(zone_minutes) * 60) * (-1 if zone_hours[0] == "-" else 1)
+    if not -_DAY_SECONDS < offset < _DAY_SECONDS:
+        return None
+    try:
+        when = datetime(
+            int(year),
+            _MONTH_NUMBER[month],
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=UTC,
+        )
+        if offset:
+            when -= timedelta(seconds=offset)
+    except (ValueError, OverflowError):
         return None
     return when.isoformat()
 

@@ -1,0 +1,77 @@
+"""``iso_date``'s fast path for RFC 5322 dates gives the standard library's very result."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailbounce.analysis_pool import iso_date
+
+
+def stdlib_iso_date(value: str | None) -> str | None:
+    """The reference: ``email.utils.parsedate_to_datetime`` then UTC (iso_date before the
+    fast path)."""
+    from email.utils import parsedate_to_datetime
+
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+        if when is None:
+            return None
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when.isoformat()
+
+
+def _digits(low: int, high: int, width: int) -> st.SearchStrategy[str]:
+    return st.integers(low, high).map(lambda n: str(n).zfill(width))
+
+
+_DAY_NAMES = st.sampled_from(["", "Mon, ", "Sun,  ", "Xyz, ", "Mon ", "mon, ", "Monday, "])
+_MONTHS = st.sampled_from(["Jan", "Feb", "Jun", "Sep", "Dec", "jan", "JAN", "Foo", "June"])
+_TAILS = st.sampled_from(["", " (CET)", "  (UTC)", "\t(PDT)", " extra words", "x", "\u00a0z"])
+
+_SHAPED = st.builds(
+    lambda name, day, month, year, hh, mm, ss, sign, zone, tail: (
+        f"{name}{day} {month} {year} {hh}:{mm}:{ss} {sign}{zone}{tail}"
+    ),
+    _DAY_NAMES,
+    st.one_of(_digits(0, 99, 1), _digits(0, 9, 2)),
+    _MONTHS,
+    st.one_of(_digits(0, 9999, 4), st.sampled_from(["0001", "0068", "0099", "0100", "9999"])),
+    _digits(0, 99, 2),
+    _digits(0, 99, 2),
+    _digits(0, 99, 2),
+    st.sampled_from(["+", "-", ""]),
+    st.one_of(_digits(0, 9999, 4), st.sampled_from(["0000", "2359", "2400", "0099", "12345"])),
+    _TAILS,
+)
+
+
+@given(_SHAPED)
+def test_rfc5322_dates_as_the_standard_library_reads_them(value: str) -> None:
+    assert iso_date(value) == stdlib_iso_date(value)
+
+
+@given(
+    st.text(alphabet=st.sampled_from("0123456789 :+-,()ADFJMNOSTacdeghlnoprtuvyz\t"), max_size=40)
+)
+def test_any_text_as_the_standard_library_reads_it(value: str) -> None:
+    assert iso_date(value) == stdlib_iso_date(value)
+
+
+def test_common_forms() -> None:
+    for value in (
+        "Mon, 1 Jan 2024 10:00:00 +0100 (CET)",
+        "Thu,  2 Jul 2020 12:05:05 -0400 (EDT)",
+        "1 Jan 0001 00:30:00 +0100",
+        "31 Dec 9999 23:30:00 -0100",
+        "Fri, 20 Nov 2026 10:00:00 -0000",
+        "Fri, 20 Nov 2026 10:00:00 +2400",
+        "Fri, 31 Feb 2026 10:00:00 +0000",
+    ):
+        assert iso_date(value) == stdlib_iso_date(value), value
