@@ -87,16 +87,20 @@ def next_asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> NextAs
     its check is reached: the same answers and the same views built as asking the gates in
     turn, without a Python call per gate (~37 a message).
     """
-    lines = ["def next_asked(mail, start):", "    views = mail._views"]
+    local_of: dict[str, str] = {}  # view key -> the local holding it within one call
+    tests: list[str] = []
     for index, (_, gate) in enumerate(gated):
         if gate is None:
-            lines.append(f"    if start <= {index}:")
+            tests.append(f"    if start <= {index}:")
         elif isinstance(gate, Markers):
-            lines.append(f"    if start <= {index} and {_gate_expression(gate)}:")
+            tests.append(f"    if start <= {index} and {_gate_expression(gate, local_of)}:")
         else:
             raise TypeError(f"a registry gate must be Markers to be compiled: {gate!r}")
-        lines.append(f"        return {index}")
-    lines.append(f"    return {len(gated)}")
+        tests.append(f"        return {index}")
+    lines = ["def next_asked(mail, start):", "    views = mail._views"]
+    if local_of:
+        lines.append("    " + " = ".join(local_of.values()) + " = None")
+    lines += [*tests, f"    return {len(gated)}"]
     return generated_function(lines, "next_asked", {"_built": _built}, "<detector gates>")
 
 
@@ -106,23 +110,30 @@ def _built(mail: Mail, key: str) -> tuple[str, str | None]:
     return view
 
 
-def _gate_expression(gate: Markers) -> str:
+def _gate_expression(gate: Markers, local_of: dict[str, str]) -> str:
     """``Markers.__call__`` as one expression (its ``also`` part after ``and``)."""
     if gate.always:
         first = "True"
     elif not gate._checks:
         first = "False"
     else:
-        first = " or ".join(_check_expression(*check) for check in gate._checks)
+        first = " or ".join(_check_expression(*check, local_of) for check in gate._checks)
     if gate.also is None:
         return f"({first})"
-    return f"(({first}) and {_gate_expression(gate.also)})"
+    return f"(({first}) and {_gate_expression(gate.also, local_of)})"
 
 
 def _check_expression(
-    key: str, lowered: int, limit: int | None, sets: tuple[tuple[str, ...], ...]
+    key: str,
+    lowered: int,
+    limit: int | None,
+    sets: tuple[tuple[str, ...], ...],
+    local_of: dict[str, str],
 ) -> str:
     """One check: the view fetched (a view is a non-empty tuple, so ``or`` builds it only
-    when absent), then no exact lower-cased form, or a literal of each set."""
-    fetch = f"(text := (views.get({key!r}) or _built(mail, {key!r}))[{lowered}])"
-    return f"({fetch} is None or {_holds(limit, sets)})"
+    when absent), then no exact lower-cased form, or a literal of each set. The view is
+    kept in a local of the call (None until first fetched): the ~60 checks of a message
+    read some 14 views, and a local costs less than a ``views.get`` call (round 3)."""
+    local = local_of.setdefault(key, f"v{len(local_of)}")
+    view = f"({local} or ({local} := views.get({key!r}) or _built(mail, {key!r})))"
+    return f"((text := {view}[{lowered}]) is None or {_holds(limit, sets)})"

@@ -22,6 +22,7 @@ from mailbounce.models import BounceFacts, Reason
 
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 _ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
+_AFTER_REPLY = re.compile(r"[245]\d\d[ \-]'?\s*$")  # a code right after a reply code
 _REPLY_FIRST = re.compile(r"^\s*(?:<<<\s*)?([245][0-5]\d)(?:[ \-]|$)")
 _BODY_KEY = "_textblocks.body"
 _BODY_LOWER_KEY = "_textblocks.body.lower"
@@ -156,17 +157,19 @@ def enhanced_status(text: str) -> str | None:
     ``5.1.0 - Unknown address error 550-'5.7.1 ...'``): a code right after a reply code is
     preferred, then the first code whose subject/detail is not ``0.0``.
     """
-    codes = [m.group(0) for m in _ENHANCED.finditer(text)]
-    if not codes:
+    if "." not in text:
+        return None  # every code holds two dots
+    matches = list(_ENHANCED.finditer(text))  # one scan for both passes (issue 3)
+    if not matches:
         return None
-    for match in _ENHANCED.finditer(text):
+    for match in matches:
         before = text[max(0, match.start() - 6) : match.start()]
-        if re.search(r"[245]\d\d[ \-]'?\s*$", before) and not match.group(0).endswith(".0.0"):
+        if _AFTER_REPLY.search(before) and not match.group(0).endswith(".0.0"):
             return match.group(0)
-    for code in codes:
-        if not code.endswith(".0.0"):
-            return code
-    return codes[0]
+    for match in matches:
+        if not match.group(0).endswith(".0.0"):
+            return match.group(0)
+    return matches[0].group(0)
 
 
 def reply_code(text: str) -> str | None:

@@ -14,7 +14,7 @@ from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from mailbounce.models import BounceFacts
 
@@ -68,8 +68,33 @@ def header_items(msg: Message) -> list[tuple[str, Any]]:
     ]
 
 
+# Charsets that decode every ASCII byte to the same character (a test checks each): an
+# ASCII payload in one of them is its own text (RFC 2045 7bit/8bit bodies, most bounces).
+ASCII_TRANSPARENT = frozenset(
+    ["us-ascii", "ascii", "utf-8", "utf8", "latin1", "latin-1", "cp1252", "windows-1252"]
+    + [f"iso-8859-{n}" for n in (*range(1, 12), *range(13, 17))]
+    + [f"windows-{n}" for n in range(1250, 1259)]
+    + [f"cp{n}" for n in range(1250, 1259)]
+    + ["koi8-r", "koi8-u", "gb2312", "gbk", "gb18030", "big5", "euc-jp", "euc-kr"]
+)
+# The transfer encodings ``get_payload(decode=True)`` decodes; any other leaves the bytes.
+_DECODED_CTES = frozenset({"quoted-printable", "base64", "x-uuencode", "uuencode", "uue", "x-uue"})
+
+
 def part_text(part: Message) -> str:
     """A text part's payload decoded with its charset (cp1252/utf-8 fallbacks), LF endings."""
+    if not part.is_multipart():
+        raw = part._payload  # type: ignore[attr-defined]  # what get_payload() starts from
+        if (
+            isinstance(raw, str)
+            and raw.isascii()
+            and str(part.get("content-transfer-encoding", "")).lower() not in _DECODED_CTES
+            and (content_charset(part) or "utf-8") in ASCII_TRANSPARENT
+        ):
+            # ``get_payload(decode=True)`` is ``raw.encode("ascii")`` here (no surrogates in
+            # ASCII text, no transfer decoding), and decoding those bytes with this charset
+            # gives ``raw`` back: skip both copies (issue 3, round 3 profile).
+            return raw.replace("\r\n", "\n").replace("\r", "\n") if "\r" in raw else raw
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         raw = part.get_payload()
@@ -84,6 +109,19 @@ def part_text(part: Message) -> str:
     else:
         text = payload.decode("latin-1")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def walk_parts(msg: Message) -> list[Message]:
+    """``list(msg.walk())`` without a generator per part: depth first, in document order
+    (``walk`` yields a part, then walks each of its payload's parts in turn)."""
+    found: list[Message] = []
+    stack = [msg]
+    while stack:
+        part = stack.pop()
+        found.append(part)
+        if part.is_multipart():
+            stack.extend(reversed(cast("list[Message]", part.get_payload())))  # its parts
+    return found
 
 
 @dataclass
@@ -102,7 +140,7 @@ class Mail:
         """Every part in document order with its content type, computed once per message
         (compat32 re-parses Content-Type on each ``get_content_type`` call)."""
         if self._parts is None:
-            self._parts = [(part, part.get_content_type()) for part in self.msg.walk()]
+            self._parts = [(part, part.get_content_type()) for part in walk_parts(self.msg)]
         return self._parts
 
     def part_text(self, part: Message) -> str:

@@ -309,17 +309,23 @@ def recipient_texts(
 ) -> dict[str, tuple[str, str]]:
     """Per recipient (lower-cased key): its address and all its blocks with evidence, those
     naming a code or a reason first (Exchange repeats the address with the server's reply)."""
-    blocks: dict[str, tuple[str, list[str]]] = {}
+    # Per recipient: its address, its blocks (strong ones first), how many are strong. Each
+    # block's evidence is read once (``has_evidence`` is ``_EVIDENCE`` or strong evidence).
+    blocks: dict[str, tuple[str, list[str], list[int]]] = {}
     for address, block in recipient_blocks(text, own, only or (), reasons_above=reasons_above):
         key = address.lower()
-        if (only and key not in only) or not (has_evidence(block) or (only and key in only)):
+        if only and key not in only:
             continue
-        entry = blocks.setdefault(key, (address, []))
-        if strong_evidence(block):
-            entry[1].insert(sum(strong_evidence(b) for b in entry[1]), block)
+        strong = strong_evidence(block)
+        if not (strong or _EVIDENCE.search(block) or only):
+            continue
+        entry = blocks.setdefault(key, (address, [], [0]))
+        if strong:
+            entry[1].insert(entry[2][0], block)
+            entry[2][0] += 1
         else:
             entry[1].append(block)
-    return {key: (address, " ".join(parts)) for key, (address, parts) in blocks.items()}
+    return {key: (address, " ".join(parts)) for key, (address, parts, _) in blocks.items()}
 
 
 def _first_evidence(text: str) -> str:

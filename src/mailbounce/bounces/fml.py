@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -32,6 +33,9 @@ class FmlDetector:
     """fml's notice to a poster."""
 
     name = "fml"
+
+    # The first test of ``detect``, as data: without the header its value is "".
+    gate = Markers(Marker("X-MLServer", PRESENT))
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not mail.header("X-MLServer").lower().startswith("fml"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import parse_delivery_status
 from mailbounce.models import BounceFacts, Reason
@@ -27,6 +28,9 @@ class OutlookDetector:
     """Hotmail / Outlook.com reports (``X-Message-Delivery``)."""
 
     name = "outlook"
+
+    # The first test of ``detect``, as data (most mail is not Hotmail's: issue 3).
+    gate = Markers(Marker("X-Message-Delivery", PRESENT), also=Markers(Marker("From", _SENDER)))
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if "X-Message-Delivery" not in mail.msg or not _SENDER.search(mail.sender):

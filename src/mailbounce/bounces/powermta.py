@@ -7,15 +7,20 @@ reply (bad-mailbox, quota-issues, ...), which names the reason. The report is re
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from email.message import Message
 
 from mailbounce.bounces._addressblocks import report_field
+from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import _DSN_TYPES, parse_delivery_status
 from mailbounce.models import BounceFacts, Reason
 
 _CATEGORY = "X-PowerMTA-BounceCategory"
+# ``get_content_type()`` is the Content-Type value before its ";", lower-cased and stripped:
+# "multipart/report" only where the value holds these words in some case.
+_REPORT_TYPE = re.compile(r"multipart/report", re.I)
 # PowerMTA's bounce categories (User's Guide, "bounce-category-patterns").
 _REASONS = {
     "bad-mailbox": Reason.USERUNKNOWN,
@@ -41,6 +46,9 @@ class PowerMtaDetector:
     """PowerMTA reports: the RFC 3464 groups and PowerMTA's bounce category."""
 
     name = "powermta"
+
+    # The first test of ``detect``, as data: not a report, not PowerMTA's.
+    gate = Markers(Marker("Content-Type", _REPORT_TYPE))
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if mail.msg.get_content_type() != "multipart/report":
@@ -68,7 +76,8 @@ def _may_name_categories(mail: Mail) -> bool:
         payload = part.get_payload()
         if isinstance(payload, list):
             groups = (group for group in payload if isinstance(group, Message))
-            if any(name.lower() == wanted for group in groups for name in group):
+            # ``name in group`` compares lower-cased names, as ``report_field`` reads them.
+            if any(_CATEGORY in group for group in groups):
                 return True
         elif wanted in mail.part_text(part).lower():
             return True

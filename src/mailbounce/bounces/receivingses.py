@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import parse_delivery_status
 from mailbounce.models import BounceFacts, Reason
@@ -31,6 +32,9 @@ class ReceivingSesDetector:
     """Amazon SES inbound (receipt rule) bounces."""
 
     name = "receivingses"
+
+    # The first test of ``detect``, as data.
+    gate = Markers(Marker("X-SES-Outgoing", PRESENT))
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if "X-SES-Outgoing" not in mail.msg:

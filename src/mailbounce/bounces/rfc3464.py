@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from email.message import Message
+from email.policy import compat32
 
 from mailbounce.bounces._prefilter import search_text
 from mailbounce.bounces.base import Mail, header_items, part_text
@@ -55,7 +56,8 @@ def clean_address(value: str) -> str:
 
     Token-based, not a regex search: linear whatever the length of a hostile header.
     """
-    value = _CONTROL.sub("", value)
+    if not value.isprintable():  # every character _CONTROL removes is unprintable
+        value = _CONTROL.sub("", value)
     typed = _TYPED.match(value)
     text = (typed.group(1) if typed else value).strip()
     if "<" in text and ">" in text[text.index("<") :]:
@@ -119,7 +121,14 @@ def best_status(status: str | None, diagnostic: str) -> str | None:
 
 
 def _fields(block: Message) -> dict[str, str]:
-    return {key.lower(): str(value) for key, value in header_items(block)}
+    """``{key.lower(): str(value) for key, value in header_items(block)}``, one pass."""
+    if block.policy is not compat32:
+        return {key.lower(): str(value) for key, value in header_items(block)}
+    fetch = compat32.header_fetch_parse
+    return {
+        key.lower(): value if isinstance(value, str) and value.isascii() else str(fetch(key, value))
+        for key, value in block.raw_items()
+    }
 
 
 def _blocks(part: Message) -> list[dict[str, str]]:

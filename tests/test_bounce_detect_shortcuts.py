@@ -1,0 +1,156 @@
+"""The detectors' shortcuts give what the long way gives (issue 3, session 3 speed work).
+
+Each shortcut is compared with the code it replaced, kept here as the reference: on every
+part of every project sample and corpus message, and on generated text.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailbounce.bounces import _normalise
+from mailbounce.bounces._message import IndexedMessage
+from mailbounce.bounces._textblocks import enhanced_status
+from mailbounce.bounces.base import (
+    ASCII_TRANSPARENT,
+    content_charset,
+    header_items,
+    part_text,
+    walk_parts,
+)
+from mailbounce.bounces.rfc3464 import _fields, clean_address
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _parse(raw: bytes) -> Message:
+    return email.message_from_bytes(_normalise(raw), IndexedMessage, policy=email.policy.compat32)
+
+
+def _samples() -> list[Message]:
+    return [_parse(path.read_bytes()) for path in sorted(DATA.rglob("*.eml"))]
+
+
+def _reference_part_text(part: Message) -> str:
+    """``part_text`` as it was: always through ``get_payload(decode=True)``."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    charset = content_charset(part) or "utf-8"
+    for candidate in (charset, "utf-8", "cp1252"):
+        try:
+            text = payload.decode(candidate)
+            break
+        except (LookupError, UnicodeDecodeError):
+            continue
+    else:
+        text = payload.decode("latin-1")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _reference_enhanced_status(text: str) -> str | None:
+    """``enhanced_status`` as it was: two scans, the look-behind regex compiled per call."""
+    pattern = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
+    codes = [m.group(0) for m in pattern.finditer(text)]
+    if not codes:
+        return None
+    for match in pattern.finditer(text):
+        before = text[max(0, match.start() - 6) : match.start()]
+        if re.search(r"[245]\d\d[ \-]'?\s*$", before) and not match.group(0).endswith(".0.0"):
+            return match.group(0)
+    for code in codes:
+        if not code.endswith(".0.0"):
+            return code
+    return codes[0]
+
+
+def _assert_same_on(msg: Message, label: str) -> None:
+    assert walk_parts(msg) == list(msg.walk()), label
+    for part in msg.walk():
+        assert part_text(part) == _reference_part_text(part), label
+        payload = part.get_payload()
+        if part.get_content_type() == "message/delivery-status" and isinstance(payload, list):
+            for block in payload:
+                expected = {k.lower(): str(v) for k, v in header_items(block)}
+                assert _fields(block) == expected, label
+
+
+def test_every_transparent_charset_keeps_ascii() -> None:
+    ascii_bytes = bytes(range(128))
+    for charset in ASCII_TRANSPARENT:
+        assert ascii_bytes.decode(charset) == ascii_bytes.decode("ascii"), charset
+
+
+def test_shortcuts_on_the_project_samples() -> None:
+    messages = _samples()
+    assert messages
+    for index, msg in enumerate(messages):
+        _assert_same_on(msg, f"sample {index}")
+
+
+def test_shortcuts_on_the_corpus(corpus: Path) -> None:
+    files = sorted(p for p in (corpus / "bounces" / "maildir").rglob("*") if p.is_file())
+    assert files
+    for path in files:
+        _assert_same_on(_parse(path.read_bytes()), path.name)
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ("Content-Type: text/plain; charset=utf-16\n", b"abc\n"),  # not ASCII-transparent
+        ("Content-Type: text/plain; charset=iso-2022-jp\n", b"\x1b$B$3\x1b(B\n"),
+        ("Content-Type: text/plain; charset=utf-7\n", b"+AOk-t\xc3\xa9\n"),
+        ("Content-Type: text/plain; charset=nonsense\n", b"plain words\n"),
+        ("Content-Type: text/plain\nContent-Transfer-Encoding: base64\n", b"aMOpbGxv\n"),
+        ("Content-Type: text/plain\nContent-Transfer-Encoding: Quoted-Printable\n", b"a=3Db\n"),
+        ("Content-Type: text/plain; charset=us-ascii\n", b"caf\xc3\xa9\n"),  # 8-bit in ASCII
+        ('Content-Type: text/plain; charset="UTF-8"\n', b"line\r\nnext\rlast\n"),
+        ("Content-Type: multipart/mixed; boundary=x\n", b"--x\n\nhi\n--x--\n"),
+    ],
+)
+def test_part_text_edge_cases(headers: str, body: bytes) -> None:
+    msg = _parse(b"Subject: t\n" + headers.encode() + b"\n" + body)
+    for part in msg.walk():
+        assert part_text(part) == _reference_part_text(part)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    charset=st.sampled_from([*sorted(ASCII_TRANSPARENT), "utf-16", "cp037", "utf-7", ""]),
+    cte=st.sampled_from(["", "7bit", "8bit", "binary", "base64", "quoted-printable"]),
+    body=st.binary(max_size=200),
+)
+def test_part_text_on_generated_parts(charset: str, cte: str, body: bytes) -> None:
+    headers = b"Content-Type: text/plain" + (f"; charset={charset}".encode() if charset else b"")
+    headers += f"\nContent-Transfer-Encoding: {cte}".encode() if cte else b""
+    msg = _parse(b"Subject: t\n" + headers + b"\n\n" + body)
+    assert part_text(msg) == _reference_part_text(msg)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["550 ", "5.1.1", "4.0.0", "5.0.0", " ", "-", "'", "2.", "55", "x", "."]),
+        max_size=14,
+    ).map("".join)
+)
+def test_enhanced_status_as_before(text: str) -> None:
+    assert enhanced_status(text) == _reference_enhanced_status(text)
+
+
+@given(st.text(max_size=60))
+def test_clean_address_skips_only_clean_values(value: str) -> None:
+    control = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+    if value.isprintable():
+        assert control.sub("", value) == value
+    assert clean_address(value) == clean_address(control.sub("", value))
