@@ -13,12 +13,11 @@ import hashlib
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from mailbounce.bounces import (
     DEFAULT_LIMITS,
@@ -31,6 +30,11 @@ from mailbounce.bounces import (
 from mailbounce.errors import MailbounceError
 from mailbounce.mbox import RawMessage, Region, read_region
 from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
+
+if TYPE_CHECKING:
+    # concurrent.futures.process and multiprocessing cost ~30 ms to import: only --jobs N
+    # loads them (start_pool), not a --jobs 1 run nor an MTA pipe's one bounce.
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 # Messages per task sent to a worker process (bytes of an mbox a worker reads itself), and
 # tasks in flight per worker: enough to hide the IPC latency, few enough that memory does
@@ -139,9 +143,13 @@ def analyse_raw(message: RawMessage, limits: ParseLimits = DEFAULT_LIMITS) -> Ou
 # Results cross the process boundary as plain tuples of str/int/None: pickling the frozen
 # dataclasses and enums of an Outcome cost both sides about 0.017 ms per message, several
 # times the tuples' cost (measured on the DEV corpus, benchmarks/parse_throughput.py).
+# Enums travel as their ``_value_``: the very string object each time, which pickle writes
+# once per task and refers back to after (``str(member)`` makes a new string each call).
 
 _FACT_FIELDS = tuple(f.name for f in fields(BounceFacts))
+_FACT_COUNT = len(_FACT_FIELDS)
 _HINT = _FACT_FIELDS.index("reason_hint")
+_facts_values = attrgetter(*_FACT_FIELDS)
 _REASONS = {str(member): member for member in Reason}
 _KINDS = {str(member): member for member in Kind}
 _PARTIES = {str(member): member for member in Party}
@@ -151,21 +159,23 @@ Packed = tuple[Any, ...]
 
 
 def _pack_result(facts: BounceFacts, classification: Classification) -> Packed:
-    values = [getattr(facts, name) for name in _FACT_FIELDS]
-    if values[_HINT] is not None:
-        values[_HINT] = str(values[_HINT])
+    values: Packed = _facts_values(facts)
+    hint = facts.reason_hint
+    if hint is not None:
+        values = (*values[:_HINT], hint._value_, *values[_HINT + 1 :])
     c = classification
-    return (*values, str(c.reason), str(c.kind), c.hardbounce, str(c.party))
+    return (*values, c.reason._value_, c.kind._value_, c.hardbounce, c.party._value_)
 
 
 def _unpack_result(packed: Packed) -> tuple[BounceFacts, Classification]:
-    count = len(_FACT_FIELDS)
-    values = list(packed[:count])
-    if values[_HINT] is not None:
-        values[_HINT] = _REASONS[values[_HINT]]
-    reason, kind, hardbounce, party = packed[count:]
+    values = packed[:_FACT_COUNT]
+    hint = values[_HINT]
+    if hint is not None:
+        values = (*values[:_HINT], _REASONS[hint], *values[_HINT + 1 :])
+    facts = BounceFacts(*values)
+    reason, kind, hardbounce, party = packed[_FACT_COUNT:]
     classification = Classification(_REASONS[reason], _KINDS[kind], hardbounce, _PARTIES[party])
-    return BounceFacts(*values), classification
+    return facts, classification
 
 
 def pack(outcome: Outcome) -> Packed:
@@ -179,13 +189,13 @@ def pack(outcome: Outcome) -> Packed:
         outcome.problem,
         outcome.date,
         (
-            str(analysis.verdict),
+            analysis.verdict._value_,
             analysis.detector,
             analysis.message_id,
             analysis.date,
             analysis.original_message_id,
             analysis.tracking_tokens,
-            tuple(_pack_result(facts, c) for facts, c in analysis.results),
+            tuple([_pack_result(facts, c) for facts, c in analysis.results]),
         ),
     )
 
@@ -205,7 +215,7 @@ def unpack(packed: Packed, source: str | None = None) -> Outcome:
         sent,
         original,
         tokens,
-        tuple(_unpack_result(result) for result in results),
+        tuple([_unpack_result(result) for result in results]),
     )
     return Outcome(source, source_key, analysis, problem, date)
 
@@ -270,6 +280,8 @@ def analyse_stream(
             for message in read_region(unit) if isinstance(unit, Region) else (unit,):
                 yield analyse_raw(message, limits)
         return
+    from concurrent.futures.process import BrokenProcessPool
+
     window = max(2, workers * _TASKS_PER_WORKER)
     pending: deque[tuple[Task, Future[list[Packed]]]] = deque()
     numbering = _Numbering()
@@ -290,9 +302,18 @@ def analyse_stream(
 
 
 def start_pool(jobs: int) -> ProcessPoolExecutor | None:
-    """A pool whose workers are already running (forked before any database is opened)."""
+    """A pool whose workers are already running (forked before any database is opened).
+
+    The detectors are imported here first, once: they load on a message's first analysis
+    (``bounces._detect``), which the parent never runs, so each forked worker imported and
+    compiled them again (~0.25 s of CPU each, before its first message). Forked after,
+    the workers share the parent's modules, copy on write."""
     if jobs <= 1:
         return None
+    from concurrent.futures import ProcessPoolExecutor
+
+    import mailbounce.bounces.registry  # noqa: F401  (imported for the workers)
+
     pool = ProcessPoolExecutor(jobs)
     pool.submit(int).result()
     return pool

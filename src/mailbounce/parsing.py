@@ -12,9 +12,8 @@ always agree.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from mailbounce.analysis_pool import REGION_BYTES, Outcome, Unit, analyse_stream, start_pool
 from mailbounce.errors import UsageError
@@ -31,6 +30,9 @@ from mailbounce.sources import (
 )
 from mailbounce.store import Store
 from mailbounce.store import bounces as bounce_store
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = [
     "BounceParse",

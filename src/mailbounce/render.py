@@ -57,9 +57,11 @@ def write_json(data: Any, out: IO[str]) -> None:
 
 
 def write_jsonl(rows: Iterable[Row], out: IO[str]) -> None:
+    # One encoder for the stream: json.dumps with options builds a new one for each row.
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    write = out.write
     for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False, default=str))
-        out.write("\n")
+        write(encode(row) + "\n")
 
 
 def write_csv(rows: Iterable[Row], columns: Sequence[str], out: IO[str]) -> None:
