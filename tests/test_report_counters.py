@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -30,10 +31,11 @@ from mailbounce.models import (
 )
 from mailbounce.people import forget, resubscribe, unsubscribe
 from mailbounce.report import build_report
-from mailbounce.store import Store, sending
+from mailbounce.store import Store, db, sending
 from mailbounce.store import bounces as bounce_sql
 from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store.lists import import_list
+from mailbounce.store.migrations import MIGRATIONS, migrate, schema_version
 from mailbounce.store.reports import iter_rejections
 
 S = DeliveryState
@@ -316,3 +318,26 @@ def test_a_deleted_campaign_takes_its_counters_along(tmp_path: Path) -> None:
         with store.transaction() as conn:
             conn.execute("DELETE FROM campaigns WHERE id = ?", (campaign.id,))
         assert store.conn.execute("SELECT COUNT(*) FROM campaign_counts").fetchone()[0] == 0
+
+
+def test_counters_stay_exact_across_the_trigger_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store written with m001's counter trigger, upgraded (m002), then sent on again."""
+    first = [("attempt", list(range(len(ATTEMPTS))))]
+    first += [("bounce", 1, 0, True, True), ("bounce", 2, 1, True, False)]
+    with monkeypatch.context() as patch:
+        patch.setattr(db, "migrate", lambda conn: migrate(conn, MIGRATIONS[:1]))
+        with Store(tmp_path / "m.db") as store:
+            assert schema_version(store.conn) == 1
+            campaign = campaign_rows.save_campaign(
+                store, "old", subject="S", from_addr="a@asso.fr", settings={}
+            )
+            _add_list(store, campaign.id, tmp_path / "members.csv", ADDRESSES)
+            _apply(store, campaign.id, tmp_path, first)
+            _check(store, campaign.id)
+    with Store(tmp_path / "m.db") as store:
+        assert schema_version(store.conn) == len(MIGRATIONS)
+        _apply(store, campaign.id, tmp_path, [("recover",), ("attempt", [0, 1, 4, 2])])
+        _apply(store, campaign.id, tmp_path, [("attempt", [7, 0]), ("bounce", 0, 2, True, True)])
+        _check(store, campaign.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store import sending as st
 from mailbounce.store.contacts import suppress, suppression_of
 from mailbounce.store.lists import import_list
+from mailbounce.store.writer import CHECKPOINT_EVERY, CommitThread
 
 NOW = "2026-11-20T10:00:00+00:00"
 LATER = "2026-11-20T10:10:00+00:00"
@@ -167,3 +170,36 @@ def test_hard_bounce_suppresses_in_same_transaction(store: Store, tmp_path: Path
     assert delivery_queries.grouped_counts(store, campaign_id, DeliveryState.FAILED, "reason") == {
         "userunknown": 1
     }
+
+
+def test_commit_thread_checkpoints_beside_the_commits(store: Store, tmp_path: Path) -> None:
+    """The WAL is copied into the database file by the checkpoint thread, not inside a
+    commit (the committing connection's own automatic checkpoint is far off)."""
+    campaign_id, _ = setup_campaign(store, tmp_path)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    commits = CHECKPOINT_EVERY * 2
+    with CommitThread(store.path) as writer:
+        assert writer.store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] > 1000
+        for number in range(commits):
+            writer.submit(
+                lambda s, n=number: s.conn.execute(
+                    "UPDATE campaigns SET last_run_at = ? WHERE id = ?", (str(n), campaign_id)
+                )
+            )
+            writer.collect()
+        deadline = time.monotonic() + 30
+        while _in_database_file(store.path) != str(commits - 1):
+            assert time.monotonic() < deadline, "no checkpoint after the last request"
+            time.sleep(0.02)
+        assert writer.checkpoints.done >= 1
+
+
+def _in_database_file(path: Path) -> str | None:
+    """The campaign's ``last_run_at`` in the database file itself, the WAL ignored."""
+    conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return conn.execute("SELECT last_run_at FROM campaigns").fetchone()[0]
+    except sqlite3.DatabaseError:  # read while a checkpoint writes: try again
+        return None
+    finally:
+        conn.close()

@@ -142,6 +142,35 @@ def _key_changed() -> str:
     )
 
 
+def _key_may_change() -> str:
+    """Whether an update may move the delivery to another counter (m002's trigger WHEN).
+
+    Plain column comparisons, the outcome's first: a send's outcome changes it (true at
+    once); a claim and an ``in_flight`` step change none of them (every test false, each a
+    register compare; ``_key_changed``'s domain and greylisting expressions cost a claim or
+    an ``in_flight`` step a third of its trigger). A true answer for an unchanged key is
+    harmless: the counter loses one and gains it back.
+    """
+    raw = ["outcome", "campaign_id", "address", "reason", "deferrals_seen"]
+    described = ["report_reason", "report_kind", "report_party"]
+    return (
+        " OR ".join(f"old.{c} IS NOT new.{c}" for c in raw)
+        + f" OR (new.outcome IN {REJECTIONS_SQL} AND ("
+        + ", ".join(f"old.{c}" for c in described)
+        + ") IS NOT ("
+        + ", ".join(f"new.{c}" for c in described)
+        + "))"
+    )
+
+
+# m002: the counters' update trigger with the cheaper WHEN (same counters).
+COUNT_UPDATE_TRIGGER = f"""
+CREATE TRIGGER deliveries_count_update AFTER UPDATE OF {_COUNTED} ON deliveries
+WHEN {_key_may_change()}
+BEGIN {_remove("old")} {_add("new")} END;
+"""
+
+
 SCHEMA = f"""
 CREATE TABLE campaign_counts (
     campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,

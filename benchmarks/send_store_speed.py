@@ -1,0 +1,166 @@
+"""The store's share of a send: list import, claims, committed transitions, the summary.
+
+A 20,000-recipient campaign goes through the real store functions a send uses, without
+SMTP: the list import (``ListReader`` → ``import_list`` → ``add_list_recipients``), claims
+of 100 (``claim_due``), the send loop's commits (``record_steps``: each holds the
+``in_flight`` of 4 messages and the outcome of the 4 before, as the loop's ticks at
+``--concurrency 8`` do; one in 20 outcomes is a deferral, one in 50 a failure with a
+suppression), then the run's summary (``summarise_run``). Each phase's CPU time per
+message (``time.process_time``: this process, SQLite included) is printed for the working
+tree and for a baseline revision, both measured in this run, each in its own process.
+
+    .venv/bin/python benchmarks/send_store_speed.py [--messages 20000] [--baseline REV]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# The code before session 3's store work: the figures of issue 2 were measured on it.
+BASELINE = "0cd55cf"
+PHASES = ("import", "claims", "record_steps", "summary", "total")
+GROUP = 4  # messages per commit (in_flight of 4, outcomes of the 4 before)
+
+
+def workload(messages: int) -> dict[str, float]:
+    """Run a send's store work on a fresh database; CPU milliseconds per message by phase."""
+    from mailbounce.lists import ListReader
+    from mailbounce.models import (
+        Classification,
+        DeliveryState,
+        Kind,
+        Party,
+        Reason,
+        SuppressionCause,
+    )
+    from mailbounce.send_report import SendReport, summarise_run
+    from mailbounce.store import Store, sending
+    from mailbounce.store import campaigns as campaign_rows
+    from mailbounce.store.lists import import_list
+
+    tmp = Path(tempfile.mkdtemp(prefix="mailbounce-store-"))
+    csv = tmp / "members.csv"
+    with csv.open("w", encoding="utf-8") as out:
+        out.write("email,first_name,last_name\n")
+        for n in range(messages):
+            out.write(f"member{n}@example{n % 7}.org,Prénom{n},Nom{n}\n")
+    now = "2026-11-28T12:00:00+00:00"
+    later = "2026-11-28T12:05:00+00:00"
+    deferred = sending.Outcome(
+        sending.S.DEFERRED,
+        reply="450 4.2.0 greylisted",
+        replycode="450",
+        status="4.2.0",
+        classification=Classification(Reason.GREYLISTED, Kind.TEMPORARY, False, Party.REMOTE),
+        next_attempt_at=later,
+    )
+    failed = sending.Outcome(
+        sending.S.FAILED,
+        reply="550 5.1.1 user unknown",
+        replycode="550",
+        status="5.1.1",
+        classification=Classification(Reason.USERUNKNOWN, Kind.PERMANENT, True, Party.RECIPIENT),
+        suppress_as=SuppressionCause.INVALID,
+    )
+    sent = sending.Outcome(DeliveryState.SENT, reply="250 2.0.0 Ok: queued", replycode="250")
+    figures: dict[str, float] = {}
+    with Store(tmp / "store.db") as store:
+        start = time.process_time()
+        record = campaign_rows.save_campaign(
+            store, "bench", subject="Nouvelles", from_addr="news@asso.example", settings={}
+        )
+        imported = import_list(store, csv, ListReader(csv))
+        campaign_rows.add_list_recipients(store, record.id, imported.list_id)
+        figures["import"] = time.process_time() - start
+
+        claims = steps = 0.0
+        touched: list[int] = []
+        previous: list[sending.Delivery] = []
+        while True:
+            start = time.process_time()
+            batch = sending.claim_due(store, record.id, worker="bench", now=now, limit=100)
+            claims += time.process_time() - start
+            if not batch:
+                break
+            start = time.process_time()
+            for first in range(0, len(batch), GROUP):
+                group = batch[first : first + GROUP]
+                flying = [sending.InFlight(d.id, None, f"<{d.id}@bench>") for d in group]
+                concluded = []
+                for d in previous:
+                    outcome = sent
+                    if d.id % 20 == 0:
+                        outcome = deferred
+                    elif d.id % 50 == 1:
+                        outcome = failed
+                    concluded.append(sending.Concluded(d, outcome, True))
+                sending.record_steps(store, flying, concluded, now=now)
+                touched.extend(d.id for d in previous)
+                previous = group
+            steps += time.process_time() - start
+        start = time.process_time()
+        last = [sending.Concluded(d, sent, True) for d in previous]
+        sending.record_steps(store, [], last, now=now)
+        touched.extend(d.id for d in previous)
+        steps += time.process_time() - start
+        figures["claims"], figures["record_steps"] = claims, steps
+
+        start = time.process_time()
+        summarise_run(store, record.id, SendReport(campaign="bench", dry_run=False), touched)
+        figures["summary"] = time.process_time() - start
+        states = dict(store.conn.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY 1"))
+    if sum(states.values()) != messages or states.get("pending") or states.get("claimed"):
+        raise SystemExit(f"the workload did not conclude every recipient: {states}")
+    figures["total"] = sum(figures.values())
+    return {phase: seconds / messages * 1000 for phase, seconds in figures.items()}
+
+
+def measure(src: Path, messages: int) -> dict[str, float]:
+    """The workload in a child process importing mailbounce from ``src``."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", "--messages", str(messages)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    return dict(json.loads(out.splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(workload(args.messages)))
+        return
+    with tempfile.TemporaryDirectory(prefix="mailbounce-baseline-") as name:
+        base = Path(name)
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.baseline, "src"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        before = measure(base / "src", args.messages)
+    after = measure(ROOT / "src", args.messages)
+    print(f"{args.messages} recipients, CPU ms per message (time.process_time, SQLite included)")
+    print(f"{'phase':14} {args.baseline:>10} {'working':>10} {'ratio':>7}")
+    for phase in PHASES:
+        ratio = before[phase] / after[phase] if after[phase] else float("inf")
+        print(f"{phase:14} {before[phase]:10.4f} {after[phase]:10.4f} {ratio:6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
