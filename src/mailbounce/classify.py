@@ -24,9 +24,12 @@ from mailbounce.reason_rules import (
     STAGES,
     STATUS_REASON,
 )
-from mailbounce.regex_literals import finder, found
+from mailbounce.regex_literals import finder, found, required_literals
 
-_ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+# ``\b[245]`` written as ``[245](?<!\w[245])`` (the same matches): a pattern that starts with a
+# character class lets the regex engine skip to the candidate digits in C; a leading ``\b``
+# makes it try every position (issue 3: these scans ran over every diagnostic).
+_ENHANCED = re.compile(r"([245])(?<!\w[245])\.(\d{1,3})\.(\d{1,3})\b")
 _REPLY = re.compile(r"^\s*([245]\d\d)(?![\d.])")
 
 _HARD = frozenset({Reason.USERUNKNOWN, Reason.HOSTUNKNOWN, Reason.HASMOVED})
@@ -94,7 +97,7 @@ def find_reply_code(text: str) -> str | None:
 _MAX_TEXT = 4000  # the words that decide are at the start; bounds the phrase scans
 _DELIVERED_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 _HOST_STAGE_OVERRIDES = frozenset({Reason.REJECTED, Reason.USERUNKNOWN, Reason.FILTERED})
-_CONTINUATION = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3} ")
+_CONTINUATION = re.compile(r"[245](?<!\w[245])\d\d[ -][245]\.\d{1,3}\.\d{1,3} ")
 
 
 def classify_reason(facts: BounceFacts) -> Reason:
@@ -150,8 +153,20 @@ def _without_repeated_status(text: str) -> str:
     first = _ENHANCED.search(text)
     if first is None or text.count(first.group(0)) < 2:
         return text
-    repeat = re.compile(rf" {re.escape(first.group(0))}(?= )")
-    return text[: first.end()] + repeat.sub("", text[first.end() :])
+    return text[: first.end()] + _repeated(first.group(0)).sub("", text[first.end() :])
+
+
+_REPEATS: dict[str, re.Pattern[str]] = {}  # per status code: a handful per run, capped
+
+
+def _repeated(status: str) -> re.Pattern[str]:
+    """The repeats of ``status`` after the first: " 5.7.0" followed by a blank."""
+    pattern = _REPEATS.get(status)
+    if pattern is None:
+        if len(_REPEATS) >= 256:
+            _REPEATS.clear()  # hostile mail with ever new codes must not grow it
+        pattern = _REPEATS[status] = re.compile(rf" {re.escape(status)}(?= )")
+    return pattern
 
 
 def status_reason(status: str | None) -> Reason | None:
@@ -165,8 +180,28 @@ def status_reason(status: str | None) -> Reason | None:
     return reason
 
 
+def _stage_words() -> tuple[str, ...]:
+    """Literals one of which every stage pattern's match holds (those holding another one
+    left out); ("",) when a pattern's literals are not read (then every text is scanned)."""
+    words: list[str] = []
+    for pattern, _ in STAGES:
+        literals = required_literals(pattern)
+        if literals is None:
+            return ("",)
+        words.extend(literals)
+    return tuple(w for w in dict.fromkeys(words) if not any(o != w and o in w for o in words))
+
+
+_STAGE_WORDS = _stage_words()  # "in reply to ", "after "...: most diagnostics hold none
+
+
 def command_in(text: str) -> str | None:
     """The SMTP stage a diagnostic names ("in reply to RCPT TO", "after end of data")."""
+    for word in _STAGE_WORDS:
+        if word in text:
+            break
+    else:
+        return None
     for pattern, command in STAGES:
         if found(pattern, text):
             return command

@@ -1,0 +1,181 @@
+"""The classification's shortcuts give the answers of the plain scans they skip (issue 3).
+
+Each shortcut is compared with its reference on texts built from the very words the rules
+look for, mixed with others: the status-code scans written to start with a digit class, the
+stage words before the stage patterns, the provider words before the provider rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailbounce import classify
+from mailbounce.reason_providers import each_rule, provider_reason
+from mailbounce.reason_rules import STAGES
+
+# The patterns as first written, with a leading ``\b``.
+ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+CONTINUATION = re.compile(r"\b[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3} ")
+
+_CODE_TEXT = st.text(alphabet=st.sampled_from("2459 0.-_a\u00e9\u0663x:"), max_size=40)
+
+
+@settings(max_examples=400)
+@given(_CODE_TEXT)
+def test_status_scans_find_what_the_word_boundary_forms_found(text: str) -> None:
+    for new, old in ((classify._ENHANCED, ENHANCED), (classify._CONTINUATION, CONTINUATION)):
+        found, expected = new.search(text), old.search(text)
+        assert (found and (found.span(), found.groups())) == (
+            expected and (expected.span(), expected.groups())
+        )
+        assert new.sub(" ", text) == old.sub(" ", text)
+        assert [m.span() for m in new.finditer(text)] == [m.span() for m in old.finditer(text)]
+
+
+def _reference_command_in(text: str) -> str | None:
+    for pattern, command in STAGES:
+        if pattern.search(text):
+            return command
+    return None
+
+
+_STAGE_PIECES = st.sampled_from(
+    [
+        "in reply to ",
+        "in reply to the ",
+        "rcpt to command",
+        "mail from command",
+        "data command",
+        "end of data command",
+        "helo command",
+        "after ",
+        "mail from",
+        "rcpt to",
+        "pipelined rcpt",
+        "end of data",
+        "data",
+        "initial connection",
+        "ehlo",
+        "sender was rejected",
+        "my name was rejected",
+        "550 5.1.1 ",
+        "user unknown",
+        " ",
+        "x",
+    ]
+)
+
+
+@given(st.lists(_STAGE_PIECES, max_size=6).map("".join))
+def test_stage_words_skip_only_texts_no_stage_pattern_matches(text: str) -> None:
+    assert classify.command_in(text) == _reference_command_in(text)
+
+
+# Fragments of every provider rule's codes, sentences and host names, and neighbours.
+PROVIDER_PIECES = (
+    "ofr_416",
+    "ofr006_102",
+    "lpn000_630",
+    "[416]",
+    "[999]",
+    "service refus",
+    "orange.fr",
+    "wanadoo.fr",
+    "laposte.net",
+    "sfr_in_12",
+    "sfr_blx",
+    "sfr_ip",
+    "too many errors",
+    "4.7.650",
+    "5.7.651",
+    "s3150",
+    "sc-001",
+    "5.7.606",
+    "5.7.620",
+    "5.7.705",
+    "access denied",
+    "resolver.adr.recipnotfound",
+    "resolver.adr.recipientnotfound",
+    "mailbox unavailable",
+    "tss04",
+    "tss06",
+    "tss09",
+    "this user doesn't have a yahoo.com account",
+    "tsb1",
+    "4.7.28",
+    "unusual rate of unsolicited mail",
+    "suspicious due to the very low reputation",
+    "aup#cxbl",
+    "aup#cxdns",
+    "aup#in-1310",
+    "aup# out-1050",
+    "aup#in-2000",
+    "unknown user",
+    "550 : user unknown",
+    ">: user unknown",
+    "rcp-p1",
+    "con-t3",
+    "pol-p2",
+    "facebook",
+    "ib007",
+    "ib110",
+    "secureserver",
+    "no such user",
+    "rejected",
+    "frequency limited",
+    "mcspamsignature",
+    "virus signature",
+    "550 5.1.1 ",
+    " ",
+)
+HOSTS = (
+    "",
+    "mx.example.org",
+    "smtp-in.orange.fr",
+    "mx.sfr.fr",
+    "mx.hotmail.com",
+    "protection.outlook.com",
+    "mfsmax.docomo.ne.jp",
+    "lsean.ezweb.ne.jp",
+    "mx.au.com",
+    "cluster1.eu.messagelabs.com",
+    "mx.facebook.com",
+    "smtp.secureserver.net",
+    "mx.ofr.example",
+    "relay.ofr_102.example",
+    "lpn000_630.example",
+    "smtp.wanadoo.fr",
+    "mx.laposte.net",
+)
+_PROVIDER_PIECES = st.sampled_from(PROVIDER_PIECES)
+_HOSTS = st.sampled_from(HOSTS)
+
+
+@settings(max_examples=600)
+@given(
+    st.lists(_PROVIDER_PIECES, max_size=5).map("".join),
+    st.sampled_from(["", "5.0.0", "5.1.1", "4.0.0"]),
+    st.lists(_HOSTS, max_size=2).map(" ".join),
+)
+def test_provider_words_skip_only_texts_no_rule_answers(
+    diagnostic: str, status: str, host: str
+) -> None:
+    assert provider_reason(diagnostic, status, host) == each_rule(diagnostic, status, host)
+
+
+def test_provider_words_skip_no_single_piece() -> None:
+    """Each piece alone, and with codes that answer only beside a provider's name or words
+    (Orange's ``[416]``, Facebook's ``rcp-p1``, Microsoft's ``5.7.705``, GoDaddy's ``ib007``),
+    under each host: the rules' answers whatever the shortcut."""
+    for piece in PROVIDER_PIECES:
+        for diagnostic in (piece, f"554 {piece} [416] rcp-p1 5.7.705 ib007"):
+            for host in HOSTS:
+                for status in ("", "5.0.0"):
+                    expected = each_rule(diagnostic, status, host)
+                    assert provider_reason(diagnostic, status, host) == expected, (
+                        diagnostic,
+                        host,
+                    )
