@@ -104,6 +104,7 @@ class DeliveryRun:
         self._committing: Batch | None = None  # in the commit thread
         self._bar: Progress | None = None
         self._claims = Claims(0, "", 0)
+        self._slots: list[Slot] = []
         self._interrupted = False
 
     def execute(self, bar: Progress, due: int) -> list[int]:
@@ -111,7 +112,7 @@ class DeliveryRun:
         self._bar = bar
         claims = self._claims = Claims(self.campaign_id, iso(self.now()), due)
         count = min(self.campaign.concurrency, max(due, 1))
-        slots = [Slot(Session(SmtpClient(self.campaign.smtp))) for _ in range(count)]
+        slots = self._slots = [Slot(Session(SmtpClient(self.campaign.smtp))) for _ in range(count)]
         try:
             try:
                 self._loop(claims, slots)
@@ -146,8 +147,13 @@ class DeliveryRun:
                 self._sync()
                 if not self._pending:
                     return
-            if self._pending and not self.writer.busy and self._batch_full(slots):
-                self._submit(now)
+            if not self.writer.busy:
+                if self._pending and self._batch_full(slots):
+                    self._submit(now)
+                elif (claim := claims.ahead()) is not None:
+                    self._committing = Batch(claim=True)
+                    self.writer.submit(claim)
+            self._compose_ahead(now)
             self._wait(slots, busy, now)
 
     def _drain(self, slots: list[Slot]) -> None:
@@ -210,6 +216,16 @@ class DeliveryRun:
             lambda store: deliveries.record_steps(store, in_flight, concluded, now=stamp)
         )
 
+    def _compose_ahead(self, now: datetime) -> None:
+        """While the in_flight of these connections commits (on the other core), compose
+        what each sends next: once the commit returns, only the writes remain."""
+        batch = self._committing
+        if batch is None or batch.composed:
+            return
+        batch.composed = True
+        for slot in batch.ready:
+            slot.following_envelope = self._following(slot, now)
+
     def _sync(self) -> None:
         """Commit everything: wait for the commit in progress, act on it, and so on with
         what is pending (acting on a commit may conclude more: a connection lost)."""
@@ -224,6 +240,10 @@ class DeliveryRun:
         assert batch is not None
         self.writer.collect()  # raises the transaction's error: execute() cleans up
         self._committing = None
+        if batch.claim:
+            self._claims.claimed()
+        elif self._pending and self._batch_full(self._slots):
+            self._submit(now)  # the commit thread goes on while this batch's data goes out
         for item, reply in batch.concluded:
             crash_point("after_commit")
             self.decided.append(item.delivery.id)
@@ -235,9 +255,10 @@ class DeliveryRun:
         for slot in batch.ready:
             slot.flown = True
             crash_point("after_in_flight")
-            following = self._following(slot, now)
+            following = self._take_following(slot) or self._following(slot, now)
             for event in slot.session.send_body(clock, following):
                 self._event(slot, event, now)
+        self._compose_ahead(now)
 
     def _start(self, claims: Claims, slot: Slot, now: datetime) -> None:
         """An idle connection takes its next recipient and writes its envelope."""
@@ -337,6 +358,16 @@ class DeliveryRun:
             self._claims.put_back(delivery)
             return None
         slot.following_in_flight = in_flight
+        return envelope
+
+    def _take_following(self, slot: Slot) -> Envelope | None:
+        """The envelope ``_following`` composed for the slot, if it may still go out."""
+        envelope, slot.following_envelope = slot.following_envelope, None
+        if envelope is not None and (self.errors or self._interrupted):
+            delivery, slot.following, slot.following_in_flight = slot.following, None, None
+            assert delivery is not None
+            self._claims.put_back(delivery)
+            return None
         return envelope
 
     def _admitted(self, slot: Slot) -> bool:

@@ -12,11 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailbounce.crash_points import crash_point
-from mailbounce.smtp_pipeline import Session
+from mailbounce.smtp_pipeline import Envelope, Session
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
 
 CLAIM_BATCH = 100
+# Fewer claimed recipients left than this: the next batch is claimed by the commit thread
+# (``ahead``) while these are sent, instead of by the loop once none is left, with every
+# connection waiting for that claim.
+CLAIM_AHEAD = 50
 
 
 class Claims:
@@ -27,20 +31,48 @@ class Claims:
         self.now = now
         self.remaining = limit
         self.stopped = False
-        self._buffer: list[deliveries.Delivery] = []
+        self._buffer: list[deliveries.Delivery] = []  # reversed: ``pop`` gives the next
+        self._claiming = False  # an ``ahead`` claim is with the commit thread
+        self._claimed: list[deliveries.Delivery] = []  # its rows, until ``claimed``
 
     def next(self, store: Callable[[], Store]) -> deliveries.Delivery | None:
         if self.stopped:
             return None
         if not self._buffer and self.remaining > 0:
-            limit = min(CLAIM_BATCH, self.remaining)
-            batch = deliveries.claim_due(
-                store(), self.campaign_id, worker="send-loop", now=self.now, limit=limit
-            )
-            self.remaining = self.remaining - len(batch) if batch else 0
-            self._buffer = batch[::-1]
-            crash_point("after_claim")
+            current = store()  # waits for the commit thread: an ``ahead`` claim comes in
+            if not self._buffer and self.remaining > 0:
+                self._claiming = True
+                self._claimed = self._claim(current, min(CLAIM_BATCH, self.remaining))
+                self.claimed()
         return self._buffer.pop() if self._buffer else None
+
+    def ahead(self) -> Callable[[Store], None] | None:
+        """A claim for the commit thread to make now, if the recipients held run low;
+        ``claimed`` takes its rows in once it has committed."""
+        if self.stopped or self._claiming or self.remaining <= 0:
+            return None
+        if len(self._buffer) >= CLAIM_AHEAD:
+            return None
+        self._claiming = True
+        limit = min(CLAIM_BATCH, self.remaining)
+
+        def claim(store: Store) -> None:
+            self._claimed = self._claim(store, limit)
+
+        return claim
+
+    def _claim(self, store: Store, limit: int) -> list[deliveries.Delivery]:
+        return deliveries.claim_due(
+            store, self.campaign_id, worker="send-loop", now=self.now, limit=limit
+        )
+
+    def claimed(self) -> None:
+        """The claim has committed: its recipients come after those still held."""
+        batch, self._claimed = self._claimed, []
+        self._claiming = False
+        self.remaining = self.remaining - len(batch) if batch else 0
+        self._buffer = batch[::-1] + self._buffer
+        crash_point("after_claim")
 
     def take_claimed(self) -> deliveries.Delivery | None:
         """The next recipient if already claimed (no claim now: no store access)."""
@@ -72,6 +104,8 @@ class Slot:
     # The next recipient, its envelope written after the current one's data (PIPELINING).
     following: deliveries.Delivery | None = None
     following_in_flight: deliveries.InFlight | None = None
+    # Its envelope, composed while this message's ``in_flight`` commits (``delivery``).
+    following_envelope: Envelope | None = None
 
 
 @dataclass
@@ -79,6 +113,8 @@ class Batch:
     """Transitions committed together."""
 
     ready: list[Slot] = field(default_factory=list)  # 354 received: in_flight to commit
+    claim: bool = False  # the job is a ``Claims.ahead`` claim (nothing else)
+    composed: bool = False  # the next envelopes of ``ready`` are composed (``delivery``)
     # With the reply for the -v log (None: not logged, the server was not asked).
     concluded: list[tuple[deliveries.Concluded, str | None]] = field(default_factory=list)
 
