@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import importlib
+import pkgutil
 import re
 from email.message import Message
 from pathlib import Path
@@ -16,11 +18,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailbounce import bounces
 from mailbounce.bounces import _normalise
+from mailbounce.bounces._addressblocks import Sentence, first_sentence
 from mailbounce.bounces._message import IndexedMessage
-from mailbounce.bounces._textblocks import enhanced_status
+from mailbounce.bounces._textblocks import _first_line_matching, body_text, enhanced_status
 from mailbounce.bounces.base import (
     ASCII_TRANSPARENT,
+    Mail,
     content_charset,
     header_items,
     part_text,
@@ -154,3 +159,100 @@ def test_clean_address_skips_only_clean_values(value: str) -> None:
     if value.isprintable():
         assert control.sub("", value) == value
     assert clean_address(value) == clean_address(control.sub("", value))
+
+
+def _sentence_tables() -> list[tuple[Sentence, ...]]:
+    """Every family's sentence table (module-level tuples of ``Sentence``)."""
+    tables = []
+    for module in pkgutil.iter_modules(bounces.__path__):
+        loaded = importlib.import_module(f"mailbounce.bounces.{module.name}")
+        for value in vars(loaded).values():
+            if isinstance(value, tuple) and value and isinstance(value[0], Sentence):
+                tables.append(value)
+    return tables
+
+
+TABLES = _sentence_tables()
+
+
+def _assert_same_sentence(text: str, label: str) -> None:
+    for table in TABLES:
+        expected = next((s for s in table if s.pattern.search(text)), None)
+        assert first_sentence(table, text) is expected, label
+
+
+def test_there_are_sentence_tables() -> None:
+    assert len(TABLES) >= 10
+
+
+def test_first_sentence_on_the_project_samples() -> None:
+    for index, msg in enumerate(_samples()):
+        text = body_text(Mail(msg))
+        for line in [text, *text.split("\n")[:60]]:
+            _assert_same_sentence(line, f"sample {index}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                w
+                for table in TABLES
+                for s in table
+                for w in re.findall(r"[A-Za-z']+", s.pattern.pattern)[:3]
+            ]
+            + [" ", "\u212a", "\u0130", "é", "MAILBOX", "Full", "550 5.1.1"]
+        ),
+        max_size=12,
+    ).map(" ".join)
+)
+def test_first_sentence_on_generated_text(text: str) -> None:
+    _assert_same_sentence(text, repr(text))
+
+
+def test_first_sentence_of_a_list_is_searched_in_turn() -> None:
+    table = list(TABLES[0])
+    assert first_sentence(table, "") is None
+    assert first_sentence([], "mailbox full") is None
+
+
+def _module_patterns() -> list[re.Pattern[str]]:
+    """Every module-level compiled pattern of the detector modules."""
+    patterns: dict[int, re.Pattern[str]] = {}
+    for module in pkgutil.iter_modules(bounces.__path__):
+        loaded = importlib.import_module(f"mailbounce.bounces.{module.name}")
+        for value in vars(loaded).values():
+            if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
+                patterns[id(value)] = value
+    return list(patterns.values())
+
+
+PATTERNS = _module_patterns()
+
+
+def _assert_same_first_line(text: str, label: str) -> None:
+    lines = text.split("\n")
+    for pattern in PATTERNS:
+        expected = next((i for i, line in enumerate(lines) if pattern.search(line)), None)
+        assert _first_line_matching(pattern, text, lines) == expected, (label, pattern)
+
+
+def test_first_line_on_the_project_samples() -> None:
+    assert len(PATTERNS) > 100
+    for index, msg in enumerate(_samples()):
+        _assert_same_first_line(body_text(Mail(msg))[:5000], f"sample {index}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [w for p in PATTERNS for w in re.findall(r"[A-Za-z]{3,}", p.pattern)[:2]]
+            + ["\n", "\n", " ", "\u212a", "550", "<a@b.example>", ":", "-----"]
+        ),
+        max_size=20,
+    ).map(" ".join)
+)
+def test_first_line_on_generated_text(text: str) -> None:
+    _assert_same_first_line(text, repr(text))

@@ -38,7 +38,10 @@ class IndexedMessage(Message):
         self._content_type = None
 
     def get(self, name: str, failobj: Any = None) -> Any:
-        found = self._header_index().get(name.lower())
+        index = self._index  # ``_header_index()`` inlined: detectors ask ~20 times a message
+        if index is None or self._index_length != len(self._headers):  # type: ignore[attr-defined]
+            index = self._header_index()
+        found = index.get(name.lower())
         if not found:
             return failobj
         key, value = found[0]

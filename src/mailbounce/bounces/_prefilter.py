@@ -99,6 +99,16 @@ def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match
         if required is not None and not any(literal in haystack for literal in required):
             return None
         return pattern.search(text)
+    if len(literals) == 1:
+        # One literal: its positions in order, without the bookkeeping below (same tries).
+        literal = literals[0]
+        at = haystack.find(literal)
+        while at != -1:
+            match = pattern.match(text, at)
+            if match:
+                return match
+            at = haystack.find(literal, at + 1)
+        return None
     next_at = {literal: haystack.find(literal) for literal in literals}
     while True:
         found = [at for at in next_at.values() if at != -1]

@@ -13,12 +13,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from email.message import Message
 
-from mailbounce.bounces._prefilter import folded, may_match, search_text
+from mailbounce.bounces._prefilter import folded, may_match, required_literals, search_text
 from mailbounce.bounces._prefilter import search as literal_search
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import _blocks_from_text as _fields_from_text
 from mailbounce.bounces.rfc3464 import find_reply, parse_delivery_status
 from mailbounce.models import BounceFacts, Reason
+from mailbounce.regex_literals import PerPattern
 
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 _ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
@@ -44,7 +45,7 @@ def body_text(mail: Mail) -> str:
     if cached is not None:
         return cached
     text = ""
-    leaves = list(_parts_outside_original(mail.msg))
+    leaves = _parts_outside_original(mail.msg)
     for part in leaves:
         if part.get_content_type() == "text/plain":
             text = mail.part_text(part)
@@ -83,18 +84,22 @@ def body_lowered(mail: Mail, text: str) -> str:
     return lowered
 
 
-def _parts_outside_original(msg: Message) -> Iterator[Message]:
-    """Leaf parts in order, not descending into the returned original message."""
-    if msg.get_content_type() in _ORIGINAL_TYPES:
-        return
-    if msg.is_multipart():
-        payload = msg.get_payload()
-        if isinstance(payload, list):
-            for sub in payload:
-                if isinstance(sub, Message):
-                    yield from _parts_outside_original(sub)
-        return
-    yield msg
+def _parts_outside_original(msg: Message) -> list[Message]:
+    """Leaf parts in order, not descending into the returned original message (depth
+    first with a stack: no generator per part)."""
+    leaves: list[Message] = []
+    stack = [msg]
+    while stack:
+        part = stack.pop()
+        if part.get_content_type() in _ORIGINAL_TYPES:
+            continue
+        if part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                stack.extend(reversed([sub for sub in payload if isinstance(sub, Message)]))
+            continue
+        leaves.append(part)
+    return leaves
 
 
 def has_part(mail: Mail, content_type: str) -> bool:
@@ -227,17 +232,56 @@ def lines_between(
 ) -> list[str]:
     """The lines after the first line matching ``start`` up to (not incl.) a ``stop`` line."""
     lines = text.split("\n")
-    for index, line in enumerate(lines):
-        if start.search(line):
-            body = lines[index + 1 :]
-            break
-    else:
+    first = _first_line_matching(start, text, lines)
+    if first is None:
         return []
+    body = lines[first + 1 :]
     if stop is not None:
         for index, line in enumerate(body):
             if stop.search(line):
                 return body[:index]
     return body
+
+
+def _first_line_matching(pattern: re.Pattern[str], text: str, lines: list[str]) -> int | None:
+    """The index of the first of ``lines`` (``text.split("\\n")``) that ``pattern.search``
+    matches. Only lines holding a literal every match needs are tried (no literal holds a
+    line break, so a line's match holds it within the line), found with ``str.find`` in the
+    text, lower-cased when the pattern ignores case (``folded``); the regex decides."""
+    literals = _line_literals(pattern)
+    haystack: str | None = text
+    if literals is not None and pattern.flags & re.IGNORECASE:
+        haystack = folded(text)
+    if literals is None or haystack is None:
+        return next((i for i, line in enumerate(lines) if pattern.search(line)), None)
+    index, counted = 0, 0  # the line index of position ``counted``
+    at = _next_literal(haystack, literals, 0)
+    while at != -1:
+        index += text.count("\n", counted, at)
+        counted = at
+        if pattern.search(lines[index]):
+            return index
+        end = text.find("\n", at)
+        if end == -1:
+            return None
+        at = _next_literal(haystack, literals, end + 1)
+    return None
+
+
+def _next_literal(haystack: str, literals: tuple[str, ...], start: int) -> int:
+    """The first position from ``start`` where one of ``literals`` starts, -1 if none."""
+    found = [at for at in (haystack.find(literal, start) for literal in literals) if at != -1]
+    return min(found, default=-1)
+
+
+# A pattern's required literals when none holds a line break (else None: every line tried).
+_line_literals = PerPattern(
+    lambda pattern: (
+        None
+        if (found := required_literals(pattern)) is None or any("\n" in lit for lit in found)
+        else found
+    )
+)
 
 
 def indented_blocks(lines: Iterable[str]) -> list[tuple[str, list[str]]]:

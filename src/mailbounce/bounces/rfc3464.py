@@ -235,7 +235,7 @@ def parse_inline_delivery_status(mail: Mail) -> list[BounceFacts] | None:
     for part, _ in mail.parts():
         if not is_text_like(part):
             continue
-        text = part_text(part)
+        text = mail.part_text(part)  # decoded once per message (body_text read it too)
         match = _INLINE_RECIPIENT.search(text)
         if match is None:
             continue
@@ -270,7 +270,7 @@ def with_human_part(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
     This message was blocked because its content presents a potential")."""
     if all(f.smtp_command and not _CONTINUED.match(f.diagnostic) for f in facts):
         return facts
-    human = next((part_text(p) for p, kind in mail.parts() if kind == "text/plain"), "")[:20_000]
+    human = next((mail.part_text(p) for p, k in mail.parts() if k == "text/plain"), "")[:20_000]
     if not human:
         return facts
     lowered = human.lower()
