@@ -256,3 +256,40 @@ def test_first_line_on_the_project_samples() -> None:
 )
 def test_first_line_on_generated_text(text: str) -> None:
     _assert_same_first_line(text, repr(text))
+
+
+# Each code pattern as it was (a leading look-behind), beside the one in use.
+_AS_BEFORE = {
+    "_textblocks._ENHANCED": r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)",
+    "fallback._CODES": (
+        r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])|(?<![\w.-])[45][0-5]\d(?=[ -]|$)"
+    ),
+    "fallback._FAILURE_STATUS": r"(?<![\d.])[45]\.\d{1,3}\.\d{1,3}(?![\d.]*\d)",
+    "rfc3464._REPLY_CODE": r"(?<![\w.#/:=-])([245][0-5]\d)(?=[ :,-]|$)(?!:\d)",
+}
+
+
+def _in_use(name: str) -> re.Pattern[str]:
+    module, attribute = name.split(".")
+    pattern = getattr(importlib.import_module(f"mailbounce.bounces.{module}"), attribute)
+    assert isinstance(pattern, re.Pattern)
+    return pattern
+
+
+def _matches(pattern: re.Pattern[str], text: str) -> list[tuple[tuple[int, int], tuple[str, ...]]]:
+    return [(m.span(), m.groups()) for m in pattern.finditer(text)]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="245013.9 -x_:#/=é٣'\n", max_size=16), st.sampled_from(sorted(_AS_BEFORE)))
+def test_code_patterns_match_as_before(text: str, name: str) -> None:
+    before = re.compile(_AS_BEFORE[name])
+    assert _matches(_in_use(name), text) == _matches(before, text)
+
+
+def test_code_patterns_on_the_project_samples() -> None:
+    texts = [body_text(Mail(msg)) for msg in _samples()]
+    for name, source in _AS_BEFORE.items():
+        before = re.compile(source)
+        for text in texts:
+            assert _matches(_in_use(name), text) == _matches(before, text), name

@@ -22,7 +22,10 @@ from mailbounce.models import BounceFacts, Reason
 from mailbounce.regex_literals import PerPattern
 
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
-_ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
+# The look-behind after the first character (the same test: the character before it) lets
+# the regex engine skip to the digits a code starts with (a leading look-behind tries every
+# position: 3x slower on a diagnostic, issue 3 round 3).
+_ENHANCED = re.compile(r"([245])(?<![\d.][245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 _AFTER_REPLY = re.compile(r"[245]\d\d[ \-]'?\s*$")  # a code right after a reply code
 _REPLY_FIRST = re.compile(r"^\s*(?:<<<\s*)?([245][0-5]\d)(?:[ \-]|$)")
 _BODY_KEY = "_textblocks.body"

@@ -45,7 +45,12 @@ _HEADER_LINE = re.compile(
     r"content-[\w-]+|mime-version|x-[\w-]+|reporting-mta|arrival-date):",
     re.I,
 )
-_CODES = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])|(?<![\w.-])[45][0-5]\d(?=[ -]|$)")
+# The look-behind after the first character (the same test: the character before it) lets
+# the regex engine skip to the digits a code starts with (a leading look-behind tries every
+# position: 3x slower on a diagnostic, issue 3 round 3).
+_CODES = re.compile(
+    r"[245](?<![\d.][245])\.\d{1,3}\.\d{1,3}(?![\d.])|[45](?<![\w.-][45])[0-5]\d(?=[ -]|$)"
+)
 _EVIDENCE = re.compile(
     r"user unknown|unknown user|no such|does not exist|doesn't exist|not found|invalid"
     r"|mailbox (is )?(full|unavailable)|quota|rejected|refused|denied|unrouteable|unreachable"
@@ -92,7 +97,7 @@ def _is_service_address(address: str) -> bool:
     return local in ("mailer-daemon", "postmaster", "root", "noreply", "no-reply")
 
 
-_FAILURE_STATUS = re.compile(r"(?<![\d.])[45]\.\d{1,3}\.\d{1,3}(?![\d.]*\d)")
+_FAILURE_STATUS = re.compile(r"[45](?<![\d.][45])\.\d{1,3}\.\d{1,3}(?![\d.]*\d)")  # as _CODES
 
 
 def _facts(address: str, diagnostic: str, command: str | None, delayed: bool) -> BounceFacts:

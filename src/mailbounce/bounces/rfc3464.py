@@ -22,7 +22,9 @@ _MAX_DIAGNOSTIC = 2000  # enough for any real reply; a hostile field is cut, not
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TYPED = re.compile(r"^\s*[\w-]+\s*;\s*(.*)$", re.S)
 # A reply code stands alone: "550 5.1.1", "550-5.1.1", "said: 550 ...", not "5.5.0" or "2550".
-_REPLY_CODE = re.compile(r"(?<![\w.#/:=-])([245][0-5]\d)(?=[ :,-]|$)(?!:\d)")
+# The look-behind after the first digit (the same test: the character before it) lets the
+# regex engine skip to the digits a code starts with (3x faster, issue 3 round 3).
+_REPLY_CODE = re.compile(r"([245](?<![\w.#/:=-][245])[0-5]\d)(?=[ :,-]|$)(?!:\d)")
 # The reply codes of RFC 5321 §4.2 and its extensions (anything else is a number in prose).
 # fmt: off
 _VALID_REPLIES = frozenset(str(code) for code in (
