@@ -31,9 +31,10 @@ decided (for the summary), and its error or its death. Workers run in a process 
 their own: Ctrl-C (SIGINT to the command) is passed on by the parent, once per Ctrl-C, so
 each worker drains as a one-process run does (``DRAIN_SECONDS``) and gives its claims back;
 the parent waits for them and the run ends interrupted (exit 130). A worker that fails (the
-relay refuses us) or dies (killed): the parent interrupts the others the same way, waits,
-and reports it (exit 1); what a killed worker left (``claimed``, ``in_flight``) is settled
-by the next run's recovery, as after any crash. The run lock (``lock``) is inherited: a
+relay refuses us) or dies (killed): the parent stops the others (``STOP_SIGNAL``: they take
+no new recipient and finish what is under way), waits, and reports it (exit 1); what a
+killed worker left (``claimed``, ``in_flight``) is settled by the next run's recovery, as
+after any crash. The run lock (``lock``) is inherited: a
 second run still exits 75 while any worker lives. A killed parent: each worker watches a
 pipe only the parent holds open and kills itself when it closes, as the parent was (a crash
 of the whole run: the next run recovers).
@@ -48,7 +49,8 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
@@ -59,6 +61,44 @@ from mailbounce.errors import MailbounceError
 # A worker's whole job: send its share, report progress and log lines, return the ids of
 # the deliveries it decided. ``sending.deliver`` in the worker process.
 Deliver = Callable[["Share", "Reporter"], list[int]]
+
+
+# Sent by the parent to the other workers when one fails or dies: stop taking recipients,
+# finish what is under way (``DeliveryRun.errors``), give the claims back. Not SIGINT: a
+# KeyboardInterrupt striking a worker's own clean-up would leave its claims to the next run.
+STOP_SIGNAL = signal.SIGUSR1
+
+
+class RunStopped(MailbounceError):
+    """The parent stopped this worker (another one failed or died)."""
+
+
+_stop_requested = False
+_stop_callbacks: list[Callable[[], None]] = []
+
+
+def _on_stop_signal(signum: int, frame: object) -> None:
+    global _stop_requested  # noqa: PLW0603  one flag per worker process, set by a signal
+    _stop_requested = True
+    for callback in list(_stop_callbacks):
+        callback()
+
+
+@contextmanager
+def stop_requests(run_errors: list[BaseException]) -> Iterator[None]:
+    """While the body runs, ``STOP_SIGNAL`` adds ``RunStopped`` to ``run_errors`` (the send
+    loop's ``errors``: it then starts nothing new and raises it once the rest is done)."""
+
+    def stop() -> None:
+        run_errors.append(RunStopped("stopped by the run"))
+
+    _stop_callbacks.append(stop)
+    if _stop_requested:
+        stop()
+    try:
+        yield
+    finally:
+        _stop_callbacks.remove(stop)
 
 
 @dataclass(frozen=True)
@@ -153,6 +193,7 @@ class _Worker:
     decided: list[int] | None = None  # its "done" message came
     error: BaseException | None = None
     interrupted: bool = False
+    stopped: bool = False  # by ``STOP_SIGNAL``: another worker failed or died
     status: int | None = None  # os.waitpid's
 
 
@@ -171,8 +212,8 @@ def run_split(shares: Sequence[Share], deliver: Deliver, reporter: Reporter) -> 
         with interrupts:
             _gather(workers, reporter)
             _reap(workers)
-    except BaseException:  # the parent's own failure: stop the workers as Ctrl-C would
-        _interrupt(w for w in workers if w.status is None)
+    except BaseException:  # the parent's own failure: the workers stop too
+        _signal(workers, STOP_SIGNAL)
         _reap(workers)
         raise
     finally:
@@ -193,7 +234,7 @@ class _Interrupts:
 
     def _on_sigint(self, signum: int, frame: object) -> None:
         self.count += 1
-        _interrupt(w for w in self.workers if w.status is None)
+        _signal(self.workers, signal.SIGINT)
 
     def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
@@ -216,6 +257,7 @@ def _fork(
     receiver, sender = Pipe(duplex=False)
     pid = os.fork()
     if pid == 0:  # the worker: never returns
+        signal.signal(STOP_SIGNAL, _on_stop_signal)  # first: its default would kill
         code = 1
         try:
             os.close(alive_write)
@@ -247,6 +289,9 @@ def _work(share: Share, deliver: Deliver, conn: Connection, alive_read: int) -> 
     except KeyboardInterrupt:
         conn.send(("interrupted", None))
         return 130
+    except RunStopped:
+        conn.send(("stopped", None))
+        return 1
     except MailbounceError as exc:
         conn.send(("error", _portable(exc)))
         return exc.exit_code
@@ -290,8 +335,8 @@ def _gather(workers: list[_Worker], reporter: Reporter) -> None:
                 continue
             del open_conns[conn]
             if worker.decided is None and not worker.interrupted and not stopping:
-                stopping = True
-                _interrupt(open_conns.values())
+                stopping = True  # it failed or died: the others finish what is under way
+                _signal(open_conns.values(), STOP_SIGNAL)
 
 
 def _receive(worker: _Worker, reporter: Reporter) -> bool:
@@ -309,6 +354,8 @@ def _receive(worker: _Worker, reporter: Reporter) -> bool:
         worker.decided = value
     elif kind == "interrupted":
         worker.interrupted = True
+    elif kind == "stopped":
+        worker.stopped = True
     elif kind == "error":
         worker.error = value
     else:  # "bug"
@@ -316,13 +363,12 @@ def _receive(worker: _Worker, reporter: Reporter) -> bool:
     return True
 
 
-def _interrupt(workers: Any) -> None:
-    """Ctrl-C for each worker still running: it drains and gives its claims back."""
+def _signal(workers: Iterable[_Worker], signum: int) -> None:
+    """SIGINT (Ctrl-C: drain) or ``STOP_SIGNAL`` to each worker still running."""
     for worker in workers:
-        try:
-            os.kill(worker.pid, signal.SIGINT)
-        except ProcessLookupError:
-            continue
+        if worker.status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signum)
 
 
 def _reap(workers: list[_Worker]) -> None:
@@ -339,7 +385,7 @@ def _outcome(workers: list[_Worker], *, interrupted: bool) -> list[int]:
     errors = [worker.error for worker in workers if worker.error is not None]
     if errors:
         raise errors[0]
-    dead = [worker for worker in workers if worker.decided is None and not worker.interrupted]
+    dead = [w for w in workers if w.decided is None and not (w.interrupted or w.stopped)]
     if dead:
         raise MailbounceError(
             "; ".join(f"send worker {w.pid} {_death(w.status)}" for w in dead)

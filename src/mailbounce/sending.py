@@ -147,7 +147,8 @@ class _Deliverer:
                 now=self.now,
                 log=reporter.log,
             )
-            return run.execute(reporter, share.limit)
+            with send_workers.stop_requests(run.errors):
+                return run.execute(reporter, share.limit)
 
 
 def _wants_secret(campaign: Campaign) -> bool:
