@@ -80,7 +80,7 @@ def parse_message(raw: bytes) -> IndexedMessage | None:
         msg, _ = _parse_part(text, 0, len(text), False, 0)
     except _Decline:
         return None
-    if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
+    if msg.get_content_type().startswith("multipart/") and not msg.is_multipart():
         msg.defects.append(MultipartInvariantViolationDefect())  # as ``FeedParser.close``
     return msg
 
@@ -96,7 +96,8 @@ def _parse_part(
     if digest_child:
         msg._default_type = "message/rfc822"  # type: ignore[attr-defined]
     body = _read_headers(msg, text, start, end)
-    ctype = _content_type(msg)
+    value, encoding = _type_fields(msg)
+    ctype = _content_type_of(msg, value)
     if ctype == "message/delivery-status":
         return _parse_status_blocks(msg, text, body, end)
     maintype = ctype.partition("/")[0]
@@ -105,7 +106,7 @@ def _parse_part(
         msg._payload = [inner]  # type: ignore[attr-defined]
         return msg, last
     if maintype == "multipart":
-        _parse_multipart(msg, ctype, text, body, end, depth)
+        _parse_multipart(msg, (ctype, value, encoding), text, body, end, depth)
         return msg, msg
     msg._payload = text[body:end]  # type: ignore[attr-defined]
     return msg, msg
@@ -146,9 +147,27 @@ def _first_field(msg: IndexedMessage, name: str) -> str | None:
     return None
 
 
+def _type_fields(msg: IndexedMessage) -> tuple[str | None, str | None]:
+    """``_first_field`` of Content-Type and of Content-Transfer-Encoding, in one pass over the
+    headers (a multipart needs both; a bounce's top level has some thirty fields)."""
+    ctype = encoding = None
+    for field, value in msg._headers:  # type: ignore[attr-defined]
+        length = len(field)
+        if length == 12:
+            if ctype is None and field.lower() == "content-type":
+                ctype = value
+        elif length == 25 and encoding is None and field.lower() == "content-transfer-encoding":
+            encoding = value
+    return ctype, encoding
+
+
 def _content_type(msg: IndexedMessage) -> str:
     """``msg.get_content_type()``, kept as ``IndexedMessage``'s cache."""
-    value = _first_field(msg, "content-type")
+    return _content_type_of(msg, _first_field(msg, "content-type"))
+
+
+def _content_type_of(msg: IndexedMessage, value: str | None) -> str:
+    """``_content_type`` given the raw value of ``msg``'s first Content-Type field."""
     if value is None:
         ctype = msg.get_default_type()
     elif not value.isascii():
@@ -162,12 +181,14 @@ def _content_type(msg: IndexedMessage) -> str:
     return ctype
 
 
-def _boundary(msg: IndexedMessage) -> str | None:
+def _boundary(msg: IndexedMessage, value: str | None = None) -> str | None:
     """``msg.get_boundary()``, computed directly for a Content-Type of plain parameters: no
     backslash, no RFC 2231 ``*``, no ``;`` or control character in a quoted value (there
     ``email.message._parseparam`` splits at each ``;``, ``decode_params`` only unquotes, and
-    ``get_boundary`` unquotes again). Anything else asks ``get_boundary`` itself."""
-    value = _first_field(msg, "content-type")
+    ``get_boundary`` unquotes again). Anything else asks ``get_boundary`` itself. ``value``:
+    the raw Content-Type when the caller has it."""
+    if value is None:
+        value = _first_field(msg, "content-type")
     if value is None or not value.isascii() or not _PLAIN_PARAMETERS.match(value):
         return msg.get_boundary()
     if value.partition(";")[0].strip().lower() == "boundary":
@@ -208,9 +229,16 @@ def _parse_status_blocks(
 
 
 def _parse_multipart(
-    msg: IndexedMessage, ctype: str, text: str, start: int, end: int, depth: int
+    msg: IndexedMessage,
+    fields: tuple[str, str | None, str | None],
+    text: str,
+    start: int,
+    end: int,
+    depth: int,
 ) -> None:
-    boundary = _boundary(msg)
+    """``fields``: the content type, and the raw Content-Type and -Transfer-Encoding."""
+    ctype, value, encoding = fields
+    boundary = _boundary(msg, value)
     if boundary is None:
         # No boundary: the whole body is the text of a multipart (a defect).
         msg.defects.append(NoBoundaryInMultipartDefect())
@@ -218,7 +246,6 @@ def _parse_multipart(
         return
     if not boundary or "\n" in boundary:
         raise _Decline("boundary")
-    encoding = _first_field(msg, "content-transfer-encoding")
     if encoding is not None and not encoding.isascii():
         encoding = msg.get("content-transfer-encoding")  # compat32 makes it a ``Header``
     if encoding is not None and str(encoding).lower() not in _PLAIN_TRANSFER_ENCODINGS:
@@ -287,7 +314,7 @@ def _next_delimiter(text: str, marker: str, start: int, end: int) -> tuple[int, 
 def _drop_line_ending(last: Message) -> None:
     """The line ending before a delimiter belongs to it (RFC 2046 5.1.1): the feedparser takes
     it from the innermost last message (its epilogue if a multipart, else its text)."""
-    if last.get_content_maintype() == "multipart":
+    if last.get_content_type().startswith("multipart/"):
         epilogue = last.epilogue
         if epilogue == "":
             last.epilogue = None
