@@ -64,3 +64,49 @@ def test_failed_migration_rolls_back(db_path: Path) -> None:
         migrate(conn, (*MIGRATIONS, broken))
     assert schema_version(conn) == len(MIGRATIONS)
     assert "half" not in _tables(conn)
+
+
+def _deliveries_sql(conn: sqlite3.Connection) -> str:
+    find = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
+    return str(conn.execute(find).fetchone()[0])
+
+
+def _report_values(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
+    rows = conn.execute(
+        "SELECT id, outcome, report_reason, report_kind, report_party, report_date"
+        " FROM deliveries ORDER BY id"
+    )
+    return [tuple(row) for row in rows]
+
+
+def test_report_columns_lose_their_in_lists_keeping_their_values(db_path: Path) -> None:
+    """m003 edits the generated columns' text only: a store filled at version 2 keeps its
+    values, and recomputing them (an UPDATE of every row) gives the same again."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    migrate(conn, MIGRATIONS[:2])
+    assert " IN ('pending', 'claimed', 'in_flight')" in _deliveries_sql(conn)
+    conn.execute("INSERT INTO campaigns (name, created_at) VALUES ('c', 'now');")
+    states = ["pending", "claimed", "in_flight", "sent", "failed", "deferred", "expired"]
+    states += ["uncertain", "skipped"]
+    for number, state in enumerate(states):
+        for kind in (None, "permanent", "temporary", "complaint"):
+            conn.execute(
+                "INSERT INTO deliveries (campaign_id, address, state, kind, reason,"
+                " updated_at) VALUES (1, ?, ?, ?, 'r', 'now')",
+                (f"p{number}-{kind}@x.org", state, kind),
+            )
+    before = _report_values(conn)
+    conn.close()
+    with Store(db_path) as store:
+        assert schema_version(store.conn) == len(MIGRATIONS)
+        upgraded = _deliveries_sql(store.conn)
+        assert "IN ('pending', 'claimed', 'in_flight')" not in upgraded
+        assert "IN ('permanent', 'temporary', 'complaint')" not in upgraded
+        assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert _report_values(store.conn) == before
+        store.conn.execute("UPDATE deliveries SET state = state, kind = kind")
+        assert _report_values(store.conn) == before
+        # Run again (another process may have upgraded first): nothing changes.
+        sql = _deliveries_sql(store.conn)
+        MIGRATIONS[2](store.conn)
+        assert _deliveries_sql(store.conn) == sql
