@@ -96,11 +96,14 @@ def _check(marker: Marker) -> tuple[str, int, int | None, tuple[tuple[str, ...],
     return (marker.field.lower(), lowered, marker.limit, literal_sets(marker.pattern))
 
 
+_THERE = ("1", "1")  # the view of a header that is there
+_ABSENT = ("", "")
+
+
 def _view(mail: Mail, key: str) -> tuple[str, str | None]:
     """A field's text and its exact lower-cased form (None when it has none)."""
     if key.startswith("present:"):
-        there = key[len("present:") :] in mail.msg
-        return ("1" if there else "", "1" if there else "")
+        return _THERE if key[len("present:") :] in mail.msg else _ABSENT
     if key == BODY:
         # The lower-cased body the detectors' own look-ups use, not a second copy.
         text = body_text(mail)

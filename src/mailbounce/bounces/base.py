@@ -135,6 +135,8 @@ class Mail:
     # Field texts and their exact lower-cased forms for detector gates (``_markers``).
     _views: dict[str, tuple[str, str | None]] = field(default_factory=dict, repr=False)
     _texts: dict[int, str] = field(default_factory=dict, repr=False)
+    # Decoded header values by the name as asked ("From", "x-mailer": ``get`` ignores case).
+    _headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     def parts(self) -> list[tuple[Message, str]]:
         """Every part in document order with its content type, computed once per message
@@ -155,13 +157,12 @@ class Mail:
         """A header's decoded text ("" when absent), decoded once per message.
 
         Every detector asks for From and Subject first: compat32's ``get`` scans the header
-        list each time, so the decoded values are cached (keys prefixed to stay apart from
-        the detectors' own cache entries).
+        list each time, so the decoded values are cached, by the name as asked (the gates
+        and detectors ask ~20 times a message: no key to build each time, round 3).
         """
-        key = "header:" + name.lower()
-        cached = self._cache.get(key)
+        cached = self._headers.get(name)
         if cached is None:
-            cached = self._cache[key] = decode_header_text(self.msg.get(name))
+            cached = self._headers[name] = decode_header_text(self.msg.get(name))
         return cached
 
     @property

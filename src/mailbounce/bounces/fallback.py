@@ -197,7 +197,7 @@ def _paragraph_blocks(
             pending = []
             continue
         named = [
-            a for a in _ADDRESS.findall(line) if a.lower() in known or _is_candidate(a, own, line)
+            a for a in _addresses(line) if a.lower() in known or _is_candidate(a, own, line)
         ]
         current = blocks[-1][0].lower() if blocks else None
         fresh = [a for a in named if a.lower() != current]
@@ -225,7 +225,13 @@ def _leads(line: str, address: str) -> bool:
 
 
 def _names_address(text: str, own: set[str]) -> bool:
-    return any(_is_candidate(a, own, "") for a in _ADDRESS.findall(text))
+    return any(_is_candidate(a, own, "") for a in _addresses(text))
+
+
+def _addresses(text: str) -> list[str]:
+    """``_ADDRESS.findall(text)``; none without an "@" (most lines of a report: the scan,
+    whose look-behind is tried at every position, is skipped, issue 3 round 3)."""
+    return _ADDRESS.findall(text) if "@" in text else []
 
 
 def _is_candidate(address: str, own: set[str], line: str) -> bool:

@@ -75,6 +75,8 @@ def clean_address(value: str) -> str:
 
 def strip_type(value: str) -> str:
     """``smtp; 550 5.1.1 ...`` -> ``550 5.1.1 ...``, whitespace folded to single spaces."""
+    if not value:
+        return ""  # most groups have no Remote-MTA
     typed = _TYPED.match(value)
     text = typed.group(1) if typed else value
     # ``_WS.sub(" ", text).strip()``: str.split and re's \s agree on what whitespace is
@@ -175,7 +177,8 @@ def facts_from_fields(fields: dict[str, str], reporting_mta: str | None) -> Boun
         return None
     raw_diagnostic = fields.get("diagnostic-code", "")
     typed = _TYPED.match(raw_diagnostic)
-    diagnostic = strip_type(raw_diagnostic)[:_MAX_DIAGNOSTIC]
+    # ``strip_type(raw_diagnostic)``, from the match just made.
+    diagnostic = " ".join((typed.group(1) if typed else raw_diagnostic).split())[:_MAX_DIAGNOSTIC]
     status = best_status(fields.get("status", "").strip() or None, diagnostic)
     action = fields.get("action", "").strip().lower() or None
     remote = strip_type(fields.get("remote-mta", "")) or None
