@@ -196,9 +196,7 @@ def _paragraph_blocks(
         if blocks and _SESSION.match(line):
             pending = []
             continue
-        named = [
-            a for a in _addresses(line) if a.lower() in known or _is_candidate(a, own, line)
-        ]
+        named = [a for a in _addresses(line) if a.lower() in known or _is_candidate(a, own, line)]
         current = blocks[-1][0].lower() if blocks else None
         fresh = [a for a in named if a.lower() != current]
         if fresh and (current is None or pending is not None or _leads(line, fresh[0])):
