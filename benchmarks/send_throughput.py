@@ -5,7 +5,8 @@
     users would pick instead;
 (c) ``mailbounce send`` with ``--concurrency 1`` and ``8``, the durable state machine on
     (every transition committed), timed as a whole command (start-up and list import
-    included).
+    included); ``8`` twice: in one process (``--processes 1``, the loop alone) and as by
+    default (one process per core, sharing the 8 connections; CPU summed over them).
 
 Targets printed beside the figures: (c)@8 ≥ 4× mailmerge and ≥ 20% of the ceiling.
 Each command's CPU time per message is printed beside its rate: on a machine shared with
@@ -127,16 +128,20 @@ def mailmerge(tmp: Path, port: int, messages: int) -> float:
     )
 
 
-def mailbounce(tmp: Path, port: int, messages: int, concurrency: int) -> float:
-    db = tmp / f"bench-c{concurrency}.db"
+def mailbounce(
+    tmp: Path, port: int, messages: int, concurrency: int, processes: int | None = None
+) -> float:
+    """``processes`` None: the default (one process per core, at most ``concurrency``)."""
+    label = f"c{concurrency}" + (f"p{processes}" if processes else "")
+    db = tmp / f"bench-{label}.db"
     cmd = [sys.executable, "-m", "mailbounce", "-q", "--db", str(db), "send"]
-    cmd += ["--campaign", f"bench-c{concurrency}", "--list", str(tmp / "members.csv")]
+    cmd += ["--campaign", f"bench-{label}", "--list", str(tmp / "members.csv")]
     cmd += ["--from", "Asso <news@asso.example>", "--subject", "Nouvelles, {{ first_name }}"]
     cmd += ["--text", str(tmp / "body.txt"), "--smtp", f"smtp://127.0.0.1:{port}"]
     cmd += ["--tls", "none", "--concurrency", str(concurrency), "--format", "csv"]
     cmd += ["--force"]  # no pre-send check: it would query DNS, and only sending is timed
+    cmd += ["--processes", str(processes)] if processes else []
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOUNCE_")}
-    label = f"c{concurrency}"
     return messages / timed(cmd, label=label, messages=messages, stdout=subprocess.DEVNULL, env=env)
 
 
@@ -184,10 +189,15 @@ def main() -> None:
                 f"(c) mailbounce send --concurrency 1:          {one:8.0f} msg/s"
                 f"  ({CPU_MS['c1']:.2f} ms CPU/msg)"
             )
+            single = mailbounce(tmp, port, n, 8, processes=1)
+            print(
+                f"(c) mailbounce send --concurrency 8 --processes 1: {single:8.0f} msg/s"
+                f"  ({CPU_MS['c8p1']:.2f} ms CPU/msg)"
+            )
             eight = mailbounce(tmp, port, n, 8)
             print(
-                f"(c) mailbounce send --concurrency 8:          {eight:8.0f} msg/s"
-                f"  ({CPU_MS['c8']:.2f} ms CPU/msg)"
+                f"(c) mailbounce send --concurrency 8 ({min(8, os.cpu_count() or 1)} processes):"
+                f" {eight:8.0f} msg/s  ({CPU_MS['c8']:.2f} ms CPU/msg, all processes)"
             )
         finally:
             sink.kill()

@@ -50,13 +50,13 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
 
 from mailbounce.campaign import Campaign, DomainLimit
-from mailbounce.errors import MailbounceError
+from mailbounce.errors import MailbounceError, UsageError
 
 # A worker's whole job: send its share, report progress and log lines, return the ids of
 # the deliveries it decided. ``sending.deliver`` in the worker process.
@@ -165,7 +165,7 @@ def plan_split(
 
 def _process_count(campaign: Campaign, due: int, processes: int | None, dry_run: bool) -> int:
     if processes is not None and processes < 1:
-        raise ValueError("processes must be at least 1")
+        raise UsageError(f"--processes must be at least 1, not {processes}")
     if dry_run or _has_domain_rate(campaign.domains):
         return 1
     wanted = processes if processes is not None else os.cpu_count() or 1
@@ -197,8 +197,15 @@ class _Worker:
     status: int | None = None  # os.waitpid's
 
 
-def run_split(shares: Sequence[Share], deliver: Deliver, reporter: Reporter) -> list[int]:
+def run_split(
+    shares: Sequence[Share],
+    deliver: Deliver,
+    reporting: Callable[[], AbstractContextManager[Reporter]],
+) -> list[int]:
     """Run each share in a worker process of its own; return the ids all of them decided.
+
+    ``reporting`` opens the caller's progress bar (after the forks: no thread of its own
+    exists yet when the workers are forked) and receives the workers' reports.
 
     Raises the first worker's error, ``KeyboardInterrupt`` after Ctrl-C, or
     ``MailbounceError`` (exit 1) when a worker died; in every case once all have ended.
@@ -209,7 +216,7 @@ def run_split(shares: Sequence[Share], deliver: Deliver, reporter: Reporter) -> 
     try:
         for share in shares:  # (the workers keep the SIGINT handler of the fork)
             workers.append(_fork(share, deliver, alive_read, alive_write, workers))
-        with interrupts:
+        with interrupts, reporting() as reporter:
             _gather(workers, reporter)
             _reap(workers)
     except BaseException:  # the parent's own failure: the workers stop too

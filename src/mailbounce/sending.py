@@ -100,12 +100,12 @@ def send_campaign(
             campaign, due=due, limited=options.limit is not None, processes=options.processes
         )
         deliver = _Deliverer(db_path, campaign_id, template, secret, options.now)
-        with (progress or _no_progress)(due) as bar:
-            reporter = send_workers.Reporter(bar.advance, options.log)
-            if len(shares) == 1:
+        reporting = _Reporting(progress or _no_progress, due, options.log)
+        if len(shares) == 1:
+            with reporting() as reporter:
                 touched = deliver(shares[0], reporter)
-            else:
-                touched = send_workers.run_split(shares, deliver, reporter)
+        else:  # the bar opens once the workers are forked (it may run a thread of its own)
+            touched = send_workers.run_split(shares, deliver, reporting)
         with Store(db_path) as store:
             summarise_run(store, campaign_id, report, touched)
         report.attempted = len(touched)
@@ -123,6 +123,20 @@ def send(
     """``mailbounce send``: resolve the campaign from its file and options, then send it."""
     campaign = load_campaign(campaign_options, load_config(config_path))
     return send_campaign(db_path, campaign, options, progress)
+
+
+@dataclass(frozen=True)
+class _Reporting:
+    """Opens the progress bar of ``due`` recipients; the run's progress and ``-v`` lines."""
+
+    progress: ProgressFactory
+    due: int
+    log: Callable[[str], None] | None
+
+    @contextmanager
+    def __call__(self) -> Iterator[send_workers.Reporter]:
+        with self.progress(self.due) as bar:
+            yield send_workers.Reporter(bar.advance, self.log)
 
 
 @dataclass(frozen=True)
