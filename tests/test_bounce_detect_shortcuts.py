@@ -293,3 +293,24 @@ def test_code_patterns_on_the_project_samples() -> None:
         before = re.compile(source)
         for text in texts:
             assert _matches(_in_use(name), text) == _matches(before, text), name
+
+
+def test_line_prechecks_hide_no_match() -> None:
+    """The ``in`` / ``startswith`` tests before the per-line regexes say no only where the
+    regex cannot match (every line of every sample body, and generated lines)."""
+    from mailbounce.bounces._addressblocks import _BLOCK_HEAD
+    from mailbounce.bounces._textblocks import _LEADING_ADDRESS
+    from mailbounce.bounces.fallback import _HEADER_LINE, _SENDER_LINE, _SESSION
+
+    lines = [line for msg in _samples() for line in body_text(Mail(msg)).split("\n")]
+    lines += ["<a@b.example>: x", " <a@b.example>:", "To: x", "Sender:x", "... while talking to"]
+    for line in lines:
+        if not line.startswith("<"):
+            assert _BLOCK_HEAD.match(line) is None, line
+        if "@" not in line:
+            assert _LEADING_ADDRESS.match(line) is None, line
+        if ":" not in line:
+            assert _HEADER_LINE.match(line.strip()) is None, line
+            assert _SENDER_LINE.match(line) is None, line
+        if "..." not in line:
+            assert _SESSION.match(line) is None, line

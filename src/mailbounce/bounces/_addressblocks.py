@@ -85,7 +85,7 @@ def address_blocks(text: str, *, blank_ends_block: bool = False) -> list[tuple[s
     blocks: list[tuple[str, list[str]]] = []
     open_block = False
     for line in _EXPANDED_FOLD.sub("(expanded from ", text).split("\n"):
-        head = _BLOCK_HEAD.match(line)
+        head = _BLOCK_HEAD.match(line) if line.startswith("<") else None  # its first char
         if head:
             blocks.append((head.group(1).strip().lower(), [head.group(2)]))
             open_block = True

@@ -401,7 +401,7 @@ def address_blocks(lines: Iterable[str]) -> list[tuple[str, list[str]]]:
     """
     blocks: list[tuple[str, list[str]]] = []
     for line in lines:
-        found = _LEADING_ADDRESS.match(line)
+        found = _LEADING_ADDRESS.match(line) if "@" in line else None  # every match has one
         if found:
             blocks.append((found.group(1).lower(), [found.group(2)] if found.group(2) else []))
         elif blocks and line.strip():

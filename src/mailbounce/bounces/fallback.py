@@ -191,9 +191,10 @@ def _paragraph_blocks(
     pending: list[str] | None = None  # a new session's lines, waiting for their address
     for line in paragraph.split("\n"):
         stripped = line.strip()
-        if _HEADER_LINE.match(stripped) or _SENDER_LINE.match(line):
+        # Both end with ":" and the session mark holds "...": most lines are tested by ``in``.
+        if ":" in line and (_HEADER_LINE.match(stripped) or _SENDER_LINE.match(line)):
             continue
-        if blocks and _SESSION.match(line):
+        if blocks and "..." in line and _SESSION.match(line):
             pending = []
             continue
         named = [a for a in _addresses(line) if a.lower() in known or _is_candidate(a, own, line)]
