@@ -203,3 +203,28 @@ def _in_database_file(path: Path) -> str | None:
         return None
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("spread", [1, 7], ids=["consecutive", "scattered"])
+def test_outcome_rows_of_a_run(store: Store, tmp_path: Path, spread: int) -> None:
+    """The run's recipients only (not the campaign's others, not another campaign's), in
+    delivery order, read by id range (consecutive ids) or by id lists (scattered)."""
+    addresses = [f"p{n}@example.org" for n in range(60)]
+    imported = import_list(
+        store, tmp_path / "m.csv", [Row(n + 2, a, a) for n, a in enumerate(addresses)]
+    )
+    ids: dict[str, list[int]] = {}
+    for name in ("nov", "dec"):
+        campaign = campaign_rows.save_campaign(
+            store, name, subject="S", from_addr="a@b.example", settings={}
+        )
+        campaign_rows.add_list_recipients(store, campaign.id, imported.list_id)
+        ids[name] = [d.id for d in st.claim_due(store, campaign.id, worker="w", now=NOW, limit=99)]
+    nov = campaign_rows.find_campaign(store, "nov")
+    assert nov is not None
+    touched = ids["nov"][::spread] + ids["dec"][:3]  # another campaign's ids are left out
+    rows = delivery_queries.outcomes(store, nov.id, reversed(touched))
+    assert [row["address"] for row in rows] == addresses[::spread]
+    assert list(rows[0]) == list(delivery_queries.OUTCOME_COLUMNS)
+    assert rows[0]["state"] == "claimed" and rows[0]["attempts"] == 0
+    assert delivery_queries.outcomes(store, nov.id, []) == []

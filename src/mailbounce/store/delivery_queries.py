@@ -64,19 +64,48 @@ OUTCOME_COLUMNS = (
 
 
 def outcomes(store: Store, campaign_id: int, delivery_ids: Iterable[int]) -> list[dict[str, Any]]:
-    """The per-recipient outcome rows of the given deliveries, in delivery order."""
+    """The per-recipient outcome rows of the given deliveries, in delivery order.
+
+    A run's recipients are mostly consecutive ids: they are read in one scan of their id
+    range (``+campaign_id``: by rowid, not through the campaign's index) and the others
+    left out here, as tuples, not ``sqlite3.Row``: 20,000 rows in about 0.1 s instead of
+    0.3 s of 500-id ``IN`` lists (issue 2). Scattered ids are still read by lists.
+    """
     wanted = sorted(set(delivery_ids))
+    if not wanted:
+        return []
+    columns = ", ".join(OUTCOME_COLUMNS)
+    if wanted[-1] - wanted[0] < 2 * len(wanted):
+        keep = set(wanted)
+        rows = _tuples(
+            store,
+            f"SELECT id, {columns} FROM deliveries"
+            " WHERE id BETWEEN ? AND ? AND +campaign_id = ? ORDER BY id",
+            (wanted[0], wanted[-1], campaign_id),
+        )
+        return [dict(zip(OUTCOME_COLUMNS, row[1:], strict=True)) for row in rows if row[0] in keep]
     result: list[dict[str, Any]] = []
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
-        rows = store.conn.execute(
-            f"SELECT {', '.join(OUTCOME_COLUMNS)} FROM deliveries"
+        rows = _tuples(
+            store,
+            f"SELECT {columns} FROM deliveries"
             f" WHERE campaign_id = ? AND id IN ({marks}) ORDER BY id",
             (campaign_id, *chunk),
         )
-        result.extend(dict(row) for row in rows)
+        result.extend(dict(zip(OUTCOME_COLUMNS, row, strict=True)) for row in rows)
     return result
+
+
+def _tuples(store: Store, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """All rows of a query as plain tuples (no ``sqlite3.Row`` per row)."""
+    cursor = store.conn.cursor()
+    cursor.row_factory = None
+    try:
+        return cursor.execute(sql, parameters).fetchall()
+    finally:
+        cursor.close()  # the statement ends here, even if Ctrl-C struck in fetchall()
 
 
 def delivery_ids_in_states(
