@@ -315,16 +315,31 @@ def _tracking_tokens(
 ) -> tuple[str, ...]:
     """Candidate tokens (the caller verifies signatures): VERP addresses and the header."""
     tokens: list[str] = []
-    for name, raw in msg.raw_items():
-        if name.lower() in _VERP_HEADERS:
-            # The value as ``items()`` gives it, fetched for these headers only.
-            tokens.extend(_verp_tokens(str(msg.policy.header_fetch_parse(name, raw))))
+    if _may_hold_verp(msg):
+        for name, raw in msg.raw_items():
+            if name.lower() in _VERP_HEADERS:
+                # The value as ``items()`` gives it, fetched for these headers only.
+                tokens.extend(_verp_tokens(str(msg.policy.header_fetch_parse(name, raw))))
     for text, lowered in zip(texts, lowered_texts, strict=True):
         for match in _line_matches(_TOKEN_HEADER, _TOKEN_LITERAL, text, lowered):
             tokens.append(match.group(1))
         for match in _line_matches(_RETURN_PATH, "return-path:", text, lowered):
             tokens.extend(_verp_tokens(match.group(0)))
     return tuple(dict.fromkeys(tokens))
+
+
+def _may_hold_verp(msg: Message) -> bool:
+    """False when no VERP header's raw value holds a "+": none then gives a token (fetching a
+    value only adds blanks or replacement characters). Answered from the header index of an
+    ``IndexedMessage`` (five look-ups instead of a pass over some thirty headers)."""
+    if not isinstance(msg, IndexedMessage):
+        return True
+    index = msg._header_index()
+    for name in _VERP_HEADERS:
+        for _, raw in index.get(name, ()):
+            if not isinstance(raw, str) or "+" in raw:
+                return True
+    return False
 
 
 def _line_matches(

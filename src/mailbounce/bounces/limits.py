@@ -61,8 +61,10 @@ def _within_shape_limits(raw: bytes, limits: ParseLimits) -> bool:
     the cost of its scans, issue 3 round 2): every event of ``mime_shape`` starts with its
     literal at its own place (``boundary``, ``content-type:`` in the lower-cased copy,
     ``\\n--`` in ``raw``; none can overlap itself), the depth grows by one at most per
-    declaration or message event, and the parts by one per delimiter event."""
-    if raw.count(b"\n--") > limits.max_parts:
+    declaration or message event, and the parts by one per delimiter event (at most one per
+    three bytes)."""
+    # "\n--" cannot overlap itself: a message of 3 x max_parts bytes or less holds no more.
+    if len(raw) // 3 > limits.max_parts and raw.count(b"\n--") > limits.max_parts:
         return False
     lower = raw.lower()
     return lower.count(b"boundary") + lower.count(b"content-type:") <= limits.max_depth
