@@ -45,14 +45,15 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import signal
+import struct
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
 
 from mailbounce.campaign import Campaign, DomainLimit
@@ -189,7 +190,7 @@ def _parts(total: int, count: int) -> list[int]:
 @dataclass
 class _Worker:
     pid: int
-    conn: Connection
+    inbox: _Inbox
     decided: list[int] | None = None  # its "done" message came
     error: BaseException | None = None
     interrupted: bool = False
@@ -261,52 +262,91 @@ def _fork(
     alive_write: int,
     siblings: list[_Worker],
 ) -> _Worker:
-    receiver, sender = Pipe(duplex=False)
+    receiver, sender = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker: never returns
         signal.signal(STOP_SIGNAL, _on_stop_signal)  # first: its default would kill
         code = 1
         try:
             os.close(alive_write)
-            receiver.close()
+            os.close(receiver)
             for sibling in siblings:
-                sibling.conn.close()
+                os.close(sibling.inbox.fd)
             code = _work(share, deliver, sender, alive_read)
         finally:
             os._exit(code)
-    sender.close()
+    os.close(sender)
     with contextlib.suppress(OSError):  # also done by the child: whichever comes first
         os.setpgid(pid, pid)
-    return _Worker(pid, receiver)
+    return _Worker(pid, _Inbox(receiver))
 
 
-def _work(share: Share, deliver: Deliver, conn: Connection, alive_read: int) -> int:
+def _work(share: Share, deliver: Deliver, pipe: int, alive_read: int) -> int:
     """A worker's life: its own process group (Ctrl-C comes from the parent), the parent
     watched, its share sent; what it did goes to the parent. The exit code."""
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     threading.Thread(target=_watch_parent, args=(alive_read,), daemon=True).start()
     reporter = Reporter(
-        lambda steps: conn.send(("advance", steps)), lambda line: conn.send(("log", line))
+        lambda steps: _send(pipe, ("advance", steps)), lambda line: _send(pipe, ("log", line))
     )
     try:
         if share.delay:
             time.sleep(share.delay)
         decided = deliver(share, reporter)
+        report: tuple[str, Any] = ("done", decided)
+        code = 0
     except KeyboardInterrupt:
-        conn.send(("interrupted", None))
-        return 130
+        report, code = ("interrupted", None), 130
     except RunStopped:
-        conn.send(("stopped", None))
-        return 1
+        report, code = ("stopped", None), 1
     except MailbounceError as exc:
-        conn.send(("error", _portable(exc)))
-        return exc.exit_code
+        report, code = ("error", _portable(exc)), exc.exit_code
     except BaseException:  # a bug: the parent shows its traceback
-        conn.send(("bug", traceback.format_exc()))
-        return 1
-    conn.send(("done", decided))
-    return 0
+        report, code = ("bug", traceback.format_exc()), 1
+    # The last word is written whole: no signal may cut it short (it can exceed PIPE_BUF).
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, STOP_SIGNAL})
+    _send(pipe, report)
+    return code
+
+
+_FRAME = struct.Struct("!I")  # each message: its length, then its pickle
+
+
+def _send(pipe: int, message: tuple[str, Any]) -> None:
+    data = pickle.dumps(message)
+    view = memoryview(_FRAME.pack(len(data)) + data)
+    while view:
+        view = view[os.write(pipe, view) :]
+
+
+class _Inbox:
+    """The parent's end of a worker's pipe: whole messages out of what arrives."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buffer = bytearray()
+
+    def read(self) -> list[tuple[str, Any]] | None:
+        """The messages completed by what can be read now; None once the pipe is closed."""
+        chunk = os.read(self.fd, 1 << 16)
+        if not chunk:
+            return None
+        self._buffer += chunk
+        messages = []
+        while len(self._buffer) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(self._buffer)
+            end = _FRAME.size + size
+            if len(self._buffer) < end:
+                break
+            messages.append(pickle.loads(self._buffer[_FRAME.size : end]))
+            del self._buffer[:end]
+        return messages
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def _watch_parent(alive_read: int) -> None:
@@ -332,26 +372,23 @@ def _portable(exc: MailbounceError) -> MailbounceError:
 def _gather(workers: list[_Worker], reporter: Reporter) -> None:
     """Relay the workers' progress until all have ended; stop the others when one fails
     or dies."""
-    open_conns = {worker.conn: worker for worker in workers}
+    running = {worker.inbox.fd: worker for worker in workers}
     stopping = False
-    while open_conns:
-        for conn in wait(list(open_conns)):
-            assert isinstance(conn, Connection)
-            worker = open_conns[conn]
-            if _receive(worker, reporter):
+    while running:
+        for fd in select.select(list(running), [], [])[0]:
+            worker = running[fd]
+            messages = worker.inbox.read()
+            if messages is not None:
+                for kind, value in messages:
+                    _receive(worker, kind, value, reporter)
                 continue
-            del open_conns[conn]
+            del running[fd]
             if worker.decided is None and not worker.interrupted and not stopping:
                 stopping = True  # it failed or died: the others finish what is under way
-                _signal(open_conns.values(), STOP_SIGNAL)
+                _signal(running.values(), STOP_SIGNAL)
 
 
-def _receive(worker: _Worker, reporter: Reporter) -> bool:
-    """Act on the worker's next message; False once its pipe has closed."""
-    try:
-        kind, value = worker.conn.recv()
-    except (EOFError, OSError):
-        return False
+def _receive(worker: _Worker, kind: str, value: Any, reporter: Reporter) -> None:
     if kind == "advance":
         reporter.advance(value)
     elif kind == "log":
@@ -367,7 +404,6 @@ def _receive(worker: _Worker, reporter: Reporter) -> bool:
         worker.error = value
     else:  # "bug"
         worker.error = RuntimeError(f"send worker {worker.pid} failed:\n{value}")
-    return True
 
 
 def _signal(workers: Iterable[_Worker], signum: int) -> None:
@@ -385,7 +421,7 @@ def _reap(workers: list[_Worker]) -> None:
                 worker.status = os.waitpid(worker.pid, 0)[1]
             except ChildProcessError:
                 worker.status = -1
-        worker.conn.close()
+        worker.inbox.close()
 
 
 def _outcome(workers: list[_Worker], *, interrupted: bool) -> list[int]:
