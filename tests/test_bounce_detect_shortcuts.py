@@ -314,3 +314,34 @@ def test_line_prechecks_hide_no_match() -> None:
             assert _SENDER_LINE.match(line) is None, line
         if "..." not in line:
             assert _SESSION.match(line) is None, line
+        _assert_transcript_prechecks(line.strip())
+
+
+def _assert_transcript_prechecks(line: str) -> None:
+    from mailbounce.bounces import _transcript as tr
+
+    if not line:
+        return
+    first = line[0]
+    if first not in ".wW":
+        assert tr._SESSION.match(line) is None, line
+    if first != ">":
+        assert tr._SENT.match(line) is None, line
+    if first != "<":
+        assert tr._RECEIVED.match(line) is None, line
+    if first not in "245":
+        assert tr._HOST_LINE.match(line) is None, line
+        assert tr._LOOSE.match(line) is None, line
+    if "..." not in line:
+        assert tr._RECIPIENT_LINE.match(line) is None, line
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["...", "While talking to", " ", ">>>", "<<<", "550", "5.1.1", "<a@b>"]),
+        max_size=8,
+    ).map("".join)
+)
+def test_transcript_prechecks_on_generated_lines(line: str) -> None:
+    _assert_transcript_prechecks(line.strip())

@@ -102,15 +102,18 @@ def read_transcript(lines: list[str]) -> Transcript:
         line = raw.strip()
         if not line:
             continue
-        session = _SESSION.match(line)
+        # Each regex is tried only on lines whose first character (or "...") it needs: some
+        # 30 regex calls per transcript otherwise (issue 3, round 3).
+        first = line[0]
+        session = _SESSION.match(line) if first in ".wW" else None
         if session:
             remote, command, pending, unclaimed = session.group(1), None, [], None
             continue
-        sent = _SENT.match(line)
+        sent = _SENT.match(line) if first == ">" else None
         if sent:
             command, pending = sent.group(1).upper(), []
             continue
-        received = _RECEIVED.match(line)
+        received = _RECEIVED.match(line) if first == "<" else None
         if received:
             pending.append(received.group(1).strip())
             if not _CONTINUED.match(pending[-1]):
@@ -119,12 +122,12 @@ def read_transcript(lines: list[str]) -> Transcript:
                 unclaimed = unclaimed or reply
                 pending = []
             continue
-        host = _HOST_LINE.match(line)
+        host = _HOST_LINE.match(line) if first in "245" else None
         if host:
             found.host_errors.append(line)
             continue
-        recipient = _RECIPIENT_LINE.match(line)
-        if recipient is None and _LOOSE.match(line):
+        recipient = _RECIPIENT_LINE.match(line) if "..." in line else None
+        if recipient is None and first in "245" and _LOOSE.match(line):
             found.loose.append(line)
             continue
         if recipient:
