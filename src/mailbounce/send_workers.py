@@ -68,6 +68,7 @@ Deliver = Callable[["Share", "Reporter"], list[int]]
 # finish what is under way (``DeliveryRun.errors``), give the claims back. Not SIGINT: a
 # KeyboardInterrupt striking a worker's own clean-up would leave its claims to the next run.
 STOP_SIGNAL = signal.SIGUSR1
+PROGRESS_SECONDS = 0.1
 
 
 class RunStopped(MailbounceError):
@@ -287,13 +288,13 @@ def _work(share: Share, deliver: Deliver, pipe: int, alive_read: int) -> int:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     threading.Thread(target=_watch_parent, args=(alive_read,), daemon=True).start()
-    reporter = Reporter(
-        lambda steps: _send(pipe, ("advance", steps)), lambda line: _send(pipe, ("log", line))
-    )
+    progress = _Progress(pipe)
+    reporter = Reporter(progress.advance, lambda line: _send(pipe, ("log", line)))
     try:
         if share.delay:
             time.sleep(share.delay)
         decided = deliver(share, reporter)
+        progress.flush()
         report: tuple[str, Any] = ("done", decided)
         code = 0
     except KeyboardInterrupt:
@@ -308,6 +309,26 @@ def _work(share: Share, deliver: Deliver, pipe: int, alive_read: int) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, STOP_SIGNAL})
     _send(pipe, report)
     return code
+
+
+class _Progress:
+    """A worker's progress, sent to the parent at most every ``PROGRESS_SECONDS``: the bar
+    needs no more, and a message per commit would cost the parent a wake-up each."""
+
+    def __init__(self, pipe: int) -> None:
+        self.pipe = pipe
+        self.steps = 0
+        self.sent_at = time.monotonic()
+
+    def advance(self, steps: int) -> None:
+        self.steps += steps
+        if time.monotonic() - self.sent_at >= PROGRESS_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.steps:
+            _send(self.pipe, ("advance", self.steps))
+        self.steps, self.sent_at = 0, time.monotonic()
 
 
 _FRAME = struct.Struct("!I")  # each message: its length, then its pickle
