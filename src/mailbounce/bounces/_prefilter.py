@@ -109,15 +109,23 @@ def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match
                 return match
             at = haystack.find(literal, at + 1)
         return None
-    next_at = {literal: haystack.find(literal) for literal in literals}
-    while True:
-        found = [at for at in next_at.values() if at != -1]
-        if not found:
-            return None
-        at = min(found)
+    # Each literal's next position; a literal found no more is dropped (most texts hold
+    # none: the loop ends before any regex).
+    next_at: dict[str, int] = {}
+    for literal in literals:
+        position = haystack.find(literal)
+        if position != -1:
+            next_at[literal] = position
+    while next_at:
+        at = min(next_at.values())
         match = pattern.match(text, at)
         if match:
             return match
-        for literal, position in next_at.items():
+        for literal, position in list(next_at.items()):
             if position == at:
-                next_at[literal] = haystack.find(literal, at + 1)
+                following = haystack.find(literal, at + 1)
+                if following == -1:
+                    del next_at[literal]
+                else:
+                    next_at[literal] = following
+    return None
