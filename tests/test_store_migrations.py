@@ -7,6 +7,7 @@ import pytest
 
 from mailbounce.errors import StoreError
 from mailbounce.store import Store
+from mailbounce.store.db import WAL_AUTOCHECKPOINT_PAGES
 from mailbounce.store.migrations import MIGRATIONS, migrate, schema_version
 
 
@@ -21,6 +22,10 @@ def test_blank_database_gets_every_migration(db_path: Path) -> None:
             store.conn
         )
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == (
+            WAL_AUTOCHECKPOINT_PAGES
+        )
 
 
 @pytest.mark.parametrize("applied", range(len(MIGRATIONS) + 1))

@@ -35,8 +35,8 @@ Job = Callable[[Store], None]
 # about 15 pages, so about SQLite's default of one checkpoint per 1,000 WAL pages.
 CHECKPOINT_EVERY = 64
 # If the checkpoints fall behind (a long reader holds them back), the committing connection
-# checkpoints itself past this many WAL pages (SQLite's automatic checkpoint, 1,000 by
-# default): the WAL stays bounded.
+# checkpoints itself past this many WAL pages (SQLite's automatic checkpoint; other
+# connections: ``db.WAL_AUTOCHECKPOINT_PAGES``): the WAL stays bounded.
 FALLBACK_AUTOCHECKPOINT = 20_000
 
 
