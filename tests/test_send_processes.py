@@ -221,9 +221,12 @@ def command(tmp_path: Path, port: int) -> list[str]:
 
 
 def start(cmd: list[str], server: ScriptedServer, received: int) -> subprocess.Popen[bytes]:
-    """Start the command; return once the server has ``received`` messages."""
+    """Start the command (a process group of its own, as a shell job); return once the
+    server has ``received`` messages."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILBOUNCE_")}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     while len(server.received) < received:
         assert proc.poll() is None, proc.communicate()[1].decode()
         time.sleep(0.002)
@@ -255,13 +258,19 @@ def finish(cmd: list[str], server: ScriptedServer) -> Counter[str]:
     return Counter(m.rcpt_tos[0] for m in server.received)
 
 
-def test_ctrl_c_stops_every_worker_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("to_group", [False, True], ids=["kill -INT", "terminal Ctrl-C"])
+def test_ctrl_c_stops_every_worker_cleanly(tmp_path: Path, to_group: bool) -> None:
+    # A terminal sends SIGINT to the whole process group: each worker must still see one
+    # Ctrl-C (drain), not two (stop at once).
     with ScriptedServer() as server:
         cmd = command(tmp_path, server.port)
         proc = start(cmd, server, 200)
         workers = children_of(proc.pid)
         assert len(workers) == 2
-        proc.send_signal(signal.SIGINT)
+        if to_group:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err.decode()
         assert all(gone(pid, within=0) for pid in workers)

@@ -27,17 +27,20 @@ other process, deferred as well).
 
 The parent forks before opening any SQLite connection (``sending`` closes its own first),
 then only relays: progress and ``-v`` lines from a pipe per worker, the ids each worker
-decided (for the summary), and its error or its death. Workers run in a process group of
-their own: Ctrl-C (SIGINT to the command) is passed on by the parent, once per Ctrl-C, so
-each worker drains as a one-process run does (``DRAIN_SECONDS``) and gives its claims back;
-the parent waits for them and the run ends interrupted (exit 130). A worker that fails (the
+decided (for the summary), and its error or its death. Ctrl-C: the workers ignore SIGINT
+(a terminal sends it to the whole process group) and the parent passes each one it gets on
+as ``INTERRUPT_SIGNAL``, which a worker takes as Ctrl-C: whether SIGINT came from a
+terminal or from ``kill -INT`` to the command, each worker sees each Ctrl-C exactly once,
+drains as a one-process run does (``DRAIN_SECONDS``) and gives its claims back; the parent
+waits for them and the run ends interrupted (exit 130). Ctrl-Z and a closed terminal reach
+the workers as they reach the command (same process group). A worker that fails (the
 relay refuses us) or dies (killed): the parent stops the others (``STOP_SIGNAL``: they take
 no new recipient and finish what is under way), waits, and reports it (exit 1); what a
 killed worker left (``claimed``, ``in_flight``) is settled by the next run's recovery, as
-after any crash. The run lock (``lock``) is inherited: a
-second run still exits 75 while any worker lives. A killed parent: each worker watches a
-pipe only the parent holds open and kills itself when it closes, as the parent was (a crash
-of the whole run: the next run recovers).
+after any crash. The run lock (``lock``) is inherited: a second run still exits 75 while any
+worker lives. A killed parent: each worker watches a pipe only the parent holds open and
+kills itself when it closes, as the parent was (a crash of the whole run: the next run
+recovers).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ import struct
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -65,9 +68,11 @@ Deliver = Callable[["Share", "Reporter"], list[int]]
 
 
 # Sent by the parent to the other workers when one fails or dies: stop taking recipients,
-# finish what is under way (``DeliveryRun.errors``), give the claims back. Not SIGINT: a
+# finish what is under way (``DeliveryRun.errors``), give the claims back. Not a Ctrl-C: a
 # KeyboardInterrupt striking a worker's own clean-up would leave its claims to the next run.
 STOP_SIGNAL = signal.SIGUSR1
+# Ctrl-C as the parent passes it on (a worker ignores SIGINT itself: see the docstring).
+INTERRUPT_SIGNAL = signal.SIGUSR2
 PROGRESS_SECONDS = 0.1
 
 
@@ -176,8 +181,8 @@ def _process_count(campaign: Campaign, due: int, processes: int | None, dry_run:
     return max(1, min(caps))
 
 
-def _has_domain_rate(domains: Any) -> bool:
-    return any(limit.rate for limit in domains.values() if isinstance(limit, DomainLimit))
+def _has_domain_rate(domains: Mapping[str, DomainLimit]) -> bool:
+    return any(limit.rate for limit in domains.values())
 
 
 def _parts(total: int, count: int) -> list[int]:
@@ -216,7 +221,7 @@ def run_split(
     workers: list[_Worker] = []
     interrupts = _Interrupts(workers)
     try:
-        for share in shares:  # (the workers keep the SIGINT handler of the fork)
+        for share in shares:
             workers.append(_fork(share, deliver, alive_read, alive_write, workers))
         with interrupts, reporting() as reporter:
             _gather(workers, reporter)
@@ -243,7 +248,7 @@ class _Interrupts:
 
     def _on_sigint(self, signum: int, frame: object) -> None:
         self.count += 1
-        _signal(self.workers, signal.SIGINT)
+        _signal(self.workers, INTERRUPT_SIGNAL)
 
     def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
@@ -266,7 +271,10 @@ def _fork(
     receiver, sender = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker: never returns
-        signal.signal(STOP_SIGNAL, _on_stop_signal)  # first: its default would kill
+        # First: their default actions would kill the worker.
+        signal.signal(STOP_SIGNAL, _on_stop_signal)
+        signal.signal(INTERRUPT_SIGNAL, signal.default_int_handler)  # KeyboardInterrupt
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         code = 1
         try:
             os.close(alive_write)
@@ -277,16 +285,12 @@ def _fork(
         finally:
             os._exit(code)
     os.close(sender)
-    with contextlib.suppress(OSError):  # also done by the child: whichever comes first
-        os.setpgid(pid, pid)
     return _Worker(pid, _Inbox(receiver))
 
 
 def _work(share: Share, deliver: Deliver, pipe: int, alive_read: int) -> int:
-    """A worker's life: its own process group (Ctrl-C comes from the parent), the parent
-    watched, its share sent; what it did goes to the parent. The exit code."""
-    with contextlib.suppress(OSError):
-        os.setpgid(0, 0)
+    """A worker's life: Ctrl-C from the parent only, the parent watched, its share sent;
+    what it did goes to the parent. The exit code."""
     threading.Thread(target=_watch_parent, args=(alive_read,), daemon=True).start()
     progress = _Progress(pipe)
     reporter = Reporter(progress.advance, lambda line: _send(pipe, ("log", line)))
@@ -306,7 +310,7 @@ def _work(share: Share, deliver: Deliver, pipe: int, alive_read: int) -> int:
     except BaseException:  # a bug: the parent shows its traceback
         report, code = ("bug", traceback.format_exc()), 1
     # The last word is written whole: no signal may cut it short (it can exceed PIPE_BUF).
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, STOP_SIGNAL})
+    signal.pthread_sigmask(signal.SIG_BLOCK, {INTERRUPT_SIGNAL, STOP_SIGNAL})
     _send(pipe, report)
     return code
 
@@ -428,7 +432,7 @@ def _receive(worker: _Worker, kind: str, value: Any, reporter: Reporter) -> None
 
 
 def _signal(workers: Iterable[_Worker], signum: int) -> None:
-    """SIGINT (Ctrl-C: drain) or ``STOP_SIGNAL`` to each worker still running."""
+    """``INTERRUPT_SIGNAL`` (Ctrl-C: drain) or ``STOP_SIGNAL`` to each running worker."""
     for worker in workers:
         if worker.status is None:
             with contextlib.suppress(ProcessLookupError):
