@@ -345,3 +345,41 @@ def _assert_transcript_prechecks(line: str) -> None:
 )
 def test_transcript_prechecks_on_generated_lines(line: str) -> None:
     _assert_transcript_prechecks(line.strip())
+
+
+def _said_and_command_as_before(text: str) -> tuple[str | None, str | None]:
+    from mailbounce.bounces._addressblocks import _COMMAND, _SAID_CODE
+
+    said = _SAID_CODE.search(text)
+    command = next((c for pattern, c in _COMMAND if pattern.search(text)), None)
+    return (said.group(1) if said else None), command
+
+
+def _assert_said_and_command(text: str) -> None:
+    from mailbounce.bounces._addressblocks import said_code, smtp_command
+
+    assert (said_code(text), smtp_command(text)) == _said_and_command_as_before(text), text
+
+
+def test_said_code_and_command_on_the_project_samples() -> None:
+    for msg in _samples():
+        text = body_text(Mail(msg))
+        for line in [text, *text.split("\n")]:
+            _assert_said_and_command(line)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *("said", "SAID:", "ſaid", "Said ", "550", "421-", " ", "\n", "x", "RCPT TO"),
+                *("rcpt_to", "[MAIL_FROM]", "end of DATA", "HELO", "my name was rejected"),
+                *("\u212a", "data"),
+            ]
+        ),
+        max_size=10,
+    ).map("".join)
+)
+def test_said_code_and_command_on_generated_text(text: str) -> None:
+    _assert_said_and_command(text)

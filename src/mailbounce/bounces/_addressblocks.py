@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from email.message import Message
 
 from mailbounce.bounces._prefilter import folded
+from mailbounce.bounces._prefilter import search as literal_search
 from mailbounce.bounces._textblocks import make_facts, squeeze
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import _DSN_TYPES, clean_address
@@ -98,14 +99,27 @@ def address_blocks(text: str, *, blank_ends_block: bool = False) -> list[tuple[s
 
 def said_code(text: str) -> str | None:
     """The reply code the remote host said, when the layout puts it in a known place."""
-    match = _SAID_CODE.search(text)
+    # ``_SAID_CODE.search(text)``: at 0 either branch, further on only where "said" starts
+    # (its ``^`` is the text's start), found in the text lower-cased; a case-insensitive
+    # scan of the whole block otherwise (issue 3, round 3).
+    match = _SAID_CODE.match(text)
+    if match is None:
+        lowered = folded(text)
+        if lowered is None:
+            match = _SAID_CODE.search(text)
+        else:
+            at = lowered.find("said", 1)
+            while match is None and at != -1:
+                match = _SAID_CODE.match(text, at)
+                at = lowered.find("said", at + 1)
     return match.group(1) if match else None
 
 
 def smtp_command(text: str) -> str | None:
     """The SMTP command a failure happened at, when the layout names it."""
+    lowered = folded(text)  # once for the four look-ups, each tried where its words start
     for pattern, command in _COMMAND:
-        if pattern.search(text):
+        if literal_search(pattern, text, lowered):
             return command
     return None
 
