@@ -27,6 +27,10 @@ from mailbounce.store.db import Store, utcnow
 
 BATCH = 500
 
+# ``json.dumps(fields, ensure_ascii=False)`` builds a new encoder at each call (any argument
+# but the defaults does): one encoder, the same text, 20,000 rows in ~0.1 s less (issue 2).
+_fields_json = json.JSONEncoder(ensure_ascii=False).encode
+
 
 class ListRow(Protocol):
     """What ``mailbounce.lists.ListEntry`` provides (kept structural: store has no parser)."""
@@ -124,7 +128,7 @@ def _add_without_address(conn: sqlite3.Connection, list_id: int, entry: ListRow)
     conn.execute(
         "INSERT INTO list_members (list_id, contact_id, line, display, fields_json)"
         " VALUES (?, NULL, ?, ?, ?)",
-        (list_id, entry.line, _display(entry), json.dumps(entry.fields, ensure_ascii=False)),
+        (list_id, entry.line, _display(entry), _fields_json(entry.fields)),
     )
 
 
@@ -148,7 +152,7 @@ def _add_members(
     rows = []
     for entry in batch:
         address = entry.address or normalize_address(entry.raw_address)
-        rows.append((address, entry, json.dumps(entry.fields, ensure_ascii=False)))
+        rows.append((address, entry, _fields_json(entry.fields)))
     conn.executemany(
         "INSERT INTO contacts (address, first_name, last_name, fields_json, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET"
