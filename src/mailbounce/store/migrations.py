@@ -175,15 +175,15 @@ def m001_initial(conn: sqlite3.Connection) -> None:
 
 
 def m002_cheaper_count_trigger(conn: sqlite3.Connection) -> None:
-    """The report counters' update trigger tests plain columns first (issue 2): a claim and
-    an ``in_flight`` step, which move no counter, pay less for it. Same counters."""
+    """The report counters' update trigger compares plain columns only (issue 2): a claim
+    and an ``in_flight`` step, which move no counter, pay less for it. Same counters."""
     conn.execute("DROP TRIGGER deliveries_count_update")
     run_script(conn, COUNT_UPDATE_TRIGGER)
 
 
 def m003_report_columns_without_in_lists(conn: sqlite3.Connection) -> None:
     """The deliveries' generated report columns test ``=`` instead of ``IN`` lists (issue 2):
-    every UPDATE of a delivery (claim, in_flight, outcome) gets about twice as cheap.
+    every UPDATE of a delivery (claim, in_flight, outcome) costs SQLite about half as much.
 
     The expressions are equivalent, so the stored values and the file's content stay as
     they are: only the table's text in the schema changes, by SQLite's documented

@@ -148,8 +148,8 @@ def _key_may_change() -> str:
     Plain column comparisons, the outcome's first: a send's outcome changes it (true at
     once); a claim and an ``in_flight`` step change none of them (every test false, each a
     register compare, where ``_key_changed``'s domain, greylisting and ``IN`` expressions
-    cost a claim or an ``in_flight`` step about 40% of its UPDATE). A true answer for an
-    unchanged key is harmless: the counter loses one and gains it back.
+    cost them about a third of their UPDATE). A true answer for an unchanged key is
+    harmless: the counter loses one and gains it back.
     """
     # The report_* columns are NULL unless the outcome is a rejection: compared as they are,
     # without ``outcome IN (...)`` (see ``without_in_lists``).
