@@ -28,7 +28,8 @@ from mailbounce import sending
 from mailbounce.campaign import Campaign, DomainLimit
 from mailbounce.campaign_loading import load_campaign
 from mailbounce.errors import SmtpSetupError
-from mailbounce.send_workers import Reporter, Share, plan_split
+from mailbounce.send_split import Share, plan_split
+from mailbounce.send_workers import Reporter
 from mailbounce.sending import SendOptions, send_campaign
 from mailbounce.store import Store
 

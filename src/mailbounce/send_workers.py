@@ -10,37 +10,26 @@ transaction), so two workers never claim the same recipient, and every transitio
 committed before the next network step whatever process makes it (DESIGN §6): the state
 machine and its crash guarantees are per delivery.
 
-How many processes (``plan_split``): ``min(concurrency, CPU cores)`` by default, or what
-``--processes`` asks, never more than the connections, and 1 when:
-
-- ``--concurrency 1`` or ``--dry-run``, or at most one recipient is due;
-- a per-domain rate limit is configured (``sending.domains.<d>.rate``): each process would
-  keep its own message slots for the domain, and their first slots would coincide.
-
-Otherwise the limits are split exactly: the connections (8 over 2 processes: 4 and 4; 3: 2
-and 1); ``--limit N`` (shares adding up to N; fewer processes than N); ``--rate R`` (R/P
-each, worker ``i`` starting ``i/R`` seconds later, so the slots interleave as one limiter's
-would); a per-domain connection limit ``c`` (shares adding up to ``c``, at least one each:
-a domain allowed 1 connection makes the run one process). What is not shared: a 421 that
-backs a domain off is learnt by each process on its own (at most one extra attempt per
-other process, deferred as well).
+How many processes and how the limits are split: ``send_split``.
 
 The parent forks before opening any SQLite connection (``sending`` closes its own first),
 then only relays: progress and ``-v`` lines from a pipe per worker, the ids each worker
-decided (for the summary), and its error or its death. Ctrl-C: the workers ignore SIGINT
-(a terminal sends it to the whole process group) and the parent passes each one it gets on
-as ``INTERRUPT_SIGNAL``, which a worker takes as Ctrl-C: whether SIGINT came from a
-terminal or from ``kill -INT`` to the command, each worker sees each Ctrl-C exactly once,
-drains as a one-process run does (``DRAIN_SECONDS``) and gives its claims back; the parent
-waits for them and the run ends interrupted (exit 130). Ctrl-Z and a closed terminal reach
-the workers as they reach the command (same process group). A worker that fails (the
-relay refuses us) or dies (killed): the parent stops the others (``STOP_SIGNAL``: they take
-no new recipient and finish what is under way), waits, and reports it (exit 1); what a
-killed worker left (``claimed``, ``in_flight``) is settled by the next run's recovery, as
-after any crash. The run lock (``lock``) is inherited: a second run still exits 75 while any
-worker lives. A killed parent: each worker watches a pipe only the parent holds open and
-kills itself when it closes, as the parent was (a crash of the whole run: the next run
-recovers).
+decided (for the summary), and its error or its death.
+
+Ctrl-C: the workers ignore SIGINT (a terminal sends it to the whole process group) and the
+parent passes each one it gets on as ``INTERRUPT_SIGNAL``, which a worker takes as Ctrl-C:
+whether SIGINT came from a terminal or from ``kill -INT`` to the command, each worker sees
+each Ctrl-C exactly once, drains as a one-process run does (``DRAIN_SECONDS``) and gives
+its claims back; the parent waits for them and the run ends interrupted (exit 130). Ctrl-Z
+and a closed terminal reach the workers as they reach the command (same process group).
+
+A worker that fails (the relay refuses us) or dies (killed): the parent stops the others
+(``STOP_SIGNAL``: they take no new recipient and finish what is under way), waits, and
+reports it (exit 1); what a killed worker left (``claimed``, ``in_flight``) is settled by
+the next run's recovery, as after any crash. The run lock (``lock``) is inherited: a second
+run still exits 75 while any worker lives. A killed parent: each worker watches a pipe only
+the parent holds open and kills itself when it closes, as the parent was (a crash of the
+whole run: the next run recovers).
 """
 
 from __future__ import annotations
@@ -54,13 +43,13 @@ import struct
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from mailbounce.campaign import Campaign, DomainLimit
-from mailbounce.errors import MailbounceError, UsageError
+from mailbounce.errors import MailbounceError
+from mailbounce.send_split import Share
 
 # A worker's whole job: send its share, report progress and log lines, return the ids of
 # the deliveries it decided. ``sending.deliver`` in the worker process.
@@ -108,17 +97,6 @@ def stop_requests(run_errors: list[BaseException]) -> Iterator[None]:
         _stop_callbacks.remove(stop)
 
 
-@dataclass(frozen=True)
-class Share:
-    """One process's part of a run: its connections and limits (``campaign``), how many
-    recipients it may claim (``limit``) and how long it waits before starting (``delay``,
-    seconds: staggers the ``--rate`` slots)."""
-
-    campaign: Campaign
-    limit: int
-    delay: float = 0.0
-
-
 class Reporter:
     """What a share reports as it goes: progress (``advance``) and ``-v`` lines (``log``).
 
@@ -135,59 +113,6 @@ class Reporter:
 
     def advance(self, steps: int = 1) -> None:
         self._advance(steps)
-
-
-# --- how many processes ---------------------------------------------------------------
-
-
-def plan_split(
-    campaign: Campaign,
-    *,
-    due: int,
-    limited: bool,
-    processes: int | None = None,
-    dry_run: bool = False,
-) -> list[Share]:
-    """The shares of a run of ``due`` recipients (``limited``: ``due`` is ``--limit``'s
-    cap, split exactly); one share: run in this process. See the module docstring."""
-    count = _process_count(campaign, due, processes, dry_run)
-    if count == 1:
-        return [Share(campaign, due)]
-    connections = _parts(min(campaign.concurrency, due), count)
-    limits = _parts(due, count) if limited else [due] * count
-    shares = []
-    for index in range(count):
-        rate = campaign.rate / count if campaign.rate else None
-        delay = index / campaign.rate if campaign.rate else 0.0
-        domains = {
-            domain: replace(limit, concurrency=_parts(limit.concurrency, count)[index])
-            if limit.concurrency
-            else limit
-            for domain, limit in campaign.domains.items()
-        }
-        part = replace(campaign, concurrency=connections[index], rate=rate, domains=domains)
-        shares.append(Share(part, limits[index], delay))
-    return shares
-
-
-def _process_count(campaign: Campaign, due: int, processes: int | None, dry_run: bool) -> int:
-    if processes is not None and processes < 1:
-        raise UsageError(f"--processes must be at least 1, not {processes}")
-    if dry_run or _has_domain_rate(campaign.domains):
-        return 1
-    wanted = processes if processes is not None else os.cpu_count() or 1
-    caps = [wanted, campaign.concurrency, due]
-    caps += [limit.concurrency for limit in campaign.domains.values() if limit.concurrency]
-    return max(1, min(caps))
-
-
-def _has_domain_rate(domains: Mapping[str, DomainLimit]) -> bool:
-    return any(limit.rate for limit in domains.values())
-
-
-def _parts(total: int, count: int) -> list[int]:
-    """``total`` split into ``count`` parts that differ by at most one, largest first."""
-    return [total // count + (1 if index < total % count else 0) for index in range(count)]
 
 
 # --- running the shares ---------------------------------------------------------------
@@ -476,4 +401,4 @@ def _death(status: int | None) -> str:
     return "ended unexpectedly"
 
 
-__all__ = ["Deliver", "Reporter", "Share", "plan_split", "run_split"]
+__all__ = ["Deliver", "Reporter", "run_split", "stop_requests"]

@@ -6,7 +6,9 @@ create or resume the campaign, refusing a changed content; settle what a killed 
 (``claimed`` → pending, ``in_flight`` → uncertain); skip suppressed addresses; then the
 send loop (``delivery``) drives ``concurrency`` SMTP connections from one thread and sends
 the due recipients (pending, and deferred whose ``next_attempt_at`` has come), committing
-the transitions of all its connections together, tick by tick.
+the transitions of all its connections together, tick by tick. With several cores, the
+connections are shared by worker processes, each running that loop on the same campaign
+(``send_workers``: how many, how the limits are split, Ctrl-C and crashes).
 
 Every state change is committed before the next network step (DESIGN §6): ``in_flight`` is
 committed after the server's 354 and before the data and final dot are written, so a crash
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mailbounce import send_workers, tracking
+from mailbounce import send_split, send_workers, tracking
 from mailbounce.campaign import Campaign, CampaignOptions
 from mailbounce.campaign_changes import definition_changes
 from mailbounce.campaign_loading import load_campaign
@@ -96,16 +98,9 @@ def send_campaign(
             limit = options.limit if options.limit is not None else 1 << 62
             due = min(_count_due(store, campaign_id, options), limit)
         # No SQLite connection is open here: the run may fork its worker processes.
-        shares = send_workers.plan_split(
-            campaign, due=due, limited=options.limit is not None, processes=options.processes
-        )
         deliver = _Deliverer(db_path, campaign_id, template, secret, options.now)
         reporting = _Reporting(progress or _no_progress, due, options.log)
-        if len(shares) == 1:
-            with reporting() as reporter:
-                touched = deliver(shares[0], reporter)
-        else:  # the bar opens once the workers are forked (it may run a thread of its own)
-            touched = send_workers.run_split(shares, deliver, reporting)
+        touched = _deliver(campaign, due, options, deliver, reporting)
         with Store(db_path) as store:
             summarise_run(store, campaign_id, report, touched)
         report.attempted = len(touched)
@@ -123,6 +118,24 @@ def send(
     """``mailbounce send``: resolve the campaign from its file and options, then send it."""
     campaign = load_campaign(campaign_options, load_config(config_path))
     return send_campaign(db_path, campaign, options, progress)
+
+
+def _deliver(
+    campaign: Campaign,
+    due: int,
+    options: SendOptions,
+    deliver: _Deliverer,
+    reporting: _Reporting,
+) -> list[int]:
+    """Send the due recipients, in this process or in workers; the ids decided."""
+    shares = send_split.plan_split(
+        campaign, due=due, limited=options.limit is not None, processes=options.processes
+    )
+    if len(shares) == 1:
+        with reporting() as reporter:
+            return deliver(shares[0], reporter)
+    # The bar opens once the workers are forked (it may run a thread of its own).
+    return send_workers.run_split(shares, deliver, reporting)
 
 
 @dataclass(frozen=True)
@@ -150,7 +163,7 @@ class _Deliverer:
     secret: bytes | None
     now: Callable[[], datetime]
 
-    def __call__(self, share: send_workers.Share, reporter: send_workers.Reporter) -> list[int]:
+    def __call__(self, share: send_split.Share, reporter: send_workers.Reporter) -> list[int]:
         with CommitThread(self.db_path) as writer:
             run = DeliveryRun(
                 writer,
