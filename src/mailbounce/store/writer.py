@@ -32,8 +32,9 @@ from mailbounce.store.db import Store
 Job = Callable[[Store], None]
 
 # A checkpoint is asked for every ``CHECKPOINT_EVERY`` commits: a send's commit writes
-# about 15 pages, so about SQLite's default of one checkpoint per 1,000 WAL pages.
-CHECKPOINT_EVERY = 64
+# about 8 (one connection) to 15 pages (eight), so one checkpoint per 1,000-2,000 WAL
+# pages, about SQLite's default of 1,000 (each checkpoint copies the hot pages again).
+CHECKPOINT_EVERY = 128
 # If the checkpoints fall behind (a long reader holds them back), the committing connection
 # checkpoints itself past this many WAL pages (SQLite's automatic checkpoint; other
 # connections: ``db.WAL_AUTOCHECKPOINT_PAGES``): the WAL stays bounded.
