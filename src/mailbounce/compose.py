@@ -224,8 +224,9 @@ class MessageTemplate:
             if filler is not None
         ]
         self._subjects: dict[str, str] = {}
-        # (second, its Date text), replaced as one so that threads never mix two seconds.
-        self._date: tuple[datetime, str] | None = None
+        # (last instant, its second, its Date text), replaced as one so that threads never
+        # mix two seconds.
+        self._date: tuple[datetime, datetime, str] | None = None
 
     def _compile(self, env: SandboxedEnvironment, name: str, source: str | None) -> Filler | None:
         if source is None:
@@ -377,14 +378,18 @@ class MessageTemplate:
         return found
 
     def _date_header(self, moment: datetime) -> str:
-        # A run stamps many messages within each second: format once per second.
-        key = moment.replace(microsecond=0)
+        # A run stamps many messages within each second: format once per second. The send
+        # loop passes one ``datetime`` for all the messages of a turn: known at once.
         last = self._date
+        if last is not None and moment is last[0]:
+            return last[2]
+        key = moment.replace(microsecond=0)
         # Equal instants in two time zones compare equal but are written differently.
-        if last is not None and key == last[0] and key.tzinfo is last[0].tzinfo:
-            return last[1]
+        if last is not None and key == last[1] and key.tzinfo is last[1].tzinfo:
+            self._date = (moment, last[1], last[2])
+            return last[2]
         text = format_datetime(key)
-        self._date = (key, text)
+        self._date = (moment, key, text)
         return text
 
     def _unsubscribe_headers(self, url: str | None) -> str:
