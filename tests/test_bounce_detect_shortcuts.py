@@ -153,6 +153,7 @@ def test_enhanced_status_as_before(text: str) -> None:
     assert enhanced_status(text) == _reference_enhanced_status(text)
 
 
+@settings(deadline=None)
 @given(st.text(max_size=60))
 def test_clean_address_skips_only_clean_values(value: str) -> None:
     control = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
