@@ -17,6 +17,13 @@ back, and is committed at the latest with the next recipient's ``in_flight``, be
 recipient's data. No per-message thread hand-off, lock or commit; one timestamp (seconds)
 per loop turn.
 
+The two threads overlap rather than take turns: while a transaction commits, the loop
+composes the message each of its connections sends next (``_compose_ahead``), so that
+when it returns only the writes remain; a commit that returns hands what became pending
+meanwhile to the commit thread before those writes; and when the recipients held run low
+(``CLAIM_AHEAD``), the commit thread claims the next ones while it would otherwise wait,
+instead of every connection waiting for the loop's own claim.
+
 What a crash (SIGKILL) leaves, at each point (crash points in brackets, for the tests):
 
 - a recipient claimed, its ``in_flight`` not committed (its envelope may be out, even
