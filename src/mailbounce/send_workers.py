@@ -52,8 +52,8 @@ from mailbounce.errors import MailbounceError
 from mailbounce.send_split import Share
 
 # A worker's whole job: send its share, report progress and log lines, return the ids of
-# the deliveries it decided. ``sending.deliver`` in the worker process.
-Deliver = Callable[["Share", "Reporter"], list[int]]
+# the deliveries it decided (``sending._Deliverer``), in this process or in a worker.
+Deliver = Callable[[Share, "Reporter"], list[int]]
 
 
 # Sent by the parent to the other workers when one fails or dies: stop taking recipients,
