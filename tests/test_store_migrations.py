@@ -115,3 +115,22 @@ def test_report_columns_lose_their_in_lists_keeping_their_values(db_path: Path) 
         sql = _deliveries_sql(store.conn)
         MIGRATIONS[2](store.conn)
         assert _deliveries_sql(store.conn) == sql
+
+
+def _temporary_tables(conn: sqlite3.Connection) -> int:
+    """Temporary b-trees SQLite's program for a delivery's UPDATE opens (IN lists)."""
+    program = conn.execute("EXPLAIN UPDATE deliveries SET state = 'claimed' WHERE id = 1")
+    return sum(1 for row in program if row[1] == "OpenEphemeral")
+
+
+def test_the_upgrading_connection_uses_the_new_columns_at_once(db_path: Path) -> None:
+    """The connection that ran m003 computes the columns as a later one does, not with the
+    expressions it had parsed before the schema edit (fewer temporary b-trees than m002's)."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    migrate(conn, MIGRATIONS[:2])
+    before = _temporary_tables(conn)
+    conn.close()
+    with Store(db_path) as upgrading:
+        at_once = _temporary_tables(upgrading.conn)
+    with Store(db_path) as later:
+        assert at_once == _temporary_tables(later.conn) < before

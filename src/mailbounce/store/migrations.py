@@ -208,7 +208,9 @@ def m003_report_columns_without_in_lists(conn: sqlite3.Connection) -> None:
         # same values, only slower. Nothing was changed.
         return
     finally:
-        conn.execute("PRAGMA writable_schema = OFF")
+        # RESET: off, and this connection reads the schema again (with OFF it would go on
+        # computing the columns with the old expressions until closed).
+        conn.execute("PRAGMA writable_schema = RESET")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
