@@ -53,10 +53,15 @@ _TASKS_PER_WORKER = 8
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _RFC5322_DATE = re.compile(
     rf"(?:[A-Z][a-z]{{2}}, +)?([0-9]{{1,2}}) ({'|'.join(_MONTHS)}) ([0-9]{{4}}) "
-    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-][0-9]{2})([0-9]{2})(?=\s|\Z)"
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})(?=\s|\Z)"
 )
 _MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS, 1)}
+# Numbers of the 2-digit fields ("00".."99") and of days ("0".."9" too): a look-up costs a
+# tenth of ``int``.
+_TWO_DIGITS = {f"{n:02d}": n for n in range(100)}
+_DAYS = {**{str(n): n for n in range(10)}, **_TWO_DIGITS}
 _DAY_SECONDS = 86400
+_ZONES: dict[int, timedelta] = {}  # per zone offset in seconds: a few per run, under 4,800
 
 
 def iso_date(value: str | None) -> str | None:
@@ -81,26 +86,27 @@ def _iso_date_fast(match: re.Match[str]) -> str | None:
     """``iso_date`` of a date ``_RFC5322_DATE`` matched: as ``parsedate_to_datetime``
     then ``astimezone(UTC)``: a zone of a day or more is refused (``datetime.timezone``),
     -0000 is UTC, a day or time off the calendar or a result past year 1..9999 is None."""
-    day, month, year, hour, minute, second, zone_hours, zone_minutes = match.groups()
-    hours = int(zone_hours)
-    offset = (abs(hours) * 3600 + int(zone_minutes) * 60) * (-1 if zone_hours[0] == "-" else 1)
-    if not -_DAY_SECONDS < offset < _DAY_SECONDS:
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    offset = _TWO_DIGITS[zone_hours] * 3600 + _TWO_DIGITS[zone_minutes] * 60
+    if offset >= _DAY_SECONDS:
         return None
     try:
+        # Naive, in UTC once the zone is taken off: its isoformat is the aware one's without
+        # "+00:00" (no microseconds here).
         when = datetime(
             int(year),
             _MONTH_NUMBER[month],
-            int(day),
-            int(hour),
-            int(minute),
-            int(second),
-            tzinfo=UTC,
+            _DAYS[day],
+            _TWO_DIGITS[hour],
+            _TWO_DIGITS[minute],
+            _TWO_DIGITS[second],
         )
         if offset:
-            when -= timedelta(seconds=offset)
+            zone = _ZONES.get(offset) or _ZONES.setdefault(offset, timedelta(seconds=offset))
+            when = when - zone if sign == "+" else when + zone
     except (ValueError, OverflowError):
         return None
-    return when.isoformat()
+    return when.isoformat() + "+00:00"
 
 
 @dataclass(frozen=True, slots=True)
