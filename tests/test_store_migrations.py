@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -134,3 +135,34 @@ def test_the_upgrading_connection_uses_the_new_columns_at_once(db_path: Path) ->
         at_once = _temporary_tables(upgrading.conn)
     with Store(db_path) as later:
         assert at_once == _temporary_tables(later.conn) < before
+
+
+def test_rejections_are_read_through_the_partial_index(db_path: Path) -> None:
+    # SQLite uses a partial index only when the query's WHERE holds the index's condition
+    # term for term (m004 respelt both): a report's rejected list must not scan deliveries.
+    from mailbounce.store.reports import _REJECTED
+
+    with Store(db_path) as store:
+        plan = " ".join(
+            row[3] for row in store.conn.execute(f"EXPLAIN QUERY PLAN {_REJECTED}", {"campaign": 1})
+        )
+    assert "USING INDEX deliveries_rejected" in plan, plan
+    assert "SCAN d" not in plan, plan
+
+
+def test_no_in_list_left_in_the_delivery_and_bounce_write_paths(db_path: Path) -> None:
+    # ``x IN ('a', 'b', 'c')`` costs a temporary b-tree at each evaluation (m003, m004; two
+    # constants do not): none may be left in what a send step or a recorded bounce
+    # evaluates per row.
+    with Store(db_path) as store:
+        sql = [
+            row[0]
+            for row in store.conn.execute(
+                "SELECT sql FROM sqlite_master WHERE name IN ('deliveries', 'deliveries_rejected',"
+                " 'bounces_report_insert', 'bounces_report_delete', 'bounces_report_update',"
+                " 'deliveries_count_update')"
+            )
+        ]
+    assert len(sql) == 6
+    for text in sql:
+        assert not re.search(r"IN \(\s*'[^']*'(\s*,\s*'[^']*'){2,}\s*\)", text), text

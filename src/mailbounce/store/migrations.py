@@ -12,6 +12,7 @@ from collections.abc import Callable
 from mailbounce.errors import StoreError
 from mailbounce.store.report_schema import (
     COUNT_UPDATE_TRIGGER,
+    REJECTED_INDEX_AND_BOUNCE_TRIGGERS,
     REPORT_COLUMNS,
     REPORT_COLUMNS_MARK,
     create_report_aggregates,
@@ -213,10 +214,19 @@ def m003_report_columns_without_in_lists(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA writable_schema = RESET")
 
 
+def m004_rejected_index_without_in_list(conn: sqlite3.Connection) -> None:
+    """The partial index of rejected deliveries and the bounces' report triggers test ``=``
+    instead of ``IN`` lists, as m003 did for the columns (issue 2): SQLite tests the index's
+    condition on every UPDATE of a delivery, once on each row's old and new values. The
+    index is rebuilt (one scan of the deliveries); same rows, same triggers' effects."""
+    run_script(conn, REJECTED_INDEX_AND_BOUNCE_TRIGGERS)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_cheaper_count_trigger,
     m003_report_columns_without_in_lists,
+    m004_rejected_index_without_in_list,
 )
 
 

@@ -251,6 +251,33 @@ _IN_LISTS = {
 }
 
 
+# m004: the same spelling for the partial index of rejected deliveries (its WHERE is tested
+# on the old and the new row of every UPDATE: ~9 µs a row with the IN list, ~1 without) and
+# for the bounces' triggers (each bounce recorded against a delivery). ``reports.py``
+# queries the index with this very text: SQLite uses a partial index only when the query's
+# WHERE holds the index's condition term for term.
+REJECTED_SQL = _IN_LISTS[f"outcome IN {REJECTIONS_SQL}"]
+_TOP_KIND_IN = "b.kind IN ('complaint', 'permanent', 'temporary')"
+_TOP_KIND_EQ = "(b.kind = 'complaint' OR b.kind = 'permanent' OR b.kind = 'temporary')"
+_TOP_BOUNCE_EQ = _TOP_BOUNCE.replace(_TOP_KIND_IN, _TOP_KIND_EQ)
+REJECTED_INDEX_AND_BOUNCE_TRIGGERS = f"""
+DROP INDEX deliveries_rejected;
+CREATE INDEX deliveries_rejected ON deliveries(campaign_id, report_date) WHERE {REJECTED_SQL};
+DROP TRIGGER bounces_report_insert;
+DROP TRIGGER bounces_report_delete;
+DROP TRIGGER bounces_report_update;
+CREATE TRIGGER bounces_report_insert AFTER INSERT ON bounces
+WHEN new.delivery_id IS NOT NULL
+BEGIN {_TOP_BOUNCE_EQ.format(row="new")} END;
+CREATE TRIGGER bounces_report_delete AFTER DELETE ON bounces
+WHEN old.delivery_id IS NOT NULL
+BEGIN {_TOP_BOUNCE_EQ.format(row="old")} END;
+CREATE TRIGGER bounces_report_update
+AFTER UPDATE OF delivery_id, campaign_id, kind, reason, party, date, recorded_at ON bounces
+BEGIN {_TOP_BOUNCE_EQ.format(row="old")} {_TOP_BOUNCE_EQ.format(row="new")} END;
+"""
+
+
 def without_in_lists(deliveries_sql: str) -> str:
     """The ``CREATE TABLE deliveries`` text with its generated columns' IN lists spelt as
     equivalent ``=`` tests (m003): the same values, computed without temporary b-trees."""

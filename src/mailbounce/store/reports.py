@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailbounce.store.db import Store
-from mailbounce.store.report_schema import REJECTIONS, REJECTIONS_SQL
+from mailbounce.store.report_schema import REJECTED_SQL, REJECTIONS, REJECTIONS_SQL
 
 REJECTION_OUTCOMES = REJECTIONS
 
@@ -101,7 +101,7 @@ SELECT d.address, d.outcome, d.report_reason AS reason, d.report_kind AS kind,
        d.report_party AS party, COALESCE(b.status, d.status) AS status,
        COALESCE(b.diagnostic, d.last_reply, '') AS diagnostic, d.report_date AS date
 FROM deliveries d LEFT JOIN bounces b ON b.id = d.bounce_id AND d.bounce_kind IS d.outcome
-WHERE d.campaign_id = :campaign AND d.outcome IN {REJECTIONS_SQL}
+WHERE d.campaign_id = :campaign AND {REJECTED_SQL.replace("outcome", "d.outcome")}
 ORDER BY d.report_date DESC, d.id DESC
 """
 
