@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 import trustme
+from hypothesis import HealthCheck, settings
+
+# Never a timing assertion (shared, loaded machines; CI too): no per-example deadline and no
+# "too slow" health check for any property test; each test still sets its own examples.
+settings.register_profile("mailbounce", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("mailbounce")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
