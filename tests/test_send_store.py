@@ -228,3 +228,30 @@ def test_outcome_rows_of_a_run(store: Store, tmp_path: Path, spread: int) -> Non
     assert list(rows[0]) == list(delivery_queries.OUTCOME_COLUMNS)
     assert rows[0]["state"] == "claimed" and rows[0]["attempts"] == 0
     assert delivery_queries.outcomes(store, nov.id, []) == []
+
+
+def test_commit_jobs_take_turns_across_processes(db_path: Path) -> None:
+    # Several send processes order their commits on an flock of <db>.commits (writer.py): a
+    # job runs holding it, so another process's job waits in the kernel (woken at once),
+    # not in SQLite's sleeping busy handler; it is free again between jobs.
+    import fcntl
+    import os
+
+    Store(db_path).close()
+    seen: list[bool] = []
+
+    def held_by_someone() -> bool:
+        fd = os.open(f"{db_path}.commits", os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    with CommitThread(db_path) as writer:
+        writer.submit(lambda store: seen.append(held_by_someone()))
+        writer.collect()
+        assert seen == [True]
+        assert not held_by_someone()

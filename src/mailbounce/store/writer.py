@@ -14,17 +14,25 @@ COMMIT of this thread: SQLite's automatic checkpoint took about a quarter of thi
 time, while the send loop waited for the commit (issue 2). Durability is unchanged (WAL,
 synchronous=NORMAL: a checkpoint only moves what is already committed).
 
+Several send processes on one database (``send_workers``) take turns for their commits on
+an ``flock`` of ``<db>.commits`` (``CommitTurns``): a process waiting for its turn is woken by
+the kernel the moment the other's COMMIT is done, where SQLite's own busy handler sleeps 1,
+2, 5 ms... between tries (measured on a 2-process send: 6-19% of the commits slept at least
+1 ms, and the processes used one core between them). The lock only orders this thread's
+transactions; every other writer still queues on SQLite's busy_timeout as before.
+
 A PostgreSQL backend would not need this: its row locks let each connection commit alone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mailbounce.store.db import Store
@@ -78,10 +86,30 @@ class Checkpointer:
         self.store.close()
 
 
+class CommitTurns:
+    """An exclusive ``flock`` held around each job of a ``CommitThread`` (see the module
+    docstring). Released by the kernel if the process dies: never stale."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._fd = os.open(f"{db_path}.commits", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # blocks with the GIL released
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 class CommitThread:
     """Runs one ``Job`` at a time on its own connection, in its own thread."""
 
     def __init__(self, db_path: Path) -> None:
+        self.turns = CommitTurns(db_path)
         self.store = Store(db_path, shared_by_threads=True)
         self.store.conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_AUTOCHECKPOINT}")
         self.checkpoints = Checkpointer(db_path)
@@ -124,7 +152,8 @@ class CommitThread:
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
             try:
-                job(self.store)
+                with self.turns.turn():
+                    job(self.store)
             except BaseException as exc:  # handed to collect(), raised in the loop's thread
                 self._error = exc
                 if self.store.conn.in_transaction:
@@ -141,6 +170,7 @@ class CommitThread:
         self._thread.join()
         self.checkpoints.close()
         self.store.close()
+        self.turns.close()
         os.close(self._done_read)
         os.close(self._done_write)
 
