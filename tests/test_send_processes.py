@@ -64,7 +64,8 @@ class Split:
 
 SPLITS: list[tuple[str, dict[str, object], dict[str, object], Split]] = [
     # (case, campaign changes, plan_split arguments, expected)
-    ("default: one per core", {"concurrency": 8}, {"due": 1000, "processes": 2}, Split(2, [4, 4])),
+    ("default: one process", {"concurrency": 8}, {"due": 1000}, Split(1, [8])),
+    ("two processes asked", {"concurrency": 8}, {"due": 1000, "processes": 2}, Split(2, [4, 4])),
     ("uneven connections", {"concurrency": 3}, {"due": 1000, "processes": 2}, Split(2, [2, 1])),
     ("more processes asked", {"concurrency": 2}, {"due": 1000, "processes": 4}, Split(2, [1, 1])),
     ("one connection", {"concurrency": 1}, {"due": 1000, "processes": 2}, Split(1, [1])),

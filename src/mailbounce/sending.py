@@ -59,8 +59,8 @@ class SendOptions:
     dry_run: bool = False
     resend_uncertain: bool = False
     force: bool = False
-    # Worker processes sharing the connections (``send_workers``); None: as many as the
-    # machine has cores, within the connections and limits.
+    # Worker processes sharing the connections (``send_workers``); None: one (see
+    # ``send_split`` for why), within the connections and limits.
     processes: int | None = None
     check_dns: bool = True  # the pre-send check may query DNS (MX of the list's domains)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -67,8 +67,8 @@ def send_command(
         int | None,
         typer.Option(
             min=1,
-            help="Processes sharing the connections (default: one per CPU core, at most"
-            " --concurrency; 1 with per-domain rate limits).",
+            help="Processes sharing the connections (default 1; at most --concurrency;"
+            " 1 with per-domain rate limits). More can help on a loaded many-core machine.",
         ),
     ] = None,
     retry_after: Annotated[
