@@ -26,7 +26,7 @@ from mailbounce.bounces._textblocks import _first_line_matching, body_text, enha
 from mailbounce.bounces.base import (
     ASCII_TRANSPARENT,
     Mail,
-    content_charset,
+    decoded_part_text,
     header_items,
     part_text,
     walk_parts,
@@ -46,20 +46,7 @@ def _samples() -> list[Message]:
 
 def _reference_part_text(part: Message) -> str:
     """``part_text`` as it was: always through ``get_payload(decode=True)``."""
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        raw = part.get_payload()
-        return raw if isinstance(raw, str) else ""
-    charset = content_charset(part) or "utf-8"
-    for candidate in (charset, "utf-8", "cp1252"):
-        try:
-            text = payload.decode(candidate)
-            break
-        except (LookupError, UnicodeDecodeError):
-            continue
-    else:
-        text = payload.decode("latin-1")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return decoded_part_text(part)
 
 
 def _reference_enhanced_status(text: str) -> str | None:

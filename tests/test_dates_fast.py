@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbounce.analysis_pool import iso_date
+from mailbounce.analysis_pool import iso_date, iso_date_stdlib
 
 
 def stdlib_iso_date(value: str | None) -> str | None:
     """The reference: ``email.utils.parsedate_to_datetime`` then UTC (iso_date before the
     fast path)."""
-    from email.utils import parsedate_to_datetime
-
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-        if when is None:
-            return None
-        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return when.isoformat()
+    return iso_date_stdlib(value) if value else None
 
 
 def _digits(low: int, high: int, width: int) -> st.SearchStrategy[str]:

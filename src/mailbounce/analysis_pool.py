@@ -71,6 +71,12 @@ def iso_date(value: str | None) -> str | None:
     match = _RFC5322_DATE.match(value)
     if match is not None and match.group(3)[:2] != "00":  # "0099" is 1999 to the stdlib
         return _iso_date_fast(match)
+    return iso_date_stdlib(value)
+
+
+def iso_date_stdlib(value: str) -> str | None:
+    """``iso_date`` through ``email.utils.parsedate_to_datetime``: every other form (and the
+    reference the fast path is tested against)."""
     try:
         when = parsedate_to_datetime(value)
         if when is None:

@@ -95,6 +95,12 @@ def part_text(part: Message) -> str:
             # ASCII text, no transfer decoding), and decoding those bytes with this charset
             # gives ``raw`` back: skip both copies (issue 3, round 3 profile).
             return raw.replace("\r\n", "\n").replace("\r", "\n") if "\r" in raw else raw
+    return decoded_part_text(part)
+
+
+def decoded_part_text(part: Message) -> str:
+    """``part_text`` the general way: transfer-decoded bytes, then the charset (the
+    reference its ASCII shortcut is tested against)."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         raw = part.get_payload()

@@ -166,6 +166,20 @@ BEGIN {_remove("old")} {_add("new")} END;
 """
 
 
+def _bounce_report_triggers(top_bounce: str) -> str:
+    """The triggers copying a delivery's top bounce into it (m001; m004 respells them)."""
+    return f"""CREATE TRIGGER bounces_report_insert AFTER INSERT ON bounces
+WHEN new.delivery_id IS NOT NULL
+BEGIN {top_bounce.format(row="new")} END;
+CREATE TRIGGER bounces_report_delete AFTER DELETE ON bounces
+WHEN old.delivery_id IS NOT NULL
+BEGIN {top_bounce.format(row="old")} END;
+CREATE TRIGGER bounces_report_update
+AFTER UPDATE OF delivery_id, campaign_id, kind, reason, party, date, recorded_at ON bounces
+BEGIN {top_bounce.format(row="old")} {top_bounce.format(row="new")} END;
+"""
+
+
 SCHEMA = f"""
 CREATE TABLE campaign_counts (
     campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
@@ -190,16 +204,7 @@ BEGIN {_remove("old")} END;
 CREATE TRIGGER deliveries_count_update AFTER UPDATE OF {_COUNTED} ON deliveries
 WHEN {_key_changed()}
 BEGIN {_remove("old")} {_add("new")} END;
-CREATE TRIGGER bounces_report_insert AFTER INSERT ON bounces
-WHEN new.delivery_id IS NOT NULL
-BEGIN {_TOP_BOUNCE.format(row="new")} END;
-CREATE TRIGGER bounces_report_delete AFTER DELETE ON bounces
-WHEN old.delivery_id IS NOT NULL
-BEGIN {_TOP_BOUNCE.format(row="old")} END;
-CREATE TRIGGER bounces_report_update
-AFTER UPDATE OF delivery_id, campaign_id, kind, reason, party, date, recorded_at ON bounces
-BEGIN {_TOP_BOUNCE.format(row="old")} {_TOP_BOUNCE.format(row="new")} END;
-CREATE TRIGGER events_report_deferred AFTER INSERT ON events
+{_bounce_report_triggers(_TOP_BOUNCE)}CREATE TRIGGER events_report_deferred AFTER INSERT ON events
 WHEN new.type = 'send.deferred' AND new.delivery_id IS NOT NULL
 BEGIN
     UPDATE deliveries SET deferrals_seen = deferrals_seen | {_deferral_bits("new.data_json")}
@@ -266,16 +271,7 @@ CREATE INDEX deliveries_rejected ON deliveries(campaign_id, report_date) WHERE {
 DROP TRIGGER bounces_report_insert;
 DROP TRIGGER bounces_report_delete;
 DROP TRIGGER bounces_report_update;
-CREATE TRIGGER bounces_report_insert AFTER INSERT ON bounces
-WHEN new.delivery_id IS NOT NULL
-BEGIN {_TOP_BOUNCE_EQ.format(row="new")} END;
-CREATE TRIGGER bounces_report_delete AFTER DELETE ON bounces
-WHEN old.delivery_id IS NOT NULL
-BEGIN {_TOP_BOUNCE_EQ.format(row="old")} END;
-CREATE TRIGGER bounces_report_update
-AFTER UPDATE OF delivery_id, campaign_id, kind, reason, party, date, recorded_at ON bounces
-BEGIN {_TOP_BOUNCE_EQ.format(row="old")} {_TOP_BOUNCE_EQ.format(row="new")} END;
-"""
+{_bounce_report_triggers(_TOP_BOUNCE_EQ)}"""
 
 
 def without_in_lists(deliveries_sql: str) -> str:
