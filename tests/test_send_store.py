@@ -255,3 +255,38 @@ def test_commit_jobs_take_turns_across_processes(db_path: Path) -> None:
         writer.collect()
         assert seen == [True]
         assert not held_by_someone()
+
+
+def test_ctrl_c_while_settling_is_raised_once_the_job_is_done(db_path: Path) -> None:
+    # settle() waits for the job in progress at the end of a run; a Ctrl-C meanwhile must
+    # not be swallowed with the job's error (a run interrupted then ended with exit 0, CI),
+    # nor leave the job running on the connection the caller goes on using.
+    import os
+    import signal
+    import sys
+    import threading
+
+    Store(db_path).close()
+    release = threading.Event()
+    main = threading.get_ident()
+
+    def interrupt_while_settling() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            frame = sys._current_frames().get(main)
+            if frame is not None and frame.f_code.co_name == "settle":
+                break
+            time.sleep(0.001)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        release.set()
+
+    with CommitThread(db_path) as writer:
+        writer.submit(lambda store: (release.wait(30), None)[1])
+        helper = threading.Thread(target=interrupt_while_settling)
+        helper.start()
+        with pytest.raises(KeyboardInterrupt):
+            writer.settle()
+        helper.join()
+        assert release.is_set()
+        assert not writer.busy

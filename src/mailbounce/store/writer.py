@@ -145,9 +145,20 @@ class CommitThread:
 
     def settle(self) -> None:
         """Wait for the job in progress, if any, dropping its error (the caller is already
-        failing): the connection is then free for the caller's own clean-up."""
-        with contextlib.suppress(BaseException):  # the caller's own error is the one reported
-            self.collect()
+        failing, or the run is over): the connection is then free for the caller's own
+        clean-up. A Ctrl-C while waiting is not lost: raised once the job is done (it was
+        swallowed with the job's error, and a run ended with exit 0; issue 2, CI)."""
+        interrupted = False
+        while self.busy:
+            try:
+                os.read(self._done_read, 1)
+            except KeyboardInterrupt:
+                interrupted = True
+                continue
+            self.busy = False
+            self._error = None  # the caller's own error, if any, is the one reported
+        if interrupted:
+            raise KeyboardInterrupt
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
