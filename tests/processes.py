@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from pathlib import Path
 
 
@@ -14,3 +15,15 @@ def kill_child_processes() -> int:
     for child in children:
         os.kill(int(child), signal.SIGKILL)
     return len(children)
+
+
+def interruptible_command(*args: str) -> list[str]:
+    """``python -m mailbounce ARGS`` with Ctrl-C (SIGINT) raising KeyboardInterrupt, as at a
+    terminal, even when the tests run where SIGINT is ignored: a shell starts background
+    jobs (``cmd &``) with SIGINT ignored, the children inherit it, and Python then installs
+    no handler of its own (a Ctrl-C test would see the run end with exit 0)."""
+    code = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler);"
+        "sys.argv[0] = 'mailbounce'; from mailbounce.cli import main; main()"
+    )
+    return [sys.executable, "-c", code, *args]

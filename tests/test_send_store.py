@@ -281,12 +281,17 @@ def test_ctrl_c_while_settling_is_raised_once_the_job_is_done(db_path: Path) -> 
         time.sleep(0.05)
         release.set()
 
-    with CommitThread(db_path) as writer:
-        writer.submit(lambda store: (release.wait(30), None)[1])
-        helper = threading.Thread(target=interrupt_while_settling)
-        helper.start()
-        with pytest.raises(KeyboardInterrupt):
-            writer.settle()
-        helper.join()
-        assert release.is_set()
-        assert not writer.busy
+    # As at a terminal, even where SIGINT is ignored (tests started as a background job).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with CommitThread(db_path) as writer:
+            writer.submit(lambda store: (release.wait(30), None)[1])
+            helper = threading.Thread(target=interrupt_while_settling)
+            helper.start()
+            with pytest.raises(KeyboardInterrupt):
+                writer.settle()
+            helper.join()
+            assert release.is_set()
+            assert not writer.busy
+    finally:
+        signal.signal(signal.SIGINT, previous)
