@@ -6,9 +6,9 @@ create or resume the campaign, refusing a changed content; settle what a killed 
 (``claimed`` → pending, ``in_flight`` → uncertain); skip suppressed addresses; then the
 send loop (``delivery``) drives ``concurrency`` SMTP connections from one thread and sends
 the due recipients (pending, and deferred whose ``next_attempt_at`` has come), committing
-the transitions of all its connections together, tick by tick. With several cores, the
-connections are shared by worker processes, each running that loop on the same campaign
-(``send_workers``: how many, how the limits are split, Ctrl-C and crashes).
+the transitions of all its connections together, tick by tick. With ``--processes N``,
+the connections are shared by worker processes, each running that loop on the same campaign
+(``send_split``: how many, how the limits are split; ``send_workers``: Ctrl-C and crashes).
 
 Every state change is committed before the next network step (DESIGN §6): ``in_flight`` is
 committed after the server's 354 and before the data and final dot are written, so a crash
