@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -27,3 +28,17 @@ def interruptible_command(*args: str) -> list[str]:
         "sys.argv[0] = 'mailbounce'; from mailbounce.cli import main; main()"
     )
     return [sys.executable, "-c", code, *args]
+
+
+def exhaust_after_killing_workers(chunks: Iterator[object]) -> None:
+    """Take one item of a ``--jobs`` run, SIGKILL its workers, and check that the rest of
+    the run stops with the one-line error naming their death."""
+    import pytest
+
+    from mailbounce.errors import MailbounceError
+
+    next(chunks)
+    assert kill_child_processes() > 0
+    with pytest.raises(MailbounceError, match="worker process died"):
+        for _ in chunks:
+            pass
