@@ -263,6 +263,12 @@ _EVENT = (
     "INSERT INTO events (at, type, address, campaign_id, delivery_id, data_json)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
+# The event of each outcome but ``sent``: an accepted message is recorded by its delivery
+# row alone (state, last_reply, last_attempt_at, updated_at), which is final and kept; its
+# event repeated them. Nothing read it (the report reads the rows, ``deferrals_seen`` the
+# ``send.deferred`` events), and it cost a third of the bytes each send commit writes to
+# the WAL: the event row and a leaf of ``events_address`` per message (issue 2).
+_EVENT_TYPES = {state: f"send.{state}" for state in DeliveryState if state is not S.SENT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,10 +313,11 @@ def record_steps(
     """Commit the transitions of many deliveries in one transaction (the send loop's tick).
 
     Each delivery moves one step (checked against ``TRANSITIONS``): into ``in_flight``, or
-    from its attempt to its outcome with its ``send.<state>`` event and, for a hard bounce,
-    its suppression. One statement per kind of step (``executemany``) and one commit for
-    all: a tick of eight connections pays one COMMIT, not sixteen. All or nothing: a
-    delivery another run moved fails the whole transaction (``StoreError``).
+    from its attempt to its outcome with its ``send.<state>`` event (none for ``sent``: see
+    ``_EVENT_TYPES``) and, for a hard bounce, its suppression. One statement per kind of
+    step (``executemany``) and one commit for all: a tick of eight connections pays one
+    COMMIT, not sixteen. All or nothing: a delivery another run moved fails the whole
+    transaction (``StoreError``).
     """
     with store.transaction() as conn:
         if in_flight:
@@ -375,14 +382,17 @@ def _record_concluded(conn: sqlite3.Connection, concluded: Sequence[Concluded], 
                 outcome.skip_cause,
             )
         )
-        data = _event_data(outcome.reply, reason)
-        events.append(
-            (at, f"send.{outcome.state}", delivery.address, delivery.campaign_id, delivery.id, data)
-        )
+        if outcome.state is not S.SENT:
+            data = _event_data(outcome.reply, reason)
+            event_type = _EVENT_TYPES[outcome.state]
+            events.append(
+                (at, event_type, delivery.address, delivery.campaign_id, delivery.id, data)
+            )
     for (target, count), rows in groups.items():
         changed = conn.executemany(_OUTCOME_SQL[target, count], rows).rowcount
         _check_all_changed(conn, changed, [row[1] for row in rows], target)
-    conn.executemany(_EVENT, events)
+    if events:
+        conn.executemany(_EVENT, events)
     for item in concluded:
         delivery, outcome = item.delivery, item.outcome
         if outcome.suppress_as is not None and outcome.state is S.FAILED:
