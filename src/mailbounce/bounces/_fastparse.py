@@ -49,6 +49,13 @@ _HEADER_BLOCK = re.compile(f"(?:{_FIELD_LINES})*")
 # (name, value) as ``Compat32.header_source_parse`` gives them: the value without the blanks
 # after the colon and without its final line ending.
 _FIELD = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n?")
+# ``_FIELD`` (possessive: it never backtracks there) or, for a line that is no field line,
+# that line: over lines up to a blank one, ``findall`` gives the fields, and ("", "") for
+# each line that ends the header block early.
+_FIELD_OR_LINE = re.compile(
+    r"([\x21-\x39\x3b-\x7e]++):[ \t]*+([^\n]*+(?:\n[ \t][^\n]*+)*+)\n?|[^\n]*+\n"
+)
+_NOT_A_FIELD = ("", "")
 # A Content-Type value whose parameters ``_boundary`` reads itself: "type; name=value; ...",
 # values a token or a quoted string without ``;``, ``\``, ``*`` or control characters.
 _BLANKS = r"[ \t\n]*"
@@ -120,6 +127,17 @@ def _read_headers(msg: IndexedMessage, text: str, start: int, end: int) -> int:
         line_end = end if newline < 0 else newline
         msg.set_unixfrom(text[start:line_end])
         pos = line_end if newline < 0 else newline + 1
+    if text.startswith("\n", pos, end):
+        msg._headers = []  # type: ignore[attr-defined]  # no field: the body follows
+        return pos + 1
+    blank = text.find("\n\n", pos, end)
+    if blank >= 0:
+        # The usual block, field lines up to a blank line, read in one pass (two before:
+        # ``_HEADER_BLOCK`` then ``_FIELD``, a third of the parse's time).
+        fields = _FIELD_OR_LINE.findall(text, pos, blank + 1)
+        if _NOT_A_FIELD not in fields:
+            msg._headers = fields  # type: ignore[attr-defined]
+            return blank + 2
     block_end = _HEADER_BLOCK.match(text, pos, end).end()  # type: ignore[union-attr]
     if block_end == end:
         # A header line ending the text lacks its newline: ``\Z`` took it, ``\n?`` does too.
