@@ -131,6 +131,39 @@ def test_claim_then_transitions(store: Store, tmp_path: Path) -> None:
     assert [(d.address, d.attempts) for d in due] == [("cid@example.org", 1)]
 
 
+def test_outcome_events_all_but_sent(store: Store, tmp_path: Path) -> None:
+    """A deferral (read by the report's ``deferrals_seen``) and a failure keep their event;
+    an accepted message is recorded by its delivery row alone (state, reply, times)."""
+    campaign_id, _ = setup_campaign(store, tmp_path)
+    campaign_rows.skip_suppressed(store, campaign_id)
+    ann, cid, gone = st.claim_due(store, campaign_id, worker="w", now=NOW, limit=10)
+    flying = [st.InFlight(d.id, None, f"<{d.id}@x>") for d in (ann, cid, gone)]
+    st.record_steps(store, flying, [], now=NOW)
+    greylisted = st.Outcome(
+        DeliveryState.DEFERRED, reply="451 4.7.1 greylisted", next_attempt_at=LATER
+    )
+    concluded = [
+        st.Concluded(ann, st.Outcome(DeliveryState.SENT, reply="250 ok"), True),
+        st.Concluded(cid, greylisted, True),
+        st.Concluded(gone, st.Outcome(DeliveryState.FAILED, reply="554 no"), True),
+    ]
+    st.record_steps(store, [], concluded, now=LATER)
+    events = store.conn.execute(
+        "SELECT type, address, delivery_id, data_json FROM events WHERE type LIKE 'send.%'"
+        " ORDER BY id"
+    ).fetchall()
+    assert [tuple(row) for row in events] == [
+        ("send.deferred", cid.address, cid.id, '{"reply": "451 4.7.1 greylisted", "reason": null}'),
+        ("send.failed", gone.address, gone.id, '{"reply": "554 no", "reason": null}'),
+    ]
+    row = store.conn.execute(
+        "SELECT state, last_reply, attempts, last_attempt_at, updated_at FROM deliveries"
+        " WHERE id = ?",
+        (ann.id,),
+    ).fetchone()
+    assert tuple(row) == ("sent", "250 ok", 1, NOW, LATER)
+
+
 def test_recover_interrupted(store: Store, tmp_path: Path) -> None:
     campaign_id, _ = setup_campaign(store, tmp_path)
     campaign_rows.skip_suppressed(store, campaign_id)
