@@ -9,7 +9,8 @@ very ``str`` look-ups the loops made (``literal in text``, or
 short-circuits. So the same answer, by construction: a marker holds when its view has no
 exact lower-cased form (None) or holds a literal of each of its sets; a gate when one marker
 holds and its ``also`` does. Gates are still asked lazily, in registry order, up to the
-detector that matches (asking all of them at once built views no detector needed).
+detector that matches (asking all of them at once built views no detector needed); in
+``next_asked`` a gate fetches the texts of all its checks before testing them.
 ``tests/test_bounce_gates.py`` compares each compiled gate with its ``Markers`` on every
 sample and on generated mail.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from mailbounce.bounces._markers import Markers, _view
+from mailbounce.bounces._markers import PRESENCE, Markers, _view, gate_text, header_names
 from mailbounce.bounces.base import Detector, Gate, Mail
 from mailbounce.regex_literals import generated_function
 
@@ -85,12 +86,12 @@ def _statements(gate: Markers, lines: list[str]) -> None:
         _statements(gate.also, lines)
 
 
-def _holds(limit: int | None, sets: tuple[tuple[str, ...], ...]) -> str:
-    """``_markers._holds`` as an expression on ``text``: a literal of each set."""
+def _holds(limit: int | None, sets: tuple[tuple[str, ...], ...], text: str = "text") -> str:
+    """``_markers._holds`` as an expression on the local ``text``: a literal of each set."""
     if limit is None:
-        tests = [[f"{literal!r} in text" for literal in one] for one in sets]
+        tests = [[f"{literal!r} in {text}" for literal in one] for one in sets]
     else:
-        tests = [[f"text.find({lit!r}, 0, {limit}) != -1" for lit in one] for one in sets]
+        tests = [[f"{text}.find({lit!r}, 0, {limit}) != -1" for lit in one] for one in sets]
     if not tests:
         return "True"
     return "(" + " and ".join("(" + " or ".join(one) + ")" for one in tests) + ")"
@@ -104,45 +105,75 @@ def next_asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> NextAs
     index of the first detector from ``start`` on whose gate does not say False (an ungated
     detector is always asked), ``len(gated)`` when none is left.
 
-    Each gate is the expression of its checks in ``Markers.__call__``'s order, ``or`` and
-    ``and`` short-circuiting as its loops did, a view fetched (built on first use) only when
-    its check is reached: the same answers and the same views built as asking the gates in
-    turn, without a Python call per gate (~37 a message).
+    Each gate is its checks in ``Markers.__call__``'s order, ``or`` and ``and``
+    short-circuiting as its loops did, so the same answers as asking the gates in turn,
+    without a Python call per gate (~37 a message). The texts a gate's part reads are
+    fetched (built on first use) in statements before its test, each kept in a local of the
+    call, so a check is one ``in`` (issue 3, round 4: fetching the view inside every check
+    cost as much as the look-ups). A part may thus build a view its first holding check
+    did not need; a view that raises makes ``_detect`` ask the gates in turn, lazily.
     """
-    local_of: dict[str, str] = {}  # view key -> the local holding it within one call
-    tests: list[str] = []
+    local_of: dict[tuple[str, int], str] = {}  # (view key, lowered) -> the local holding it
+    lines: list[str] = []
     for index, (_, gate) in enumerate(gated):
         if gate is None:
-            tests.append(f"    if start <= {index}:")
+            lines += [f"    if start <= {index}:", f"        return {index}"]
         elif isinstance(gate, Markers):
-            tests.append(f"    if start <= {index} and {_gate_expression(gate, local_of)}:")
+            lines.append(f"    if start <= {index}:")
+            lines += _gate_statements(gate, index, local_of, "        ", set())
         else:
             raise TypeError(f"a registry gate must be Markers to be compiled: {gate!r}")
-        tests.append(f"        return {index}")
-    lines = ["def next_asked(mail, start):", "    views = mail._views"]
+    head = ["def next_asked(mail, start):"]
     if local_of:
-        lines.append("    " + " = ".join(local_of.values()) + " = None")
-    lines += [*tests, f"    return {len(gated)}"]
-    return generated_function(lines, "next_asked", {"_built": _built}, "<detector gates>")
+        head.append("    " + " = ".join(local_of.values()) + " = None")
+    namespace: dict[str, object] = {"_gate_text": gate_text, "_header_names": header_names}
+    return generated_function(
+        [*head, *lines, f"    return {len(gated)}"], "next_asked", namespace, "<detector gates>"
+    )
 
 
-def _built(mail: Mail, key: str) -> tuple[str, str | None]:
-    """A view built on first use and kept (``views.get`` found none)."""
-    view = mail._views[key] = _view(mail, key)
-    return view
+def _gate_statements(
+    gate: Markers,
+    index: int,
+    local_of: dict[tuple[str, int], str],
+    indent: str,
+    fetched: set[str],
+) -> list[str]:
+    """``Markers.__call__`` as statements: the texts of a part fetched (those the gate has
+    not fetched yet), then its test; the ``also`` part nested under it; ``return index``
+    when every part holds."""
+    lines: list[str] = []
+    if not gate.always:
+        if not gate._checks:
+            return lines  # never holds: the detector is not asked
+        for key, lowered, _, _ in gate._checks:
+            local = _local(key, lowered, local_of)
+            if local not in fetched:
+                fetched.add(local)
+                lines.append(f"{indent}if {local} is None:")
+                lines.append(f"{indent}    {local} = {_fetch(key, lowered)}")
+        tests = " or ".join(_check_expression(*check, local_of) for check in gate._checks)
+        lines.append(f"{indent}if {tests}:")
+        indent += "    "
+    if gate.also is not None:
+        return lines + _gate_statements(gate.also, index, local_of, indent, fetched)
+    return [*lines, f"{indent}return {index}"]
 
 
-def _gate_expression(gate: Markers, local_of: dict[str, str]) -> str:
-    """``Markers.__call__`` as one expression (its ``also`` part after ``and``)."""
-    if gate.always:
-        first = "True"
-    elif not gate._checks:
-        first = "False"
-    else:
-        first = " or ".join(_check_expression(*check, local_of) for check in gate._checks)
-    if gate.also is None:
-        return f"({first})"
-    return f"(({first}) and {_gate_expression(gate.also, local_of)})"
+def _fetch(key: str, lowered: int) -> str:
+    if _is_presence(key):
+        return "_header_names(mail)"
+    return f"_gate_text(mail, {key!r}, {lowered})"
+
+
+def _is_presence(key: str) -> bool:
+    return key.startswith(PRESENCE)
+
+
+def _local(key: str, lowered: int, local_of: dict[tuple[str, int], str]) -> str:
+    """The local for a text; every presence check shares the one of the header names."""
+    slot = (PRESENCE, 0) if _is_presence(key) else (key, lowered)
+    return local_of.setdefault(slot, f"t{len(local_of)}")
 
 
 def _check_expression(
@@ -150,12 +181,11 @@ def _check_expression(
     lowered: int,
     limit: int | None,
     sets: tuple[tuple[str, ...], ...],
-    local_of: dict[str, str],
+    local_of: dict[tuple[str, int], str],
 ) -> str:
-    """One check: the view fetched (a view is a non-empty tuple, so ``or`` builds it only
-    when absent), then no exact lower-cased form, or a literal of each set. The view is
-    kept in a local of the call (None until first fetched): the ~60 checks of a message
-    read some 14 views, and a local costs less than a ``views.get`` call (round 3)."""
-    local = local_of.setdefault(key, f"v{len(local_of)}")
-    view = f"({local} or ({local} := views.get({key!r}) or _built(mail, {key!r})))"
-    return f"((text := {view}[{lowered}]) is None or {_holds(limit, sets)})"
+    """One check on its fetched text: a literal of each set (``_holds``); a presence check
+    is the header's lower-cased name among the message's (``in mail.msg``)."""
+    local = _local(key, lowered, local_of)
+    if _is_presence(key):
+        return f"({key[len(PRESENCE) :]!r} in {local})"
+    return _holds(limit, sets, local)

@@ -13,8 +13,10 @@ text ``folded`` cannot lower-case exactly, makes the gate say True: ``detect`` d
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 
+from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._prefilter import folded, folds_exactly
 from mailbounce.bounces._textblocks import (
     NOT_FOLDED,
@@ -28,6 +30,7 @@ from mailbounce.regex_literals import literal_sets
 BODY = "body"  # ``_textblocks.body_text``
 RECEIVED = "received"  # every Received header of the bounce itself, joined
 PRESENT = re.compile("")  # a header field that is there at all (any value)
+PRESENCE = "present:"  # the view key prefix of a ``PRESENT`` marker's header
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def _holds(text: str, limit: int | None, sets: tuple[tuple[str, ...], ...]) -> b
 def _check(marker: Marker) -> tuple[str, int, int | None, tuple[tuple[str, ...], ...] | None]:
     if marker.pattern is PRESENT:
         # The view of a header's presence is "1" when it is there, "" when not.
-        return ("present:" + marker.field.lower(), 0, None, (("1",),))
+        return (PRESENCE + marker.field.lower(), 0, None, (("1",),))
     lowered = 1 if marker.pattern.flags & re.IGNORECASE else 0
     return (marker.field.lower(), lowered, marker.limit, literal_sets(marker.pattern))
 
@@ -102,8 +105,6 @@ _ABSENT = ("", "")
 
 def _view(mail: Mail, key: str) -> tuple[str, str | None]:
     """A field's text and its exact lower-cased form (None when it has none)."""
-    if key.startswith("present:"):
-        return _THERE if key[len("present:") :] in mail.msg else _ABSENT
     if key == BODY:
         # The lower-cased body the detectors' own look-ups use, not a second copy.
         text = body_text(mail)
@@ -112,5 +113,44 @@ def _view(mail: Mail, key: str) -> tuple[str, str | None]:
     if key == RECEIVED:
         text, lowered = received_joined(mail)  # ``lowered`` is ``text.lower()``
         return text, lowered if folds_exactly(text) else None
+    if key.startswith(PRESENCE):
+        return _THERE if key[len(PRESENCE) :] in mail.msg else _ABSENT
     text = mail.header(key)
     return text, folded(text)
+
+
+class _Unsure(str):
+    """The text of a view without an exact lower-cased form: every literal may be there
+    (``in`` holds, ``find`` finds it at 0), so each check on it says True as ``Markers``
+    does for None, without a test of its own in every generated check."""
+
+    __slots__ = ()
+
+    def __contains__(self, literal: object) -> bool:
+        return True
+
+    def find(self, *_: object) -> int:
+        return 0
+
+
+UNSURE = _Unsure()
+
+
+def gate_text(mail: Mail, key: str, lowered: int) -> str:
+    """The text a generated gate checks (``_dispatch``): the view (built on first use and
+    kept on ``mail``) lower-cased or not, ``UNSURE`` where ``_view`` gives None."""
+    view = mail._views.get(key)
+    if view is None:
+        view = mail._views[key] = _view(mail, key)
+    text = view[lowered]
+    return UNSURE if text is None else text
+
+
+def header_names(mail: Mail) -> Container[str]:
+    """The message's header names lower-cased: ``name in mail.msg`` is ``name.lower()`` in
+    them (compat32 ``Message.__contains__``), answered from the header index when there is
+    one (one look-up per presence check instead of a view each, round 4)."""
+    msg = mail.msg
+    if isinstance(msg, IndexedMessage):
+        return msg._header_index()
+    return {name.lower() for name in msg}  # ``Message`` iterates over its names
