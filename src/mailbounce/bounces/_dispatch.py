@@ -114,22 +114,49 @@ def next_asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> NextAs
     did not need; a view that raises makes ``_detect`` ask the gates in turn, lazily.
     """
     local_of: dict[tuple[str, int], str] = {}  # (view key, lowered) -> the local holding it
-    lines: list[str] = []
-    for index, (_, gate) in enumerate(gated):
-        if gate is None:
-            lines += [f"    if start <= {index}:", f"        return {index}"]
-        elif isinstance(gate, Markers):
-            lines.append(f"    if start <= {index}:")
-            lines += _gate_statements(gate, index, local_of, "        ", set())
-        else:
-            raise TypeError(f"a registry gate must be Markers to be compiled: {gate!r}")
+    # The first call of a message (``start`` 0) runs a copy without the ``start`` tests, in
+    # which a text fetched at a gate's first part is known fetched by every later gate.
+    first = _chain(gated, local_of, "        ", None)
+    later = _chain(gated, local_of, "    ", "start")
     head = ["def next_asked(mail, start):"]
     if local_of:
         head.append("    " + " = ".join(local_of.values()) + " = None")
+    head.append("    if start == 0:")
     namespace: dict[str, object] = {"_gate_text": gate_text, "_header_names": header_names}
     return generated_function(
-        [*head, *lines, f"    return {len(gated)}"], "next_asked", namespace, "<detector gates>"
+        [*head, *first, *later, f"    return {len(gated)}"],
+        "next_asked",
+        namespace,
+        "<detector gates>",
     )
+
+
+def _chain(
+    gated: Sequence[tuple[Detector, Gate | None]],
+    local_of: dict[tuple[str, int], str],
+    indent: str,
+    start: str | None,
+) -> list[str]:
+    """Each gate's statements in registry order, under ``if start <= index`` when ``start``
+    names the parameter (else straight on, the fetched texts known from gate to gate)."""
+    lines: list[str] = []
+    fetched: set[str] = set()
+    inner = indent if start is None else indent + "    "
+    for index, (_, gate) in enumerate(gated):
+        if start is not None:
+            lines.append(f"{indent}if {start} <= {index}:")
+            fetched = set()  # the gates before may not have run
+        if gate is None:
+            lines.append(f"{inner}return {index}")
+            if start is None:
+                return lines  # always asked: the gates after are never reached from 0
+        elif isinstance(gate, Markers):
+            lines += _gate_statements(gate, index, local_of, inner, fetched)
+        else:
+            raise TypeError(f"a registry gate must be Markers to be compiled: {gate!r}")
+    if start is None:
+        lines.append(f"{indent}return {len(gated)}")
+    return lines
 
 
 def _gate_statements(
@@ -156,7 +183,8 @@ def _gate_statements(
         lines.append(f"{indent}if {tests}:")
         indent += "    "
     if gate.also is not None:
-        return lines + _gate_statements(gate.also, index, local_of, indent, fetched)
+        # Fetched under the test: known fetched within this gate only (a copy).
+        return lines + _gate_statements(gate.also, index, local_of, indent, set(fetched))
     return [*lines, f"{indent}return {index}"]
 
 
