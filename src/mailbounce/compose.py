@@ -19,7 +19,7 @@ spaces in every header value (header injection).
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import hashlib
 import re
@@ -145,7 +145,8 @@ def encode_words(text: str) -> str:
 
 
 def _word(data: bytes | bytearray) -> str:
-    return "=?utf-8?b?" + base64.b64encode(data).decode("ascii") + "?="
+    # binascii directly: base64.b64encode is a Python wrapper around the same call.
+    return "=?utf-8?b?" + binascii.b2a_base64(data, newline=False).decode("ascii") + "?="
 
 
 def unstructured(value: str) -> str:
@@ -218,6 +219,7 @@ class MessageTemplate:
         self._head = "".join(line + "\r\n" for line in self._static_headers())
         self._head_data = dot_stuffed(self._head.encode("utf-8")).decode("utf-8")
         self._mailto = self._mailto_target()
+        self._unsubscribe_fixed = self._unsubscribe_headers(None)  # without a URL template
         self._parts = [
             (kind, PartEncoder(filler, self.boundary))
             for kind, filler in (("text/plain", text), ("text/html", html))
@@ -317,15 +319,15 @@ class MessageTemplate:
     ) -> list[bytes]:
         first = fields.get("first_name", "")
         last = fields.get("last_name", "")
-        context: dict[str, Any] = dict(fields)
-        context.update(
-            email=address,
-            first_name=first,
-            last_name=last,
-            token=token or "",
-            campaign=campaign,
-            unsubscribe_url="",
-        )
+        context: dict[str, Any] = {
+            **fields,
+            "email": address,
+            "first_name": first,
+            "last_name": last,
+            "token": token or "",
+            "campaign": campaign,
+            "unsubscribe_url": "",
+        }
         unsubscribe_url = None
         if self._unsubscribe is not None:
             rendered = header_text(self._unsubscribe.fill(context))
@@ -333,7 +335,8 @@ class MessageTemplate:
                 rendered if _URL_UNCHANGED.fullmatch(rendered) else quote(rendered, safe=_URL_SAFE)
             )
             context["unsubscribe_url"] = unsubscribe_url
-        full_name = " ".join(part for part in (first.strip(), last.strip()) if part)
+        first, last = first.strip(), last.strip()
+        full_name = f"{first} {last}" if first and last else first or last
         # Only the fixed head can hold a line starting with a dot (an extra header's name):
         # every other header line starts with its name, continuation lines with a space.
         head = [
@@ -342,7 +345,9 @@ class MessageTemplate:
             f"Subject: {self._subject_header(self._subject.fill(context))}\r\n",
             f"Date: {self._date_header(date or datetime.now(UTC))}\r\n",
             f"Message-ID: {header_text(message_id)}\r\n",
-            self._unsubscribe_headers(unsubscribe_url),
+            self._unsubscribe_fixed
+            if unsubscribe_url is None
+            else self._unsubscribe_headers(unsubscribe_url),
         ]
         if token:
             head.append(f"{TRACKING_HEADER}: {header_text(token)}\r\n")

@@ -62,10 +62,15 @@ class Lines:
     ``longest``: octets of the longest line in UTF-8; ``growth``: UTF-8 octets beyond one
     per character; ``crlf``: UTF-8 with CRLF line ends (7bit, 8bit and the base64 input);
     ``qp``: quoted-printable with CRLF line ends. ``crlf_data`` and ``qp_data``: the same
-    with each leading dot doubled, as in SMTP DATA (RFC 5321 §4.5.2).
+    with each leading dot doubled, as in SMTP DATA (RFC 5321 §4.5.2). The quoted-printable
+    forms are encoded when first asked for: a line holding a recipient's values is often
+    met once, and most bodies go out 7bit or 8bit.
     """
 
     __slots__ = (
+        "_data",
+        "_qp",
+        "_qp_data",
         "ascii",
         "chars",
         "crlf",
@@ -73,8 +78,6 @@ class Lines:
         "growth",
         "has_boundary",
         "longest",
-        "qp",
-        "qp_data",
     )
 
     def __init__(self, text: str, boundary: str) -> None:
@@ -87,14 +90,29 @@ class Lines:
         self.has_boundary = boundary in text
         self.chars = len(text)
         self.growth = len(data) - len(text)
-        self.crlf = data.replace(b"\n", b"\r\n")
-        self.qp = _qp(data)
-        self.crlf_data = dot_stuffed(self.crlf)
-        self.qp_data = dot_stuffed(self.qp)
+        self.crlf = crlf = data.replace(b"\n", b"\r\n")
+        self.crlf_data = dot_stuffed(crlf)
+        self._data = data
+        self._qp: bytes | None = None
+        self._qp_data: bytes | None = None
+
+    @property
+    def qp(self) -> bytes:
+        if self._qp is None:
+            self._qp = _qp(self._data)
+        return self._qp
+
+    @property
+    def qp_data(self) -> bytes:
+        if self._qp_data is None:
+            self._qp_data = dot_stuffed(self.qp)
+        return self._qp_data
 
 
 def dot_stuffed(lines: bytes) -> bytes:
     """CRLF ``lines`` with a dot added before each line's leading dot (RFC 5321 §4.5.2)."""
+    if b"." not in lines:  # most value lines: nothing to look for
+        return lines
     if lines.startswith(b"."):
         lines = b"." + lines
     return lines.replace(b"\r\n.", b"\r\n..")
