@@ -47,6 +47,7 @@ def _assert_exact(msg: Message, label: str) -> None:
     none of the gate's patterns matches its field (the literal look-ups hide no match).
     Each compiled gate (``_dispatch``) gives its ``Markers``' answer."""
     _assert_compiled_agrees(msg, label)
+    _assert_recognisers_gated(msg, label)
     _assert_powermta_precheck(msg, label)
     _assert_arf_precheck(msg, label)
     for name, detector in GATED:
@@ -55,6 +56,15 @@ def _assert_exact(msg: Message, label: str) -> None:
         if not gate(Mail(msg)):
             assert not detector.detect(Mail(msg)), f"{name} gate hid a match in {label}"
             assert not _regex_gate(gate, Mail(msg)), f"{name} gate missed its pattern"
+
+
+def _assert_recognisers_gated(msg: Message, label: str) -> None:
+    """Exim asks a provider's gate before its ``recognises``: the gate never hides one."""
+    from mailbounce.bounces.exim import _OWN_LAYOUTS
+
+    for module in _OWN_LAYOUTS:
+        if module.recognises(Mail(msg)):
+            assert module.DETECTOR.gate(Mail(msg)), f"{module.__name__} gate in {label}"
 
 
 def _assert_powermta_precheck(msg: Message, label: str) -> None:

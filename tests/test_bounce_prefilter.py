@@ -14,6 +14,7 @@ from mailbounce.bounces import UnparseableMessage, analyse_message
 from mailbounce.bounces._prefilter import (
     _FOLDS_ONTO_ASCII,
     folded,
+    folds_exactly,
     leading_literals,
     may_match,
     required_literals,
@@ -199,6 +200,8 @@ def test_only_the_listed_characters_fold_otherwise() -> None:
         if len(lowered) != 1 or lowered.isascii() or ascii_letter.match(char):
             special.append(char)
     assert sorted(special) == sorted(_FOLDS_ONTO_ASCII)
+    # ``folds_exactly`` looks for each of them written out: each one makes it say False.
+    assert [char for char in special if folds_exactly(f"é {char}")] == []
 
 
 @pytest.mark.parametrize(

@@ -31,9 +31,14 @@ def compiled_gates(
     first asked: ``_detect`` asks them only when ``next_asked`` raised (a view that cannot be
     built), and compiling ~65 of them cost ~20 ms of every start (issue 3, round 3)."""
     return tuple(
-        (detector, _CompiledOnFirstUse(gate) if isinstance(gate, Markers) else gate)
+        (detector, lazily_compiled(gate) if isinstance(gate, Markers) else gate)
         for detector, gate in gated
     )
+
+
+def lazily_compiled(gate: Markers) -> Gate:
+    """``gate`` answering through ``compile_gate(gate)``, compiled on its first call."""
+    return _CompiledOnFirstUse(gate)
 
 
 class _CompiledOnFirstUse:

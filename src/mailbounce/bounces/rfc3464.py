@@ -58,6 +58,8 @@ def clean_address(value: str) -> str:
 
     Token-based, not a regex search: linear whatever the length of a hostile header.
     """
+    if not value:
+        return ""  # the per-message group of every report has no recipient field
     if not value.isprintable():  # every character _CONTROL removes is unprintable
         value = _CONTROL.sub("", value)
     typed = _TYPED.match(value)
