@@ -1,11 +1,13 @@
-"""Analysis of raw messages, in this process or in a pool of worker processes.
+"""Analysis of raw messages, in this process or with worker processes.
 
 ``analyse_stream`` yields one ``Outcome`` per message in input order; with a pool it keeps
 a bounded window of tasks in flight, so memory stays flat whatever the mailbox size.
 Nothing here touches the store: workers analyse, the parent process writes. A worker
 reads its own run of an mbox file (``mailbounce.mbox.Region``) and sends back plain
-tuples, so the parent's share of a message stays small and ``--jobs 2`` scales.
-"""
+tuples, so the parent's share of a message stays small. ``--jobs N`` is N-1 workers and
+this process, which analyses a task itself whenever the oldest one in flight is not done
+(nothing pickled for its share): two processes on two cores rather than three, and on a
+loaded machine the faster side does more."""
 
 from __future__ import annotations
 
@@ -41,9 +43,11 @@ if TYPE_CHECKING:
 # that the workers keep busy while this process stores and prints a batch (500 messages by
 # default, ~9 regions of 256 KB). With 3 per worker, the ~5 tasks left in flight during a
 # batch's commit were done before it, and both workers waited for the next submissions.
+# This process holds at most ``_HELPED`` tasks it analysed itself beyond those.
 CHUNK = 64
 REGION_BYTES = 256 * 1024
 _TASKS_PER_WORKER = 8
+_HELPED = 8
 
 
 # The RFC 5322 form nearly every bounce's Date has ("Mon, 1 Jan 2024 10:00:00 +0100 (CET)"):
@@ -270,16 +274,71 @@ class _Numbering:
     def __init__(self) -> None:
         self._before = 0
 
-    def outcomes(self, task: Task, results: list[Packed]) -> Iterator[Outcome]:
+    def _first(self, region: Region, count: int) -> int:
+        """The number of the first of the ``count`` messages of ``region``."""
+        if region.start == 0:
+            self._before = 0
+        first = self._before + 1
+        self._before += count
+        return first
+
+    def unpacked(self, task: Task, results: list[Packed]) -> Iterator[Outcome]:
+        """The outcomes a worker packed, labelled."""
         if not isinstance(task, Region):
             yield from map(unpack, results)
             return
-        if task.start == 0:
-            self._before = 0
-        before, label = self._before, task.label
-        self._before += len(results)
-        for number, packed in enumerate(results, before + 1):
+        label = task.label
+        for number, packed in enumerate(results, self._first(task, len(results))):
             yield unpack(packed, f"{label}#{number}")
+
+    def labelled(self, task: Task, outcomes: list[Outcome]) -> Iterator[Outcome]:
+        """The outcomes this process made (a region's numbered from 1), labelled."""
+        if not isinstance(task, Region):
+            yield from outcomes
+            return
+        label = task.label
+        for number, o in enumerate(outcomes, self._first(task, len(outcomes))):
+            yield Outcome(f"{label}#{number}", o.source_key, o.analysis, o.problem, o.date)
+
+
+def _analyse_here(task: Task, limits: ParseLimits) -> list[Outcome]:
+    """A task analysed by this process: nothing packed."""
+    messages = read_region(task) if isinstance(task, Region) else task
+    return [analyse_raw(message, limits) for message in messages]
+
+
+class _Tasks:
+    """The tasks not handed out yet."""
+
+    def __init__(self, tasks: Iterator[Task]) -> None:
+        self._tasks = tasks
+        self.left = True
+
+    def next(self) -> Task | None:
+        task = next(self._tasks, None) if self.left else None
+        self.left = task is not None
+        return task
+
+
+Pending = deque[tuple[Task, "Future[list[Packed]] | list[Outcome]"]]
+
+
+def _help(pending: Pending, tasks: _Tasks, limits: ParseLimits, helped: int) -> bool:
+    """Analyse one task here rather than wait for the oldest one in flight: the next task
+    not handed out yet (while fewer than ``_HELPED`` of ours wait in ``pending``), or once
+    every task is handed out, the newest one no worker has started (cancelled there: the
+    end of the input is shared too). False when there is none."""
+    if helped < _HELPED and (task := tasks.next()) is not None:
+        pending.append((task, _analyse_here(task, limits)))
+        return True
+    if tasks.left:
+        return False  # the window is full: wait
+    for at in range(len(pending) - 1, -1, -1):
+        task, result = pending[at]
+        if not isinstance(result, list) and result.cancel():
+            pending[at] = (task, _analyse_here(task, limits))
+            return True
+    return False
 
 
 def analyse_stream(
@@ -288,7 +347,11 @@ def analyse_stream(
     pool: ProcessPoolExecutor | None,
     workers: int = 1,
 ) -> Iterator[Outcome]:
-    """Outcomes in input order; with a pool, a bounded window of tasks in flight."""
+    """Outcomes in input order; with a pool, a bounded window of tasks in flight.
+
+    This process helps: when the oldest task in flight is not done, it analyses the next
+    task itself instead of waiting (its outcomes wait in the window in input order, never
+    pickled). On a loaded machine the faster side does more."""
     if pool is None:
         for unit in units:
             for message in read_region(unit) if isinstance(unit, Region) else (unit,):
@@ -297,17 +360,27 @@ def analyse_stream(
     from concurrent.futures.process import BrokenProcessPool
 
     window = max(2, workers * _TASKS_PER_WORKER)
-    pending: deque[tuple[Task, Future[list[Packed]]]] = deque()
+    pending: Pending = deque()
     numbering = _Numbering()
+    tasks = _Tasks(_tasks(units, CHUNK))
+    helped = 0  # tasks of ``pending`` this process analysed
     try:
-        for task in _tasks(units, CHUNK):
-            pending.append((task, pool.submit(_analyse_task, task, limits)))
-            if len(pending) >= window:
-                done, future = pending.popleft()
-                yield from numbering.outcomes(done, future.result())
-        while pending:
-            done, future = pending.popleft()
-            yield from numbering.outcomes(done, future.result())
+        while True:
+            while len(pending) - helped < window and (task := tasks.next()) is not None:
+                pending.append((task, pool.submit(_analyse_task, task, limits)))
+            if not pending:
+                return
+            done, result = pending[0]
+            waiting = not isinstance(result, list) and not result.done()
+            if waiting and _help(pending, tasks, limits, helped):
+                helped += 1
+                continue
+            pending.popleft()
+            if isinstance(result, list):
+                helped -= 1
+                yield from numbering.labelled(done, result)
+            else:
+                yield from numbering.unpacked(done, result.result())
     except BrokenProcessPool:
         # Every batch before this one is committed; the rest is read again on the next run.
         raise MailbounceError(
@@ -316,18 +389,19 @@ def analyse_stream(
 
 
 def start_pool(jobs: int) -> ProcessPoolExecutor | None:
-    """A pool whose workers are already running (forked before any database is opened).
+    """The ``jobs - 1`` worker processes of ``--jobs N``, already running (forked before
+    any database is opened); this process is the N-th (``analyse_stream``).
 
     The detectors are imported here first, once: they load on a message's first analysis
-    (``bounces._detect``), which the parent never runs, so each forked worker imported and
-    compiled them again (~0.25 s of CPU each, before its first message). Forked after,
-    the workers share the parent's modules, copy on write."""
+    (``bounces._detect``), so each worker forked before would import and compile them
+    again (~0.25 s of CPU each, before its first message). Forked after, the workers share
+    the parent's modules, copy on write."""
     if jobs <= 1:
         return None
     from concurrent.futures import ProcessPoolExecutor
 
     import mailbounce.bounces.registry  # noqa: F401  (imported for the workers)
 
-    pool = ProcessPoolExecutor(jobs)
+    pool = ProcessPoolExecutor(jobs - 1)
     pool.submit(int).result()
     return pool

@@ -115,7 +115,8 @@ class BounceParse:
         units: Iterable[Unit] = source
         if pool is not None and isinstance(source, PathSource):
             units = source.units(REGION_BYTES)  # workers read their part of an mbox
-        for outcome in analyse_stream(units, self.settings.limits, pool, self.settings.jobs):
+        workers = self.settings.jobs - 1
+        for outcome in analyse_stream(units, self.settings.limits, pool, workers):
             batch.append(outcome)
             if len(batch) >= self.settings.batch_size:
                 yield from self._recorder.commit(batch, store, imap)
