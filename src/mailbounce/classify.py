@@ -234,11 +234,20 @@ def _phrase(reason: Reason, text: str) -> bool:
 
 
 # Per reason of ``FIRST_ORDER``: its phrase group's ``found`` and whether its phrases
-# override a 5.1.1 (``NOT_USERUNKNOWN``), read once.
-_FIRST_ORDER_STEPS = tuple(
-    (reason, finder(PHRASES[reason]), reason in NOT_USERUNKNOWN) for reason in FIRST_ORDER
-)
-_SECOND_ORDER_STEPS = tuple((reason, finder(PHRASES[reason])) for reason in SECOND_ORDER)
+# override a 5.1.1 (``NOT_USERUNKNOWN``); per reason of ``SECOND_ORDER``, its ``found``.
+# Made on first use: the finders cost some 60 ms to build, and commands that import this
+# module without classifying mail (``report``'s advice) must not pay it.
+_FIRST_ORDER_STEPS: list[tuple[Reason, Callable[[str], bool], bool]] = []
+_SECOND_ORDER_STEPS: list[tuple[Reason, Callable[[str], bool]]] = []
+
+
+def _make_steps() -> list[tuple[Reason, Callable[[str], bool], bool]]:
+    if not _FIRST_ORDER_STEPS:
+        _SECOND_ORDER_STEPS.extend((reason, finder(PHRASES[reason])) for reason in SECOND_ORDER)
+        _FIRST_ORDER_STEPS.extend(
+            (reason, finder(PHRASES[reason]), reason in NOT_USERUNKNOWN) for reason in FIRST_ORDER
+        )
+    return _FIRST_ORDER_STEPS
 
 
 def _first_order(text: str, status: str, command: str) -> Reason | None:
@@ -250,7 +259,7 @@ def _first_order(text: str, status: str, command: str) -> Reason | None:
     by_status = status_reason(status)
     plain_phrases = by_status is not Reason.USERUNKNOWN  # else only the overriding ones
     too_big = by_status is not Reason.EXCEEDLIMIT  # else not MESGTOOBIG by its phrases
-    for reason, find, overrides in _FIRST_ORDER_STEPS:
+    for reason, find, overrides in _FIRST_ORDER_STEPS or _make_steps():
         if reason is by_status or reason is Reason.USERUNKNOWN or reason is Reason.FILTERED:
             if _holds(reason, text, by_status, command):
                 return reason
@@ -321,6 +330,8 @@ def _by_status(status: str) -> Reason | None:
 def _second_order(text: str) -> Reason | None:
     if not text:
         return None
+    if not _SECOND_ORDER_STEPS:
+        _make_steps()
     for reason, find in _SECOND_ORDER_STEPS:
         if find(text):
             return reason
