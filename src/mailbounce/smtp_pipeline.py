@@ -20,11 +20,20 @@ data's reply closes the connection, that envelope is ``VOID`` (its recipient not
 Writes are blocking (with the relay's timeout): a command group is a few hundred bytes
 and a message body goes to the kernel's send buffer at once; only replies are awaited
 through the loop. A session that has waited past the timeout for a reply is lost.
+
+On a plain (not TLS) connection, the socket's descriptor is written and read directly
+(``os.writev``, ``os.read``): a socket with a timeout is non-blocking at the OS level (the
+``socket`` module's "Notes on socket timeouts"), and its own ``sendall`` and ``recv`` call
+``poll`` first every time, a second system call (and a second release of the GIL, which
+the commit thread takes) per write and per read. A write the kernel cannot take whole
+goes on with ``sendall`` (blocking, with the timeout); a read that finds nothing (a
+spurious wake-up) waits for the next readable event.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import ssl
 import time
 from dataclasses import dataclass
@@ -71,7 +80,7 @@ _ACCEPTED, _REFUSED, _END_OF_DATA = Result.ACCEPTED, Result.REFUSED, Stage.END_O
 _CLOSED_TEXT = "Connection unexpectedly closed"  # smtplib's words for the same event
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through a call
 class Envelope:
     """A transaction's commands, ready to write (``Session.prepare``)."""
 
@@ -90,6 +99,8 @@ class Session:
         self.phase = _IDLE
         self.deadline = 0.0  # monotonic time after which an awaited reply is given up
         self._wire: Wire | None = None
+        self._tls: ssl.SSLSocket | None = None  # the open connection's, when it is TLS
+        self._fd = -1  # the plain connection's descriptor, read and written directly; else -1
         self._buffer = b""
         self._replies: list[tuple[int, bytes]] = []
         self._unsent: list[bytes] = []  # commands not yet written (no PIPELINING)
@@ -112,8 +123,7 @@ class Session:
 
     def has_buffered(self) -> bool:
         """Decrypted TLS data already read from the socket: select() will not show it."""
-        sock = self._wire.sock if self._wire is not None else None
-        return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+        return self._tls is not None and self._tls.pending() > 0
 
     def offers_8bitmime(self) -> bool:
         """The relay takes 8bit bodies; opens the connection if needed (``SmtpSetupError``)."""
@@ -123,6 +133,12 @@ class Session:
         if self._wire is None:
             self._wire = self.client.wire()
             self._buffer = b""
+            sock = self._wire.sock
+            self._tls = sock if isinstance(sock, ssl.SSLSocket) else None
+            # A socket with a timeout is non-blocking at the OS level; a blocking one (no
+            # timeout) keeps the socket module's calls, as TLS needs the ssl module's.
+            plain = self._tls is None and bool(sock.gettimeout())
+            self._fd = sock.fileno() if plain else -1
         return self._wire
 
     # --- a transaction -------------------------------------------------------------
@@ -188,9 +204,7 @@ class Session:
         self._body_written = False
         self._following = following
         self.deadline = now + self.client.settings.timeout
-        if following is not None:
-            payload += following.first
-        events = self._write(payload)
+        events = self._write(payload, following.first if following is not None else b"")
         if not events:
             self._body_written = True
             crash_point("after_data")
@@ -201,15 +215,23 @@ class Session:
         assert self._wire is not None
         sock = self._wire.sock
         try:
-            while True:
-                data = sock.recv(MAX_REPLY_BYTES)
+            if self._fd >= 0:
+                data = os.read(self._fd, MAX_REPLY_BYTES)
                 if not data:
                     return self._lost(None)
                 self._buffer += data
-                if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
-                    break
+            else:
+                while True:
+                    data = sock.recv(MAX_REPLY_BYTES)
+                    if not data:
+                        return self._lost(None)
+                    self._buffer += data
+                    if not (self._tls is not None and self._tls.pending()):
+                        break
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
             pass  # a partial TLS record: the rest comes with the next readable event
+        except BlockingIOError:
+            return []  # nothing to read after all: the next readable event brings it
         except OSError as exc:
             return self._lost(exc)
         events: list[Event] = []
@@ -230,7 +252,7 @@ class Session:
     def close(self) -> None:
         """QUIT an idle connection; drop one mid-transaction."""
         if self.phase is _IDLE and self._wire is not None:
-            self._wire = None
+            self._wire, self._tls, self._fd = None, None, -1
             self.client.close()
         else:
             self._drop()
@@ -274,7 +296,11 @@ class Session:
 
     def _verdict(self) -> list[Event]:
         """The envelope's replies: ``READY`` after a 354, else the refusal."""
-        mail, rcpt, data = (self._replies + [(-1, b"")] * 3)[:3]
+        replies = self._replies
+        if len(replies) == 3:  # the usual case: the three replies of a pipelined envelope
+            mail, rcpt, data = replies
+        else:
+            mail, rcpt, data = (replies + [(-1, b"")] * 3)[:3]
         if mail[0] >= 500 and mail[0] != 552:
             # A 5xx to MAIL FROM refuses the sender, not this recipient (RFC 5321 §4.2).
             self._drop()
@@ -311,10 +337,19 @@ class Session:
             self._write(b"RSET\r\n")
         return []
 
-    def _write(self, data: bytes) -> list[Event]:
+    def _write(self, data: bytes, more: bytes = b"") -> list[Event]:
+        """Write ``data`` then ``more`` (the next envelope: no 5 KB copy to join them)."""
         assert self._wire is not None
         try:
-            self._wire.sock.sendall(data)
+            if (fd := self._fd) >= 0:
+                try:
+                    written = os.writev(fd, (data, more)) if more else os.write(fd, data)
+                except BlockingIOError:
+                    written = 0
+                if written == len(data) + len(more):
+                    return []
+                data, more = (data + more)[written:], b""  # the kernel's buffer is full
+            self._wire.sock.sendall(data + more if more else data)
         except OSError as exc:
             return self._lost(exc)
         return []
@@ -380,6 +415,6 @@ class Session:
         self.phase = _IDLE
         self._buffer = b""
         if self._wire is not None:
-            self._wire = None
+            self._wire, self._tls, self._fd = None, None, -1
             with contextlib.suppress(OSError):
                 self.client.drop()
