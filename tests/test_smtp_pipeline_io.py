@@ -1,0 +1,120 @@
+"""Session's direct reads and writes on a plain connection (smtp_pipeline: os.writev/os.read).
+
+A real socket pair stands for the relay: a write the kernel cannot take whole must go out
+complete and in order (the rest through ``sendall``), the next envelope right after the
+data; a wake-up with nothing to read must not lose the connection.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from mailbounce.smtp import Result, SendResult, Wire
+from mailbounce.smtp_pipeline import READY, Phase, Session
+
+
+@dataclass
+class _Settings:
+    timeout: float = 10.0
+    where: str = "relay"
+
+
+class _Client:
+    """What Session needs of ``smtp.SmtpClient``: the open socket, PIPELINING offered."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.settings = _Settings()
+
+    def wire(self) -> Wire:
+        return Wire(self.sock, pipelining=True, eight_bit_mime=True, smtputf8=False)
+
+    def drop(self) -> None:
+        self.sock.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    ours, relay = socket.socketpair()
+    ours.settimeout(10.0)  # as smtplib leaves it: a timeout, non-blocking at the OS level
+    # A small send buffer: a large message cannot go to the kernel in one write.
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    yield ours, relay
+    ours.close()
+    relay.close()
+
+
+def _read_until(sock: socket.socket, end: bytes, into: list[bytes]) -> None:
+    data = b""
+    while not data.endswith(end):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    into.append(data)
+
+
+def _ready(session: Session, relay: socket.socket, recipient: str, payload: bytes) -> None:
+    envelope = session.prepare("news@asso.example", recipient, payload)
+    assert not isinstance(envelope, SendResult)
+    assert session.begin(envelope, 0.0) == []
+    assert relay.recv(65536).endswith(b"DATA\r\n")
+    relay.sendall(b"250 ok\r\n250 ok\r\n354 go ahead\r\n")
+    assert session.on_readable() == [READY]
+
+
+def test_a_message_larger_than_the_send_buffer_goes_out_whole_with_the_next_envelope(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, relay = pair
+    session = Session(_Client(ours))  # type: ignore[arg-type]
+    body = b"".join(b"line %06d of a long message\r\n" % n for n in range(40_000))
+    payload = body + b".\r\n"
+    _ready(session, relay, "a@example.org", payload)
+    following = session.prepare("news@asso.example", "b@example.org", b"x\r\n.\r\n")
+    assert not isinstance(following, SendResult)
+    received: list[bytes] = []
+    reader = threading.Thread(target=_read_until, args=(relay, b"DATA\r\n", received))
+    reader.start()
+    assert session.send_body(0.0, following) == []  # blocks until the reader took it all
+    reader.join(10)
+    assert received == [payload + following.first]
+    relay.sendall(b"250 queued\r\n250 ok\r\n250 ok\r\n354 go ahead\r\n")
+    result, ready = session.on_readable()
+    assert isinstance(result, SendResult) and result.result is Result.ACCEPTED
+    assert (result.code, result.text, ready) == (250, "queued", READY)
+
+
+def test_a_wake_up_with_nothing_to_read_keeps_the_connection(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, relay = pair
+    session = Session(_Client(ours))  # type: ignore[arg-type]
+    _ready(session, relay, "a@example.org", b"hello\r\n.\r\n")
+    assert session.send_body(0.0) == []
+    assert relay.recv(65536) == b"hello\r\n.\r\n"
+    assert session.on_readable() == []  # nothing arrived yet: not a lost connection
+    assert session.phase is Phase.BODY
+    relay.sendall(b"250 queued\r\n")
+    [result] = session.on_readable()
+    assert isinstance(result, SendResult) and result.result is Result.ACCEPTED
+
+
+def test_the_relay_closing_is_a_lost_connection(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, relay = pair
+    session = Session(_Client(ours))  # type: ignore[arg-type]
+    _ready(session, relay, "a@example.org", b"hello\r\n.\r\n")
+    assert session.send_body(0.0) == []
+    relay.close()
+    [result] = session.on_readable()
+    assert isinstance(result, SendResult) and result.result is Result.LOST_AFTER_DOT
