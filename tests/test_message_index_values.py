@@ -10,13 +10,23 @@ from email.header import Header
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbounce.bounces import _may_hold_verp
+from mailbounce.bounces import _VERP_HEADERS, _tracking_tokens, _verp_tokens
 from mailbounce.bounces._message import IndexedMessage
 
 _NAMES = st.sampled_from(["To", "to", "TO", "Received", "Subject", "X-A", "Delivered-To"])
 # 8-bit bytes decode with surrogates (compat32 turns those into a ``Header``); "+" for VERP.
 _VALUES = st.sampled_from(
-    [b"a", b"b+tok@example.org", "é".encode(), b"\xff\xfe", b"", b" x", "ü+1@x".encode()]
+    [
+        b"a",
+        b"b+tok@example.org",
+        "é".encode(),
+        b"\xff\xfe",
+        b"",
+        b" x",
+        "ü+1@x".encode(),
+        b"<bounces+t0k@lists.example.org>",
+        b"=?utf-8?q?Jo=2BJo?= <a+b@x.org>",
+    ]
 )
 
 
@@ -43,16 +53,14 @@ def test_first_values_are_compat32s(fields: list[tuple[str, bytes]]) -> None:
 
 
 @given(st.lists(st.tuples(_NAMES, _VALUES), max_size=8))
-def test_verp_check_says_false_only_without_a_plus(fields: list[tuple[str, bytes]]) -> None:
-    raw = _raw(fields)
-    indexed = email.message_from_bytes(raw, IndexedMessage, policy=email.policy.compat32)
-    verp = {"to", "delivered-to", "x-original-to", "envelope-to", "return-path"}
-    expected = any(
-        not isinstance(value, str) or "+" in value
-        for name, value in indexed.raw_items()
-        if name.lower() in verp
-    )
-    assert _may_hold_verp(indexed) == expected
+def test_verp_tokens_as_the_full_pass(fields: list[tuple[str, bytes]]) -> None:
+    """Only values with a "+" are fetched: the tokens of fetching every VERP header."""
+    indexed = email.message_from_bytes(_raw(fields), IndexedMessage, policy=email.policy.compat32)
+    tokens: list[str] = []
+    for name, raw in indexed.raw_items():
+        if name.lower() in _VERP_HEADERS:
+            tokens.extend(_verp_tokens(str(indexed.policy.header_fetch_parse(name, raw))))
+    assert _tracking_tokens(indexed, [], []) == tuple(dict.fromkeys(tokens))
 
 
 def test_header_objects_and_later_fields() -> None:
