@@ -83,3 +83,10 @@ def test_plain_values() -> None:
     ]:
         part = _parts(f"Content-Type: {value}\n\nx\n".encode())[0]
         assert content_charset(part) == expected == part.get_content_charset(), value
+
+
+def test_values_without_parameters() -> None:
+    """A type alone, or no Content-Type at all, has no charset; the bare word "charset" is
+    a parameter to the library (an empty one)."""
+    for head in ["Content-Type: text/rfc822-headers\n", "Content-Type:  CharSet \n", ""]:
+        _assert_same(f"{head}Subject: x\n\nbody\n".encode(), head)

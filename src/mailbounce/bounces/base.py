@@ -44,10 +44,16 @@ def content_charset(part: Message) -> str | None:
     (the standard library's parameter parser cost ~4% of bounce analysis, issue 3), else
     asked of the standard library."""
     value = part.get("content-type")
+    if value is None:
+        return None  # no Content-Type: no parameter (most DSN groups, many single parts)
     if isinstance(value, str):
         match = _SIMPLE_CHARSET.fullmatch(value)
         if match:
             return (match.group(1) or match.group(2)).lower()
+        if ";" not in value and "=" not in value and value.strip().lower() != "charset":
+            # The type alone ("text/rfc822-headers"): the library's one "parameter" is the
+            # value itself, a bare attribute named "charset" only for that very word.
+            return None
     try:
         return part.get_content_charset()
     except (TypeError, ValueError, LookupError):
