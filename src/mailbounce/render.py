@@ -67,8 +67,12 @@ def write_jsonl(rows: Iterable[Row], out: IO[str]) -> None:
 def write_csv(rows: Iterable[Row], columns: Sequence[str], out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
+    start = _FORMULA_START
     for row in rows:
-        writer.writerow([neutralize_formula(_cell(row.get(col))) for col in columns])
+        # ``neutralize_formula(_cell(value))`` without two calls per cell: a send writes a
+        # row per recipient, and most cells are already text.
+        cells = [value if type(value) is str else _cell(value) for value in map(row.get, columns)]
+        writer.writerow(["'" + cell if cell.startswith(start) else cell for cell in cells])
 
 
 def write_table(
