@@ -17,6 +17,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _json_text
 from pathlib import Path
 from typing import Protocol
 
@@ -29,7 +30,19 @@ BATCH = 500
 
 # ``json.dumps(fields, ensure_ascii=False)`` builds a new encoder at each call (any argument
 # but the defaults does): one encoder, the same text, 20,000 rows in ~0.1 s less (issue 2).
-_fields_json = json.JSONEncoder(ensure_ascii=False).encode
+_encode_fields = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _fields_json(fields: dict[str, str]) -> str:
+    """``json.dumps(fields, ensure_ascii=False)``, the same text, in half the time for a
+    list's usual all-text row (the encoder's own string function, without the encoder
+    object each call builds; 3.5 µs less a row, issue 2). Any other value: the encoder."""
+    try:
+        return (
+            "{" + ", ".join([f"{_json_text(k)}: {_json_text(v)}" for k, v in fields.items()]) + "}"
+        )
+    except TypeError:  # not text (a key or a value): the encoder converts or refuses it
+        return _encode_fields(fields)
 
 
 class ListRow(Protocol):
@@ -120,7 +133,9 @@ def _list_for(conn: sqlite3.Connection, source: str, wanted: str) -> tuple[int, 
 
 
 def _display(entry: ListRow) -> str:
-    name = " ".join(part for part in (entry.first_name, entry.last_name) if part)
+    """First and last name, else the address as written, else the line (once a row)."""
+    first, last = entry.first_name, entry.last_name
+    name = f"{first} {last}" if first and last else first or last
     return name or entry.raw_address or f"line {entry.line}"
 
 
