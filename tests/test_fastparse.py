@@ -422,6 +422,42 @@ def test_plain_parameters_are_read_directly(value: str) -> None:
     assert _boundary(msg) == IndexedMessage.get_boundary(msg)
 
 
+# Content-Type values: parameters named boundary in any case or nearly, values plain,
+# quoted, in angle brackets or both, blanks and folds, and what makes a value not plain
+# (a backslash, RFC 2231 ``*``, a ";" or a control character in quotes, a bare name).
+_BLANK = st.sampled_from(["", " ", "\n\t", "  "])
+_NAME = st.sampled_from(["boundary", "Boundary", "BOUNDARY", "boundaryx", "xboundary", "charset"])
+_VALUE = st.sampled_from(["b", "=_a.b", "", "<b>", "a b", "x;y", "a\\b", "\x01", "<", '"'])
+_QUOTE = st.sampled_from(["{}", '"{}"', "<{}>", '"<{}>"', '<"{}">', "{}*", '"{}'])
+
+
+@st.composite
+def _content_types(draw: st.DrawFn) -> str:
+    value = draw(st.sampled_from(["multipart/mixed", "boundary", " text/plain ", "a/b/c"]))
+    for _ in range(draw(st.integers(0, 3))):
+        name = draw(_NAME) + draw(st.sampled_from(["", "*", "*0"]))
+        quoted = draw(_QUOTE).format(draw(_VALUE))
+        blanks = [draw(_BLANK) for _ in range(4)]
+        value += f";{blanks[0]}{name}{blanks[1]}={blanks[2]}{quoted}{blanks[3]}"
+        if draw(st.booleans()):
+            value += draw(st.sampled_from([";", "; ", ";x", "; =a"]))
+    return value
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_content_types())
+def test_boundary_read_directly_is_get_boundarys(value: str) -> None:
+    msg = IndexedMessage()
+    msg._headers = [("Content-Type", value)]
+    try:
+        expected = IndexedMessage.get_boundary(msg)
+    except (TypeError, ValueError, LookupError, AttributeError) as exc:
+        with pytest.raises(type(exc)):
+            _boundary(msg)
+        return
+    assert _boundary(msg) == expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=600))
 def test_arbitrary_bytes_parse_as_the_feedparser_or_are_declined(raw: bytes) -> None:

@@ -36,7 +36,6 @@ from email.errors import (
     StartBoundaryNotFoundDefect,
 )
 from email.message import Message
-from email.utils import unquote
 
 from mailbounce.bounces._message import IndexedMessage
 
@@ -58,13 +57,19 @@ _FIELD_OR_LINE = re.compile(
 _NOT_A_FIELD = ("", "")
 # A Content-Type value whose parameters ``_boundary`` reads itself: "type; name=value; ...",
 # values a token or a quoted string without ``;``, ``\``, ``*`` or control characters.
-_BLANKS = r"[ \t\n]*"
-_TOKEN = r'[^\x00-\x20\x7f;"\\*=]+'
-_VALUE = r'(?:"[^\x00-\x1f\x7f;"\\*]*"|[^\x00-\x20\x7f;"\\*]*)'
+# Possessive: no part can match less for the rest to match (blanks, tokens and values
+# exclude each other's first characters), so the same matches without backtrack states.
+_BLANKS = r"[ \t\n]*+"
+_TOKEN = r'[^\x00-\x20\x7f;"\\*=]++'
+_VALUE = r'(?:"[^\x00-\x1f\x7f;"\\*]*+"|[^\x00-\x20\x7f;"\\*]*+)'
 _PLAIN_PARAMETERS = re.compile(
-    rf"{_BLANKS}{_TOKEN}{_BLANKS}(?:;{_BLANKS}(?:{_TOKEN}{_BLANKS}={_BLANKS}{_VALUE}{_BLANKS})?)*\Z"
+    rf"{_BLANKS}{_TOKEN}{_BLANKS}(?:;{_BLANKS}(?:{_TOKEN}{_BLANKS}={_BLANKS}{_VALUE}{_BLANKS})?+)*+\Z"
 )
-_PARAMETER = re.compile(rf";{_BLANKS}({_TOKEN}){_BLANKS}={_BLANKS}({_VALUE})")
+# The first "boundary" parameter of such a value: every ";" there starts a parameter (a
+# value holds none), and the name is the whole token before the "=" (ASCII: checked first).
+_BOUNDARY_PARAMETER = re.compile(
+    rf";{_BLANKS}[bB][oO][uU][nN][dD][aA][rR][yY]{_BLANKS}={_BLANKS}({_VALUE})"
+)
 # Lines the feedparser's ``headerRE`` takes as header lines that ``_FIELD_LINES`` does not.
 _HEADER_SHAPED = ("From ", " ", "\t", ":")
 _PLAIN_TRANSFER_ENCODINGS = ("7bit", "8bit", "binary")
@@ -211,10 +216,19 @@ def _boundary(msg: IndexedMessage, value: str | None = None) -> str | None:
         return msg.get_boundary()
     if value.partition(";")[0].strip().lower() == "boundary":
         return msg.get_boundary()  # the type itself reads as a bare "boundary" parameter
-    for match in _PARAMETER.finditer(value):
-        if match.group(1).lower() == "boundary":
-            return unquote(unquote(match.group(2))).rstrip()
-    return None
+    match = _BOUNDARY_PARAMETER.search(value)
+    if match is None:
+        return None
+    return _unquoted(_unquoted(match.group(1))).rstrip()
+
+
+def _unquoted(text: str) -> str:
+    """``email.utils.unquote`` of a text without backslashes (its replacements do nothing)."""
+    if len(text) > 1 and (
+        (text[0] == '"' and text[-1] == '"') or (text[0] == "<" and text[-1] == ">")
+    ):
+        return text[1:-1]
+    return text
 
 
 def _parse_status_blocks(
