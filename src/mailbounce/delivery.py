@@ -117,6 +117,7 @@ class DeliveryRun:
         self._claims = Claims(0, "", 0)
         self._slots: list[Slot] = []
         self._interrupted = False
+        self._stamped: tuple[datetime | None, str] = (None, "")  # a turn's ``now``, stored form
 
     def execute(self, bar: Progress, due: int) -> list[int]:
         """Run the loop; return the ids of the deliveries this run decided."""
@@ -225,7 +226,9 @@ class DeliveryRun:
         batch, self._pending = self._pending, Batch()
         in_flight = [slot.in_flight for slot in batch.ready if slot.in_flight is not None]
         concluded = [item for item, _ in batch.concluded]
-        stamp = iso(now)
+        if now is not self._stamped[0]:  # one ``now`` per loop turn: formatted once
+            self._stamped = (now, iso(now))
+        stamp = self._stamped[1]
         self._committing = batch
         self.writer.submit(
             lambda store: deliveries.record_steps(store, in_flight, concluded, now=stamp)

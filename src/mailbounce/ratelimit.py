@@ -95,5 +95,7 @@ class DomainGate:
             self._backed_off[domain] = until
 
     def backed_off_until(self, domain: str) -> datetime | None:
+        if not self._backed_off:  # no 421 yet (most runs): asked for every message
+            return None
         with self._lock:
             return self._backed_off.get(domain)
