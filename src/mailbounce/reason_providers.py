@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 from mailbounce.models import Reason as R
-from mailbounce.regex_literals import search
+from mailbounce.regex_literals import generated_function, search
 
 # (diagnostic lower-case, status, remote and reporting MTA host names lower-case)
 Rule = Callable[[str, str, str], R | None]
@@ -302,14 +302,21 @@ _HOST_WORDS = (
 )
 
 
+def _any_word_in(words: tuple[str, ...]) -> Callable[[str], bool]:
+    """``any(word in text for word in words)`` as one expression (``w in text or ...``):
+    asked of every diagnostic, the loop cost as much as the look-ups (round 4)."""
+    lines = ["def any_word(text):", "    return " + " or ".join(f"{w!r} in text" for w in words)]
+    return generated_function(lines, "any_word", {}, "<provider words>")
+
+
+_IN_DIAGNOSTIC = _any_word_in(_DIAGNOSTIC_WORDS)
+_IN_HOSTS = _any_word_in(_HOST_WORDS)
+
+
 def provider_reason(diagnostic: str, status: str, host: str) -> R | None:
     """The reason a known provider's own code or sentence names, or None."""
-    for word in _DIAGNOSTIC_WORDS:
-        if word in diagnostic:
-            return each_rule(diagnostic, status, host)
-    for word in _HOST_WORDS:
-        if word in host:
-            return each_rule(diagnostic, status, host)
+    if _IN_DIAGNOSTIC(diagnostic) or _IN_HOSTS(host):
+        return each_rule(diagnostic, status, host)
     return None
 
 
