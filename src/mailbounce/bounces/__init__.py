@@ -277,8 +277,18 @@ def _original_text(part: Message) -> str:
 
 
 def _header_lines(msg: Message) -> str:
-    """``"".join(f"{k}: {v}\n" for k, v in msg.items())``, through ``header_items``."""
-    return "".join(f"{k}: {v}\n" for k, v in header_items(msg))
+    """``"".join(f"{k}: {v}\n" for k, v in msg.items())``: under compat32 an ASCII ``str``
+    value is what the policy returns for it (``header_items``), here in one list (round 4:
+    a third less than the list of pairs then the generator)."""
+    if msg.policy is not email.policy.compat32:
+        return "".join(f"{k}: {v}\n" for k, v in header_items(msg))
+    fetch = email.policy.compat32.header_fetch_parse
+    return "".join(
+        [
+            f"{k}: {v}\n" if v.__class__ is str and v.isascii() else f"{k}: {fetch(k, v)}\n"
+            for k, v in msg.raw_items()
+        ]
+    )
 
 
 def _body_texts(mail: Mail) -> list[str]:
