@@ -95,14 +95,8 @@ class MessageSpec:
 
 def make_message_id(campaign: str, address: str, domain: str) -> str:
     """``<hash.campaign@domain>``, the same for a (campaign, address) across retries."""
-    hasher = _SHA256.copy()
-    hasher.update(f"{campaign}\x00{address.lower()}".encode())
-    return f"<{base32_text(hasher.digest()[:15])}.{_message_id_suffix(campaign, domain)}>"
-
-
-# Copied for each Message-ID: ``hashlib.sha256()`` looks the algorithm up in OpenSSL (3.x)
-# on every call, which took as long as hashing the address; a copy does not (same digest).
-_SHA256 = hashlib.sha256()
+    digest = hashlib.sha256(f"{campaign}\x00{address.lower()}".encode()).digest()[:15]
+    return f"<{base32_text(digest)}.{_message_id_suffix(campaign, domain)}>"
 
 
 @functools.lru_cache(maxsize=16)  # one campaign per run: computed once, not per message
