@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
-from mailbounce.bounces._markers import RECEIVED, Marker, Markers
+from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
 _SUBJECT = re.compile(r"^DELIVERY[ _](FAILURE|REPORT)", re.I)
 _MARK = re.compile(r"Lotus Domino|HCL Domino|IBM Domino", re.I)
 _NOT_DELIVERED = re.compile(r"^was not delivered to:", re.I)
+# ``_NOT_DELIVERED`` searched line by line (``lines_between``) is this on the whole text.
+_NOT_DELIVERED_LINE = re.compile(_NOT_DELIVERED.pattern, re.I | re.M)
 _BECAUSE = re.compile(r"^because:", re.I)
 _SENTENCES = tb.reason_table(
     (
@@ -39,10 +41,12 @@ class DominoDetector:
 
     name = "domino"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    # The first tests of ``detect``, as data: False only when it surely finds nothing (no
+    # "was not delivered to:" line: no recipient).
     gate = Markers(
         Marker("Subject", _SUBJECT),
         Marker(RECEIVED, _MARK),
+        also=Markers(Marker(BODY, _NOT_DELIVERED_LINE)),
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
-from mailbounce.bounces._markers import Marker, Markers
+from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -21,6 +21,8 @@ _START = re.compile(
     r"^Delivery to the following recipients? (failed permanently|has been delayed|was delayed)",
     re.I,
 )
+# ``_START`` searched line by line (``lines_between``) is this on the whole text.
+_START_LINE = re.compile(_START.pattern, re.I | re.M)
 _DETAILS = re.compile(r"^Technical details of (permanent|temporary) failure:", re.I | re.M)
 _SEPARATOR = re.compile(r"^-{3,} ?(Original message|Message header follows) ?-{3,}", re.I | re.M)
 _OTHER_SERVER = re.compile(r"The error that the other server returned was:\s*", re.I)
@@ -58,9 +60,11 @@ class GmailDetector:
 
     name = "gmail"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    # The first tests of ``detect``, as data: False only when it surely finds nothing (no
+    # "Delivery to the following recipient" line: no recipient).
     gate = Markers(
         Marker("From", _FROM),
+        also=Markers(Marker(BODY, _START_LINE)),
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
