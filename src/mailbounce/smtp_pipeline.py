@@ -110,6 +110,7 @@ class Session:
         self._sender = ""
         self._body_written = False
         self._following: Envelope | None = None  # written after this message's data
+        self._mail: tuple[tuple[str, ...], bytes] = ((), b"")  # the last MAIL FROM command
 
     def __repr__(self) -> str:
         return f"Session({self.client!r}, {self.phase.name})"
@@ -170,15 +171,21 @@ class Session:
         if not payload.isascii() and wire.eight_bit_mime:
             options.append("BODY=8BITMIME")  # RFC 6152 §2
         encoding = "utf-8" if options and options[0] == "SMTPUTF8" else "ascii"
-        suffix = "".join(f" {option}" for option in options)
-        commands = (
-            f"MAIL FROM:{envelope_path(sender)}{suffix}\r\n".encode(encoding),
-            f"RCPT TO:{envelope_path(recipient)}\r\n".encode(encoding),
-            b"DATA\r\n",
-        )
+        mail = self._mail_command(sender, options, encoding)
+        rcpt = f"RCPT TO:{envelope_path(recipient)}\r\n".encode(encoding)
         if wire.pipelining:
-            return Envelope(sender, payload, b"".join(commands), (), 3)
-        return Envelope(sender, payload, commands[0], commands[1:], 1)
+            return Envelope(sender, payload, mail + rcpt + b"DATA\r\n", (), 3)
+        return Envelope(sender, payload, mail, (rcpt, b"DATA\r\n"), 1)
+
+    def _mail_command(self, sender: str, options: list[str], encoding: str) -> bytes:
+        """MAIL FROM with its options: the same for every message of a run without VERP
+        (and with 8bit bodies, as most are or none), so the last one is kept."""
+        key = (sender, *options)
+        if key != self._mail[0]:
+            suffix = "".join([f" {option}" for option in options])
+            command = f"MAIL FROM:{envelope_path(sender)}{suffix}\r\n".encode(encoding)
+            self._mail = (key, command)
+        return self._mail[1]
 
     def begin(self, envelope: Envelope, now: float) -> list[Event]:
         """Write the envelope (MAIL, RCPT, DATA); events if it ended at once (lost)."""
