@@ -96,10 +96,10 @@ def _parts_outside_original(msg: Message) -> list[Message]:
         part = stack.pop()
         if part.get_content_type() in _ORIGINAL_TYPES:
             continue
-        if part.is_multipart():
-            payload = part.get_payload()
-            if isinstance(payload, list):
-                stack.extend(reversed([sub for sub in payload if isinstance(sub, Message)]))
+        # ``is_multipart()`` is ``_payload`` being a list, which ``get_payload()`` returns.
+        payload = part._payload  # type: ignore[attr-defined]
+        if isinstance(payload, list):
+            stack.extend(reversed([sub for sub in payload if isinstance(sub, Message)]))
             continue
         leaves.append(part)
     return leaves

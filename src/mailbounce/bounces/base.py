@@ -131,8 +131,10 @@ def walk_parts(msg: Message) -> list[Message]:
     while stack:
         part = stack.pop()
         found.append(part)
-        if part.is_multipart():
-            stack.extend(reversed(cast("list[Message]", part.get_payload())))  # its parts
+        # ``is_multipart()`` and ``get_payload()`` read ``_payload``: read once, no calls.
+        payload = part._payload  # type: ignore[attr-defined]
+        if isinstance(payload, list):
+            stack.extend(reversed(cast("list[Message]", payload)))  # its parts
     return found
 
 
