@@ -75,9 +75,14 @@ def _may_name_categories(mail: Mail) -> bool:
             continue
         payload = part.get_payload()
         if isinstance(payload, list):
-            groups = (group for group in payload if isinstance(group, Message))
-            # ``name in group`` compares lower-cased names, as ``report_field`` reads them.
-            if any(_CATEGORY in group for group in groups):
+            # ``_CATEGORY in group``: names compared lower-cased, as ``report_field`` reads
+            # them; read from the fields, not from a header index made for this look-up.
+            if any(
+                name.lower() == wanted
+                for group in payload
+                if isinstance(group, Message)
+                for name in group  # ``Message`` iterates over its field names
+            ):
                 return True
         elif wanted in mail.part_text(part).lower():
             return True
