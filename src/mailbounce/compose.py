@@ -159,7 +159,11 @@ def unstructured(value: str) -> str:
 
 def phrase(name: str) -> str:
     """A display name: raw atoms, a quoted string, or encoded-words (RFC 5322 §3.2.5)."""
-    text = header_text(name)
+    return _phrase(header_text(name))
+
+
+def _phrase(text: str) -> str:
+    """``phrase`` of a text already through ``header_text``."""
     if not text.isascii() or "=?" in text or len(text) > _MAX_RAW_HEADER:
         return encode_words(text)
     if _SPECIALS.search(text):
@@ -171,7 +175,7 @@ def mailbox(name: str | None, address: str) -> str:
     """``Name <address>``, or the bare address when there is no name."""
     addr = header_text(address).replace("<", "").replace(">", "").replace(" ", "")
     text = header_text(name or "")
-    return f"{phrase(text)} <{addr}>" if text else addr
+    return f"{_phrase(text)} <{addr}>" if text else addr
 
 
 def _parse_mailbox(value: str, what: str) -> str:
@@ -339,29 +343,32 @@ class MessageTemplate:
         full_name = f"{first} {last}" if first and last else first or last
         # Only the fixed head can hold a line starting with a dot (an extra header's name):
         # every other header line starts with its name, continuation lines with a space.
-        head = [
-            self._head_data if smtp_data else self._head,
-            f"To: {mailbox(full_name, address)}\r\n",
-            f"Subject: {self._subject_header(self._subject.fill(context))}\r\n",
-            f"Date: {self._date_header(date or datetime.now(UTC))}\r\n",
-            f"Message-ID: {header_text(message_id)}\r\n",
+        unsubscribe = (
             self._unsubscribe_fixed
             if unsubscribe_url is None
-            else self._unsubscribe_headers(unsubscribe_url),
-        ]
-        if token:
-            head.append(f"{TRACKING_HEADER}: {header_text(token)}\r\n")
+            else self._unsubscribe_headers(unsubscribe_url)
+        )
+        tracking = f"{TRACKING_HEADER}: {header_text(token)}\r\n" if token else ""
+        # One f-string: Python builds it in one step, where a list of lines is joined after.
+        head = (
+            f"{self._head_data if smtp_data else self._head}"
+            f"To: {mailbox(full_name, address)}\r\n"
+            f"Subject: {self._subject_header(self._subject.fill(context))}\r\n"
+            f"Date: {self._date_header(date or datetime.now(UTC))}\r\n"
+            f"Message-ID: {header_text(message_id)}\r\n"
+            f"{unsubscribe}{tracking}"
+        )
         if len(self._parts) == 1:
             kind, part = self._parts[0]
             encoding, encoded = part.encode(context, eight_bit, smtp_data)
-            head.append(
+            head += (
                 f"Content-Type: {kind}; charset=utf-8\r\n"
                 f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
             )
-            return ["".join(head).encode("utf-8"), encoded]
+            return [head.encode("utf-8"), encoded]
         boundary = self.boundary
-        head.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n')
-        chunks = ["".join(head).encode("utf-8")]
+        head += f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
+        chunks = [head.encode("utf-8")]
         for kind, part in self._parts:
             encoding, encoded = part.encode(context, eight_bit, smtp_data)
             chunks.append(
