@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from heapq import heapify, heappop, heappush
 
 __all__ = ["guarded_checks", "guards"]
 
@@ -24,7 +25,8 @@ def guards(literals: Sequence[str]) -> tuple[list[tuple[str, list[str]]], list[s
     """(piece, the literals holding it) groups, largest first, and the literals left alone.
 
     Greedy: the piece (``_PIECE`` characters) held by the most remaining literals takes
-    them, while a piece is shared by two or more. Deterministic: ties go by the piece's text.
+    them, while a piece is shared by two or more. Deterministic: ties go to the piece first
+    in text order.
     """
     pieces = {
         literal: {literal[start : start + _PIECE] for start in range(len(literal) - _PIECE + 1)}
@@ -32,16 +34,23 @@ def guards(literals: Sequence[str]) -> tuple[list[tuple[str, list[str]]], list[s
         if literal
     }
     counts = Counter(piece for held in pieces.values() for piece in held)
+    # A heap of (-count, piece), counts refreshed when popped (they only go down): the
+    # greedy choice without a pass over every piece per group (a single-bounce run builds
+    # all of them, round 4).
+    heap = [(-count, piece) for piece, count in counts.items() if count >= 2]
+    heapify(heap)
     grouped: list[tuple[str, list[str]]] = []
-    while counts:
-        piece, count = max(counts.items(), key=lambda item: (item[1], item[0]))
-        if count < 2:
-            break
+    while heap:
+        negative, piece = heappop(heap)
+        count = counts[piece]
+        if count != -negative:
+            if count >= 2:
+                heappush(heap, (-count, piece))
+            continue
         members = [literal for literal, held in pieces.items() if piece in held]
         grouped.append((piece, members))
         for literal in members:
             counts.subtract(pieces.pop(literal))
-        counts = +counts  # drop the pieces no literal left holds
     alone = list(pieces) + [""] * ("" in literals)
     return grouped, alone
 
