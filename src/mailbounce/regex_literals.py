@@ -22,6 +22,7 @@ _PLAIN = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_,:;'\"@/%&=<>!~`#"
 )
 _QUANTIFIERS = frozenset("?*{+")
+_PLAIN_RUN = re.compile("[" + re.escape("".join(sorted(_PLAIN))) + "]+")
 _UNSUPPORTED_FLAGS = re.VERBOSE  # spaces and # are not literal there
 _cache: dict[tuple[re.Pattern[str], bool], tuple[str, ...] | None] = {}
 
@@ -278,6 +279,9 @@ def _mandatory_groups(alternative: str) -> list[str]:
     groups: list[str] = []
     index = 0
     while index < len(alternative):
+        plain = _PLAIN_RUN.match(alternative, index)
+        if plain is not None:
+            index = plain.end() - 1  # no group among plain characters: to the last one
         _, end = _item(alternative, index)
         quantifier = alternative[end : end + 1]
         group = alternative[index:end]
@@ -317,6 +321,14 @@ def _literal_runs(alternative: str) -> tuple[list[str], bool]:
     widths_before = False  # an item that takes characters, before the first run
     index = 0
     while index < len(alternative):
+        plain = _PLAIN_RUN.match(alternative, index)
+        if plain is not None and plain.end() - index > 1:
+            # Plain characters each followed by a plain one: literals without a quantifier,
+            # taken at once (the last one, maybe quantified, is read as an item below).
+            if not runs and not chars:
+                leading = not widths_before
+            chars.append(alternative[index : plain.end() - 1])
+            index = plain.end() - 1
         literal, end = _item(alternative, index)
         quantifier = alternative[end : end + 1]
         quantifier = quantifier if quantifier in _QUANTIFIERS else ""

@@ -1,0 +1,111 @@
+"""Reading a pattern's literals takes runs of plain characters at once (round 4): the same
+runs and groups as reading every character as an item (the reader before)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailbounce.reason_rules import PHRASES
+from mailbounce.regex_literals import (
+    _QUANTIFIERS,
+    _after_quantifier,
+    _item,
+    _literal_runs,
+    _mandatory_groups,
+)
+
+
+def _reference_runs(alternative: str) -> tuple[list[str], bool]:
+    """``_literal_runs`` item by item."""
+    runs: list[str] = []
+    chars: list[str] = []
+    leading = False
+    widths_before = False
+    index = 0
+    while index < len(alternative):
+        literal, end = _item(alternative, index)
+        quantifier = alternative[end : end + 1]
+        quantifier = quantifier if quantifier in _QUANTIFIERS else ""
+        after = _after_quantifier(alternative, end)
+        if literal is not None and quantifier in ("", "+"):
+            if not runs and not chars:
+                leading = not widths_before
+            chars.append(literal)
+            if quantifier == "+":
+                runs.append("".join(chars))
+                chars = []
+        else:
+            if chars:
+                runs.append("".join(chars))
+                chars = []
+            zero_width = alternative[index:end] in ("\\b", "^") and quantifier == ""
+            if not zero_width and not runs:
+                widths_before = True
+        index = after
+    if chars:
+        runs.append("".join(chars))
+    return runs, leading and bool(runs)
+
+
+def _reference_groups(alternative: str) -> list[str]:
+    """``_mandatory_groups`` item by item."""
+    groups: list[str] = []
+    index = 0
+    while index < len(alternative):
+        _, end = _item(alternative, index)
+        quantifier = alternative[end : end + 1]
+        group = alternative[index:end]
+        if group.startswith("(") and group.endswith(")") and quantifier not in ("?", "*", "{"):
+            if group.startswith("(?P<"):
+                groups.append(group[group.index(">") + 1 : -1])
+            elif group.startswith("(?:"):
+                groups.append(group[3:-1])
+            elif not group.startswith("(?"):
+                groups.append(group[1:-1])
+        index = _after_quantifier(alternative, end)
+    return groups
+
+
+_PIECES = st.sampled_from(
+    [
+        "ab",
+        "c",
+        " ",
+        "-",
+        "'",
+        "?",
+        "*",
+        "+",
+        "{1,3}",
+        "+?",
+        "(x|y)",
+        "(?:is )",
+        "(?P<n>z)",
+        "(?!q)",
+        "[a-z]",
+        "\\b",
+        "^",
+        ".",
+        "\\.",
+        "\\d",
+        "\\x41",
+        "é",
+        "|",
+        "$",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map("".join))
+def test_plain_runs_read_as_items(source: str) -> None:
+    assert _literal_runs(source) == _reference_runs(source)
+    assert _mandatory_groups(source) == _reference_groups(source)
+
+
+def test_phrase_groups_read_as_items() -> None:
+    for pattern in PHRASES.values():
+        for alternative in pattern.pattern.split("|"):
+            assert _literal_runs(alternative) == _reference_runs(alternative)
+            assert _mandatory_groups(alternative) == _reference_groups(alternative)
