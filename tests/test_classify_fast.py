@@ -180,3 +180,25 @@ def test_provider_words_skip_no_single_piece() -> None:
                         diagnostic,
                         host,
                     )
+
+
+def test_reason_tables_are_made_whole_even_from_threads() -> None:
+    """The tables built on first use hold every reason, in order, whichever thread builds
+    them: a thread never classifies with a table half made."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mailbounce.models import BounceFacts
+    from mailbounce.reason_rules import FIRST_ORDER, SECOND_ORDER
+
+    facts = [
+        BounceFacts(recipient="a@example.org", status="5.0.0", diagnostic=text)
+        for text in ("550 mailbox full", "virus found", "relay access denied", "spam", "")
+    ]
+    expected = [classify.classify(one) for one in facts]
+    classify._STEPS.clear()
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: [classify.classify(one) for one in facts], range(32)))
+    assert all(result == expected for result in results)
+    first, second = classify._steps()
+    assert [step[0] for step in first] == list(FIRST_ORDER)
+    assert [step[0] for step in second] == list(SECOND_ORDER)

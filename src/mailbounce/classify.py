@@ -235,19 +235,23 @@ def _phrase(reason: Reason, text: str) -> bool:
 
 # Per reason of ``FIRST_ORDER``: its phrase group's ``found`` and whether its phrases
 # override a 5.1.1 (``NOT_USERUNKNOWN``); per reason of ``SECOND_ORDER``, its ``found``.
-# Made on first use: the finders cost some 60 ms to build, and commands that import this
-# module without classifying mail (``report``'s advice) must not pay it.
-_FIRST_ORDER_STEPS: list[tuple[Reason, Callable[[str], bool], bool]] = []
-_SECOND_ORDER_STEPS: list[tuple[Reason, Callable[[str], bool]]] = []
+# Made on first use: the finders cost some 20 ms to build, and commands that import this
+# module without classifying mail (``report``'s advice) must not pay it. Both tables are
+# built whole, then stored in one step: a thread never sees a table half made (sending
+# classifies replies from several threads).
+_FirstStep = tuple[Reason, Callable[[str], bool], bool]
+_SecondStep = tuple[Reason, Callable[[str], bool]]
+_STEPS: list[tuple[tuple[_FirstStep, ...], tuple[_SecondStep, ...]]] = []
 
 
-def _make_steps() -> list[tuple[Reason, Callable[[str], bool], bool]]:
-    if not _FIRST_ORDER_STEPS:
-        _SECOND_ORDER_STEPS.extend((reason, finder(PHRASES[reason])) for reason in SECOND_ORDER)
-        _FIRST_ORDER_STEPS.extend(
+def _steps() -> tuple[tuple[_FirstStep, ...], tuple[_SecondStep, ...]]:
+    if not _STEPS:
+        first = tuple(
             (reason, finder(PHRASES[reason]), reason in NOT_USERUNKNOWN) for reason in FIRST_ORDER
         )
-    return _FIRST_ORDER_STEPS
+        second = tuple((reason, finder(PHRASES[reason])) for reason in SECOND_ORDER)
+        _STEPS.append((first, second))
+    return _STEPS[0]
 
 
 def _first_order(text: str, status: str, command: str) -> Reason | None:
@@ -259,7 +263,7 @@ def _first_order(text: str, status: str, command: str) -> Reason | None:
     by_status = status_reason(status)
     plain_phrases = by_status is not Reason.USERUNKNOWN  # else only the overriding ones
     too_big = by_status is not Reason.EXCEEDLIMIT  # else not MESGTOOBIG by its phrases
-    for reason, find, overrides in _FIRST_ORDER_STEPS or _make_steps():
+    for reason, find, overrides in (_STEPS[0] if _STEPS else _steps())[0]:
         if reason is by_status or reason is Reason.USERUNKNOWN or reason is Reason.FILTERED:
             if _holds(reason, text, by_status, command):
                 return reason
@@ -330,9 +334,7 @@ def _by_status(status: str) -> Reason | None:
 def _second_order(text: str) -> Reason | None:
     if not text:
         return None
-    if not _SECOND_ORDER_STEPS:
-        _make_steps()
-    for reason, find in _SECOND_ORDER_STEPS:
+    for reason, find in (_STEPS[0] if _STEPS else _steps())[1]:
         if find(text):
             return reason
     return None
