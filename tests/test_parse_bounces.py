@@ -18,6 +18,7 @@ from mailbounce.dsn import deliver_to_maildir, make_dsn
 from mailbounce.models import DeliveryState
 from mailbounce.parsing import ParseSettings, parse_bounces
 from mailbounce.store import Store
+from mailbounce.store import bounces as bounce_store
 from mailbounce.store.bounces import bounce_count, quarantined
 from mailbounce.store.contacts import suppression_of
 from mailbounce.suppression import SuppressionPolicy
@@ -263,6 +264,40 @@ def test_repeated_soft_bounces_over_the_window(
     with Store(db_path) as store:
         found = suppression_of(store, "lea@sfr.fr")
     assert (found is not None) == suppressed
+
+
+def test_histories_of_suppressed_addresses_are_not_read(
+    tmp_path: Path, db_path: Path, sent: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Soft bounces to an address already suppressed change nothing more: a batch does not
+    even read its soft-failure history."""
+    policy = SuppressionPolicy(3, timedelta(days=15))
+    first, second = tmp_path / "first", tmp_path / "second"
+    for day in (0, 8, 16):
+        text = f"552 5.2.2 Mailbox full (day {day})"
+        deliver_to_maildir(first, _dsn("lea@sfr.fr", "5.2.2", text, date=NOW + timedelta(days=day)))
+    _run([str(first)], db_path, policy=policy)
+    for address, day in (("lea@sfr.fr", 20), ("marie@free.fr", 20)):
+        text = f"452 4.2.2 Mailbox full (day {day})"
+        deliver_to_maildir(second, _dsn(address, "4.2.2", text, date=NOW + timedelta(days=day)))
+    asked: list[str] = []
+    histories = bounce_store.soft_bounce_dates_of
+    monkeypatch.setattr(
+        bounce_store,
+        "soft_bounce_dates_of",
+        lambda store, addresses: histories(store, asked.extend(addresses) or addresses),
+    )
+    monkeypatch.setattr(
+        bounce_store,
+        "soft_bounce_dates",
+        lambda store, address: pytest.fail(f"history of {address} asked of the store"),
+    )
+    records, summary = _run([str(second)], db_path, policy=policy)
+    assert asked == ["marie@free.fr"]
+    assert len(records) == 2
+    assert summary.stored == 2 and not summary.suppressed  # type: ignore[attr-defined]
+    with Store(db_path) as store:
+        assert suppression_of(store, "lea@sfr.fr") is not None
 
 
 def test_batches_answer_like_the_store(tmp_path: Path) -> None:

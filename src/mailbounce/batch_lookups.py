@@ -47,7 +47,11 @@ class BatchLookups:
         keys = {normalize_address(address) for address in recipients}
         found = bounce_store.suppressed_among(store, keys)
         self._suppressed = {key: key in found for key in keys}
-        self._soft_dates = bounce_store.soft_bounce_dates_of(store, soft)
+        # Histories of addresses not suppressed: ``Recorder._apply_policy`` stops at a
+        # suppressed address before reading any (one read for a delivery to another address
+        # goes to the store, ``soft_bounce_dates``).
+        wanted = [address for address in soft if normalize_address(address) not in found]
+        self._soft_dates = bounce_store.soft_bounce_dates_of(store, wanted)
 
     def is_suppressed(self, address: str) -> bool:
         key = normalize_address(address)

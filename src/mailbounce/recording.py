@@ -216,13 +216,15 @@ class Recorder:
     def _apply_policy(
         self, store: Store, lookups: BatchLookups, address: str, record: BounceRecord
     ) -> None:
+        if lookups.is_suppressed(address):
+            return  # whatever the decision: its history is not even read
         classification = Classification(record.reason, record.kind, record.hardbounce, record.party)
         history: list[datetime] = []
         if counts_as_soft(classification, record.action):
             dates = lookups.soft_bounce_dates(record.recipient)
             history = [when for when in map(parse_when, dates) if when is not None]
         decision = decide(self.settings.policy, classification, record.action, history)
-        if decision is None or lookups.is_suppressed(address):
+        if decision is None:
             return
         lookups.suppressed(address)
         suppress(
