@@ -160,7 +160,6 @@ def test_demo_runs_with_no_configuration(tmp_path: Path) -> None:
 
 def test_sandbox_command_serves_until_ctrl_c() -> None:
     import signal
-    import time
 
     from mailbounce.smtp import Result, SmtpClient
     from mailbounce.smtp_settings import SmtpSettings, TlsMode
@@ -175,8 +174,12 @@ def test_sandbox_command_serves_until_ctrl_c() -> None:
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
-        while "press Ctrl-C" not in proc.stderr.readline():
-            time.sleep(0.05)
+        seen: list[str] = []
+        while "press Ctrl-C" not in (line := proc.stderr.readline()):
+            # End of file: the sandbox stopped before serving (its port taken?): fail with
+            # what it said rather than read an empty pipe for ever.
+            assert line, f"the sandbox exited before serving: {''.join(seen)!r}"
+            seen.append(line)
         client = SmtpClient(SmtpSettings("127.0.0.1", port, tls=TlsMode.NONE))
         refused = client.send(
             "a@asso.example", "inconnu@example.org", b"Subject: x\r\n\r\nx", lambda: None
