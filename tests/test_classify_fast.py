@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mailbounce import classify
+from mailbounce.models import Reason as R
 from mailbounce.reason_providers import each_rule, provider_reason
-from mailbounce.reason_rules import STAGES
+from mailbounce.reason_rules import FIRST_ORDER, NOT_USERUNKNOWN, PHRASES, STAGES
 
 # The patterns as first written, with a leading ``\b``.
 ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -202,3 +203,50 @@ def test_reason_tables_are_made_whole_even_from_threads() -> None:
     first, second = classify._steps()
     assert [step[0] for step in first] == list(FIRST_ORDER)
     assert [step[0] for step in second] == list(SECOND_ORDER)
+
+
+def _reference_holds(reason: R, text: str, by_status: R | None, command: str) -> bool:
+    """``classify._holds`` as written before ``_first_order`` tested phrases itself."""
+    phrase = classify._phrase
+    if reason is R.USERUNKNOWN:
+        if by_status is R.USERUNKNOWN:
+            return not any(phrase(other, text) for other in NOT_USERUNKNOWN)
+        return command == "RCPT" and by_status is not R.SUSPEND and classify._unknown_user(text)
+    if reason is R.FILTERED:
+        words = phrase(R.FILTERED, text) or classify._unknown_user(text)
+        if by_status is R.FILTERED:
+            return words
+        return words and command not in ("RCPT", "MAIL")
+    if by_status is reason:
+        return not (reason is R.HOSTUNKNOWN and phrase(R.NETWORKERROR, text))
+    if by_status is R.USERUNKNOWN and reason not in NOT_USERUNKNOWN:
+        return False
+    if reason is R.MESGTOOBIG and by_status is R.EXCEEDLIMIT:
+        return False
+    return phrase(reason, text)
+
+
+# Texts holding the phrases of up to three first-order reasons (drawn from their very
+# patterns), with the status codes that override or name them.
+_PHRASE_TEXT = st.lists(
+    st.sampled_from(FIRST_ORDER).flatmap(lambda reason: st.from_regex(PHRASES[reason])),
+    max_size=3,
+).map(" ".join)
+# "" and 4.7.1 name no reason; the others name one of FIRST_ORDER (5.1.1 userunknown,
+# 5.2.3 exceedlimit, 5.3.4 mesgtoobig, 5.2.2 mailboxfull, 5.4.4 hostunknown, 5.2.1 filtered).
+_STATUSES = st.sampled_from(["", "4.7.1", "5.1.1", "5.2.3", "5.3.4", "5.2.2", "5.4.4", "5.2.1"])
+
+
+@settings(max_examples=500, deadline=None)
+# The two cases the loop tests before a phrase: a 5.1.1 that only some phrases override, an
+# "exceeded limit" code that too-big words must not turn into mesgtoobig.
+@example("relay access denied", "5.1.1", "RCPT")
+@example("mailbox is full", "5.1.1", "RCPT")
+@example("message file too big", "5.2.3", "DATA")
+@given(_PHRASE_TEXT.map(str.lower), _STATUSES, st.sampled_from(["", "RCPT", "DATA", "MAIL"]))
+def test_first_order_is_the_plain_loop_over_every_reason(
+    text: str, status: str, command: str
+) -> None:
+    by_status = classify.status_reason(status)
+    expected = next((r for r in FIRST_ORDER if _reference_holds(r, text, by_status, command)), None)
+    assert classify._first_order(text, status, command) == expected

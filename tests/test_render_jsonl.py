@@ -1,4 +1,4 @@
-"""jsonl rows are written by a C encoder built once per stream: the text is the one
+"""jsonl rows are written by one encoder for the stream: the text is the one
 ``json.dumps(row, ensure_ascii=False, default=str)`` gives, whatever the values."""
 
 from __future__ import annotations

@@ -255,10 +255,10 @@ def _steps() -> tuple[tuple[_FirstStep, ...], tuple[_SecondStep, ...]]:
 
 
 def _first_order(text: str, status: str, command: str) -> Reason | None:
-    """Each reason in order: its status code (with the exceptions below) or its phrases.
-
-    ``_holds`` for each, with its last case (the phrases alone) written out here: most
-    reasons get there, and most texts hold none of their words (two calls less each).
+    """Each reason in order: its status code (with the exceptions of ``_holds``) or its
+    phrases. The phrases alone are tested here, not in a call: most reasons get there, and
+    most texts hold none of their words. A 5.1.1 is overridden only by the phrases of
+    ``NOT_USERUNKNOWN``; an "exceeded limit" status is never a too-big message by phrases.
     """
     by_status = status_reason(status)
     plain_phrases = by_status is not Reason.USERUNKNOWN  # else only the overriding ones
@@ -278,6 +278,8 @@ def _first_order(text: str, status: str, command: str) -> Reason | None:
 
 
 def _holds(reason: Reason, text: str, by_status: Reason | None, command: str) -> bool:
+    """Whether ``reason`` holds, for the reasons ``_first_order`` does not decide by its
+    phrases alone: unknown user, filtered, and the reason the status code names."""
     if reason is Reason.USERUNKNOWN:
         if by_status is Reason.USERUNKNOWN:
             # "a 5.1.1 is userunknown unless the words say relaying, blocking, full or moved"
@@ -290,13 +292,8 @@ def _holds(reason: Reason, text: str, by_status: Reason | None, command: str) ->
         if by_status is Reason.FILTERED:
             return words
         return words and command not in ("RCPT", "MAIL")
-    if by_status is reason:
-        return not (reason is Reason.HOSTUNKNOWN and _phrase(Reason.NETWORKERROR, text))
-    if by_status is Reason.USERUNKNOWN and reason not in NOT_USERUNKNOWN:
-        return False  # only the listed phrases override a 5.1.1
-    if reason is Reason.MESGTOOBIG and by_status is Reason.EXCEEDLIMIT:
-        return False
-    return _phrase(reason, text)
+    # The status code names it: unless a "host unknown" code comes with network words.
+    return not (reason is Reason.HOSTUNKNOWN and _phrase(Reason.NETWORKERROR, text))
 
 
 def _unknown_user(text: str) -> bool:

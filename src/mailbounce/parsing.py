@@ -3,11 +3,10 @@
 ``BounceParse`` streams: iterate it for ``BounceRecord`` objects in input order; its
 ``summary`` is complete once iteration ends. With ``jobs > 1`` analysis runs in ``jobs - 1``
 worker processes and this one (bounded look-ahead, so memory stays flat on any mailbox
-size); every store
-write happens in this process (``mailbounce.recording``), one transaction per
-``batch_size`` messages. Records of a batch are handed out only after its commit, and IMAP
-messages are flagged or moved only after it too: what is printed, stored and acknowledged
-always agree.
+size); every store write happens in this process (``mailbounce.recording``), one
+transaction per ``batch_size`` messages. Records of a batch are handed out only after its
+commit, and IMAP messages are flagged or moved only after it too: what is printed, stored
+and acknowledged always agree.
 """
 
 from __future__ import annotations

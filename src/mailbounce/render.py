@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import IO, TYPE_CHECKING, Any
 
@@ -56,22 +56,9 @@ def write_json(data: Any, out: IO[str]) -> None:
     out.write("\n")
 
 
-def _row_encoder() -> Callable[[Row], str]:
-    """``json.JSONEncoder(ensure_ascii=False, default=str).encode``, same text: the C
-    encoder it would build at every call (with a dict of the objects seen, against
-    cycles), built once: about a fifth of a row's encoding (issue 3, parse-bounces --format
-    jsonl). A row is a flat mapping of plain values: no cycle to look for."""
-    try:
-        from _json import encode_basestring, make_encoder
-    except ImportError:  # a Python without the C accelerator
-        return json.JSONEncoder(ensure_ascii=False, default=str).encode
-    chunks = make_encoder(None, str, encode_basestring, None, ": ", ", ", False, False, True)
-    return lambda row: "".join(chunks(row, 0))
-
-
 def write_jsonl(rows: Iterable[Row], out: IO[str]) -> None:
     # One encoder for the stream: json.dumps with options builds a new one for each row.
-    encode = _row_encoder()
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     write = out.write
     for row in rows:
         write(encode(row) + "\n")
@@ -80,12 +67,14 @@ def write_jsonl(rows: Iterable[Row], out: IO[str]) -> None:
 def write_csv(rows: Iterable[Row], columns: Sequence[str], out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    start = _FORMULA_START
     for row in rows:
-        # ``neutralize_formula(_cell(value))`` without two calls per cell: a send writes a
-        # row per recipient, and most cells are already text.
-        cells = [value if type(value) is str else _cell(value) for value in map(row.get, columns)]
-        writer.writerow(["'" + cell if cell.startswith(start) else cell for cell in cells])
+        # Text cells skip ``_cell``: a send writes a row per recipient, most cells text.
+        writer.writerow(
+            [
+                neutralize_formula(value if type(value) is str else _cell(value))
+                for value in map(row.get, columns)
+            ]
+        )
 
 
 def write_table(
