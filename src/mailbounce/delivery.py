@@ -51,13 +51,12 @@ later (a crash after the data must not let it be sent twice).
 
 from __future__ import annotations
 
-import select
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from mailbounce import tracking
+from mailbounce import ctrl_c, tracking
 from mailbounce.addresses import domain_of
 from mailbounce.campaign import Campaign
 from mailbounce.compose import MessageTemplate, make_message_id
@@ -422,12 +421,13 @@ class DeliveryRun:
         watched = list(waiting)
         if self._committing is not None:
             watched.append(self.writer.fileno())
+        # The waits are where a Ctrl-C is acted on: between whole steps (``ctrl_c``).
         if buffered:
             readable = buffered
         elif watched:
-            readable = select.select(watched, [], [], timeout)[0]
+            readable = ctrl_c.select_readable(watched, timeout)
         else:
-            time.sleep(timeout or 0.0)
+            ctrl_c.sleep(timeout or 0.0)
             return
         for fd in readable:
             if fd in waiting:

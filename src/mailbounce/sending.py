@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mailbounce import send_split, send_workers, tracking
+from mailbounce import ctrl_c, send_split, send_workers, tracking
 from mailbounce.campaign import Campaign, CampaignOptions
 from mailbounce.campaign_changes import definition_changes
 from mailbounce.campaign_loading import load_campaign
@@ -174,7 +174,8 @@ class _Deliverer:
                 now=self.now,
                 log=reporter.log,
             )
-            with send_workers.stop_requests(run.errors):
+            # Ctrl-C acted on where the loop waits, not mid-step (``ctrl_c``).
+            with send_workers.stop_requests(run.errors), ctrl_c.deferred():
                 return run.execute(reporter, share.limit)
 
 
