@@ -114,8 +114,16 @@ CASES = [
     (b"", True),
     (b"\nbody without headers\n", True),
     (b"From sender@example.org Sat Nov 28 09:00:00 2026\nSubject: x\n\nb\n", True),
-    (b"Subject: x\nFrom someone\n\nb\n", False),  # envelope line out of place
-    (b"Subject: x\nFrom someone\nTo: y\n\nb\n", False),
+    (b"Subject: x\nFrom someone\n\nb\n", False),  # envelope line ending the headers
+    # An envelope line out of place among fields: dropped, with a defect (its text).
+    (b"Subject: x\nFrom someone\nTo: y\n\nb\n", True),
+    (b"From a\nSubject: x\nFrom b\nTo: y\nFrom c\nX: 1\n  fold\nnot a header\nb\n", True),
+    (b"Subject: x\nFrom someone\nTo: y", True),
+    (b"Content-Type: multipart/mixed; boundary=b\n\n--b\nX: 1\nFrom a\nY: 2\n\nz\n--b--\n", True),
+    (b"Subject: x\nFrom someone\n fold\nTo: y\n\nb\n", False),  # then a fold
+    (b"Subject: x\nFrom someone\nFrom other\nTo: y\n\nb\n", False),
+    (b"Subject: x\nFrom someone\nTo: y\n:no name\n\nb\n", False),
+    (b"Content-Type: message/delivery-status\n\nX: 1\nFrom a\nY: 2\n\nZ: 3\n", False),
     (b" folded first\nSubject: x\n\nb\n", False),
     (b":no name\n\nb\n", False),
     (b"Subject: x\nnot a header\n\nb\n", True),  # the body starts there, with a defect
@@ -198,6 +206,22 @@ CASES = [
 @pytest.mark.parametrize(("raw", "taken"), CASES)
 def test_cases(raw: bytes, taken: bool) -> None:
     assert same_or_declined(raw) is taken
+
+
+def test_misplaced_envelope_lines_are_the_feedparsers_defects() -> None:
+    """The defects' texts too (``tree`` compares their types), in the feedparser's order."""
+    raw = b"Subject: x\nFrom b\nTo: y\nFrom c\nX: 1\nnot a header\nb\n"
+    fast = parse_message(raw)
+    assert fast is not None
+    reference = feedparser(raw)
+    assert [(type(d), d.args) for d in fast.defects] == [
+        (type(d), d.args) for d in reference.defects
+    ]
+    assert [type(d).__name__ for d in fast.defects] == [
+        "MissingHeaderBodySeparatorDefect",
+        "MisplacedEnvelopeHeaderDefect",
+        "MisplacedEnvelopeHeaderDefect",
+    ]
 
 
 _BOUNDARIES = ["b", "bb", "b--", "=_x", "=_x.y", "b b", "(?)", "a" * 70]
@@ -504,3 +528,21 @@ def test_envelope_line_opening_a_digest_part_is_left_to_the_feedparser() -> None
     )
     assert any(part.get_unixfrom() for part in feedparser(raw).walk())
     assert parse_message(raw) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["Subject: a", "To: b", "X: c", "  fold", "From x", "From y z"])),
+    st.sampled_from(["\n\nbody\n", "\nnot a header\n", "", "\n"]),
+)
+def test_envelope_lines_among_fields_parse_as_the_feedparser(lines: list[str], end: str) -> None:
+    """Taken whenever every envelope line is followed by a field line (none ends the block,
+    none precedes a fold), the feedparser's tree otherwise or declined."""
+    raw = _encode("Subject: first\n" + "\n".join(lines) + end)
+    following = [*lines[1:], ""][: len(lines)]
+    simple = all(
+        nxt.startswith(("Subject", "To", "X"))
+        for line, nxt in zip(lines, following, strict=True)
+        if line.startswith("From ")
+    )
+    assert same_or_declined(raw) or not simple

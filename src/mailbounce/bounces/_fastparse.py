@@ -30,6 +30,7 @@ import re
 from email.errors import (
     CloseBoundaryNotFoundDefect,
     InvalidMultipartContentTransferEncodingDefect,
+    MisplacedEnvelopeHeaderDefect,
     MissingHeaderBodySeparatorDefect,
     MultipartInvariantViolationDefect,
     NoBoundaryInMultipartDefect,
@@ -124,8 +125,12 @@ def _parse_part(
     return msg, msg
 
 
-def _read_headers(msg: IndexedMessage, text: str, start: int, end: int) -> int:
-    """Set ``msg``'s envelope line and headers from ``text[start:end]``; where the body starts."""
+def _read_headers(
+    msg: IndexedMessage, text: str, start: int, end: int, envelope_lines: bool = True
+) -> int:
+    """Set ``msg``'s envelope line and headers from ``text[start:end]``; where the body starts.
+    ``envelope_lines``: whether a misplaced envelope line may be skipped (not in a status
+    block, where a defect means a body line)."""
     pos = start
     if text.startswith("From ", start, end):
         newline = text.find("\n", start, end)
@@ -144,19 +149,52 @@ def _read_headers(msg: IndexedMessage, text: str, start: int, end: int) -> int:
             msg._headers = fields  # type: ignore[attr-defined]
             return blank + 2
     block_end = _HEADER_BLOCK.match(text, pos, end).end()  # type: ignore[union-attr]
+    fields = _FIELD.findall(text, pos, block_end)
+    misplaced: list[MisplacedEnvelopeHeaderDefect] = []
+    if envelope_lines:
+        block_end = _skip_envelope_lines(text, block_end, end, fields, misplaced)
+    msg._headers = fields  # type: ignore[attr-defined]
     if block_end == end:
         # A header line ending the text lacks its newline: ``\Z`` took it, ``\n?`` does too.
-        msg._headers = _FIELD.findall(text, pos, end)  # type: ignore[attr-defined]
+        msg.defects.extend(misplaced)
         return end
-    msg._headers = _FIELD.findall(text, pos, block_end)  # type: ignore[attr-defined]
     if text[block_end] == "\n":
+        msg.defects.extend(misplaced)
         return block_end + 1
     if text.startswith(_HEADER_SHAPED, block_end, end):
-        # An envelope line out of place, a first line that is a continuation, a field
-        # without a name: the feedparser keeps them among the headers, with special cases.
+        # An envelope line that is the block's last header line (the feedparser pushes it
+        # back into the body), a first line that is a continuation, a field without a name:
+        # the feedparser keeps them among the headers, with special cases.
         raise _Decline("header line")
-    # Any other line ends the headers without a blank line: it starts the body (a defect).
+    # Any other line ends the headers without a blank line: it starts the body (a defect,
+    # noted by the feedparser before those of the header lines).
     msg.defects.append(MissingHeaderBodySeparatorDefect())
+    msg.defects.extend(misplaced)
+    return block_end
+
+
+def _skip_envelope_lines(
+    text: str,
+    block_end: int,
+    end: int,
+    fields: list[tuple[str, str]],
+    misplaced: list[MisplacedEnvelopeHeaderDefect],
+) -> int:
+    """Past each ``From `` line among the header lines that a field line follows: the
+    feedparser notes it as a misplaced envelope line and drops it (``_parse_headers``), the
+    fields after it are read on. Seen where a header was written before a saved message's
+    own envelope line (an mbox message given a Message-ID line first). Where the header
+    block now ends."""
+    while text.startswith("From ", block_end, end):
+        newline = text.find("\n", block_end, end)
+        if newline < 0:
+            return block_end  # the block's last line: left to the caller (it declines)
+        after = _HEADER_BLOCK.match(text, newline + 1, end).end()  # type: ignore[union-attr]
+        if after == newline + 1:
+            return block_end  # no field line follows it: its last header line, or a fold
+        misplaced.append(MisplacedEnvelopeHeaderDefect(text[block_end : newline + 1]))
+        fields += _FIELD.findall(text, newline + 1, after)
+        block_end = after
     return block_end
 
 
@@ -240,7 +278,7 @@ def _parse_status_blocks(
     pos = start
     while True:
         block = IndexedMessage()
-        after = _read_headers(block, text, pos, end)  # past the blank line, or ``end``
+        after = _read_headers(block, text, pos, end, False)  # past the blank line, or ``end``
         if _content_type(block).startswith(("message/", "multipart/")):
             raise _Decline("nested status block")  # a block that nests: not a status block
         if block.defects:
