@@ -28,11 +28,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # The code before session 3's store work: the figures of issue 2 were measured on it.
 BASELINE = "0cd55cf"
-PHASES = ("import", "claims", "record_steps", "summary", "total")
+PHASES = ("import", "claims", "record_steps", "summary", "total", "steps_kb_written")
 GROUP = 4  # messages per commit (in_flight of 4, outcomes of the 4 before)
 
 
@@ -42,6 +43,15 @@ def _message_id(address: str) -> str:
     sequential id would touch one leaf per commit instead of one per message)."""
     digest = hashlib.sha256(f"bench\x00{address}".encode()).digest()[:15]
     return f"<{base64.b32encode(digest).decode().lower()}.bench@asso.example>"
+
+
+def _written() -> int:
+    """Bytes this process has written so far (``wchar`` of /proc/self/io: the WAL and
+    database writes, as nothing else is written while the workload runs)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    return 0
 
 
 def workload(messages: int) -> dict[str, float]:
@@ -60,6 +70,12 @@ def workload(messages: int) -> dict[str, float]:
     from mailbounce.store import campaigns as campaign_rows
     from mailbounce.store.lists import import_list
 
+    try:  # Message-IDs stored with the recipients (issue 2, session 5), as a send does
+        from mailbounce.compose import message_id_maker
+
+        maker = message_id_maker("bench", "asso.example")
+    except ImportError:  # a revision before: the in_flight step stores them
+        maker = None
     tmp = Path(tempfile.mkdtemp(prefix="mailbounce-store-"))
     csv = tmp / "members.csv"
     with csv.open("w", encoding="utf-8") as out:
@@ -94,8 +110,12 @@ def workload(messages: int) -> dict[str, float]:
             store, "bench", subject="Nouvelles", from_addr="news@asso.example", settings={}
         )
         imported = import_list(store, csv, ListReader(csv))
-        campaign_rows.add_list_recipients(store, record.id, imported.list_id)
+        if maker is not None:
+            campaign_rows.add_list_recipients(store, record.id, imported.list_id, message_id=maker)
+        else:
+            campaign_rows.add_list_recipients(store, record.id, imported.list_id)
         figures["import"] = time.process_time() - start
+        written = _written()
 
         claims = steps = 0.0
         touched: list[int] = []
@@ -109,7 +129,7 @@ def workload(messages: int) -> dict[str, float]:
             start = time.process_time()
             for first in range(0, len(batch), GROUP):
                 group = batch[first : first + GROUP]
-                flying = [sending.InFlight(d.id, None, _message_id(d.address)) for d in group]
+                flying = [_in_flight(sending, d) for d in group]
                 concluded = []
                 for d in previous:
                     outcome = sent
@@ -128,6 +148,7 @@ def workload(messages: int) -> dict[str, float]:
         touched.extend(d.id for d in previous)
         steps += time.process_time() - start
         figures["claims"], figures["record_steps"] = claims, steps
+        steps_written = _written() - written
 
         start = time.process_time()
         summarise_run(store, record.id, SendReport(campaign="bench", dry_run=False), touched)
@@ -136,7 +157,16 @@ def workload(messages: int) -> dict[str, float]:
     if sum(states.values()) != messages or states.get("pending") or states.get("claimed"):
         raise SystemExit(f"the workload did not conclude every recipient: {states}")
     figures["total"] = sum(figures.values())
-    return {phase: seconds / messages * 1000 for phase, seconds in figures.items()}
+    per_message = {phase: seconds / messages * 1000 for phase, seconds in figures.items()}
+    per_message["steps_kb_written"] = steps_written / messages / 1024
+    return per_message
+
+
+def _in_flight(sending: Any, delivery: Any) -> Any:
+    """The ``InFlight`` a send makes: the stored Message-ID kept, else a new one stored."""
+    if delivery.message_id is not None:
+        return sending.InFlight(delivery.id, None, delivery.message_id, store_message_id=False)
+    return sending.InFlight(delivery.id, None, _message_id(delivery.address))
 
 
 def measure(src: Path, messages: int) -> dict[str, float]:

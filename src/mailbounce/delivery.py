@@ -59,7 +59,7 @@ from typing import Protocol
 from mailbounce import ctrl_c, tracking
 from mailbounce.addresses import domain_of
 from mailbounce.campaign import Campaign
-from mailbounce.compose import MessageTemplate, make_message_id
+from mailbounce.compose import MessageTemplate, recipient_message_id
 from mailbounce.crash_points import crash_point
 from mailbounce.errors import MailbounceError, SmtpSetupError
 from mailbounce.ratelimit import DomainGate, RateLimiter
@@ -327,8 +327,9 @@ class DeliveryRun:
         token = (
             tracking.make_token(self.secret, self.campaign_id, delivery.id) if self.secret else None
         )
-        message_id = make_message_id(
-            self.campaign.name, delivery.address, self.campaign.message_domain
+        # Usually stored when the recipient was added (``store.campaigns``): not made again.
+        message_id = recipient_message_id(
+            delivery.message_id, self.campaign.name, delivery.address, self.campaign.message_domain
         )
         sender = self._sender
         if token and self.campaign.bounce_domain:
@@ -346,7 +347,9 @@ class DeliveryRun:
             date=now,
             eight_bit=session.offers_8bitmime(),
         )
-        in_flight = deliveries.InFlight(delivery.id, token, message_id)
+        in_flight = deliveries.InFlight(
+            delivery.id, token, message_id, store_message_id=message_id != delivery.message_id
+        )
         return in_flight, session.prepare(sender, delivery.address, data)
 
     def _following(self, slot: Slot, now: datetime) -> Envelope | None:

@@ -31,7 +31,7 @@ from mailbounce import ctrl_c, send_split, send_workers, tracking
 from mailbounce.campaign import Campaign, CampaignOptions
 from mailbounce.campaign_changes import definition_changes
 from mailbounce.campaign_loading import load_campaign
-from mailbounce.compose import MessageTemplate, make_message_id
+from mailbounce.compose import MessageTemplate, make_message_id, message_id_maker
 from mailbounce.config import load_config
 from mailbounce.delivery import DeliveryRun, Progress
 from mailbounce.errors import ConfigError, UsageError
@@ -227,7 +227,12 @@ def _prepare(
     for reader in readers:
         imported = import_list(store, reader.path, forgotten.filter(reader))
         report.lists.append(ListReport(reader.path, imported.name, reader.summary))
-        added = campaign_rows.add_list_recipients(store, record.id, imported.list_id)
+        added = campaign_rows.add_list_recipients(
+            store,
+            record.id,
+            imported.list_id,
+            message_id=message_id_maker(campaign.name, campaign.message_domain),
+        )
         if existing is not None and added:
             report.notes.append(f"{added} new recipients from {reader.path.name}")
     recovery = deliveries.recover_interrupted(store, record.id)

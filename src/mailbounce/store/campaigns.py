@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,27 +71,43 @@ def save_campaign(
 # --- recipients ------------------------------------------------------------------------
 
 
-def add_list_recipients(store: Store, campaign_id: int, list_id: int) -> int:
+def add_list_recipients(
+    store: Store,
+    campaign_id: int,
+    list_id: int,
+    *,
+    message_id: Callable[[str], str] | None = None,
+) -> int:
     """Give every addressed member of a list a delivery (pending); return how many are new.
 
     The campaign ↔ list link (``campaign_lists``) records how many rows had no address.
 
     Existing deliveries keep their state; a pending or deferred one takes the list's current
     fields (a corrected first name is used on the next attempt).
+
+    ``message_id`` (the campaign's ``compose.message_id_maker``): each new recipient gets
+    its Message-ID now, in this one transaction, rather than at its ``in_flight`` step,
+    where writing it cost each message a random leaf of the ``deliveries_message_id`` index
+    in the WAL (issue 2). Pending and deferred recipients without one (added by an earlier
+    build) get it too.
     """
     now = utcnow()
     with store.transaction() as conn:
         before = _count(conn, campaign_id)
+        if message_id is not None:
+            # Registered again by each call (this campaign's), on this connection only.
+            conn.create_function(_MESSAGE_ID_FUNCTION, 1, message_id, deterministic=True)
+        # A campaign's first list: every row is new, its Message-ID goes in with it. Any
+        # other: made only for rows without one (not for every row of a resumed run).
+        fresh = message_id is not None and before == 0
         conn.execute(
-            "INSERT INTO deliveries (campaign_id, contact_id, address, list_id, state,"
-            " fields_json, updated_at)"
-            " SELECT ?, c.id, c.address, lm.list_id, 'pending', lm.fields_json, ?"
-            " FROM list_members lm JOIN contacts c ON c.id = lm.contact_id"
-            " WHERE lm.list_id = ? ORDER BY lm.line"
-            " ON CONFLICT(campaign_id, address) DO UPDATE SET fields_json = excluded.fields_json"
-            " WHERE deliveries.state IN ('pending', 'deferred')",
+            _ADD_RECIPIENTS.format(
+                message_id=f"{_MESSAGE_ID_FUNCTION}(c.address)" if fresh else "NULL"
+            ),
             (campaign_id, now, list_id),
         )
+        if message_id is not None and not fresh:
+            conn.execute(_FILL_MESSAGE_IDS, (campaign_id,))
         # Rows without an address get no delivery; the report counts them from here.
         conn.execute(
             "INSERT INTO campaign_lists (campaign_id, list_id, without_address)"
@@ -101,6 +117,22 @@ def add_list_recipients(store: Store, campaign_id: int, list_id: int) -> int:
             (campaign_id, list_id, list_id),
         )
         return _count(conn, campaign_id) - before
+
+
+_MESSAGE_ID_FUNCTION = "mailbounce_message_id"
+_ADD_RECIPIENTS = (
+    "INSERT INTO deliveries (campaign_id, contact_id, address, list_id, state,"
+    " fields_json, updated_at, message_id)"
+    " SELECT ?, c.id, c.address, lm.list_id, 'pending', lm.fields_json, ?, {message_id}"
+    " FROM list_members lm JOIN contacts c ON c.id = lm.contact_id"
+    " WHERE lm.list_id = ? ORDER BY lm.line"
+    " ON CONFLICT(campaign_id, address) DO UPDATE SET fields_json = excluded.fields_json"
+    " WHERE deliveries.state IN ('pending', 'deferred')"
+)
+_FILL_MESSAGE_IDS = (
+    f"UPDATE deliveries SET message_id = {_MESSAGE_ID_FUNCTION}(address)"
+    " WHERE campaign_id = ? AND state IN ('pending', 'deferred') AND message_id IS NULL"
+)
 
 
 def _count(conn: sqlite3.Connection, campaign_id: int) -> int:

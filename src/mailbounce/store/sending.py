@@ -253,11 +253,16 @@ _ALLOWED = {
 
 
 _IN_FLIGHT = (
-    "UPDATE deliveries SET state = 'in_flight', token = ?, message_id = ?,"
+    "UPDATE deliveries SET state = 'in_flight', token = ?,{message_id}"
     " first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,"
     " attempts = attempts + 1, updated_at = ?"
     f" WHERE id = ? AND {_allowed(S.IN_FLIGHT)}"
 )
+# The Message-ID is usually stored already (``campaigns.add_list_recipients``): left out of
+# the SET list, the index of ``message_id`` is not touched (SQLite rewrites an index entry
+# of every column SET, even to the same value: a random leaf per message, issue 2).
+_IN_FLIGHT_KEEPING_ID = _IN_FLIGHT.format(message_id="")
+_IN_FLIGHT_SETTING_ID = _IN_FLIGHT.format(message_id=" message_id = ?,")
 
 _EVENT = (
     "INSERT INTO events (at, type, address, campaign_id, delivery_id, data_json)"
@@ -278,6 +283,7 @@ class InFlight:
     delivery_id: int
     token: str | None
     message_id: str
+    store_message_id: bool = True  # False: the delivery holds this Message-ID already
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,13 +327,24 @@ def record_steps(
     """
     with store.transaction() as conn:
         if in_flight:
-            changed = conn.executemany(
-                _IN_FLIGHT,
-                [(f.token, f.message_id, now, now, now, f.delivery_id) for f in in_flight],
-            ).rowcount
-            _check_all_changed(conn, changed, [f.delivery_id for f in in_flight], S.IN_FLIGHT)
+            _record_in_flight(conn, in_flight, now)
         if concluded:
             _record_concluded(conn, concluded, now)
+
+
+def _record_in_flight(conn: sqlite3.Connection, in_flight: Sequence[InFlight], now: str) -> None:
+    keeping = [(f.token, now, now, now, f.delivery_id) for f in in_flight if not f.store_message_id]
+    if keeping:
+        changed = conn.executemany(_IN_FLIGHT_KEEPING_ID, keeping).rowcount
+        _check_all_changed(conn, changed, [row[-1] for row in keeping], S.IN_FLIGHT)
+    if len(keeping) < len(in_flight):
+        setting = [
+            (f.token, f.message_id, now, now, now, f.delivery_id)
+            for f in in_flight
+            if f.store_message_id
+        ]
+        changed = conn.executemany(_IN_FLIGHT_SETTING_ID, setting).rowcount
+        _check_all_changed(conn, changed, [row[-1] for row in setting], S.IN_FLIGHT)
 
 
 def _outcome_sql(target: DeliveryState, count_attempt: bool) -> str:
