@@ -380,12 +380,32 @@ def analyse_stream(
                 helped -= 1
                 yield from numbering.labelled(done, result)
             else:
-                yield from numbering.unpacked(done, result.result())
+                yield from numbering.unpacked(done, _result(result, pool))
     except BrokenProcessPool:
         # Every batch before this one is committed; the rest is read again on the next run.
         raise MailbounceError(
             "an analysis worker process died (out of memory?); run again with --jobs 1"
         ) from None
+
+
+# While this process waits for a worker's task, how often it looks whether the pool broke.
+_BROKEN_POLL_SECONDS = 0.5
+
+
+def _result(future: Future[list[Packed]], pool: ProcessPoolExecutor) -> list[Packed]:
+    """The task's results; ``BrokenProcessPool`` once the pool is broken, even when this
+    future was never told. CPython 3.11's pool, seeing a worker die, marks itself broken
+    and fails the futures it knows of without the lock ``submit`` holds: a task submitted
+    at that moment is added after, never run nor failed, and ``Future.result()`` waited
+    for ever (a cron run would hang; tests/test_parse_bounces.py hung so once, under load)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    while True:
+        try:
+            return future.result(timeout=_BROKEN_POLL_SECONDS)
+        except TimeoutError:
+            if pool._broken:
+                raise BrokenProcessPool(pool._broken) from None
 
 
 def start_pool(jobs: int) -> ProcessPoolExecutor | None:
