@@ -23,7 +23,7 @@ from mailbounce.bounces._markers import BODY, PRESENT, RECEIVED, Marker, Markers
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._textblocks import body_text
 from mailbounce.bounces.base import Mail, gate_of
-from mailbounce.bounces.registry import COMPILED, DETECTORS, NEXT_ASKED
+from mailbounce.bounces.registry import ASKED, COMPILED, DETECTORS
 from mailbounce.regex_literals import literal_sets, required_literals
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -95,16 +95,15 @@ def _assert_compiled_agrees(msg: Message, label: str) -> None:
         assert compiled is not None
         answer = compiled(Mail(msg))
         assert answer is gate(Mail(msg)), f"compiled {detector.name} gate differs in {label}"
-    _assert_next_asked_agrees(msg, label)
+    _assert_asked_agrees(msg, label)
 
 
-def _assert_next_asked_agrees(msg: Message, label: str) -> None:
-    """``NEXT_ASKED`` from every start gives the first detector whose gate lets it be asked."""
+def _assert_asked_agrees(msg: Message, label: str) -> None:
+    """``ASKED`` yields, in order, every detector whose gate lets it be asked: each index
+    as ``_detect`` takes them, one at a time on one ``Mail``."""
     answers = [gate is None or gate(Mail(msg)) for gate in map(gate_of, DETECTORS)]
-    mail = Mail(msg)  # one Mail for all starts, as ``_detect`` asks it
-    for start in range(len(DETECTORS) + 1):
-        expected = next((i for i in range(start, len(answers)) if answers[i]), len(answers))
-        assert NEXT_ASKED(mail, start) == expected, f"next asked from {start} in {label}"
+    expected = [index for index, answer in enumerate(answers) if answer]
+    assert list(ASKED(Mail(msg))) == expected, f"detectors asked in {label}"
 
 
 def _regex_gate(gate: object, mail: Mail) -> bool:

@@ -140,36 +140,38 @@ def _detect(mail: Mail) -> tuple[str | None, list[BounceFacts]]:
     """The first detector, in registry order, that finds records, and its records.
 
     A gate says False only when detect would return None (base.GatedDetector); the gates
-    are asked together by ``registry.NEXT_ASKED`` (``_dispatch``). If asking them raises (a
-    view that cannot be built), they are asked one by one from there, as before, so the
-    error names its detector.
+    are asked together by ``registry.ASKED`` (``_dispatch``), which yields the detectors to
+    ask in turn. If asking them raises (a view that cannot be built), they are asked one by
+    one from there, as before, so the error names its detector.
     """
-    compiled, next_asked = _registry()
-    index, count = 0, len(compiled)
+    compiled, asked = _registry()
+    count = len(compiled)
+    indexes = asked(mail)
+    start = 0  # the first index not yet asked
     while True:
         try:
-            index = next_asked(mail, index)
+            index = next(indexes, count)
         except Exception:
-            return _detect_in_turn(mail, compiled[index:])
+            return _detect_in_turn(mail, compiled[start:])
         if index >= count:
             return None, []
         detector = compiled[index][0]
         found = _guarded(detector.detect, mail, detector.name)
         if found:
             return detector.name, _with_words(mail, _unique(found))
-        index += 1
+        start = index + 1
 
 
-_Registry = tuple[tuple[tuple[Detector, Gate | None], ...], Callable[[Mail, int], int]]
+_Registry = tuple[tuple[tuple[Detector, Gate | None], ...], Callable[[Mail], Iterator[int]]]
 
 
 @functools.cache
 def _registry() -> _Registry:
-    """``registry.COMPILED`` and ``registry.NEXT_ASKED``, imported on first use (detectors
+    """``registry.COMPILED`` and ``registry.ASKED``, imported on first use (detectors
     import this package) and kept: an import statement per message cost ~2 µs (round 4)."""
-    from mailbounce.bounces.registry import COMPILED, NEXT_ASKED
+    from mailbounce.bounces.registry import ASKED, COMPILED
 
-    return COMPILED, NEXT_ASKED
+    return COMPILED, ASKED
 
 
 def _detect_in_turn(

@@ -10,14 +10,15 @@ short-circuits. So the same answer, by construction: a marker holds when its vie
 exact lower-cased form (None) or holds a literal of each of its sets; a gate when one marker
 holds and its ``also`` does. Gates are still asked lazily, in registry order, up to the
 detector that matches (asking all of them at once built views no detector needed); in
-``next_asked`` a gate fetches the texts of all its checks before testing them.
+``asked`` (one generator for the registry) a gate fetches the texts of all its checks
+before testing them.
 ``tests/test_bounce_gates.py`` compares each compiled gate with its ``Markers`` on every
 sample and on generated mail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from mailbounce.bounces._markers import PRESENCE, Markers, _view, gate_text, header_names
 from mailbounce.bounces.base import Detector, Gate, Mail
@@ -28,7 +29,7 @@ def compiled_gates(
     gated: Sequence[tuple[Detector, Gate | None]],
 ) -> tuple[tuple[Detector, Gate | None], ...]:
     """``gated`` with each ``Markers`` gate replaced by its compiled function, compiled when
-    first asked: ``_detect`` asks them only when ``next_asked`` raised (a view that cannot be
+    first asked: ``_detect`` asks them only when ``asked`` raised (a view that cannot be
     built), and compiling ~65 of them cost ~20 ms of every start (issue 3, round 3)."""
     return tuple(
         (detector, lazily_compiled(gate) if isinstance(gate, Markers) else gate)
@@ -102,37 +103,37 @@ def _holds(limit: int | None, sets: tuple[tuple[str, ...], ...], text: str = "te
     return "(" + " and ".join("(" + " or ".join(one) + ")" for one in tests) + ")"
 
 
-NextAsked = Callable[[Mail, int], int]
+Asked = Callable[[Mail], Iterator[int]]
 
 
-def next_asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> NextAsked:
-    """One generated function for the whole registry: ``next_asked(mail, start)`` is the
-    index of the first detector from ``start`` on whose gate does not say False (an ungated
-    detector is always asked), ``len(gated)`` when none is left.
+def asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> Asked:
+    """One generated generator for the whole registry: ``asked(mail)`` yields, in registry
+    order, the index of each detector whose gate does not say False (an ungated detector is
+    always yielded).
 
     Each gate is its checks in ``Markers.__call__``'s order, ``or`` and ``and``
     short-circuiting as its loops did, so the same answers as asking the gates in turn,
     without a Python call per gate (~37 a message). The texts a gate's part reads are
     fetched (built on first use) in statements before its test, each kept in a local of the
-    call, so a check is one ``in`` (issue 3, round 4: fetching the view inside every check
+    frame, so a check is one ``in`` (issue 3, round 4: fetching the view inside every check
     cost as much as the look-ups). A part may thus build a view its first holding check
-    did not need; a view that raises makes ``_detect`` ask the gates in turn, lazily.
+    did not need. ``_detect`` asks the detector at each index and stops at the first that
+    finds records (~2 indexes a message); the frame keeps its texts from one to the next
+    (round 5: a function asked again from a later start tested the start at every gate and
+    fetched its texts again). A view that raises ends the generator with the error, and
+    ``_detect`` asks the gates in turn from the index after the last one yielded.
     """
     local_of: dict[tuple[str, int], str] = {}  # (view key, lowered) -> the local holding it
-    # The first call of a message (``start`` 0) runs a copy without the ``start`` tests, in
-    # which a text fetched at a gate's first part is known fetched by every later gate.
-    first = _chain(gated, local_of, "        ", None)
-    later = _chain(gated, local_of, "    ", "start")
-    head = ["def next_asked(mail, start):"]
+    body = _chain(gated, local_of, "    ")
+    head = ["def asked(mail):"]
     if local_of:
         head.append("    " + " = ".join(local_of.values()) + " = None")
-    head.append("    if start == 0:")
     namespace: dict[str, object] = {"_gate_text": gate_text, "_header_names": header_names}
     return generated_function(
-        [*head, *first, *later, f"    return {len(gated)}"],
-        "next_asked",
+        [*head, *body, "    return", "    yield"],  # a generator even with no gate at all
+        "asked",
         namespace,
-        "<detector gates>",
+        "<detector gates asked>",
     )
 
 
@@ -140,27 +141,18 @@ def _chain(
     gated: Sequence[tuple[Detector, Gate | None]],
     local_of: dict[tuple[str, int], str],
     indent: str,
-    start: str | None,
 ) -> list[str]:
-    """Each gate's statements in registry order, under ``if start <= index`` when ``start``
-    names the parameter (else straight on, the fetched texts known from gate to gate)."""
+    """Each gate's statements in registry order, straight on: a text fetched at a gate's
+    first part is known fetched by every later gate."""
     lines: list[str] = []
     fetched: set[str] = set()
-    inner = indent if start is None else indent + "    "
     for index, (_, gate) in enumerate(gated):
-        if start is not None:
-            lines.append(f"{indent}if {start} <= {index}:")
-            fetched = set()  # the gates before may not have run
         if gate is None:
-            lines.append(f"{inner}return {index}")
-            if start is None:
-                return lines  # always asked: the gates after are never reached from 0
+            lines.append(f"{indent}yield {index}")
         elif isinstance(gate, Markers):
-            lines += _gate_statements(gate, index, local_of, inner, fetched)
+            lines += _gate_statements(gate, index, local_of, indent, fetched)
         else:
             raise TypeError(f"a registry gate must be Markers to be compiled: {gate!r}")
-    if start is None:
-        lines.append(f"{indent}return {len(gated)}")
     return lines
 
 
@@ -172,7 +164,7 @@ def _gate_statements(
     fetched: set[str],
 ) -> list[str]:
     """``Markers.__call__`` as statements: the texts of a part fetched (those the gate has
-    not fetched yet), then its test; the ``also`` part nested under it; ``return index``
+    not fetched yet), then its test; the ``also`` part nested under it; ``yield index``
     when every part holds."""
     lines: list[str] = []
     if not gate.always:
@@ -190,7 +182,7 @@ def _gate_statements(
     if gate.also is not None:
         # Fetched under the test: known fetched within this gate only (a copy).
         return lines + _gate_statements(gate.also, index, local_of, indent, set(fetched))
-    return [*lines, f"{indent}return {index}"]
+    return [*lines, f"{indent}yield {index}"]
 
 
 def _fetch(key: str, lowered: int) -> str:

@@ -76,7 +76,7 @@ from mailbounce.bounces import (
     zimbra,
     zoho,
 )
-from mailbounce.bounces._dispatch import compiled_gates, next_asked_function
+from mailbounce.bounces._dispatch import asked_function, compiled_gates
 from mailbounce.bounces.base import Detector, Gate, gate_of
 
 DETECTORS: tuple[Detector, ...] = (
@@ -157,5 +157,5 @@ GATED: tuple[tuple[Detector, Gate | None], ...] = tuple((d, gate_of(d)) for d in
 # The same, each gate compiled into one function (same answers: ``_dispatch``).
 COMPILED: tuple[tuple[Detector, Gate | None], ...] = compiled_gates(GATED)
 
-# Every gate in one function: the next detector to ask from an index on (``_dispatch``).
-NEXT_ASKED = next_asked_function(GATED)
+# Every gate in one generator: each detector to ask, in registry order (``_dispatch``).
+ASKED = asked_function(GATED)
