@@ -5,6 +5,11 @@ It serves a fixture zone given as ``{name: {rdtype: [record text, ...]}}``. Name
 any other name absent from the zone is NXDOMAIN, and a present name without the asked type
 gets an empty NOERROR answer. Queries are counted per (name, type) so tests can check
 caching.
+
+Tests ask it through ``resolver()``: it waits long for what the server answers and briefly
+for what it drops. One short timeout for both (0.5 s) made a loaded machine's late answer
+a "could not tell" (``domain-unknown``) now and then: a test's timing, not the product's
+verdict (a timeout is "unknown", never "no mail", in ``checks.dns``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
@@ -22,16 +28,28 @@ import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
+import dns.resolver
 import dns.rrset
 
 Zone = Mapping[str, Mapping[str, Sequence[str]]]
 
+# How long a test's resolver waits for an answer the server gives (costs nothing when it
+# comes), and for a query the server drops (nothing will come).
+ANSWER_SECONDS = 30.0
+DROPPED_SECONDS = 0.3
+
 
 class FixtureDnsServer:
     def __init__(
-        self, zone: Zone, *, servfail: Iterable[str] = (), drop: Iterable[str] = ()
+        self,
+        zone: Zone,
+        *,
+        servfail: Iterable[str] = (),
+        drop: Iterable[str] = (),
+        delay: float = 0.0,
     ) -> None:
         self.zone = {_key(name): dict(types) for name, types in zone.items()}
+        self.delay = delay  # seconds before each answer: a loaded machine's server
         self.servfail = {_key(name) for name in servfail}
         self.drop = {_key(name) for name in drop}
         self.queries: Counter[tuple[str, str]] = Counter()
@@ -47,6 +65,8 @@ class FixtureDnsServer:
         rdtype = dns.rdatatype.to_text(question.rdtype)
         with self._lock:
             self.queries[(name, rdtype)] += 1
+        if self.delay:
+            time.sleep(self.delay)
         if name in self.drop:
             return None
         response = dns.message.make_response(query)
@@ -61,6 +81,16 @@ class FixtureDnsServer:
                 rrset = dns.rrset.from_text_list(question.name, 300, "IN", rdtype, list(records))
                 response.answer.append(rrset)
         return response.to_wire()
+
+    def resolver(self) -> dns.resolver.Resolver:
+        """A resolver asking this server: one try per query (the counts stay exact),
+        ``ANSWER_SECONDS`` for it, ``DROPPED_SECONDS`` for the names it drops."""
+        resolver = _Resolver(configure=False)
+        resolver.nameservers = ["127.0.0.1"]
+        resolver.port = self.port
+        resolver.timeout = resolver.lifetime = ANSWER_SECONDS
+        resolver.dropped = frozenset(self.drop)
+        return resolver
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> FixtureDnsServer:
@@ -119,6 +149,20 @@ class FixtureDnsServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class _Resolver(dns.resolver.Resolver):
+    """Gives up on a dropped name after ``DROPPED_SECONDS``: a real timeout of dnspython's
+    (what the product sees of a silent server), without waiting ``ANSWER_SECONDS``."""
+
+    dropped: frozenset[str] = frozenset()
+
+    def resolve(  # type: ignore[override]
+        self, qname: dns.name.Name | str, *args: object, **kwargs: object
+    ) -> dns.resolver.Answer:
+        if _key(str(qname)) in self.dropped:
+            kwargs["lifetime"] = DROPPED_SECONDS
+        return super().resolve(qname, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def _key(name: str) -> str:

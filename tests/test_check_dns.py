@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from dns_server import FixtureDnsServer
 
-from mailbounce.checks.dns import MailDomainChecker, MailDomainStatus, make_resolver
+from mailbounce.checks.dns import MailDomainChecker, MailDomainStatus
 
 ZONE = {
     "mx.example": {"MX": ["10 mx1.mx.example.", "20 mx2.mx.example."]},
@@ -28,7 +28,7 @@ def server() -> Iterator[FixtureDnsServer]:
 
 
 def _checker(server: FixtureDnsServer) -> MailDomainChecker:
-    return MailDomainChecker(make_resolver(["127.0.0.1"], server.port, timeout=0.5))
+    return MailDomainChecker(server.resolver())
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ from dns_server import FixtureDnsServer
 from typer.testing import CliRunner
 
 from mailbounce.checks import CouldNotCheck, check_domain
-from mailbounce.checks.dns import make_resolver
 from mailbounce.cli import app
 from mailbounce.config import load_config
 
@@ -50,7 +49,7 @@ def server() -> Iterator[FixtureDnsServer]:
 
 
 def _codes(server: FixtureDnsServer, domain: str, **kwargs: object) -> list[str]:
-    resolver = make_resolver(["127.0.0.1"], server.port, timeout=0.5)
+    resolver = server.resolver()
     return [f.code for f in check_domain(domain, resolver=resolver, **kwargs)]  # type: ignore[arg-type]
 
 
