@@ -11,6 +11,7 @@ text that goes base64).
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -204,3 +205,41 @@ def test_header_text_shortcut_is_the_full_rule(value: str) -> None:
             " " if c in "\x85\u2028\u2029" or ord(c) < 32 or c == "\x7f" else c for c in value
         ).split()
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("Bonjour {{ first_name }},\n.début\n" + "Ligne fixe.\n" * 20, None),
+        (None, "<p>{{ first_name }}</p>\n" + "<p>été</p>\n" * 30),
+        ("{{ first_name }}\n" + "é" * 400 + "\n", "<p>{{ last_name }}</p>\n"),  # base64
+        ("{{ first_name }}\n" + "a" * 1200 + "\n", None),  # quoted-printable
+        ("{% for x in [1, 2] %}{{ first_name }}{% endfor %}\n", None),  # rendered by Jinja2
+    ],
+)
+@pytest.mark.parametrize("eight_bit", [False, True])
+def test_data_chunks_joined_are_render_data(
+    text: str | None, html: str | None, eight_bit: bool
+) -> None:
+    """The send loop writes ``data_chunks`` as they are: together they are the payload."""
+    template = MessageTemplate(
+        MessageSpec(
+            from_addr="Asso <a@amis.example>", subject="{{ first_name }}", text=text, html=html
+        ),
+        columns=("first_name", "last_name"),
+        domain="amis.example",
+    )
+    for first, last in (("Zoë", ".Nom"), ("", ""), (".a", "b\r\nc")):
+        values: dict[str, Any] = {
+            "address": "x@example.org",
+            "fields": {"first_name": first, "last_name": last},
+            "message_id": "<m@amis.example>",
+            "token": "tok",
+            "campaign": "c",
+            "eight_bit": eight_bit,
+            "date": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),  # one Date for the three
+        }
+        chunks = template.data_chunks(**values)
+        assert all(isinstance(chunk, bytes) for chunk in chunks)
+        assert b"".join(chunks) == template.render_data(**values)
+        assert b"".join(chunks) == wire_data(template.render(**values))

@@ -118,3 +118,46 @@ def test_the_relay_closing_is_a_lost_connection(
     relay.close()
     [result] = session.on_readable()
     assert isinstance(result, SendResult) and result.result is Result.LOST_AFTER_DOT
+
+
+def _pieces_of(payload: bytes, size: int) -> list[bytes]:
+    return [payload[i : i + size] for i in range(0, len(payload), size)]
+
+
+@pytest.mark.parametrize("size", [7, 50_000, 300_000])
+def test_a_message_in_pieces_goes_out_whole_and_in_order_with_the_next_envelope(
+    pair: tuple[socket.socket, socket.socket], size: int
+) -> None:
+    """Pieces are written with one writev (or joined past 64 of them); a write the kernel
+    takes in part goes on from the first octet it did not take."""
+    ours, relay = pair
+    session = Session(_Client(ours))  # type: ignore[arg-type]
+    body = b"".join(b"line %06d of a long message\r\n" % n for n in range(20_000))
+    payload = body + b".\r\n"
+    pieces = _pieces_of(payload, size) if size < 300_000 else [body, b".\r\n"]
+    envelope = session.prepare("news@asso.example", "a@example.org", pieces)
+    assert not isinstance(envelope, SendResult)
+    assert session.begin(envelope, 0.0) == []
+    assert relay.recv(65536).endswith(b"DATA\r\n")
+    relay.sendall(b"250 ok\r\n250 ok\r\n354 go ahead\r\n")
+    assert session.on_readable() == [READY]
+    following = session.prepare("news@asso.example", "b@example.org", [b"x\r\n", b".\r\n"])
+    assert not isinstance(following, SendResult)
+    received: list[bytes] = []
+    reader = threading.Thread(target=_read_until, args=(relay, b"DATA\r\n", received))
+    reader.start()
+    assert session.send_body(0.0, following) == []
+    reader.join(10)
+    assert received == [payload + following.first]
+
+
+def test_a_non_ascii_piece_asks_for_8bitmime(pair: tuple[socket.socket, socket.socket]) -> None:
+    ours, _relay = pair
+    session = Session(_Client(ours))  # type: ignore[arg-type]
+    ascii_only = session.prepare("news@asso.example", "a@example.org", [b"a\r\n", b".\r\n"])
+    accented = session.prepare(
+        "news@asso.example", "a@example.org", [b"a\r\n", "é\r\n".encode(), b".\r\n"]
+    )
+    assert not isinstance(ascii_only, SendResult) and not isinstance(accented, SendResult)
+    assert b"BODY=8BITMIME" not in ascii_only.first
+    assert b"MAIL FROM:<news@asso.example> BODY=8BITMIME\r\n" in accented.first

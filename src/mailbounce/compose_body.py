@@ -127,6 +127,13 @@ def encode_lines(
 ) -> tuple[str, bytes]:
     """``encode_body``'s choice and octets for the body made of ``parts`` in order; with
     ``smtp_data``, leading dots doubled."""
+    encoding, chunks = _lines_chunks(parts, eight_bit, smtp_data)
+    return encoding, b"".join(chunks)
+
+
+def _lines_chunks(
+    parts: Sequence[Lines], eight_bit: bool, smtp_data: bool
+) -> tuple[str, list[bytes]]:
     ascii, longest, has_boundary, chars, growth = True, 0, False, 0, 0
     for part in parts:
         ascii = ascii and part.ascii
@@ -142,19 +149,21 @@ Figures = tuple[bool, int, bool, int, int]  # ascii, longest, has_boundary, char
 
 def _encoded(
     parts: Sequence[Lines], figures: Figures, eight_bit: bool, smtp_data: bool
-) -> tuple[str, bytes]:
+) -> tuple[str, list[bytes]]:
+    """The encoding and the encoded body in pieces, one per part (base64: one piece),
+    for the caller to join once with the rest of the message, or to write as they are."""
     ascii, longest, has_boundary, chars, growth = figures
     fits = longest <= MAX_LINE and not has_boundary
     if fits and (ascii or eight_bit):  # 7bit, or 8bit for a relay with 8BITMIME
         if smtp_data:
-            return "7bit" if ascii else "8bit", b"".join([part.crlf_data for part in parts])
-        return "7bit" if ascii else "8bit", b"".join([part.crlf for part in parts])
+            return "7bit" if ascii else "8bit", [part.crlf_data for part in parts]
+        return "7bit" if ascii else "8bit", [part.crlf for part in parts]
     if not ascii and growth * 5 > chars:
         # No dot in the base64 alphabet: nothing to double.
-        return "base64", _base64(b"".join([part.crlf for part in parts]))
+        return "base64", [_base64(b"".join([part.crlf for part in parts]))]
     if smtp_data:
-        return "quoted-printable", b"".join([part.qp_data for part in parts])
-    return "quoted-printable", b"".join([part.qp for part in parts])
+        return "quoted-printable", [part.qp_data for part in parts]
+    return "quoted-printable", [part.qp for part in parts]
 
 
 def _base64(canonical: bytes) -> bytes:
@@ -197,9 +206,17 @@ class PartEncoder:
     ) -> tuple[str, bytes]:
         """(Content-Transfer-Encoding, encoded body) for one recipient's values; with
         ``smtp_data``, leading dots doubled."""
+        encoding, chunks = self.encode_chunks(context, eight_bit, smtp_data)
+        return encoding, b"".join(chunks)
+
+    def encode_chunks(
+        self, context: Context, eight_bit: bool, smtp_data: bool = False
+    ) -> tuple[str, list[bytes]]:
+        """``encode``'s body in pieces (the fixed runs' octets as they are, never copied
+        into a message-sized string: the caller joins them once, or writes them)."""
         if self.filler.pieces is None:
             whole = self._whole(self.filler.fill(context))
-            return encode_lines(whole, eight_bit, smtp_data)
+            return _lines_chunks(whole, eight_bit, smtp_data)
         parts: list[Any] = self._items.copy()
         ascii, longest, has_boundary, chars, growth = self._fixed
         last = len(parts) - 1
@@ -216,7 +233,7 @@ class PartEncoder:
             chars += lines.chars
             growth += lines.growth
         if not chars:  # an empty body is one empty line
-            return encode_lines([self._measured("\n")], eight_bit, smtp_data)
+            return _lines_chunks([self._measured("\n")], eight_bit, smtp_data)
         figures = (ascii, longest, has_boundary, chars, growth)
         return _encoded(parts, figures, eight_bit, smtp_data)
 

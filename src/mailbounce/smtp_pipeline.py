@@ -78,6 +78,10 @@ _IDLE, _ENVELOPE, _READY = Phase.IDLE, Phase.ENVELOPE, Phase.READY
 _BODY, _ENDING, _RESETTING = Phase.BODY, Phase.ENDING, Phase.RESETTING
 _ACCEPTED, _REFUSED, _END_OF_DATA = Result.ACCEPTED, Result.REFUSED, Stage.END_OF_DATA
 _CLOSED_TEXT = "Connection unexpectedly closed"  # smtplib's words for the same event
+# A message in more pieces than this is joined before it is written: writev takes at most
+# IOV_MAX (1024 on Linux) buffers; a composed message has a handful (head, the template's
+# fixed runs and value lines, the final dot).
+_MAX_PIECES = 64
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through a call
@@ -85,7 +89,9 @@ class Envelope:
     """A transaction's commands, ready to write (``Session.prepare``)."""
 
     sender: str
-    payload: bytes  # the DATA payload: CRLF lines, dots doubled, ``.`` CRLF at the end
+    # The DATA payload in pieces, written in order with one ``writev``: CRLF lines, dots
+    # doubled, ``.`` CRLF at the end.
+    payload: list[bytes]
     first: bytes  # what goes out at once: the three commands with PIPELINING, else MAIL
     unsent: tuple[bytes, ...]  # the rest, one per reply (no PIPELINING)
     expected: int  # replies to the first write
@@ -105,7 +111,7 @@ class Session:
         self._replies: list[tuple[int, bytes]] = []
         self._unsent: list[bytes] = []  # commands not yet written (no PIPELINING)
         self._expected = 0
-        self._payload = b""
+        self._payload: list[bytes] = []
         self._refusal_code = 0
         self._sender = ""
         self._body_written = False
@@ -149,11 +155,14 @@ class Session:
         """The open connection's server takes command groups (RFC 2920)."""
         return self._wire is not None and self._wire.pipelining
 
-    def prepare(self, sender: str, recipient: str, payload: bytes) -> Envelope | SendResult:
+    def prepare(
+        self, sender: str, recipient: str, payload: bytes | list[bytes]
+    ) -> Envelope | SendResult:
         """The envelope of a message (opens the connection if needed), or its refusal.
 
         ``payload``: the message as SMTP DATA, ready to write (``smtp_wire.wire_data`` of
-        it, or ``MessageTemplate.render_data``): written as it is, never stuffed again.
+        it, ``MessageTemplate.render_data``, or its pieces: ``data_chunks``): written as it
+        is, never stuffed again.
         """
         wire = self._open()
         options: list[str] = []
@@ -167,15 +176,16 @@ class Session:
                     "5.6.7 non-ASCII address needs SMTPUTF8, which the relay does not offer",
                 )
             options.append("SMTPUTF8")
+        pieces = [payload] if isinstance(payload, bytes) else payload
         # Dot-stuffing and CRLFs add only ASCII: the payload is ASCII iff the message is.
-        if not payload.isascii() and wire.eight_bit_mime:
+        if wire.eight_bit_mime and not all(map(bytes.isascii, pieces)):
             options.append("BODY=8BITMIME")  # RFC 6152 §2
         encoding = "utf-8" if options and options[0] == "SMTPUTF8" else "ascii"
         mail = self._mail_command(sender, options, encoding)
         rcpt = f"RCPT TO:{envelope_path(recipient)}\r\n".encode(encoding)
         if wire.pipelining:
-            return Envelope(sender, payload, mail + rcpt + b"DATA\r\n", (), 3)
-        return Envelope(sender, payload, mail, (rcpt, b"DATA\r\n"), 1)
+            return Envelope(sender, pieces, mail + rcpt + b"DATA\r\n", (), 3)
+        return Envelope(sender, pieces, mail, (rcpt, b"DATA\r\n"), 1)
 
     def _mail_command(self, sender: str, options: list[str], encoding: str) -> bytes:
         """MAIL FROM with its options: the same for every message of a run without VERP
@@ -206,12 +216,14 @@ class Session:
         group: "the actual transfer of message content is explicitly allowed to be the
         first command in a group" (RFC 2920 §3.1). Its replies follow this message's.
         """
-        payload, self._payload = self._payload, b""
+        payload, self._payload = self._payload, []
         self.phase = _BODY
         self._body_written = False
         self._following = following
         self.deadline = now + self.client.settings.timeout
-        events = self._write(payload, following.first if following is not None else b"")
+        if following is not None:
+            payload = [*payload, following.first]
+        events = self._write_pieces(payload)
         if not events:
             self._body_written = True
             crash_point("after_data")
@@ -342,6 +354,24 @@ class Session:
         else:
             self.phase = _RESETTING
             self._write(b"RSET\r\n")
+        return []
+
+    def _write_pieces(self, pieces: list[bytes]) -> list[Event]:
+        """Write ``pieces`` in order: one ``writev`` on a plain connection (the kernel
+        copies each piece once: no message-sized join in Python)."""
+        if self._fd < 0 or len(pieces) > _MAX_PIECES:
+            return self._write(b"".join(pieces))
+        assert self._wire is not None
+        try:
+            try:
+                written = os.writev(self._fd, pieces)
+            except BlockingIOError:
+                written = 0
+            rest = b"".join(pieces)[written:] if written < sum(map(len, pieces)) else b""
+            if rest:  # the kernel's buffer is full: the rest with a blocking write
+                self._wire.sock.sendall(rest)
+        except OSError as exc:
+            return self._lost(exc)
         return []
 
     def _write(self, data: bytes, more: bytes = b"") -> list[Event]:
