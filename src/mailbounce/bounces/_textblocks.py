@@ -48,17 +48,20 @@ def body_text(mail: Mail) -> str:
     if cached is not None:
         return cached
     text = ""
-    leaves = _parts_outside_original(mail.msg)
-    for part in leaves:
+    blob: Message | None = None  # the first leaf typed multipart, if no text/plain leaf
+    # The leaves outside the returned original in order (``_leaves_outside_original``), up to
+    # the first text/plain one: the report's groups after it are not walked (round 5: each
+    # delivery-status group is a leaf whose type is asked; ~a third of this function).
+    for part in _leaves_outside_original(mail.msg):
         if part.get_content_type() == "text/plain":
             text = mail.part_text(part)
             break
+        if blob is None and part.get_content_maintype() == "multipart":
+            # Broken MIME (a boundary that never parsed) leaves a multipart as one text blob.
+            blob = part
     else:
-        # Broken MIME (a boundary that never parsed) leaves a multipart as one text blob.
-        for part in leaves:
-            if part.get_content_maintype() == "multipart":
-                text = part_text(part)
-                break
+        if blob is not None:
+            text = part_text(blob)
     mail._cache[_BODY_KEY] = text
     return text
 
@@ -87,10 +90,9 @@ def body_lowered(mail: Mail, text: str) -> str:
     return lowered
 
 
-def _parts_outside_original(msg: Message) -> list[Message]:
+def _leaves_outside_original(msg: Message) -> Iterator[Message]:
     """Leaf parts in order, not descending into the returned original message (depth
-    first with a stack: no generator per part)."""
-    leaves: list[Message] = []
+    first with a stack, made as asked: ``body_text`` stops at its part)."""
     stack = [msg]
     while stack:
         part = stack.pop()
@@ -101,8 +103,7 @@ def _parts_outside_original(msg: Message) -> list[Message]:
         if isinstance(payload, list):
             stack.extend(reversed([sub for sub in payload if isinstance(sub, Message)]))
             continue
-        leaves.append(part)
-    return leaves
+        yield part
 
 
 def has_part(mail: Mail, content_type: str) -> bool:
