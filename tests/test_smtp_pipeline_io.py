@@ -161,3 +161,52 @@ def test_a_non_ascii_piece_asks_for_8bitmime(pair: tuple[socket.socket, socket.s
     assert not isinstance(ascii_only, SendResult) and not isinstance(accented, SendResult)
     assert b"BODY=8BITMIME" not in ascii_only.first
     assert b"MAIL FROM:<news@asso.example> BODY=8BITMIME\r\n" in accented.first
+
+
+_GROUPS = [
+    b"250 2.0.0 queued\r\n250 ok\r\n250 ok\r\n354 go ahead\r\n",
+    b"250-queued\r\n250 as 12\r\n250 ok\r\n250-a\r\n250-b\r\n250 c\r\n354 go\r\n",
+    b"250 queued\r\n250 ok\r\n550-5.1.1 no such\r\n550 5.1.1 user\r\n554 no rcpt\r\n",
+    b"452 4.3.1 full\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+    b"250 queued\n250 ok\n250 ok\n354 go\n",  # bare LF line ends
+    b"250 queued\r\nbroken\r\n250 ok\r\n354 go\r\n",  # a line without a code: -1
+]
+
+
+def _events_of(relay_bytes: bytes, cuts: list[int]) -> list[object]:
+    ours, relay = socket.socketpair()
+    ours.settimeout(10.0)
+    try:
+        session = Session(_Client(ours))  # type: ignore[arg-type]
+        _ready(session, relay, "a@example.org", b"hello\r\n.\r\n")
+        following = session.prepare("news@asso.example", "b@example.org", b"x\r\n.\r\n")
+        assert not isinstance(following, SendResult)
+        assert session.send_body(0.0, following) == []
+        relay.recv(65536)
+        events: list[object] = []
+        start = 0
+        for end in [*cuts, len(relay_bytes)]:
+            if end <= start:
+                continue
+            relay.sendall(relay_bytes[start:end])
+            start = end
+            while True:  # until the socket is drained
+                before = len(events)
+                events += session.on_readable()
+                if session.phase in (Phase.IDLE, Phase.READY) or len(events) == before:
+                    break
+        events.append(session.phase)
+        return events
+    finally:
+        ours.close()
+        relay.close()
+
+
+@pytest.mark.parametrize("group", _GROUPS)
+def test_replies_read_together_or_apart_bring_the_same_events(group: bytes) -> None:
+    """Whole one-line replies are cut from one read at once; a reply of several lines, a
+    line cut between reads or a line without a code is read as ``_next_reply`` reads it."""
+    whole = _events_of(group, [])
+    assert whole == _events_of(group, list(range(1, len(group))))  # one octet at a time
+    assert whole == _events_of(group, [group.index(b"\n") + 1])  # the data's reply first
+    assert whole == _events_of(group, [len(group) - 3])

@@ -253,11 +253,35 @@ class Session:
             return []  # nothing to read after all: the next readable event brings it
         except OSError as exc:
             return self._lost(exc)
-        events: list[Event] = []
+        events = self._whole_lines()
         while self.phase not in (_IDLE, _READY) and (reply := self._next_reply()) is not None:
             events += self._on_reply(*reply)
         if self.phase not in (_IDLE, _READY) and len(self._buffer) > MAX_REPLY_BYTES:
             events += self._lost(None)
+        return events
+
+    def _whole_lines(self) -> list[Event]:
+        """The one-line replies at the start of the buffer, all cut in one ``split`` (a
+        pipelined message's four replies often come in one read): ``_next_reply``'s
+        reading of each, without a call and a copy of the rest of the buffer per reply.
+        Stops at a reply of several lines, or once no reply is awaited; the rest is left
+        in the buffer for ``_next_reply``."""
+        events: list[Event] = []
+        lines = self._buffer.split(b"\n")
+        rest = lines.pop()  # after the last line break: a line still incomplete
+        for index, line in enumerate(lines):
+            phase = self.phase
+            if phase is _IDLE or phase is _READY or line[3:4] == b"-":
+                if self._wire is not None:  # (a dropped connection's buffer stays empty)
+                    self._buffer = b"\n".join([*lines[index:], rest])
+                return events
+            try:
+                code = int(line[:3])
+            except ValueError:
+                code = -1
+            events += self._on_reply(code, line[4:].strip(b" \t\r\n"))
+        if self._wire is not None:
+            self._buffer = rest
         return events
 
     def time_out(self) -> list[Event]:
