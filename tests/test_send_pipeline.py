@@ -38,6 +38,7 @@ from mailbounce.send_state import CLAIM_BATCH
 from mailbounce.sending import send_campaign
 from mailbounce.smtp_settings import TlsMode
 from mailbounce.store import Store
+from mailbounce.store import claims as claim_rows
 from mailbounce.store import sending as deliveries
 
 
@@ -263,7 +264,7 @@ def test_ctrl_c_right_after_a_claim_leaves_nothing_claimed(
     # The second claim commits, then Ctrl-C strikes before the loop holds its rows (while
     # they are read): the run's end gives every claimed recipient back, these included.
     write_campaign(tmp_path, "email\n" + "".join(f"p{n}@example.org\n" for n in range(250)))
-    read = deliveries._delivery
+    read = claim_rows._delivery
     calls = Counter[str]()
 
     def interrupted(*row: Any) -> deliveries.Delivery:
@@ -272,7 +273,7 @@ def test_ctrl_c_right_after_a_claim_leaves_nothing_claimed(
             raise KeyboardInterrupt
         return read(*row)
 
-    monkeypatch.setattr(deliveries, "_delivery", interrupted)
+    monkeypatch.setattr(claim_rows, "_delivery", interrupted)
     with ScriptedServer(pipelining=True) as server:
         with pytest.raises(KeyboardInterrupt):
             send_campaign(db_path, load_campaign(options(tmp_path, server.port)), at(T0))

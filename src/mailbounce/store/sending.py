@@ -1,7 +1,8 @@
-"""Deliveries: the sending state machine of DESIGN §6 (claims and transitions), its SQL.
+"""Deliveries: the sending state machine of DESIGN §6 (its transitions), its SQL.
 
-Campaign rows and recipients live in ``store.campaigns``, read-only counts in
-``store.delivery_queries``.
+Campaign rows and recipients live in ``store.campaigns``, the claims of due recipients and
+the recovery of a killed run in ``store.claims`` (their names are also this module's: the
+send loop's one interface to the store), read-only counts in ``store.delivery_queries``.
 
 Each delivery (one per campaign × address, UNIQUE) moves
 ``pending -> claimed -> in_flight -> sent | deferred | failed | uncertain | skipped |
@@ -13,18 +14,42 @@ sub-select gains ``FOR UPDATE SKIP LOCKED`` so several hosts can share one campa
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _json_text
 from typing import Any
 
 from mailbounce.errors import StoreError
 from mailbounce.models import Classification, DeliveryState, SuppressionCause
-from mailbounce.store.contacts import record_event, suppress
+from mailbounce.store.claims import (
+    Delivery,
+    Recovery,
+    claim_due,
+    recover_interrupted,
+    release_campaign_claims,
+    release_claims,
+    requeue_uncertain,
+)
+from mailbounce.store.contacts import suppress
 from mailbounce.store.db import Store, utcnow
+
+__all__ = [
+    "TRANSITIONS",
+    "Concluded",
+    "Delivery",
+    "InFlight",
+    "Outcome",
+    "Recovery",
+    "claim_due",
+    "mark_in_flight",
+    "record_outcome",
+    "record_steps",
+    "recover_interrupted",
+    "release_campaign_claims",
+    "release_claims",
+    "requeue_uncertain",
+]
 
 S = DeliveryState
 
@@ -41,29 +66,6 @@ TRANSITIONS: Mapping[DeliveryState, frozenset[DeliveryState]] = {
     S.SKIPPED: frozenset({S.PENDING, S.DEFERRED, S.CLAIMED}),
 }
 
-_DELIVERY_COLUMNS = (
-    "id, campaign_id, contact_id, address, list_id, state, attempts, first_attempt_at,"
-    " next_attempt_at, fields_json, token, message_id"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A claimed recipient, with what composing its message needs."""
-
-    id: int
-    campaign_id: int
-    contact_id: int | None
-    address: str
-    list_id: int | None
-    state: DeliveryState
-    attempts: int
-    first_attempt_at: str | None
-    next_attempt_at: str | None
-    fields: dict[str, str]
-    token: str | None
-    message_id: str | None
-
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -78,162 +80,6 @@ class Outcome:
     attempted: bool = True  # False: decided without talking to the server (backed-off domain)
     suppress_as: SuppressionCause | None = None  # a hard bounce: stop mailing the address
     skip_cause: str | None = None  # state skipped: why
-
-
-# --- recovery and claims ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Recovery:
-    released: int  # claimed by a run that died before DATA ended: safe to send again
-    uncertain: int  # in flight when a run died: the server may have the message
-
-
-def recover_interrupted(store: Store, campaign_id: int) -> Recovery:
-    """Settle what a killed run left: ``claimed`` → pending, ``in_flight`` → uncertain.
-
-    Only valid while holding the run lock (no live run owns these rows). A PostgreSQL
-    backend shared by several hosts would instead expire claims by ``claimed_at`` age.
-    """
-    now = utcnow()
-    with store.transaction() as conn:
-        released = conn.execute(
-            "UPDATE deliveries SET state = 'pending', claimed_by = NULL, claimed_at = NULL,"
-            " updated_at = ? WHERE campaign_id = ? AND state = 'claimed'",
-            (now, campaign_id),
-        ).rowcount
-        uncertain_ids = conn.execute(
-            "UPDATE deliveries SET state = 'uncertain', updated_at = ?,"
-            " reason = 'undefined', last_reply = 'interrupted after the end of DATA,"
-            " before the reply' WHERE campaign_id = ? AND state = 'in_flight' RETURNING id",
-            (now, campaign_id),
-        ).fetchall()
-        for (delivery_id,) in uncertain_ids:
-            record_event(
-                conn, "uncertain", campaign_id=campaign_id, delivery_id=delivery_id, data={}
-            )
-    return Recovery(released=released, uncertain=len(uncertain_ids))
-
-
-def requeue_uncertain(store: Store, campaign_id: int) -> int:
-    """``--resend-uncertain``: put uncertain recipients back to pending (may duplicate)."""
-    with store.transaction() as conn:
-        return conn.execute(
-            "UPDATE deliveries SET state = 'pending', updated_at = ?"
-            " WHERE campaign_id = ? AND state = 'uncertain'",
-            (utcnow(), campaign_id),
-        ).rowcount
-
-
-_CLAIM = (
-    "UPDATE deliveries SET state = 'claimed', claimed_by = ?, claimed_at = ?, updated_at = ?"
-    " WHERE id IN (SELECT id FROM deliveries WHERE campaign_id = ? AND {where} LIMIT ?)"
-    f" RETURNING {_DELIVERY_COLUMNS}"
-)
-
-
-def claim_due(
-    store: Store, campaign_id: int, *, worker: str, now: str, limit: int
-) -> list[Delivery]:
-    """Claim up to ``limit`` due recipients (pending, or deferred and due) in one transaction.
-
-    Batching the claim keeps commits (and their fsyncs) off the per-message path.
-    PostgreSQL: the sub-select takes ``FOR UPDATE SKIP LOCKED`` so concurrent claimers on
-    several hosts never claim the same row.
-    """
-    if limit <= 0:
-        return []
-    # Two index range scans (deliveries_due), no sort: due deferred first, then pending in
-    # index order (list order). An "ORDER BY id" over the OR would sort every pending row
-    # at each claim: quadratic over a 20,000-recipient campaign.
-    claimer = _claimer(worker)
-    with store.transaction() as conn:
-        # No cursor kept in a local: a Ctrl-C inside fetchall() must not leave the statement
-        # alive (held by the traceback), or the next COMMIT fails "statements in progress".
-        rows = conn.execute(
-            _CLAIM_DEFERRED, (claimer, now, now, campaign_id, now, limit)
-        ).fetchall()
-        if len(rows) < limit:
-            rows += conn.execute(
-                _CLAIM_PENDING, (claimer, now, now, campaign_id, limit - len(rows))
-            ).fetchall()
-    # Unpacked by position (``_DELIVERY_COLUMNS`` order), not read by name.
-    deliveries = [_delivery(*row) for row in rows]
-    deliveries.sort(key=lambda d: d.id)
-    return deliveries
-
-
-_CLAIM_DEFERRED = _CLAIM.format(where="state = 'deferred' AND next_attempt_at <= ?")
-_CLAIM_PENDING = _CLAIM.format(where="state = 'pending'")
-_STATES = {str(state): state for state in DeliveryState}  # a dict look-up, not Enum(value)
-
-
-def _delivery(
-    delivery_id: int,
-    campaign_id: int,
-    contact_id: int | None,
-    address: str,
-    list_id: int | None,
-    state: str,
-    attempts: int,
-    first_attempt_at: str | None,
-    next_attempt_at: str | None,
-    fields_json: str | None,
-    token: str | None,
-    message_id: str | None,
-) -> Delivery:
-    """A ``_DELIVERY_COLUMNS`` row, in that order."""
-    return Delivery(
-        delivery_id,
-        campaign_id,
-        contact_id,
-        address,
-        list_id,
-        _STATES[state],
-        attempts,
-        first_attempt_at,
-        next_attempt_at,
-        json.loads(fields_json) if fields_json else {},
-        token,
-        message_id,
-    )
-
-
-def release_claims(store: Store, delivery_ids: Iterable[int]) -> int:
-    """Give claimed-but-unsent recipients back (a run stopping early): claimed → pending."""
-    ids = list(delivery_ids)
-    released = 0
-    with store.transaction() as conn:
-        for delivery_id in ids:
-            released += conn.execute(
-                "UPDATE deliveries SET state = 'pending', claimed_by = NULL, claimed_at = NULL,"
-                " updated_at = ? WHERE id = ? AND state = 'claimed'",
-                (utcnow(), delivery_id),
-            ).rowcount
-    return released
-
-
-def release_campaign_claims(store: Store, campaign_id: int) -> int:
-    """A run ending: every recipient of the campaign this process still has ``claimed``
-    goes back to pending.
-
-    Only valid while holding the run lock (every claimed row is this run's, and none was
-    written out: its ``in_flight`` was never committed). Besides the recipients the loop
-    held, this covers a claim committed just as Ctrl-C struck, before the loop held its rows.
-    Only this process's claims (``claimed_by``): a run split over worker processes
-    (``send_workers``) must not give back rows another worker is about to send.
-    """
-    with store.transaction() as conn:
-        return conn.execute(
-            "UPDATE deliveries SET state = 'pending', claimed_by = NULL, claimed_at = NULL,"
-            " updated_at = ? WHERE campaign_id = ? AND state = 'claimed' AND claimed_by LIKE ?",
-            (utcnow(), campaign_id, f"% pid {os.getpid()}"),
-        ).rowcount
-
-
-def _claimer(worker: str) -> str:
-    """``claimed_by``: the claiming worker and its process (``release_campaign_claims``)."""
-    return f"{worker} pid {os.getpid()}"
 
 
 # --- transitions of one delivery --------------------------------------------------------
