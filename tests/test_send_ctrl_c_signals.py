@@ -29,6 +29,7 @@ from test_send_run import T0, at, options, states, write_campaign
 
 from mailbounce import ctrl_c
 from mailbounce.campaign_loading import load_campaign
+from mailbounce.send_workers import INTERRUPT_SIGNAL
 from mailbounce.sending import send_campaign
 from mailbounce.smtp_pipeline import Phase, Session
 from mailbounce.store.writer import CommitThread
@@ -39,46 +40,57 @@ MEMBERS = "email\n" + "".join(f"p{n}@example.org\n" for n in range(60))
 def ctrl_c_inside(
     monkeypatch: pytest.MonkeyPatch,
     owner: type,
-    name: str,
+    names: tuple[str, ...],
     count: int,
     *,
     after: bool = False,
     when: Callable[[Any], bool] = lambda _: True,
+    signum: int = signal.SIGINT,
 ) -> None:
-    """SIGINT this process the ``count``-th time ``owner.name`` is called (with ``when``
-    true of its object): before its body runs, or ``after`` it returned. Python runs the
+    """SIGINT (``signum``) this process the ``count``-th time one of ``owner``'s methods
+    ``names`` (those it has: the steps are rewritten for speed) is called with ``when``
+    true of its object: before its body runs, or ``after`` it returned. Python runs the
     handler at the next bytecode: inside the step, as a Ctrl-C landing there would."""
-    original = getattr(owner, name)
     calls = Counter[str]()
 
     def interrupt(self: Any) -> None:
         if when(self):
-            calls[name] += 1
-            if calls[name] == count:
-                os.kill(os.getpid(), signal.SIGINT)
+            calls["step"] += 1
+            if calls["step"] == count:
+                os.kill(os.getpid(), signum)
 
-    def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if not after:
-            interrupt(self)
-        result = original(self, *args, **kwargs)
-        if after:
-            interrupt(self)
-        return result
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if not after:
+                interrupt(self)
+            result = original(self, *args, **kwargs)
+            if after:
+                interrupt(self)
+            return result
 
-    monkeypatch.setattr(owner, name, wrapped)
+        return wrapped
+
+    present = [name for name in names if hasattr(owner, name)]
+    assert present, f"{owner.__name__} has none of {names}: choose the moment again"
+    for name in present:
+        monkeypatch.setattr(owner, name, wrap(getattr(owner, name)))
 
 
 def _writing_data(session: Session) -> bool:
     return session.phase is Phase.BODY
 
 
+# How a session writes and parses (``smtp_pipeline``).
+_WRITES = ("_write", "_write_pieces")
+_PARSES = ("_whole_lines", "_next_reply")
+
 MOMENTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     # send_body has set the BODY phase, the data is not written yet.
-    "writing the data": lambda mp: ctrl_c_inside(mp, Session, "_write", 20, when=_writing_data),
+    "writing the data": lambda mp: ctrl_c_inside(mp, Session, _WRITES, 20, when=_writing_data),
     # The reply is read from the socket into the session's buffer, not parsed yet.
-    "parsing a reply": lambda mp: ctrl_c_inside(mp, Session, "_next_reply", 40),
+    "parsing a reply": lambda mp: ctrl_c_inside(mp, Session, _PARSES, 40),
     # The commit thread's job has returned (in_flight committed), the loop not told yet.
-    "a commit returning": lambda mp: ctrl_c_inside(mp, CommitThread, "collect", 12, after=True),
+    "a commit returning": lambda mp: ctrl_c_inside(mp, CommitThread, ("collect",), 12, after=True),
 }
 
 
@@ -110,6 +122,26 @@ def test_a_ctrl_c_signal_anywhere_leaves_only_sent_or_pending(
     assert {a for a, s in final.items() if s == "sent"} == set(received)
     assert set(received.values()) == {1}
     assert 0 < len(received) < len(final)  # interrupted part-way, as the moment was chosen
+
+
+def test_a_workers_ctrl_c_mid_step_leaves_only_sent_or_pending(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --processes 2: the Ctrl-C a worker gets from the parent (``INTERRUPT_SIGNAL``) lands
+    # as it writes its 10th message's data; each worker is forked with the patch.
+    write_campaign(tmp_path, MEMBERS)
+    ctrl_c_inside(monkeypatch, Session, _WRITES, 10, when=_writing_data, signum=INTERRUPT_SIGNAL)
+    run = dataclasses.replace(at(T0), processes=2)
+    with ScriptedServer(pipelining=True) as server:
+        campaign = load_campaign(options(tmp_path, server.port, concurrency=4))
+        with pytest.raises(KeyboardInterrupt):
+            send_campaign(db_path, campaign, run)
+        received = Counter(m.rcpt_tos[0] for m in server.received)
+    final = states(db_path)
+    assert set(final.values()) <= {"sent", "pending"}, Counter(final.values())
+    assert {a for a, s in final.items() if s == "sent"} == set(received)
+    assert set(received.values()) == {1}
+    assert 0 < len(received) < len(final)
 
 
 def test_a_second_ctrl_c_stops_at_once() -> None:
