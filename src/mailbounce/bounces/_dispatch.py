@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from mailbounce.bounces._markers import PRESENCE, Markers, _view, gate_text, header_names
+from mailbounce.bounces._markers import (
+    COMPOSED,
+    PRESENCE,
+    Markers,
+    _view,
+    header_names,
+    present_text,
+)
 from mailbounce.bounces.base import Detector, Gate, Mail
 from mailbounce.regex_literals import generated_function
 
@@ -123,12 +130,17 @@ def asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> Asked:
     fetched its texts again). A view that raises ends the generator with the error, and
     ``_detect`` asks the gates in turn from the index after the last one yielded.
     """
-    local_of: dict[tuple[str, int], str] = {}  # (view key, lowered) -> the local holding it
+    # (view key, lowered) -> the local holding it; the header names first, fetched at once:
+    # a header's text is fetched only when the message has that header (else "", what
+    # ``Mail.header`` gives for it), without a call (round 5: most gates read headers most
+    # mail lacks, X-Mailer, X-NAI-Header...).
+    local_of: dict[tuple[str, int], str] = {(PRESENCE, 0): _NAMES}
     body = _chain(gated, local_of, "    ")
-    head = ["def asked(mail):"]
-    if local_of:
-        head.append("    " + " = ".join(local_of.values()) + " = None")
-    namespace: dict[str, object] = {"_gate_text": gate_text, "_header_names": header_names}
+    head = ["def asked(mail):", f"    {_NAMES} = _header_names(mail)"]
+    texts = [local for local in local_of.values() if local != _NAMES]
+    if texts:
+        head.append("    " + " = ".join(texts) + " = None")
+    namespace: dict[str, object] = {"_present_text": present_text, "_header_names": header_names}
     return generated_function(
         [*head, *body, "    return", "    yield"],  # a generator even with no gate at all
         "asked",
@@ -145,7 +157,7 @@ def _chain(
     """Each gate's statements in registry order, straight on: a text fetched at a gate's
     first part is known fetched by every later gate."""
     lines: list[str] = []
-    fetched: set[str] = set()
+    fetched: set[str] = {_NAMES}
     for index, (_, gate) in enumerate(gated):
         if gate is None:
             lines.append(f"{indent}yield {index}")
@@ -185,10 +197,15 @@ def _gate_statements(
     return [*lines, f"{indent}yield {index}"]
 
 
+_NAMES = "names"  # the local holding the message's header names (``header_names``)
+
+
 def _fetch(key: str, lowered: int) -> str:
     if _is_presence(key):
         return "_header_names(mail)"
-    return f"_gate_text(mail, {key!r}, {lowered})"
+    if key in COMPOSED:
+        return f"_present_text(mail, {key!r}, {lowered})"
+    return f'(_present_text(mail, {key!r}, {lowered}) if {key!r} in {_NAMES} else "")'
 
 
 def _is_presence(key: str) -> bool:

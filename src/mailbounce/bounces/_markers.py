@@ -147,27 +147,20 @@ class _Unsure(str):
 UNSURE = _Unsure()
 
 
-def gate_text(mail: Mail, key: str, lowered: int) -> str:
-    """The text a generated gate checks (``_dispatch``): the view (built on first use and
-    kept on ``mail``) lower-cased or not, ``UNSURE`` where ``_view`` gives None."""
+def present_text(mail: Mail, key: str, lowered: int) -> str:
+    """The text a generated gate checks (``_dispatch``) for a view known to be there: a
+    composed one (``BODY``, ``RECEIVED``) or a header the message has (the generated gates
+    test the header names first: an absent header's text is "", never decoded). The view is
+    built on first use and kept on ``mail``, lower-cased or not; ``UNSURE`` where ``_view``
+    gives None."""
     view = mail._views.get(key)
     if view is None:
-        if key not in _COMPOSED and _absent(mail, key):
-            return ""  # ``Mail.header`` of an absent header, lower-cased or not
         view = mail._views[key] = _view(mail, key)
     text = view[lowered]
     return UNSURE if text is None else text
 
 
-_COMPOSED = frozenset({BODY, RECEIVED})  # the view keys that are not a header's name
-
-
-def _absent(mail: Mail, name: str) -> bool:
-    """Whether the header ``name`` (lower-case) is surely absent, from the header index: a
-    gate reads some headers most mail lacks (X-Mailer, X-NAI-Header, X-Msg-Ref...), and
-    skipping their decoding saves ~1 µs each (round 4)."""
-    msg = mail.msg
-    return isinstance(msg, IndexedMessage) and name not in msg._header_index()
+COMPOSED = frozenset({BODY, RECEIVED})  # the view keys that are not a header's name
 
 
 def header_names(mail: Mail) -> Container[str]:
