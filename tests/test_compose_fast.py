@@ -22,7 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from mailbounce.compose import MessageSpec, MessageTemplate, header_text
-from mailbounce.compose_body import PartEncoder, encode_body
+from mailbounce.compose_body import Lines, PartEncoder, encode_body
 from mailbounce.compose_fill import Filler, html_escape, layout
 from mailbounce.errors import TemplateError
 from mailbounce.smtp_wire import wire_data
@@ -243,3 +243,23 @@ def test_data_chunks_joined_are_render_data(
         assert all(isinstance(chunk, bytes) for chunk in chunks)
         assert b"".join(chunks) == template.render_data(**values)
         assert b"".join(chunks) == wire_data(template.render(**values))
+
+
+@given(st.text(alphabet=st.sampled_from(["a", "é", ".", "\n", "\r", " ", "-", "€"]), max_size=12))
+def test_lines_of_one_line_are_measured_as_any_lines(text: str) -> None:
+    """``Lines`` measures a single line without splitting it: the same figures and octets
+    as the general rule (split at LF, CRLF line ends, leading dots doubled)."""
+    lines = Lines(text, "-")
+    normal = text.replace("\r\n", "\n").replace("\r", "\n")
+    data = normal.encode("utf-8")
+    crlf = data.replace(b"\n", b"\r\n")
+    assert lines.longest == max(len(line) for line in data.split(b"\n"))
+    assert lines.crlf == crlf
+    assert lines.crlf_data == (b"." if crlf[:1] == b"." else b"") + crlf.replace(
+        b"\r\n.", b"\r\n.."
+    )
+    assert (lines.chars, lines.growth, lines.ascii) == (
+        len(normal),
+        len(data) - len(normal),
+        normal.isascii(),
+    )

@@ -86,12 +86,17 @@ class Lines:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         data = text.encode("utf-8")
         self.ascii = len(data) == len(text)
-        self.longest = max(map(len, data.split(b"\n")))
         self.has_boundary = boundary in text
         self.chars = len(text)
         self.growth = len(data) - len(text)
-        self.crlf = crlf = data.replace(b"\n", b"\r\n")
-        self.crlf_data = dot_stuffed(crlf)
+        if data.find(b"\n") == len(data) - 1 >= 0:  # one line (a template line with values)
+            self.longest = len(data) - 1
+            self.crlf = crlf = data[:-1] + b"\r\n"
+            self.crlf_data = b"." + crlf if data[:1] == b"." else crlf
+        else:
+            self.longest = max(map(len, data.split(b"\n")))
+            self.crlf = crlf = data.replace(b"\n", b"\r\n")
+            self.crlf_data = dot_stuffed(crlf)
         self._data = data
         self._qp: bytes | None = None
         self._qp_data: bytes | None = None
