@@ -38,19 +38,21 @@ class GoogleworkspaceDetector:
         if mark is None:
             return None
         text = text[mark.end() :]
+        # "Send mail as" refusals: Google refuses the sender address itself.
+        hint = Reason.REJECTED if _SEND_AS.search(text) else None
+        if hint is None and tb.has_part(mail, "message/delivery-status"):
+            # The generic RFC 3464 reading is complete: nothing to add (asked before the
+            # text is read: most of Google's notices carry the report, round 5).
+            return None
         recipients = [a.lower() for a in tb.ADDRESS.findall(mail.header("X-Failed-Recipients"))]
         if not recipients and (to := _TO.search(text)):
             recipients = [to.group(1).lower()]
         response = _RESPONSE.search(text)
         diagnostic = text[response.end() :] if response else text
-        # "Send mail as" refusals: Google refuses the sender address itself.
-        hint = Reason.REJECTED if _SEND_AS.search(text) else None
         facts = [
             tb.make_facts(r, tb.squeeze(diagnostic) or tb.squeeze(text), reason_hint=hint)
             for r in recipients
         ]
-        if hint is None and tb.has_part(mail, "message/delivery-status"):
-            return None  # the generic RFC 3464 reading is complete: nothing to add
         return tb.with_dsn(mail, facts) or None
 
 

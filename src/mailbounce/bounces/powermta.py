@@ -76,13 +76,9 @@ def _may_name_categories(mail: Mail) -> bool:
         payload = part.get_payload()
         if isinstance(payload, list):
             # ``_CATEGORY in group``: names compared lower-cased, as ``report_field`` reads
-            # them; read from the fields, not from a header index made for this look-up.
-            if any(
-                name.lower() == wanted
-                for group in payload
-                if isinstance(group, Message)
-                for name in group  # ``Message`` iterates over its field names
-            ):
+            # them; an ``IndexedMessage`` group answers from its header index, which
+            # ``mail.parts()`` made when it read the group's content type (round 5).
+            if any(wanted in group for group in payload if isinstance(group, Message)):
                 return True
         elif wanted in mail.part_text(part).lower():
             return True
