@@ -2,7 +2,8 @@
 
 Used both for bounce mail (``mailbounce.bounces``) and for SMTP replies met while sending
 (``mailbounce.smtp``), so the two always agree. Each derived field is decided in exactly one
-function: ``classify_reason``, ``is_hardbounce``, ``kind_of``, ``party_of``.
+function: ``classify_reason`` here, ``is_hardbounce``, ``kind_of``, ``party_of`` in
+``mailbounce.reason_fields`` (importable from here too).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
+from mailbounce.models import BounceFacts, Classification, Reason
+from mailbounce.reason_fields import is_hardbounce, kind_of, party_of
 from mailbounce.reason_providers import provider_reason
 from mailbounce.reason_rules import (
     FIRST_ORDER,
@@ -26,60 +28,24 @@ from mailbounce.reason_rules import (
 )
 from mailbounce.regex_literals import finder, found, required_literals
 
+__all__ = [
+    "classify",
+    "classify_reason",
+    "classify_smtp_reply",
+    "command_in",
+    "find_enhanced_status",
+    "find_reply_code",
+    "is_hardbounce",
+    "kind_of",
+    "party_of",
+    "status_reason",
+]
+
 # ``\b[245]`` written as ``[245](?<!\w[245])`` (the same matches): a pattern that starts with a
 # character class lets the regex engine skip to the candidate digits in C; a leading ``\b``
 # makes it try every position (issue 3: these scans ran over every diagnostic).
 _ENHANCED = re.compile(r"([245])(?<!\w[245])\.(\d{1,3})\.(\d{1,3})\b")
 _REPLY = re.compile(r"^\s*([245]\d\d)(?![\d.])")
-
-_HARD = frozenset({Reason.USERUNKNOWN, Reason.HOSTUNKNOWN, Reason.HASMOVED})
-
-_TEMPORARY_REASONS = frozenset(
-    {
-        Reason.MAILBOXFULL,
-        Reason.SYSTEMFULL,
-        Reason.MESGTOOBIG,
-        Reason.EXCEEDLIMIT,
-        Reason.GREYLISTED,
-        Reason.SPEEDING,
-        Reason.TOOMANYCONN,
-        Reason.NETWORKERROR,
-        Reason.SYSTEMERROR,
-        Reason.EXPIRED,
-    }
-)
-
-_PARTY = {
-    Reason.USERUNKNOWN: Party.RECIPIENT,
-    Reason.HOSTUNKNOWN: Party.RECIPIENT,
-    Reason.HASMOVED: Party.RECIPIENT,
-    Reason.NOTACCEPT: Party.RECIPIENT,
-    Reason.MAILBOXFULL: Party.RECIPIENT,
-    Reason.SUSPEND: Party.RECIPIENT,
-    Reason.BLOCKED: Party.SENDER,
-    Reason.BADREPUTATION: Party.SENDER,
-    Reason.REQUIREPTR: Party.SENDER,
-    Reason.AUTHFAILURE: Party.SENDER,
-    Reason.REJECTED: Party.SENDER,
-    Reason.NORELAYING: Party.SENDER,
-    Reason.SECURITYERROR: Party.SENDER,
-    Reason.SPEEDING: Party.SENDER,
-    Reason.TOOMANYCONN: Party.SENDER,
-    Reason.SYNTAXERROR: Party.SENDER,
-    Reason.SPAMDETECTED: Party.CONTENT,
-    Reason.VIRUSDETECTED: Party.CONTENT,
-    Reason.POLICYVIOLATION: Party.CONTENT,
-    Reason.CONTENTERROR: Party.CONTENT,
-    Reason.NOTCOMPLIANTRFC: Party.CONTENT,
-    Reason.FILTERED: Party.CONTENT,
-    Reason.MESGTOOBIG: Party.CONTENT,
-    Reason.EXCEEDLIMIT: Party.CONTENT,
-    Reason.SYSTEMERROR: Party.REMOTE,
-    Reason.SYSTEMFULL: Party.REMOTE,
-    Reason.NETWORKERROR: Party.REMOTE,
-    Reason.EXPIRED: Party.REMOTE,
-    Reason.GREYLISTED: Party.REMOTE,
-}
 
 
 def find_enhanced_status(text: str) -> str | None:
@@ -345,36 +311,6 @@ def _fallback(text: str, status: str, code: str) -> Reason:
     return Reason.ONHOLD if text else Reason.UNDEFINED
 
 
-def is_hardbounce(reason: Reason, status: str | None, replycode: str | None) -> bool:
-    """The address itself is bad: userunknown, hostunknown, hasmoved, and notaccept with 5xx."""
-    if reason in _HARD:
-        return True
-    if reason is Reason.NOTACCEPT:
-        # Null MX (RFC 7505) is permanent by definition: hard unless the code says 4xx.
-        return _status_class(status, replycode) != "4"
-    return False
-
-
-def kind_of(reason: Reason, status: str | None, replycode: str | None, action: str | None) -> Kind:
-    """Temporary when a retry of the same mail may succeed, else permanent (DESIGN §4)."""
-    if reason is Reason.FEEDBACK:
-        return Kind.COMPLAINT
-    if reason is Reason.VACATION:
-        return Kind.AUTOREPLY
-    if reason is Reason.DELIVERED:
-        return Kind.DELIVERED
-    if (action or "").strip().lower() == "delayed" or _status_class(status, replycode) == "4":
-        return Kind.TEMPORARY
-    if reason in _TEMPORARY_REASONS:
-        return Kind.TEMPORARY
-    return Kind.PERMANENT
-
-
-def party_of(reason: Reason) -> Party:
-    """Who must act: the recipient, the sender, the content, the remote side, or unknown."""
-    return _PARTY.get(reason, Party.UNKNOWN)
-
-
 def classify(facts: BounceFacts) -> Classification:
     """The whole classification of one recipient's facts."""
     reason = classify_reason(facts)
@@ -408,11 +344,3 @@ def classify_smtp_reply(
         smtp_command=command,
     )
     return classify(facts)
-
-
-def _status_class(status: str | None, replycode: str | None) -> str | None:
-    if status and status[0] in "245":
-        return status[0]
-    if replycode and replycode[0] in "245":
-        return replycode[0]
-    return None
