@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbounce.analysis_pool import iso_date, iso_date_stdlib
+from mailbounce.bounce_dates import iso_date, iso_date_stdlib
 
 
 def stdlib_iso_date(value: str | None) -> str | None:

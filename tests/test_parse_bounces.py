@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from processes import exhaust_after_killing_workers
 
-from mailbounce.analysis_pool import iso_date
+from mailbounce.bounce_dates import iso_date
 from mailbounce.dsn import deliver_to_maildir, make_dsn
 from mailbounce.models import DeliveryState
 from mailbounce.parsing import ParseSettings, parse_bounces
