@@ -152,7 +152,8 @@ class DeliveryRun:
         while True:
             now = self.now()
             for slot in slots:
-                self._start(claims, slot, now)
+                if slot.session.phase is _IDLE and not slot.finished:  # ``_start``'s own test
+                    self._start(claims, slot, now)
             busy = [s for s in slots if s.delivery is not None or s.session.awaiting_reply]
             if not busy and all(s.finished for s in slots):
                 self._sync()
@@ -408,7 +409,7 @@ class DeliveryRun:
     def _wait(self, slots: list[Slot], busy: list[Slot], now: datetime) -> None:
         """Wait for replies, the commit thread, a rate-limit slot or a timeout; act on them."""
         clock = time.monotonic()
-        waiting = {s.session.fileno(): s for s in busy if s.session.awaiting_reply}
+        waiting = {s.session.socket_fd: s for s in busy if s.session.awaiting_reply}
         free = any(
             s.delivery is None and not s.finished and s.session.phase is _IDLE for s in slots
         )
@@ -478,7 +479,8 @@ class DeliveryRun:
         outcome = outcome_of(self.campaign, self.gate, result, delivery, now, slot.domain)
         crash_point("after_reply")
         concluded = deliveries.Concluded(delivery, outcome, slot.flown)
-        self._pending.concluded.append((concluded, result.reply))
+        # The reply as the server gave it, for the -v log only: built when there is one.
+        self._pending.concluded.append((concluded, result.reply if self.log is not None else None))
         self._free(slot)
         if slot.following is not None:  # its envelope is out already (see ``_following``)
             slot.delivery, slot.in_flight = slot.following, slot.following_in_flight

@@ -107,6 +107,7 @@ class Session:
         self._wire: Wire | None = None
         self._tls: ssl.SSLSocket | None = None  # the open connection's, when it is TLS
         self._fd = -1  # the plain connection's descriptor, read and written directly; else -1
+        self.socket_fd = -1  # the open connection's descriptor (``fileno``), -1 when closed
         self._buffer = b""
         self._replies: list[tuple[int, bytes]] = []
         self._unsent: list[bytes] = []  # commands not yet written (no PIPELINING)
@@ -126,7 +127,7 @@ class Session:
         return self.phase not in (_IDLE, _READY)
 
     def fileno(self) -> int:
-        return self._wire.sock.fileno() if self._wire is not None else -1
+        return self.socket_fd
 
     def has_buffered(self) -> bool:
         """Decrypted TLS data already read from the socket: select() will not show it."""
@@ -145,7 +146,8 @@ class Session:
             # A socket with a timeout is non-blocking at the OS level; a blocking one (no
             # timeout) keeps the socket module's calls, as TLS needs the ssl module's.
             plain = self._tls is None and bool(sock.gettimeout())
-            self._fd = sock.fileno() if plain else -1
+            self.socket_fd = sock.fileno()
+            self._fd = self.socket_fd if plain else -1
         return self._wire
 
     # --- a transaction -------------------------------------------------------------
@@ -295,7 +297,7 @@ class Session:
     def close(self) -> None:
         """QUIT an idle connection; drop one mid-transaction."""
         if self.phase is _IDLE and self._wire is not None:
-            self._wire, self._tls, self._fd = None, None, -1
+            self._wire, self._tls, self._fd, self.socket_fd = None, None, -1, -1
             self.client.close()
         else:
             self._drop()
@@ -476,6 +478,6 @@ class Session:
         self.phase = _IDLE
         self._buffer = b""
         if self._wire is not None:
-            self._wire, self._tls, self._fd = None, None, -1
+            self._wire, self._tls, self._fd, self.socket_fd = None, None, -1, -1
             with contextlib.suppress(OSError):
                 self.client.drop()
