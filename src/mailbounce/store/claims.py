@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mailbounce.models import DeliveryState
 from mailbounce.store.contacts import record_event
@@ -25,9 +26,13 @@ _DELIVERY_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A claimed recipient, with what composing its message needs."""
+class Delivery(NamedTuple):
+    """A claimed recipient, with what composing its message needs.
+
+    Immutable as a frozen dataclass would be, but made in a fifth of the time: a frozen
+    dataclass sets each of its twelve fields through ``object.__setattr__`` (~2 µs a
+    claimed row, issue 2); the other records of a send (``store.sending``) are alike.
+    """
 
     id: int
     campaign_id: int

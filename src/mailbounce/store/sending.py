@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _json_text
-from typing import Any
+from typing import Any, NamedTuple
 
 from mailbounce.errors import StoreError
 from mailbounce.models import Classification, DeliveryState, SuppressionCause
@@ -67,8 +66,7 @@ TRANSITIONS: Mapping[DeliveryState, frozenset[DeliveryState]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):  # immutable, and cheap to make (see ``Delivery``)
     """What an attempt concluded, to be recorded in one transaction."""
 
     state: DeliveryState
@@ -122,8 +120,7 @@ _EVENT = (
 _EVENT_TYPES = {state: f"send.{state}" for state in DeliveryState if state is not S.SENT}
 
 
-@dataclass(frozen=True, slots=True)
-class InFlight:
+class InFlight(NamedTuple):  # immutable, and cheap to make (see ``Delivery``)
     """A message whose data is about to be written (after the server's 354)."""
 
     delivery_id: int
@@ -132,8 +129,7 @@ class InFlight:
     store_message_id: bool = True  # False: the delivery holds this Message-ID already
 
 
-@dataclass(frozen=True, slots=True)
-class Concluded:
+class Concluded(NamedTuple):  # immutable, and cheap to make (see ``Delivery``)
     """The end of an attempt; ``counted_in_flight``: ``InFlight`` already counted it."""
 
     delivery: Delivery
