@@ -32,8 +32,9 @@ from typing import Any
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from mailbounce.compose import MessageSpec, MessageTemplate, make_message_id, unstructured
+from mailbounce.compose import MessageSpec, MessageTemplate, make_message_id
 from mailbounce.compose_body import encode_body
+from mailbounce.compose_headers import unstructured
 from mailbounce.smtp_wire import wire_data
 
 MESSAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 3000

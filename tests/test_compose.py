@@ -16,14 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbounce.compose import (
-    MessageSpec,
-    MessageTemplate,
-    encode_words,
-    header_text,
-    make_message_id,
-)
+from mailbounce.compose import MessageSpec, MessageTemplate, make_message_id
 from mailbounce.compose_body import encode_body
+from mailbounce.compose_headers import encode_words, header_text
 from mailbounce.errors import ConfigError, TemplateError
 from mailbounce.lists import ListReader
 

@@ -21,9 +21,10 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from mailbounce.compose import MessageSpec, MessageTemplate, header_text
+from mailbounce.compose import MessageSpec, MessageTemplate
 from mailbounce.compose_body import Lines, PartEncoder, encode_body
 from mailbounce.compose_fill import Filler, html_escape, layout
+from mailbounce.compose_headers import header_text
 from mailbounce.errors import TemplateError
 from mailbounce.smtp_wire import wire_data
 

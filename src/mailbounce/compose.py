@@ -14,12 +14,11 @@ encoding whole bodies per message several times what this does
 Wire rules kept here: CRLF line endings only (RFC 5321 §2.3.8); no line over 998 octets
 (RFC 5322 §2.1.1); non-ASCII header text as RFC 2047 encoded-words; a value from a list
 can never start a new header line: CR, LF and the other line separators are turned into
-spaces in every header value (header injection).
+spaces in every header value (header injection; both in ``compose_headers``).
 """
 
 from __future__ import annotations
 
-import binascii
 import functools
 import hashlib
 import re
@@ -27,7 +26,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -36,6 +35,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from mailbounce.compose_body import PartEncoder, dot_stuffed
 from mailbounce.compose_fill import Filler
+from mailbounce.compose_headers import header_text, mailbox, parse_mailbox, unstructured
 from mailbounce.errors import ConfigError, TemplateError
 from mailbounce.tracking import TRACKING_HEADER, base32_text
 
@@ -59,13 +59,7 @@ OWN_HEADERS = frozenset(
         TRACKING_HEADER.lower(),
     }
 )
-# Line breaks of every kind (str.splitlines' set) and the other control characters.
-_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 §2.2: printable ASCII except ':'
-_SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
-# RFC 2047 §2: an encoded-word is at most 75 characters; "=?utf-8?b?" + "?=" take 12.
-_WORD_BYTES = 45
-_MAX_RAW_HEADER = 900
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 # What quote(..., safe=_URL_SAFE) leaves as it is: its always-safe characters and _URL_SAFE.
 _URL_UNCHANGED = re.compile(r"[A-Za-z0-9_.\-~:/?#\[\]@!$&'()*+,;=%]*")
@@ -152,74 +146,6 @@ def _clean_domain(domain: str) -> str:
     return text
 
 
-def header_text(value: str) -> str:
-    """A value safe for one header: line breaks and controls become spaces, runs one."""
-    # Most values are already so: printable (no control, line or paragraph separator; the
-    # only printable white space is the ASCII space) with single inner spaces.
-    if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
-        return value
-    return " ".join(_LINE_BREAKS.sub(" ", value).split())
-
-
-def encode_words(text: str) -> str:
-    """RFC 2047 B encoded-words, folded (CRLF SP), never splitting a character (§5)."""
-    data = text.encode("utf-8")
-    if len(data) <= _WORD_BYTES:  # a name or a short subject: one word
-        return _word(data)
-    words: list[str] = []
-    start = 0
-    while True:
-        end = min(start + _WORD_BYTES, len(data))
-        # Back off to the start of a UTF-8 sequence (continuation bytes are 10xxxxxx).
-        while end < len(data) and data[end] & 0xC0 == 0x80:
-            end -= 1
-        words.append(_word(data[start:end]))
-        start = end
-        if start >= len(data):
-            return "\r\n ".join(words)
-
-
-def _word(data: bytes | bytearray) -> str:
-    # binascii directly: base64.b64encode is a Python wrapper around the same call.
-    return "=?utf-8?b?" + binascii.b2a_base64(data, newline=False).decode("ascii") + "?="
-
-
-def unstructured(value: str) -> str:
-    """An unstructured header value (Subject...): raw ASCII when it can be, else encoded."""
-    text = header_text(value)
-    if text.isascii() and "=?" not in text and len(text) <= _MAX_RAW_HEADER:
-        return text
-    return encode_words(text)
-
-
-def phrase(name: str) -> str:
-    """A display name: raw atoms, a quoted string, or encoded-words (RFC 5322 §3.2.5)."""
-    return _phrase(header_text(name))
-
-
-def _phrase(text: str) -> str:
-    """``phrase`` of a text already through ``header_text``."""
-    if not text.isascii() or "=?" in text or len(text) > _MAX_RAW_HEADER:
-        return encode_words(text)
-    if _SPECIALS.search(text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
-
-
-def mailbox(name: str | None, address: str) -> str:
-    """``Name <address>``, or the bare address when there is no name."""
-    addr = header_text(address).replace("<", "").replace(">", "").replace(" ", "")
-    text = header_text(name or "")
-    return f"{_phrase(text)} <{addr}>" if text else addr
-
-
-def _parse_mailbox(value: str, what: str) -> str:
-    name, address = parseaddr(header_text(value))
-    if "@" not in address:
-        raise ConfigError(f"the {what} address {value!r} is not an e-mail address")
-    return mailbox(name, address)
-
-
 class MessageTemplate:
     """A campaign's message, compiled once, rendered per recipient to wire bytes.
 
@@ -289,9 +215,9 @@ class MessageTemplate:
 
     def _static_headers(self) -> list[str]:
         spec = self.spec
-        lines = [f"From: {_parse_mailbox(spec.from_addr, 'From')}"]
+        lines = [f"From: {parse_mailbox(spec.from_addr, 'From')}"]
         if spec.reply_to:
-            lines.append(f"Reply-To: {_parse_mailbox(spec.reply_to, 'Reply-To')}")
+            lines.append(f"Reply-To: {parse_mailbox(spec.reply_to, 'Reply-To')}")
         for name, value in spec.extra_headers.items():
             if not _HEADER_NAME.fullmatch(name) or name.lower() in OWN_HEADERS:
                 raise ConfigError(f"the extra header name {name!r} cannot be used")
