@@ -249,7 +249,7 @@ def test_first_line_on_generated_text(text: str) -> None:
 # Each code pattern as it was (a leading look-behind), beside the one in use.
 _AS_BEFORE = {
     "_textblocks._ENHANCED": r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)",
-    "fallback._CODES": (
+    "_recipientblocks._CODES": (
         r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])|(?<![\w.-])[45][0-5]\d(?=[ -]|$)"
     ),
     "fallback._FAILURE_STATUS": r"(?<![\d.])[45]\.\d{1,3}\.\d{1,3}(?![\d.]*\d)",
@@ -287,8 +287,8 @@ def test_line_prechecks_hide_no_match() -> None:
     """The ``in`` / ``startswith`` tests before the per-line regexes say no only where the
     regex cannot match (every line of every sample body, and generated lines)."""
     from mailbounce.bounces._addressblocks import _BLOCK_HEAD
+    from mailbounce.bounces._recipientblocks import _HEADER_LINE, _SENDER_LINE, _SESSION
     from mailbounce.bounces._textblocks import _LEADING_ADDRESS
-    from mailbounce.bounces.fallback import _HEADER_LINE, _SENDER_LINE, _SESSION
 
     lines = [line for msg in _samples() for line in body_text(Mail(msg)).split("\n")]
     lines += ["<a@b.example>: x", " <a@b.example>:", "To: x", "Sender:x", "... while talking to"]

@@ -21,8 +21,9 @@ from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._prefilter import folded
 from mailbounce.bounces._prefilter import search as literal_search
+from mailbounce.bounces._recipientblocks import recipient_texts
+from mailbounce.bounces._reportshape import looks_like_report, report_text
 from mailbounce.bounces.base import Detector, Gate, Mail, header_items, part_text
-from mailbounce.bounces.fallback import looks_like_report, recipient_texts, report_text
 from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded, size_exceeded
 from mailbounce.bounces.rfc3464 import best_status, find_reply
 from mailbounce.classify import classify
