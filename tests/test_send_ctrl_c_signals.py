@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -142,6 +143,37 @@ def test_a_workers_ctrl_c_mid_step_leaves_only_sent_or_pending(
     assert {a for a, s in final.items() if s == "sent"} == set(received)
     assert set(received.values()) == {1}
     assert 0 < len(received) < len(final)
+
+
+def test_a_ctrl_c_while_connecting_to_a_silent_relay_stops_at_once(
+    tmp_path: Path, db_path: Path
+) -> None:
+    # A relay that takes the connection and never greets: connecting waits for the relay's
+    # timeout (a minute by default). Deferring Ctrl-C must not make a user wait that long:
+    # the connection is not part of any recipient's state, so the Ctrl-C ends it at once.
+    write_campaign(tmp_path, MEMBERS)
+    connections: list[socket.socket] = []
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+
+        def ctrl_c_once_connected() -> None:
+            connections.append(silent.accept()[0])  # kept open: the client waits for 220
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+        helper = threading.Thread(target=ctrl_c_once_connected, daemon=True)
+        helper.start()
+        campaign = load_campaign(options(tmp_path, silent.getsockname()[1], concurrency=1))
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                send_campaign(db_path, campaign, at(T0))
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            helper.join()
+            for connection in connections:
+                connection.close()
+    assert set(states(db_path).values()) == {"pending"}
 
 
 def test_a_second_ctrl_c_stops_at_once() -> None:

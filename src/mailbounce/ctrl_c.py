@@ -11,7 +11,8 @@ signal comes (tests/test_send_processes.py's Ctrl-C test failed so under load).
 
 So while a send loop runs (``deferred``), a first Ctrl-C only sets a flag; the loop acts
 on it where it waits (``select_readable``, ``sleep``: between whole steps), or at once
-if it is waiting right then (the signal ends the ``select``). From there it drains as
+if it is waiting right then (the signal ends the ``select``) or connecting to the relay
+(``interruptible``). From there it drains as
 before (``delivery.DeliveryRun._drain``). A second Ctrl-C raises at once, wherever the
 loop is: a user pressing it twice is not kept waiting (the recipients then in flight
 become ``uncertain``, as after a crash). A Ctrl-C the loop had no turn left to act on (it
@@ -86,6 +87,21 @@ def sleep(seconds: float) -> None:
 
 
 @contextmanager
+def interruptible() -> Iterator[None]:
+    """A blocking step a Ctrl-C may end at once, as a wait: one that leaves nothing half
+    done when cut short, such as opening a connection (which can take the relay's whole
+    timeout, a minute by default, when the relay does not answer)."""
+    global _waiting  # noqa: PLW0603
+    previous, _waiting = _waiting, True
+    try:
+        if _requested > _raised:
+            act()
+        yield
+    finally:
+        _waiting = previous
+
+
+@contextmanager
 def deferred() -> Iterator[None]:
     """While the body runs, Ctrl-C is deferred to the loop's waits (see the docstring)."""
     global _active, _waiting, _requested, _raised  # noqa: PLW0603
@@ -111,4 +127,4 @@ def deferred() -> Iterator[None]:
     act()
 
 
-__all__ = ["act", "deferred", "requested", "select_readable", "sleep"]
+__all__ = ["act", "deferred", "interruptible", "requested", "select_readable", "sleep"]

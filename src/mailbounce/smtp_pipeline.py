@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass
 from enum import Enum, auto
 
+from mailbounce import ctrl_c
 from mailbounce.crash_points import crash_point
 from mailbounce.errors import SmtpSetupError
 from mailbounce.smtp import (
@@ -139,7 +140,9 @@ class Session:
 
     def _open(self) -> Wire:
         if self._wire is None:
-            self._wire = self.client.wire()
+            # Connecting may take the relay's whole timeout: a Ctrl-C ends it at once.
+            with ctrl_c.interruptible():
+                self._wire = self.client.wire()
             self._buffer = b""
             sock = self._wire.sock
             self._tls = sock if isinstance(sock, ssl.SSLSocket) else None
