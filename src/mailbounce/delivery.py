@@ -56,11 +56,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from mailbounce import ctrl_c, tracking
+from mailbounce import ctrl_c
 from mailbounce.addresses import domain_of
 from mailbounce.campaign import Campaign
-from mailbounce.compose import MessageTemplate, recipient_message_id
+from mailbounce.compose import MessageTemplate
 from mailbounce.crash_points import crash_point
+from mailbounce.delivery_compose import Composer
 from mailbounce.errors import MailbounceError, SmtpSetupError
 from mailbounce.ratelimit import DomainGate, RateLimiter
 from mailbounce.send_outcome import backed_off, iso, outcome_of
@@ -109,7 +110,7 @@ class DeliveryRun:
         self.gate = DomainGate(dict(campaign.domains))
         self.decided: list[int] = []
         self.errors: list[BaseException] = []
-        self._sender = campaign.envelope_from
+        self._composer = Composer(campaign, campaign_id, template, secret)
         self._pending = Batch()  # waiting for the commit thread
         self._committing: Batch | None = None  # in the commit thread
         self._bar: Progress | None = None
@@ -313,7 +314,7 @@ class DeliveryRun:
             return
         if not self._admitted(slot):
             return
-        slot.in_flight, envelope = self._compose(slot.session, delivery, now)
+        slot.in_flight, envelope = self._composer.compose(slot.session, delivery, now)
         slot.started = True
         if isinstance(envelope, SendResult):
             self._conclude(slot, envelope, now)
@@ -321,67 +322,12 @@ class DeliveryRun:
         for event in slot.session.begin(envelope, time.monotonic()):
             self._event(slot, event, now)
 
-    def _compose(
-        self, session: Session, delivery: deliveries.Delivery, now: datetime
-    ) -> tuple[deliveries.InFlight, Envelope | SendResult]:
-        """The message and envelope of ``delivery`` (``SmtpSetupError`` if cannot connect)."""
-        token = (
-            tracking.make_token(self.secret, self.campaign_id, delivery.id) if self.secret else None
-        )
-        # Usually stored when the recipient was added (``store.campaigns``): not made again.
-        message_id = recipient_message_id(
-            delivery.message_id, self.campaign.name, delivery.address, self.campaign.message_domain
-        )
-        sender = self._sender
-        if token and self.campaign.bounce_domain:
-            sender = tracking.verp_sender(
-                token, self.campaign.bounce_domain, self.campaign.verp_prefix
-            )
-        # The DATA payload itself (dots doubled, terminated): stuffing line runs once per
-        # campaign, not scanning each message (``wire_data``: ~60% of composing); in pieces,
-        # written with one writev, never joined.
-        data = self.template.data_chunks(
-            address=delivery.address,
-            fields=delivery.fields,
-            message_id=message_id,
-            token=token,
-            campaign=self.campaign.name,
-            date=now,
-            eight_bit=session.offers_8bitmime(),
-        )
-        in_flight = deliveries.InFlight(
-            delivery.id, token, message_id, store_message_id=message_id != delivery.message_id
-        )
-        return in_flight, session.prepare(sender, delivery.address, data)
-
     def _following(self, slot: Slot, now: datetime) -> Envelope | None:
-        """The envelope of the connection's next recipient, to write after the data.
-
-        Only in the plain case: PIPELINING, no rate or domain limit to wait for, the
-        recipient already claimed, its domain not backed off; otherwise the recipient is
-        left for ``_start``.
-        """
+        """The envelope of the connection's next recipient, to write after the data
+        (``Composer.following``): not once stopping, nor with a rate limit to wait for."""
         if self.errors or self._interrupted or self.rate is not None:
             return None
-        if not slot.session.pipelining:
-            return None
-        delivery = self._claims.take_claimed()
-        if delivery is None:
-            return None
-        domain = domain_of(delivery.address)
-        if self.gate.limits(domain) or self.gate.backed_off_until(domain) is not None:
-            self._claims.put_back(delivery)
-            return None
-        # Held by the slot while composing: a Ctrl-C then releases it (``execute``) rather
-        # than leaving it claimed in a local variable.
-        slot.following = delivery
-        in_flight, envelope = self._compose(slot.session, delivery, now)
-        if isinstance(envelope, SendResult):
-            slot.following = None
-            self._claims.put_back(delivery)
-            return None
-        slot.following_in_flight = in_flight
-        return envelope
+        return self._composer.following(slot, self._claims, self.gate, now)
 
     def _take_following(self, slot: Slot) -> Envelope | None:
         """The envelope ``_following`` composed for the slot, if it may still go out."""
