@@ -5,11 +5,13 @@ SMTP: the list import (``ListReader`` → ``import_list`` → ``add_list_recipie
 of 100 (``claim_due``), the send loop's commits (``record_steps``: each holds the
 ``in_flight`` of 4 messages and the outcome of the 4 before, as the loop's ticks at
 ``--concurrency 8`` do; one in 20 outcomes is a deferral, one in 50 a failure with a
-suppression; Message-IDs are hashes, as a send's are), then the run's summary
+suppression; Message-IDs are hashes, as a send's are: stored with the recipients by a
+revision that does so, else by each ``in_flight`` step), then the run's summary
 (``summarise_run``). Each phase's CPU time per message (``time.process_time``: this
 process, SQLite included) is printed for the working tree and for a baseline revision,
 each in its own process, measured in turns in this run (baseline, working, baseline...):
-the median of ``--rounds`` runs of each.
+the median of ``--rounds`` runs of each; and the kilobytes the commits wrote per message
+(``steps_kb_written``: WAL frames and checkpoints, from ``/proc/self/io``).
 
     .venv/bin/python benchmarks/send_store_speed.py [--messages 20000] [--baseline REV]
         [--rounds 3]
