@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from mailbounce import bounces
 from mailbounce.bounces import _normalise
 from mailbounce.bounces._addressblocks import Sentence, first_sentence
+from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._message import IndexedMessage
-from mailbounce.bounces._textblocks import _first_line_matching, body_text, enhanced_status
+from mailbounce.bounces._textblocks import _first_line_matching, enhanced_status
 from mailbounce.bounces.base import (
     ASCII_TRANSPARENT,
     Mail,

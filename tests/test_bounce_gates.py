@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from mailbounce.bounces import _normalise
 from mailbounce.bounces._dispatch import compile_gate
+from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, PRESENT, RECEIVED, Marker, Markers
 from mailbounce.bounces._message import IndexedMessage
-from mailbounce.bounces._textblocks import body_text
 from mailbounce.bounces.base import Mail, gate_of
 from mailbounce.bounces.registry import ASKED, COMPILED, DETECTORS
 from mailbounce.regex_literals import literal_sets, required_literals

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces import analyse_message
 from mailbounce.bounces.base import Mail
@@ -288,7 +289,7 @@ def test_broken_multipart_still_yields_the_bounce_text() -> None:
         "Content-Type: text/plain\n\nError message below:\n550 no such user here\n"
         "\nMessage details:\n  RCPT TO: who@h.example\n\n--IN--\n--OUT--\n"
     )
-    assert tb.body_text(_mail(raw)).count("Error message below:") == 1
+    assert mt.body_text(_mail(raw)).count("Error message below:") == 1
     (facts, _), *_ = analyse_message(raw.encode()).results
     assert (facts.recipient, facts.replycode) == ("who@h.example", "550")
 

@@ -16,18 +16,13 @@ import re
 from collections.abc import Container
 from dataclasses import dataclass
 
+from mailbounce.bounces._mailtexts import NOT_FOLDED, body_lowered, body_text, received_joined
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._prefilter import folded, folds_exactly
-from mailbounce.bounces._textblocks import (
-    NOT_FOLDED,
-    body_lowered,
-    body_text,
-    received_joined,
-)
 from mailbounce.bounces.base import Mail
 from mailbounce.regex_literals import literal_sets
 
-BODY = "body"  # ``_textblocks.body_text``
+BODY = "body"  # ``_mailtexts.body_text``
 RECEIVED = "received"  # every Received header of the bounce itself, joined
 PRESENT = re.compile("")  # a header field that is there at all (any value)
 PRESENCE = "present:"  # the view key prefix of a ``PRESENT`` marker's header

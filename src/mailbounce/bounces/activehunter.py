@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -36,7 +37,7 @@ class ActivehunterDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (mail.header("X-AHMailID") or _SUBJECT.search(mail.subject)):
             return None
-        text = tb.cut_at(tb.body_text(mail), _SEPARATOR)
+        text = tb.cut_at(mt.body_text(mail), _SEPARATOR)
         recipients = _RECIPIENT.findall("\n".join(tb.lines_between(text, _START, _TRANSCRIPT)))
         if not recipients:
             return None

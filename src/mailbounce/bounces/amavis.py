@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -40,8 +41,8 @@ class AmavisDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not (_FROM.search(mail.sender) or tb.body_search(mail, _MARK)):
+        text = mt.body_text(mail)
+        if not (_FROM.search(mail.sender) or mt.body_search(mail, _MARK)):
             return None
         verdict = tb.own_reason(mail.subject, _VERDICTS)
         facts = []

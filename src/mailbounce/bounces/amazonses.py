@@ -17,6 +17,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -50,7 +51,7 @@ class AmazonsesDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         sender = mail.sender
         if _SNS_FROM.search(sender):
-            return _from_notification(tb.body_text(mail))
+            return _from_notification(mt.body_text(mail))
         if _SES_FROM.search(sender) and not _WORKMAIL.search(mail.header("X-Mailer")):
             return _from_bounce(mail)
         return None
@@ -148,7 +149,7 @@ def _delivered(delivery: dict[str, Any]) -> list[BounceFacts] | None:
 
 
 def _from_bounce(mail: Mail) -> list[BounceFacts] | None:
-    text = tb.body_text(mail)
+    text = mt.body_text(mail)
     found = _TEXT_RECIPIENT.search(text)
     reason = _REASON_LINE.search(text)
     text_facts = []

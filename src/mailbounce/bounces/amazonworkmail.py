@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -38,7 +39,7 @@ class AmazonworkmailDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _MAILER.search(mail.header("X-Mailer")):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         report = _REPORT.search(text)
         if report is None:
             return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -28,8 +29,8 @@ class ApachejamesDetector:
     gate = Markers(Marker(BODY, _ERROR), also=Markers(Marker(BODY, _DETAILS)))
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not (tb.body_search(mail, _ERROR) and tb.body_search(mail, _DETAILS)):
+        text = mt.body_text(mail)
+        if not (mt.body_search(mail, _ERROR) and mt.body_search(mail, _DETAILS)):
             return None
         diagnostic = tb.squeeze(" ".join(tb.lines_between(text, _ERROR, _DETAILS)))
         details = "\n".join(tb.lines_between(text, _DETAILS))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -41,11 +42,11 @@ class AxigenDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (
             _MARK.search(mail.header("X-Mailer"))
-            or tb.received_mentions(mail, _MARK)
+            or mt.received_mentions(mail, _MARK)
             or _MARK.search(mail.header("Message-ID"))
         ):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         delayed = "delay" in mail.subject.lower()
         facts = tb.listed_facts(text, _START, _STOP, delayed=delayed)
         return tb.with_dsn(mail, facts, text_required=True) or None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -37,8 +38,8 @@ class BarracudaDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not (_SUBJECT.search(mail.subject) or tb.body_search(mail, _MARK, 1000)):
+        text = mt.body_text(mail)
+        if not (_SUBJECT.search(mail.subject) or mt.body_search(mail, _MARK, 1000)):
             return None
         verdict = tb.own_reason(mail.subject, _VERDICTS)
         facts = [

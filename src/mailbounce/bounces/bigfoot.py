@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -33,9 +34,9 @@ class BigfootDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        if not (_MARK.search(mail.sender) or tb.received_mentions(mail, _MARK)):
+        if not (_MARK.search(mail.sender) or mt.received_mentions(mail, _MARK)):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         facts = [
             tb.make_facts(m.group(2), m.group(3), smtp_command=m.group(1).upper())
             for m in _TRANSCRIPT.finditer(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -36,7 +37,7 @@ class BiglobeDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _FROM.search(mail.sender):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         recipients = [
             a for line in tb.lines_between(text, _START, _INFO) for a in tb.ADDRESS.findall(line)
         ]

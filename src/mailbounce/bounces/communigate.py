@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -42,13 +43,13 @@ class CommunigateDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         entries = list(_ENTRY.finditer(text))
         if not entries:
             return None
         if not (
             _MARK.search(mail.header("X-Mailer"))
-            or tb.received_mentions(mail, _MARK)
+            or mt.received_mentions(mail, _MARK)
             or _MODULE.search(text)
         ):
             return None

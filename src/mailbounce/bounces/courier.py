@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -35,8 +36,8 @@ class CourierDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not tb.body_search(mail, _MARK, 1000):
+        text = mt.body_text(mail)
+        if not mt.body_search(mail, _MARK, 1000):
             return None
         delayed = "DELAYED MAIL" in text[:2000]
         rows: list[tuple[str, list[str]]] = []

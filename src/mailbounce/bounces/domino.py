@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -50,9 +51,9 @@ class DominoDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        if not (_SUBJECT.search(mail.subject) or tb.received_mentions(mail, _MARK)):
+        if not (_SUBJECT.search(mail.subject) or mt.received_mentions(mail, _MARK)):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         recipients = [
             a.lower()
             for line in tb.lines_between(text, _NOT_DELIVERED, _BECAUSE)

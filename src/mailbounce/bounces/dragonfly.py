@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -35,8 +36,8 @@ class DragonflyDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not (tb.body_search(mail, _MARK, 500) or tb.received_mentions(mail, _MARK)):
+        text = mt.body_text(mail)
+        if not (mt.body_search(mail, _MARK, 500) or mt.received_mentions(mail, _MARK)):
             return None
         text = tb.cut_at(text, _SEPARATOR)
         found = _RECIPIENT.search(text)

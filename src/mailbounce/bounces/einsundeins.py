@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.gmx import parse_united_internet
@@ -35,14 +35,14 @@ class EinsundeinsDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not recognises(mail):
             return None
-        return parse_united_internet(tb.body_text(mail))
+        return parse_united_internet(mt.body_text(mail))
 
 
 def recognises(mail: Mail) -> bool:
     """1&1's sender, or a 1&1 trace together with United Internet's own separator."""
     if _FROM.search(mail.sender):
         return True
-    return tb.received_mentions(mail, _MARK) and bool(_SEPARATOR.search(tb.body_text(mail)))
+    return mt.received_mentions(mail, _MARK) and bool(_SEPARATOR.search(mt.body_text(mail)))
 
 
 DETECTOR = EinsundeinsDetector()

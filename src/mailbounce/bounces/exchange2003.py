@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -50,13 +51,13 @@ class Exchange2003Detector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not (tb.body_search(mail, _START) or tb.body_search(mail, _MSEXCH)):
+        text = mt.body_text(mail)
+        if not (mt.body_search(mail, _START) or mt.body_search(mail, _MSEXCH)):
             return None
         if not (
             _MSEXCH.search(text)
             or _MAILER.search(mail.header("X-Mailer"))
-            or tb.received_mentions(mail, _MAILER)
+            or mt.received_mentions(mail, _MAILER)
         ):
             return None
         lines = tb.lines_between(text, _START, _STOP)

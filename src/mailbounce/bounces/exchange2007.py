@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -40,12 +41,12 @@ class Exchange2007Detector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        if _CLOUD.search(mail.sender) or tb.received_mentions(mail, _CLOUD):
+        if _CLOUD.search(mail.sender) or mt.received_mentions(mail, _CLOUD):
             return None
         is_ndr = "X-MS-Exchange-Message-Is-Ndr" in mail.msg
         if not (is_ndr or mail.header("Content-Language")):
             return None  # before cutting the text: most mail stops here (h12)
-        text = tb.cut_at(tb.body_text(mail), _ORIGINAL)
+        text = tb.cut_at(mt.body_text(mail), _ORIGINAL)
         if not (is_ndr or _MARK.search(text)):
             return None
         generating = _GENERATING.search(text)

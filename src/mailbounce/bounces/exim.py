@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces import einsundeins, gmx, mailru, mxlogic
 from mailbounce.bounces._dispatch import lazily_compiled
@@ -54,12 +55,12 @@ class EximDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _FROM.search(mail.sender):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         # A Received "(Exim 4.x)" alone is no proof: other MTAs' bounces are relayed by Exim.
         if not (
-            tb.body_search(mail, _LEAD_MARK, 2000)
+            mt.body_search(mail, _LEAD_MARK, 2000)
             or _SUBJECT.search(mail.subject)
-            or (mail.header("X-Failed-Recipients") and tb.received_mentions(mail, _EXIM_TRACE))
+            or (mail.header("X-Failed-Recipients") and mt.received_mentions(mail, _EXIM_TRACE))
         ):
             return None
         if any(gate(mail) and recognises(mail) for gate, recognises in _RECOGNISERS):

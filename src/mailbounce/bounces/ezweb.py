@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -39,7 +40,7 @@ class EzwebDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _FROM.search(mail.sender):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         matches = list(_RECIPIENT.finditer(text))
         if not matches:
             return None

@@ -31,7 +31,6 @@ from mailbounce.bounces._recipientblocks import (
 from mailbounce.bounces._reportshape import (
     looks_like_report,
     report_and_rest,
-    report_text,
     sent_by_mail_system,
 )
 from mailbounce.bounces._successtext import success_facts

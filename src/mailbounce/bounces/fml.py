@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -40,7 +41,7 @@ class FmlDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not mail.header("X-MLServer").lower().startswith("fml"):
             return None
-        text = tb.cut_at(tb.body_text(mail), _SEPARATOR)
+        text = tb.cut_at(mt.body_text(mail), _SEPARATOR)
         reason = tb.own_reason(mail.subject, _EVENTS) or tb.own_reason(text, _EVENTS)
         if reason is None:
             return None

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import sentences, smtp_command, with_sentence_reason
+from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import Marker, Markers
-from mailbounce.bounces._textblocks import body_text, cut_at, first_address, make_facts, with_dsn
+from mailbounce.bounces._textblocks import cut_at, first_address, make_facts, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -70,7 +71,7 @@ class GmailDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _FROM.search(mail.sender):
             return None
-        text = tb.cut_at(tb.body_text(mail), _SEPARATOR)
+        text = tb.cut_at(mt.body_text(mail), _SEPARATOR)
         lines = tb.lines_between(text, _START, _DETAILS)
         recipients = [a.lower() for line in lines for a in tb.ADDRESS.findall(line)]
         if not recipients:

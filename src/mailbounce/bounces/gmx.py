@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -47,7 +48,7 @@ class GmxDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not recognises(mail):
             return None
-        return parse_united_internet(tb.body_text(mail))
+        return parse_united_internet(mt.body_text(mail))
 
 
 def recognises(mail: Mail) -> bool:
@@ -57,7 +58,7 @@ def recognises(mail: Mail) -> bool:
     """
     if _FROM.search(mail.sender):
         return True
-    return tb.received_mentions(mail, _MARK) and bool(_SEPARATOR.search(tb.body_text(mail)))
+    return mt.received_mentions(mail, _MARK) and bool(_SEPARATOR.search(mt.body_text(mail)))
 
 
 def parse_united_internet(text: str) -> list[BounceFacts] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -40,7 +41,7 @@ class GooglegroupsDetector:
         failed = mail.header("X-Failed-Recipients")
         if not failed:
             return None
-        text = tb.cut_at(tb.body_text(mail), _SEPARATOR)
+        text = tb.cut_at(mt.body_text(mail), _SEPARATOR)
         if not _SUPPORT.search(text):
             return None
         recipients = [a.lower() for a in tb.ADDRESS.findall(failed)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -33,14 +34,14 @@ class GoogleworkspaceDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _FROM.search(mail.sender):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         mark = _MARK.search(text)
         if mark is None:
             return None
         text = text[mark.end() :]
         # "Send mail as" refusals: Google refuses the sender address itself.
         hint = Reason.REJECTED if _SEND_AS.search(text) else None
-        if hint is None and tb.has_part(mail, "message/delivery-status"):
+        if hint is None and mt.has_part(mail, "message/delivery-status"):
             # The generic RFC 3464 reading is complete: nothing to add (asked before the
             # text is read: most of Google's notices carry the report, round 5).
             return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -32,8 +33,8 @@ class HarakaDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not (tb.received_mentions(mail, _MARK) or _MARK.search(mail.header("X-Mailer"))):
+        text = mt.body_text(mail)
+        if not (mt.received_mentions(mail, _MARK) or _MARK.search(mail.header("X-Mailer"))):
             return None
         facts = tb.listed_facts(text, _START, _STOP)
         return tb.with_dsn(mail, facts, text_required=True) or None

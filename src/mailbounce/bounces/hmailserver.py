@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -43,8 +44,8 @@ class HmailserverDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not tb.body_search(mail, _MARK):
+        text = mt.body_text(mail)
+        if not mt.body_search(mail, _MARK):
             return None
         facts = []
         for recipient, details in tb.address_blocks(tb.lines_between(text, _START, _STOP)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -40,11 +41,11 @@ class IcewarpDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not (
             _MARK.search(mail.header("X-Mailer"))
-            or tb.received_mentions(mail, _MARK)
-            or tb.body_search(mail, _MARK, 3000)
+            or mt.received_mentions(mail, _MARK)
+            or mt.body_search(mail, _MARK, 3000)
         ):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         delayed = "delayed" in text[:2000].lower() and "permanent" not in text[:2000].lower()
         facts = tb.listed_facts(text, _START, _STOP, delayed=delayed)
         return tb.with_dsn(mail, facts, text_required=True) or None

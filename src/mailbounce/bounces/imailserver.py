@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -44,7 +45,7 @@ class ImailserverDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _MAILER.search(mail.header("X-Mailer")):
             return None
-        text = tb.cut_at(tb.body_text(mail), _SEPARATOR)
+        text = tb.cut_at(mt.body_text(mail), _SEPARATOR)
         matches = list(_LINE.finditer(text))
         records = []
         for index, match in enumerate(matches):

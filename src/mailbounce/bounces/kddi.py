@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -35,9 +36,9 @@ class KddiDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        if not (_FROM.search(mail.sender) or tb.received_mentions(mail, _MARK)):
+        if not (_FROM.search(mail.sender) or mt.received_mentions(mail, _MARK)):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         found = _RECIPIENT.search(text)
         if found is None:
             return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -34,9 +35,9 @@ class KerioDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        if not (_MARK.search(mail.header("X-Mailer")) or tb.received_mentions(mail, _MARK)):
+        if not (_MARK.search(mail.header("X-Mailer")) or mt.received_mentions(mail, _MARK)):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         facts = tb.listed_facts(text, _START, _STOP)
         return tb.with_dsn(mail, facts, text_required=True) or None
 

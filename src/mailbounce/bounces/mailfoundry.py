@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -32,9 +33,9 @@ class MailfoundryDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        if not tb.received_mentions(mail, _MARK):
+        if not mt.received_mentions(mail, _MARK):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         recipients = _RECIPIENT.findall(text)
         reason = _REASON.search(text)
         if not recipients or reason is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -33,8 +34,8 @@ class MailmarshalDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not _BECAUSE.search(text) and not tb.received_mentions(mail, _MARK):
+        text = mt.body_text(mail)
+        if not _BECAUSE.search(text) and not mt.received_mentions(mail, _MARK):
             return None
         reason = tb.squeeze(" ".join(tb.lines_between(text, _BECAUSE, _AFFECTED)))
         recipients = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from mailbounce.bounces import _textblocks as tb
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces._eximtext import parse_exim_text
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -33,7 +33,7 @@ class MailruDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not recognises(mail):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         records = parse_exim_text(text, mail.header("X-Failed-Recipients"), mail.subject)
         return records or None
 
@@ -42,7 +42,7 @@ def recognises(mail: Mail) -> bool:
     """A Mail.Ru sender, or a Mail.Ru relay whose text says it is Mail.Ru's."""
     if _FROM.search(mail.sender):
         return True
-    return tb.received_mentions(mail, _MARK) and "Mail.Ru" in tb.body_text(mail)[:1000]
+    return mt.received_mentions(mail, _MARK) and "Mail.Ru" in mt.body_text(mail)[:1000]
 
 
 DETECTOR = MailruDetector()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -32,7 +33,7 @@ class McafeeDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not _MARK.search(mail.header("X-NAI-Header")):
             return None
-        lines = tb.lines_between(tb.body_text(mail), _START)
+        lines = tb.lines_between(mt.body_text(mail), _START)
         facts = [tb.make_facts(m.group(1), m.group(2)) for m in map(_LINE.match, lines) if m]
         return tb.with_dsn(mail, facts, text_required=True) or None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -36,8 +37,8 @@ class MdaemonDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not (_MARK.search(mail.sender) or tb.body_search(mail, _LEAD, 1500)):
+        text = mt.body_text(mail)
+        if not (_MARK.search(mail.sender) or mt.body_search(mail, _LEAD, 1500)):
             return None
         transcript = _TRANSCRIPT.search(text)
         if transcript is None:

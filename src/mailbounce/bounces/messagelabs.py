@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -42,10 +43,10 @@ class MessagelabsDetector:
         if not (
             _MARK.search(mail.sender)
             or _MARK.search(mail.header("X-Msg-Ref"))
-            or tb.received_mentions(mail, _MARK)
+            or mt.received_mentions(mail, _MARK)
         ):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         facts = tb.listed_facts(text, _START, _STOP)
         # Its sender is proof; X-Msg-Ref and Received are also on mail it merely relayed.
         strong = bool(_MARK.search(mail.sender))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -44,8 +45,8 @@ class MessagingserverDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        text = tb.body_text(mail)
-        if not tb.body_search(mail, _MARK, 1500):
+        text = mt.body_text(mail)
+        if not mt.body_search(mail, _MARK, 1500):
             return None
         start = _START.search(text)
         if start is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -32,9 +33,9 @@ class MfilterDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        if not (_MAILER.search(mail.header("X-Mailer")) or tb.received_mentions(mail, _MAILER)):
+        if not (_MAILER.search(mail.header("X-Mailer")) or mt.received_mentions(mail, _MAILER)):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         server = _SERVER.search(text)
         if server is None:
             return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -48,10 +49,10 @@ class MimecastDetector:
         if not (
             _MARK.search(mail.sender)
             or mail.header("X-MC-Unique")
-            or tb.received_mentions(mail, _MARK)
+            or mt.received_mentions(mail, _MARK)
         ):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         if not _LEAD.search(text[:2000] + mail.subject):
             return None
         text = tb.cut_at(text, _ORIGINAL)

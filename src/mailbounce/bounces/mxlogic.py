@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
@@ -37,7 +38,7 @@ class MxlogicDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         if not recognises(mail):
             return None
-        text = tb.body_text(mail)
+        text = mt.body_text(mail)
         records: list[tuple[str, list[str]]] = []
         for line in tb.lines_between(text, _START, _STOP):
             found = _RECIPIENT.match(line)
@@ -55,7 +56,7 @@ def recognises(mail: Mail) -> bool:
     """
     if _FROM.search(mail.sender):
         return True
-    return bool(_DAEMON.search(mail.sender) and _HEADER_COPY.search(tb.body_text(mail)))
+    return bool(_DAEMON.search(mail.sender) and _HEADER_COPY.search(mt.body_text(mail)))
 
 
 DETECTOR = MxlogicDetector()

@@ -14,8 +14,9 @@ import re
 from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._mailtexts import body_text, received_mentions
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
-from mailbounce.bounces._textblocks import body_text, make_facts, received_mentions, with_dsn
+from mailbounce.bounces._textblocks import make_facts, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 

@@ -14,8 +14,9 @@ import re
 from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
-from mailbounce.bounces._textblocks import body_text, cut_at, make_facts, reply_code
+from mailbounce.bounces._textblocks import cut_at, make_facts, reply_code
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import best_status, parse_delivery_status
 from mailbounce.models import BounceFacts, Reason

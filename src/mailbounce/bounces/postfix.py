@@ -21,8 +21,9 @@ from dataclasses import replace
 from email.message import Message
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, inline_statuses
+from mailbounce.bounces._mailtexts import body_search, body_text
 from mailbounce.bounces._markers import Marker, Markers
-from mailbounce.bounces._textblocks import body_search, body_text, make_facts
+from mailbounce.bounces._textblocks import make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import (
     _DSN_TYPES,

@@ -12,14 +12,9 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
+from mailbounce.bounces._mailtexts import body_search, body_text, received_mentions
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
-from mailbounce.bounces._textblocks import (
-    body_search,
-    body_text,
-    cut_at,
-    received_mentions,
-    with_dsn,
-)
+from mailbounce.bounces._textblocks import cut_at, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 

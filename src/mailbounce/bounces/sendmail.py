@@ -22,14 +22,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from mailbounce.bounces._mailtexts import body_search, body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
-from mailbounce.bounces._textblocks import (
-    body_search,
-    body_text,
-    enhanced_status,
-    make_facts,
-    reply_code,
-)
+from mailbounce.bounces._textblocks import enhanced_status, make_facts, reply_code
 from mailbounce.bounces._transcript import RecipientError, Transcript, read_transcript, unquote
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import parse_delivery_status, parse_inline_delivery_status

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import smtp_command
+from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
-from mailbounce.bounces._textblocks import body_text, cut_at, make_facts
+from mailbounce.bounces._textblocks import cut_at, make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 

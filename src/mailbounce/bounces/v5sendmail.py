@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import original_recipients
+from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import Marker, Markers
-from mailbounce.bounces._textblocks import body_text, make_facts, reply_code
+from mailbounce.bounces._textblocks import make_facts, reply_code
 from mailbounce.bounces._transcript import read_transcript
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.sendmail import sections

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import original_recipients, sentences, with_sentence_reason
+from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
-from mailbounce.bounces._textblocks import body_text, make_facts
+from mailbounce.bounces._textblocks import make_facts
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 

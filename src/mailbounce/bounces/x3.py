@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
-from mailbounce.bounces._textblocks import body_text, make_facts, with_dsn
+from mailbounce.bounces._textblocks import make_facts, with_dsn
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 

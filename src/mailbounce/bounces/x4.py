@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
+from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
-from mailbounce.bounces._textblocks import body_text, cut_at
+from mailbounce.bounces._textblocks import cut_at
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
-from mailbounce.bounces._textblocks import body_text
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import parse_delivery_status
 from mailbounce.models import BounceFacts

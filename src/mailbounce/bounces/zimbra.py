@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
+from mailbounce.bounces._mailtexts import received_mentions
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
-from mailbounce.bounces._textblocks import received_mentions
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.postfix import DETECTOR as POSTFIX
 from mailbounce.models import BounceFacts, Reason
