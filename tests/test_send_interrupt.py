@@ -16,7 +16,8 @@ from test_send_run import T0, at, options, states, write_campaign
 
 from mailbounce.campaign_loading import load_campaign
 from mailbounce.sending import send_campaign
-from mailbounce.smtp_pipeline import Envelope, Event, Session
+from mailbounce.smtp_envelope import Envelope
+from mailbounce.smtp_pipeline import Event, Session
 
 MEMBERS = "email\n" + "".join(f"p{n}@example.org\n" for n in range(60))
 

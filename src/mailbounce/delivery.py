@@ -67,7 +67,8 @@ from mailbounce.ratelimit import DomainGate, RateLimiter
 from mailbounce.send_outcome import backed_off, iso, outcome_of
 from mailbounce.send_state import Batch, Claims, Slot
 from mailbounce.smtp import SendResult, SmtpClient
-from mailbounce.smtp_pipeline import READY, VOID, Envelope, Event, Phase, Session
+from mailbounce.smtp_envelope import Envelope
+from mailbounce.smtp_pipeline import READY, VOID, Event, Phase, Session
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
 from mailbounce.store.writer import CommitThread
@@ -195,7 +196,11 @@ class DeliveryRun:
             if not active and self._committing is None and not self._pending:
                 return
             if time.monotonic() >= limit:
-                return
+                # The replies still awaited are given up (those recipients stay in flight:
+                # uncertain next run); what was read, or is committing, is still recorded.
+                if self._committing is None and not self._pending:
+                    return
+                active = []
             for slot in active:
                 slot.session.deadline = min(slot.session.deadline, limit)
             now = self.now()

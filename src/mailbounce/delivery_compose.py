@@ -17,7 +17,8 @@ from mailbounce.compose import MessageTemplate, recipient_message_id
 from mailbounce.ratelimit import DomainGate
 from mailbounce.send_state import Claims, Slot
 from mailbounce.smtp import SendResult
-from mailbounce.smtp_pipeline import Envelope, Session
+from mailbounce.smtp_envelope import Envelope
+from mailbounce.smtp_pipeline import Session
 from mailbounce.store import sending as deliveries
 
 

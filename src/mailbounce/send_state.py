@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailbounce.crash_points import crash_point
-from mailbounce.smtp_pipeline import Envelope, Session
+from mailbounce.smtp_envelope import Envelope
+from mailbounce.smtp_pipeline import Session
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
 

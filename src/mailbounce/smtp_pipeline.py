@@ -16,6 +16,7 @@ the data (commit ``in_flight``, DESIGN §6) is why ``begin`` → ``READY`` → `
 are separate calls. With PIPELINING, the next message's envelope may follow the data in
 the same write (RFC 2920 §3.1): one write and one read per message instead of two; if the
 data's reply closes the connection, that envelope is ``VOID`` (its recipient not tried).
+The commands are made by ``smtp_envelope``, the replies read by ``smtp_wire.next_reply``.
 
 Writes are blocking (with the relay's timeout): a command group is a few hundred bytes
 and a message body goes to the kernel's send buffer at once; only replies are awaited
@@ -36,7 +37,6 @@ import contextlib
 import os
 import ssl
 import time
-from dataclasses import dataclass
 from enum import Enum, auto
 
 from mailbounce import ctrl_c
@@ -49,9 +49,9 @@ from mailbounce.smtp import (
     Stage,
     Wire,
     describe_error,
-    envelope_path,
 )
-from mailbounce.smtp_wire import one_line
+from mailbounce.smtp_envelope import Envelope, EnvelopeMaker
+from mailbounce.smtp_wire import next_reply, one_line
 
 MAX_REPLY_BYTES = 65536  # a reply longer than this without its last line: a broken server
 
@@ -85,19 +85,6 @@ _CLOSED_TEXT = "Connection unexpectedly closed"  # smtplib's words for the same 
 _MAX_PIECES = 64
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through a call
-class Envelope:
-    """A transaction's commands, ready to write (``Session.prepare``)."""
-
-    sender: str
-    # The DATA payload in pieces, written in order with one ``writev``: CRLF lines, dots
-    # doubled, ``.`` CRLF at the end.
-    payload: list[bytes]
-    first: bytes  # what goes out at once: the three commands with PIPELINING, else MAIL
-    unsent: tuple[bytes, ...]  # the rest, one per reply (no PIPELINING)
-    expected: int  # replies to the first write
-
-
 class Session:
     """One connection's transactions; see the module docstring."""
 
@@ -118,7 +105,7 @@ class Session:
         self._sender = ""
         self._body_written = False
         self._following: Envelope | None = None  # written after this message's data
-        self._mail: tuple[tuple[str, ...], bytes] = ((), b"")  # the last MAIL FROM command
+        self._envelopes = EnvelopeMaker()
 
     def __repr__(self) -> str:
         return f"Session({self.client!r}, {self.phase.name})"
@@ -163,44 +150,14 @@ class Session:
     def prepare(
         self, sender: str, recipient: str, payload: bytes | list[bytes]
     ) -> Envelope | SendResult:
-        """The envelope of a message (opens the connection if needed), or its refusal.
+        """The envelope of a message (opens the connection if needed), or its refusal
+        (``EnvelopeMaker.make``).
 
         ``payload``: the message as SMTP DATA, ready to write (``smtp_wire.wire_data`` of
         it, ``MessageTemplate.render_data``, or its pieces: ``data_chunks``): written as it
         is, never stuffed again.
         """
-        wire = self._open()
-        options: list[str] = []
-        if not (sender + recipient).isascii():
-            if not wire.smtputf8:
-                # RFC 6531 §3.7.4.1: 553 5.6.7 when a non-ASCII address meets a server without it.
-                return SendResult(
-                    Result.REFUSED,
-                    Stage.RCPT,
-                    553,
-                    "5.6.7 non-ASCII address needs SMTPUTF8, which the relay does not offer",
-                )
-            options.append("SMTPUTF8")
-        pieces = [payload] if isinstance(payload, bytes) else payload
-        # Dot-stuffing and CRLFs add only ASCII: the payload is ASCII iff the message is.
-        if wire.eight_bit_mime and not all(map(bytes.isascii, pieces)):
-            options.append("BODY=8BITMIME")  # RFC 6152 §2
-        encoding = "utf-8" if options and options[0] == "SMTPUTF8" else "ascii"
-        mail = self._mail_command(sender, options, encoding)
-        rcpt = f"RCPT TO:{envelope_path(recipient)}\r\n".encode(encoding)
-        if wire.pipelining:
-            return Envelope(sender, pieces, mail + rcpt + b"DATA\r\n", (), 3)
-        return Envelope(sender, pieces, mail, (rcpt, b"DATA\r\n"), 1)
-
-    def _mail_command(self, sender: str, options: list[str], encoding: str) -> bytes:
-        """MAIL FROM with its options: the same for every message of a run without VERP
-        (and with 8bit bodies, as most are or none), so the last one is kept."""
-        key = (sender, *options)
-        if key != self._mail[0]:
-            suffix = "".join([f" {option}" for option in options])
-            command = f"MAIL FROM:{envelope_path(sender)}{suffix}\r\n".encode(encoding)
-            self._mail = (key, command)
-        return self._mail[1]
+        return self._envelopes.make(self._open(), sender, recipient, payload)
 
     def begin(self, envelope: Envelope, now: float) -> list[Event]:
         """Write the envelope (MAIL, RCPT, DATA); events if it ended at once (lost)."""
@@ -442,40 +399,12 @@ class Session:
         return [lost, VOID] if following is not None else [lost]
 
     def _next_reply(self) -> tuple[int, bytes] | None:
-        """The next complete reply in the buffer (taken out of it), or None.
-
-        As smtplib's ``getreply``: ``ddd-`` lines continue, ``ddd `` ends; a line without a
-        numeric code ends the reply with code -1.
-        """
-        buffer = self._buffer
-        end = buffer.find(b"\n")
-        if end < 0:
+        """The next complete reply in the buffer (taken out of it), or None."""
+        found = next_reply(self._buffer)
+        if found is None:
             return None
-        if end >= 3 and buffer[3:4] != b"-":  # a one-line reply: most are
-            try:
-                code = int(buffer[:3])
-            except ValueError:
-                code = -1
-            self._buffer = buffer[end + 1 :]
-            return code, buffer[4:end].strip(b" \t\r\n")
-        position = 0
-        lines: list[bytes] = []
-        while True:
-            end = buffer.find(b"\n", position)
-            if end < 0:
-                return None
-            line = buffer[position:end]
-            position = end + 1
-            lines.append(line[4:].strip(b" \t\r\n"))
-            try:
-                code = int(line[:3])
-            except ValueError:
-                code = -1
-                break
-            if line[3:4] != b"-":
-                break
-        self._buffer = buffer[position:]
-        return code, b"\n".join(lines)
+        code, text, self._buffer = found
+        return code, text
 
     def _drop(self) -> None:
         self.phase = _IDLE
