@@ -28,7 +28,7 @@ import pytest
 from smtp_testserver import ScriptedServer
 from test_send_run import T0, at, options, states, write_campaign
 
-from mailbounce import ctrl_c
+from mailbounce import ctrl_c, delivery
 from mailbounce.campaign_loading import load_campaign
 from mailbounce.send_workers import INTERRUPT_SIGNAL
 from mailbounce.sending import send_campaign
@@ -143,6 +143,40 @@ def test_a_workers_ctrl_c_mid_step_leaves_only_sent_or_pending(
     assert {a for a, s in final.items() if s == "sent"} == set(received)
     assert set(received.values()) == {1}
     assert 0 < len(received) < len(final)
+
+
+def test_replies_read_when_the_drain_time_is_up_are_still_recorded(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The drain waits DRAIN_SECONDS for the replies still to come; when that time is up
+    # (here at once), the replies already read and not yet committed must still be: a
+    # recipient the relay answered is not left in flight (uncertain next run, or a 5xx
+    # lost). Only those whose reply is still awaited stay in flight (their data went out).
+    write_campaign(tmp_path, MEMBERS)
+    monkeypatch.setattr(delivery, "DRAIN_SECONDS", 0.0)
+    answered: list[str] = []
+    conclude = delivery.DeliveryRun._conclude
+
+    def concluded(self: delivery.DeliveryRun, slot: Any, result: Any, now: Any) -> None:
+        answered.append(slot.delivery.address)
+        conclude(self, slot, result, now)
+        if len(answered) == 25:
+            os.kill(os.getpid(), signal.SIGINT)  # acted on at the loop's next wait
+
+    monkeypatch.setattr(delivery.DeliveryRun, "_conclude", concluded)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with ScriptedServer(pipelining=True) as server:
+            campaign = load_campaign(options(tmp_path, server.port, concurrency=4))
+            with pytest.raises(KeyboardInterrupt):
+                send_campaign(db_path, campaign, dataclasses.replace(at(T0), processes=1))
+            received = Counter(m.rcpt_tos[0] for m in server.received)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    final = states(db_path)
+    assert [a for a in answered if final[a] != "sent"] == []
+    assert {a for a, s in final.items() if s == "in_flight"} <= set(received)
+    assert set(final.values()) <= {"sent", "pending", "in_flight"}
 
 
 def test_a_ctrl_c_while_connecting_to_a_silent_relay_stops_at_once(
