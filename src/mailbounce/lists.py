@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from mailbounce.addresses import normalize_address
 from mailbounce.errors import InputError
@@ -54,9 +54,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ListEntry:
-    """One data row of a list file.
+class ListEntry(NamedTuple):
+    """One data row of a list file (a named tuple: made for every row of a list, in about
+    half the time of a frozen dataclass, which sets each of its fields through a call).
 
     ``line`` is the physical line where the row starts (the header is line 1).
     ``address`` is normalised (``addresses.normalize_address``) or None when the cell is
