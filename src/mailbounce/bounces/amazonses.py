@@ -149,9 +149,10 @@ def _delivered(delivery: dict[str, Any]) -> list[BounceFacts] | None:
 
 
 def _from_bounce(mail: Mail) -> list[BounceFacts] | None:
-    text = mt.body_text(mail)
-    found = _TEXT_RECIPIENT.search(text)
-    reason = _REASON_LINE.search(text)
+    # ``pattern.search(mt.body_text(mail))``, tried where their words are (case-insensitive
+    # scans of the whole body otherwise, round 5).
+    found = mt.body_search(mail, _TEXT_RECIPIENT)
+    reason = mt.body_search(mail, _REASON_LINE)
     text_facts = []
     if found:
         recipient = found.group(1) or found.group(2)

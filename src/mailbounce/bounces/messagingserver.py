@@ -48,7 +48,7 @@ class MessagingserverDetector:
         text = mt.body_text(mail)
         if not mt.body_search(mail, _MARK, 1500):
             return None
-        start = _START.search(text)
+        start = mt.body_search(mail, _START)  # tried where its words are (round 5)
         if start is None:
             return None
         delayed = "cannot" not in start.group(1).lower()

@@ -14,7 +14,7 @@ import re
 from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
-from mailbounce.bounces._mailtexts import body_text, received_mentions
+from mailbounce.bounces._mailtexts import body_search, body_text, received_mentions
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces._textblocks import make_facts, with_dsn
 from mailbounce.bounces.base import Mail
@@ -67,7 +67,7 @@ class Office365Detector:
         if "X-MS-Exchange-Message-Is-Ndr" not in mail.msg and not _CLOUD.search(mail.sender):
             return None
         text = body_text(mail)
-        generating = _GENERATING.search(text)
+        generating = body_search(mail, _GENERATING)  # tried where its words are (round 5)
         cloud = _CLOUD.search(mail.sender) or received_mentions(mail, _CLOUD)
         if not (cloud or (generating and _CLOUD.search(generating.group(1)))):
             return None
