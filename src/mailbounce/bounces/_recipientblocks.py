@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from mailbounce.bounces._prefilter import folded
 from mailbounce.reason_rules import PHRASES
 from mailbounce.regex_literals import found
 
@@ -45,6 +46,8 @@ _EVIDENCE = re.compile(
     r"|desconocid|no existe|rechazad|sconosciut|inesistente|unbekannt|existiert nicht",
     re.I,
 )
+# The same words for a text lower-cased (``_failure_words``).
+_EVIDENCE_WORDS = re.compile(_EVIDENCE.pattern)
 # The envelope sender named in a summary ("MAIL FROM: x", "Original Sender: x") or sent in
 # a session transcript (">>> MAIL From:<x>", Postfix's " In:  MAIL FROM:<x>") is not a
 # recipient.
@@ -61,7 +64,18 @@ def is_service_address(address: str) -> bool:
 
 def has_evidence(text: str) -> bool:
     """A reply code, a status, or words of failure (those of the reason taxonomy included)."""
-    return bool(_EVIDENCE.search(text)) or strong_evidence(text)
+    return _failure_words(text) or strong_evidence(text)
+
+
+def _failure_words(text: str) -> bool:
+    """``_EVIDENCE.search(text) is not None``: its lower-case words (``_EVIDENCE_WORDS``)
+    looked up where they are (``regex_literals.found``) in the text lower-cased, when that
+    folds as ``re.IGNORECASE`` does (``folded``). The case-insensitive scan tried its sixty
+    alternatives at every position (round 5: ~2 ms for a report of four recipients)."""
+    lowered = folded(text)
+    if lowered is None:
+        return _EVIDENCE.search(text) is not None
+    return found(_EVIDENCE_WORDS, lowered)
 
 
 def strong_evidence(text: str) -> bool:
@@ -181,14 +195,14 @@ def recipient_texts(
     """Per recipient (lower-cased key): its address and all its blocks with evidence, those
     naming a code or a reason first (Exchange repeats the address with the server's reply)."""
     # Per recipient: its address, its blocks (strong ones first), how many are strong. Each
-    # block's evidence is read once (``has_evidence`` is ``_EVIDENCE`` or strong evidence).
+    # block's evidence is read once (``has_evidence`` is failure words or strong evidence).
     blocks: dict[str, tuple[str, list[str], list[int]]] = {}
     for address, block in recipient_blocks(text, own, only or (), reasons_above=reasons_above):
         key = address.lower()
         if only and key not in only:
             continue
         strong = strong_evidence(block)
-        if not (strong or _EVIDENCE.search(block) or only):
+        if not (strong or _failure_words(block) or only):
             continue
         entry = blocks.setdefault(key, (address, [], [0]))
         if strong:
