@@ -16,6 +16,7 @@ import re
 from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
+from mailbounce.bounces._prefilter import search_text
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts
 
@@ -47,7 +48,7 @@ class Exchange2007Detector:
         if not (is_ndr or mail.header("Content-Language")):
             return None  # before cutting the text: most mail stops here (h12)
         text = tb.cut_at(mt.body_text(mail), _ORIGINAL)
-        if not (is_ndr or _MARK.search(text)):
+        if not (is_ndr or search_text(_MARK, text)):  # tried where its words are (round 5)
             return None
         generating = _GENERATING.search(text)
         section = text[generating.end() :] if generating else text

@@ -14,6 +14,7 @@ import re
 from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
+from mailbounce.bounces._prefilter import search_text
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -76,7 +77,7 @@ class GmailDetector:
         recipients = [a.lower() for line in lines for a in tb.ADDRESS.findall(line)]
         if not recipients:
             return None
-        details = _DETAILS.search(text)
+        details = search_text(_DETAILS, text)  # tried where its words are (round 5)
         diagnostic = text[details.end() :] if details else ""
         delayed = "delayed" in text[:2000].lower() and "failed permanently" not in text.lower()
         return [_facts(r, diagnostic, delayed) for r in dict.fromkeys(recipients)]

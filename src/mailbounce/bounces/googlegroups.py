@@ -14,6 +14,7 @@ import re
 from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
+from mailbounce.bounces._prefilter import search_text
 from mailbounce.bounces.base import Mail
 from mailbounce.models import BounceFacts, Reason
 
@@ -42,7 +43,7 @@ class GooglegroupsDetector:
         if not failed:
             return None
         text = tb.cut_at(mt.body_text(mail), _SEPARATOR)
-        if not _SUPPORT.search(text):
+        if search_text(_SUPPORT, text) is None:  # tried where its words are (round 5)
             return None
         recipients = [a.lower() for a in tb.ADDRESS.findall(failed)]
         diagnostic = tb.squeeze(text)

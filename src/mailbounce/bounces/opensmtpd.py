@@ -14,7 +14,7 @@ import re
 from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
-from mailbounce.bounces._mailtexts import body_text
+from mailbounce.bounces._mailtexts import body_search, body_text, received_joined
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import cut_at, make_facts, reply_code
 from mailbounce.bounces.base import Mail
@@ -72,9 +72,12 @@ class OpenSmtpdDetector:
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
         text = body_text(mail)
         if not (
-            _LEAD.search(text[:300])
+            body_search(mail, _LEAD, 300)  # ``_LEAD.search(text[:300])`` where its words are
             or (
                 _SUBJECT.search(mail.subject)
+                # The Received headers joined once per message hold the name wherever the
+                # list's text does (a ``str`` value's repr keeps its letters): most do not.
+                and "OpenSMTPD" in received_joined(mail)[0]
                 and "OpenSMTPD" in str(mail.msg.get_all("Received") or "")
             )
         ):
@@ -83,7 +86,7 @@ class OpenSmtpdDetector:
         reported = parse_delivery_status(mail)
         if reported:
             return [_with_text(f, rows.get(f.recipient.lower(), "")) for f in reported]
-        action = "delayed" if _DELAYED.search(text) else "failed"
+        action = "delayed" if body_search(mail, _DELAYED) else "failed"
         found = [
             with_sentence_reason(make_facts(rcpt, error, action=action), _SENTENCES)
             for rcpt, error in rows.items()
