@@ -8,13 +8,18 @@ a campaign × address stays what ``make_message_id`` makes: bounces correlate by
 
 from __future__ import annotations
 
+from email import message_from_bytes
 from pathlib import Path
 
 import pytest
+from smtp_testserver import ScriptedServer
+from test_send_run import offline, options, write_campaign
 from test_send_store import NOW, Row
 
+from mailbounce.campaign_loading import load_campaign
 from mailbounce.compose import make_message_id, message_id_maker, recipient_message_id
 from mailbounce.errors import StoreError
+from mailbounce.sending import SendOptions, send_campaign
 from mailbounce.store import Store
 from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store import sending as st
@@ -121,3 +126,31 @@ def test_recipient_message_id_takes_the_stored_one_only_when_it_is_it() -> None:
     # A campaign whose label ends like this one's is not taken for it.
     longer = make_message_id("old-nov", "ann@example.org", DOMAIN)
     assert recipient_message_id(longer, "nov", "ann@example.org", DOMAIN) == made
+
+
+def test_a_send_writes_and_keeps_each_recipients_message_id(tmp_path: Path, db_path: Path) -> None:
+    # A resumed campaign whose rows an earlier build left without a Message-ID (pending, and
+    # claimed by a killed run), or with one of another sender domain (changed with --force):
+    # every message goes out with make_message_id's, and the row holds the same one.
+    write_campaign(tmp_path, "email\r\n" + "".join(f"p{n}@example.org\r\n" for n in range(6)))
+    with ScriptedServer() as server:
+        campaign = load_campaign(options(tmp_path, server.port, concurrency=2))
+        send_campaign(db_path, campaign, SendOptions(check_dns=False, limit=2))
+        with Store(db_path) as store:
+            store.conn.execute(
+                "UPDATE deliveries SET message_id = NULL WHERE address IN"
+                " ('p2@example.org', 'p3@example.org')"
+            )
+            store.conn.execute(
+                "UPDATE deliveries SET state = 'claimed' WHERE address = 'p3@example.org'"
+            )
+            store.conn.execute(
+                "UPDATE deliveries SET message_id = ? WHERE address = 'p4@example.org'",
+                (make_message_id("nov", "p4@example.org", "old.example"),),
+            )
+        send_campaign(db_path, campaign, offline())
+        sent = {m.rcpt_tos[0]: message_from_bytes(m.data)["Message-ID"] for m in server.received}
+    with Store(db_path) as store:
+        stored = _message_ids(store, 1)
+    expected = {a: make_message_id("nov", a, campaign.message_domain) for a in stored}
+    assert len(sent) == 6 and sent == stored == expected
