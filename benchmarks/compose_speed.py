@@ -11,7 +11,8 @@ of about 5 KB, French accents) and produce wire bytes. Baselines:
 MessageTemplate is also timed on the shape of ``examples/`` (``{{ a or 'b' }}`` and
 ``{% if %}`` blocks, still filled without Jinja2), with a ``replace`` filter (outside what
 is filled without Jinja2: rendered by Jinja2), and as the SMTP DATA payload: ``render``
-then ``smtp_wire.wire_data`` (what the send loop does) against ``render_data``.
+then ``smtp_wire.wire_data`` against ``render_data`` and ``data_chunks`` (the pieces the
+send loop writes with one writev, never joined).
 Figures: messages/s (wall clock) and CPU µs per message (time.process_time); on a
 shared machine quote the CPU figure. Asserts nothing.
 Run: .venv/bin/python benchmarks/compose_speed.py [MESSAGES]
@@ -102,7 +103,9 @@ def with_a_filter(people: list[tuple[str, dict[str, str]]]) -> int:
     return with_mailbounce(people, replace(SPEC, text=text))
 
 
-def as_smtp_data(people: list[tuple[str, dict[str, str]]], prepared: bool) -> int:
+def as_smtp_data(people: list[tuple[str, dict[str, str]]], prepared: bool | None) -> int:
+    """``prepared`` True: render_data; False: render then wire_data; None: data_chunks,
+    the pieces the send loop writes with one writev (no join)."""
     template = MessageTemplate(SPEC, columns=("ville", "adhesion"), domain="amis.example")
     total = 0
     for index, (address, fields) in enumerate(people):
@@ -113,7 +116,9 @@ def as_smtp_data(people: list[tuple[str, dict[str, str]]], prepared: bool) -> in
             "token": f"tok{index}",
             "campaign": "nov",
         }
-        if prepared:
+        if prepared is None:
+            total += sum(map(len, template.data_chunks(**values)))
+        elif prepared:
             total += len(template.render_data(**values))
         else:
             total += len(wire_data(template.render(**values)))
@@ -192,6 +197,7 @@ def main() -> None:
         ("  same, with a |replace filter", with_a_filter),
         ("render + wire_data", lambda people: as_smtp_data(people, prepared=False)),
         ("render_data", lambda people: as_smtp_data(people, prepared=True)),
+        ("data_chunks (what send writes)", lambda people: as_smtp_data(people, prepared=None)),
     ]
     for _name, function in runs:
         rate(function, people[:200])  # warm-up: imports, caches
