@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from mailbounce.addresses import normalize_address
 from mailbounce.analysis_pool import Outcome
+from mailbounce.batch_writes import BatchWrites
 from mailbounce.correlate import DeliveryCache
 from mailbounce.models import BounceRecord
 from mailbounce.store import Store
@@ -27,8 +28,12 @@ from mailbounce.suppression import counts_as_soft
 class BatchLookups:
     """Deliveries, suppressions and soft-failure histories of one batch's addresses."""
 
-    def __init__(self, store: Store, batch: Sequence[Outcome]) -> None:
+    def __init__(
+        self, store: Store, batch: Sequence[Outcome], writes: BatchWrites | None = None
+    ) -> None:
+        """``writes``: the batch's waiting rows, written before the bounces are read."""
         self.store = store
+        self.writes = writes
         self.now = utcnow()  # the batch's time: every row it records carries it
         message_ids: set[str] = set()
         recipients: set[str] = set()
@@ -67,6 +72,8 @@ class BatchLookups:
         """``store.bounces.soft_bounce_dates`` as of now in the batch."""
         key = normalize_address(address)
         if key not in self._soft_dates:
+            if self.writes is not None:
+                self.writes.flush()
             self._soft_dates[key] = bounce_store.soft_bounce_dates(self.store, address)
         return self._soft_dates[key]
 

@@ -163,13 +163,31 @@ class BounceRecord:
     def to_dict(self) -> dict[str, Any]:
         """The §5 contract: these keys, in this order, enums as their string values.
 
-        Built field by field: ``dataclasses.asdict`` deep-copies and recurses, which cost
-        a sixth of ``parse-bounces``'s serial work per record.
+        Spelt out as one dict display (half the time of a loop over ``RECORD_KEYS`` with
+        ``getattr``; ``dataclasses.asdict`` deep-copies and recurses, a sixth of
+        ``parse-bounces``'s serial work per record). ``tests/test_recording_writes`` pins its keys
+        to ``RECORD_KEYS``.
         """
-        data = {name: getattr(self, name) for name in RECORD_KEYS}
-        for key in ("reason", "kind", "party"):
-            data[key] = str(data[key])
-        return data
+        return {
+            "source": self.source,
+            "message_id": self.message_id,
+            "recipient": self.recipient,
+            "action": self.action,
+            "status": self.status,
+            "replycode": self.replycode,
+            "reason": str(self.reason),
+            "kind": str(self.kind),
+            "hardbounce": self.hardbounce,
+            "party": str(self.party),
+            "diagnostic": self.diagnostic,
+            "remote_mta": self.remote_mta,
+            "reporting_mta": self.reporting_mta,
+            "feedback_type": self.feedback_type,
+            "date": self.date,
+            "original_message_id": self.original_message_id,
+            "campaign": self.campaign,
+            "detector": self.detector,
+        }
 
 
 # The keys of the record contract (DESIGN §5), in order: what csv and json carry.

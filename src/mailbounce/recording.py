@@ -7,13 +7,16 @@ for every source; worker processes only analyse (``mailbounce.analysis_pool``).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from mailbounce.addresses import normalize_address
 from mailbounce.analysis_pool import Outcome
 from mailbounce.batch_lookups import BatchLookups
+from mailbounce.batch_writes import BatchWrites
 from mailbounce.bounces import Analysis, Verdict
 from mailbounce.correlate import NOT_FOUND, Correlation, correlate
 from mailbounce.models import BounceFacts, BounceRecord, Classification, Kind
@@ -21,7 +24,7 @@ from mailbounce.parse_settings import ParseSettings
 from mailbounce.sources import ImapSource, uid_of
 from mailbounce.store import Store
 from mailbounce.store import bounces as bounce_store
-from mailbounce.store.contacts import record_event, suppress
+from mailbounce.store.contacts import suppress
 from mailbounce.suppression import counts_as_soft, decide, is_failure, parse_when
 
 # --------------------------------------------------------------------------- summary
@@ -102,9 +105,11 @@ class Recorder:
         records: list[BounceRecord] = []
         if store is not None and writing:
             with store.transaction():
-                lookups = BatchLookups(store, batch)
+                writes = BatchWrites(store, (o.source_key for o in batch if o.analysis))
+                lookups = BatchLookups(store, batch, writes)
                 for outcome in batch:
-                    records.extend(self._handle(outcome, store, lookups))
+                    records.extend(self._handle(outcome, writes, lookups))
+                writes.flush()
                 if imap is not None and imap.uidvalidity is not None:
                     last = max(uid_of(o.source) for o in batch)
                     bounce_store.save_imap_progress(store, imap.key, imap.uidvalidity, last)
@@ -117,9 +122,9 @@ class Recorder:
         yield from records
 
     def _handle(
-        self, outcome: Outcome, writer: Store | None, lookups: BatchLookups | None
+        self, outcome: Outcome, writer: BatchWrites | None, lookups: BatchLookups | None
     ) -> list[BounceRecord]:
-        """One message's records; ``writer`` is the store when writing, else None."""
+        """One message's records; ``writer`` the batch's writes when writing, else None."""
         summary = self.summary
         summary.messages += 1
         analysis = outcome.analysis
@@ -127,7 +132,9 @@ class Recorder:
             reason = outcome.problem or "cannot be analysed"
             summary.quarantined.append((outcome.source, reason))
             if writer is not None:
-                bounce_store.insert_quarantine(writer, outcome.source_key, outcome.source, reason)
+                bounce_store.insert_quarantine(
+                    writer.store, outcome.source_key, outcome.source, reason
+                )
             return []
         if analysis.verdict is Verdict.NOT_BOUNCE:
             summary.not_bounces += 1
@@ -167,41 +174,48 @@ class Recorder:
 
     def _store_record(
         self,
-        store: Store,
+        writes: BatchWrites,
         lookups: BatchLookups,
         source_key: str,
         record: BounceRecord,
         correlation: Correlation,
     ) -> None:
         delivery = correlation.delivery
-        inserted = bounce_store.insert_bounce(
-            store,
-            record,
-            source_key=source_key,
-            campaign_id=delivery.campaign_id if delivery else None,
-            delivery_id=delivery.delivery_id if delivery else None,
-            recorded_at=lookups.now,
-        )
-        if not inserted:
+        store = writes.store
+        recipient = normalize_address(record.recipient)
+        if not writes.is_new(source_key, recipient):
             self.summary.already_stored += 1
             return
+        campaign_id = delivery.campaign_id if delivery else None
+        delivery_id = delivery.delivery_id if delivery else None
+        row = bounce_store.bounce_row(
+            record,
+            source_key=source_key,
+            recipient=recipient,
+            campaign_id=campaign_id,
+            delivery_id=delivery_id,
+            recorded_at=lookups.now,
+        )
+        if delivery is None:
+            writes.add_bounce(row)
+        else:
+            # Its triggers update the delivery's report columns: written now, in order.
+            writes.flush()
+            bounce_store.add_bounces(store, [row])
         lookups.recorded(record)
         self.summary.stored += 1
         if not correlation.trusted:
             return  # a forged bounce is kept for the record, and acts on nothing
         address = delivery.address if delivery else record.recipient
-        record_event(
-            store.conn,
-            "bounce",
-            address=address,
-            campaign_id=delivery.campaign_id if delivery else None,
-            delivery_id=delivery.delivery_id if delivery else None,
-            data={
-                "reason": str(record.reason),
-                "kind": str(record.kind),
-                "status": record.status,
-                "source": record.source,
-            },
+        data = {
+            "reason": str(record.reason),
+            "kind": str(record.kind),
+            "status": record.status,
+            "source": record.source,
+        }
+        # One time for the batch's events, as for its bounces (``lookups.now``).
+        writes.add_event(
+            (lookups.now, "bounce", address, campaign_id, delivery_id, json.dumps(data))
         )
         failure = is_failure(record.action) and record.kind in (Kind.TEMPORARY, Kind.PERMANENT)
         if (
@@ -211,10 +225,10 @@ class Recorder:
         ):
             self.summary.deliveries_updated += 1
             lookups.deliveries.forget(delivery)
-        self._apply_policy(store, lookups, address, record)
+        self._apply_policy(writes, lookups, address, record)
 
     def _apply_policy(
-        self, store: Store, lookups: BatchLookups, address: str, record: BounceRecord
+        self, writes: BatchWrites, lookups: BatchLookups, address: str, record: BounceRecord
     ) -> None:
         if lookups.is_suppressed(address):
             return  # whatever the decision: its history is not even read
@@ -227,8 +241,9 @@ class Recorder:
         if decision is None:
             return
         lookups.suppressed(address)
+        writes.flush()  # the events before this suppression's, in order
         suppress(
-            store.conn,
+            writes.store.conn,
             address,
             decision.cause,
             reason=str(record.reason),

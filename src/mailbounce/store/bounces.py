@@ -9,8 +9,10 @@ fsync per record). Re-recording a bounce is a no-op: ``bounces`` is UNIQUE on
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
+from itertools import groupby
 
 from mailbounce.addresses import normalize_address
 from mailbounce.models import BounceRecord, DeliveryState, Kind, Party
@@ -188,6 +190,119 @@ def insert_bounce(
         ),
     )
     return cursor.rowcount == 1
+
+
+# ``bounces``' columns in the order of ``bounce_row``'s values.
+_BOUNCE_COLUMNS = (
+    "source_key",
+    "source",
+    "recipient",
+    "campaign_id",
+    "delivery_id",
+    "message_id",
+    "action",
+    "status",
+    "replycode",
+    "reason",
+    "kind",
+    "hardbounce",
+    "party",
+    "diagnostic",
+    "remote_mta",
+    "reporting_mta",
+    "feedback_type",
+    "date",
+    "original_message_id",
+    "detector",
+    "recorded_at",
+)
+_EVENT_COLUMNS = ("at", "type", "address", "campaign_id", "delivery_id", "data_json")
+
+Row = tuple[object, ...]
+
+
+def bounce_row(
+    record: BounceRecord,
+    *,
+    source_key: str,
+    recipient: str,
+    campaign_id: int | None,
+    delivery_id: int | None,
+    recorded_at: str,
+) -> Row:
+    """The values ``insert_bounce`` stores for ``record`` (``recipient`` normalised), for
+    ``add_bounces``."""
+    return (
+        source_key,
+        record.source,
+        recipient,
+        campaign_id,
+        delivery_id,
+        record.message_id,
+        record.action,
+        record.status,
+        record.replycode,
+        str(record.reason),
+        str(record.kind),
+        int(record.hardbounce),
+        str(record.party),
+        record.diagnostic,
+        record.remote_mta,
+        record.reporting_mta,
+        record.feedback_type,
+        record.date,
+        record.original_message_id,
+        record.detector,
+        recorded_at,
+    )
+
+
+def stored_bounce_keys(store: Store, source_keys: Iterable[str]) -> set[tuple[str, str]]:
+    """The ``(source_key, recipient)`` pairs already stored for these messages: one query
+    per batch instead of an INSERT that does nothing for each record already known."""
+    found: set[tuple[str, str]] = set()
+    for values in _slices(source_keys):
+        found.update(
+            (str(row[0]), str(row[1]))
+            for row in store.conn.execute(
+                f"SELECT source_key, recipient FROM bounces WHERE source_key IN ({_marks(values)})",
+                values,
+            )
+        )
+    return found
+
+
+def add_bounces(store: Store, rows: Sequence[Row]) -> None:
+    """Insert ``bounce_row``s whose ``(source_key, recipient)`` is not stored yet, in order
+    (inside the caller's transaction)."""
+    _insert_in_order(store.conn, "bounces", _BOUNCE_COLUMNS, rows)
+
+
+def add_events(store: Store, rows: Sequence[Row]) -> None:
+    """Append events given as ``(at, type, address, campaign_id, delivery_id, data_json)``,
+    in order: the rows ``store.contacts.record_event`` writes one at a time."""
+    _insert_in_order(store.conn, "events", _EVENT_COLUMNS, rows)
+
+
+def _insert_in_order(
+    conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: Sequence[Row]
+) -> None:
+    """One ``executemany`` per run of rows whose NULLs are in the same columns, the NULL
+    columns left out of the statement (they default to NULL): sqlite3 binds a None through
+    its adapter look-up, ~0.5 µs each (Python 3.11), against ~0.1 µs for a str or an int."""
+    for shape, run in groupby(rows, key=_null_shape):
+        statement = _insert_statement(table, columns, shape)
+        conn.executemany(statement, [[v for v in row if v is not None] for row in run])
+
+
+def _null_shape(row: Row) -> tuple[bool, ...]:
+    return tuple([value is None for value in row])
+
+
+@cache
+def _insert_statement(table: str, columns: tuple[str, ...], shape: tuple[bool, ...]) -> str:
+    named = [name for name, null in zip(columns, shape, strict=True) if not null]
+    return f"INSERT INTO {table} ({', '.join(named)}) VALUES ({_marks(named)})"
 
 
 def reject_delivery(store: Store, delivery_id: int, record: BounceRecord) -> bool:
