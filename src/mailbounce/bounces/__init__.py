@@ -351,16 +351,11 @@ def _tracking_tokens(
 
 def _may_hold_verp(msg: Message) -> bool:
     """False when no VERP header's raw value holds a "+": none then gives a token (fetching a
-    value only adds blanks or replacement characters). Answered from the fields per name of
-    an ``IndexedMessage`` (five look-ups instead of a pass over some thirty headers; the
-    detectors' ``get_all("Received")`` has made them for most bounces)."""
-    if not isinstance(msg, IndexedMessage):
-        return True
-    fields = msg._all_fields()
-    for name in _VERP_HEADERS:
-        for _, raw in fields.get(name, ()):
-            if not isinstance(raw, str) or "+" in raw:
-                return True
+    value only adds blanks or replacement characters). One pass over the raw fields, the
+    "+" looked at before the name (round 5: no per-name lists built for it)."""
+    for name, raw in msg.raw_items():
+        if (not isinstance(raw, str) or "+" in raw) and name.lower() in _VERP_HEADERS:
+            return True
     return False
 
 
