@@ -7,17 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailbounce.reason_rules import PHRASES
-from mailbounce.regex_literals import (
+from mailbounce.regex_reading import (
     _QUANTIFIERS,
     _after_quantifier,
     _item,
-    _literal_runs,
-    _mandatory_groups,
+    literal_runs,
+    mandatory_groups,
 )
 
 
 def _reference_runs(alternative: str) -> tuple[list[str], bool]:
-    """``_literal_runs`` item by item."""
+    """``literal_runs`` item by item."""
     runs: list[str] = []
     chars: list[str] = []
     leading = False
@@ -49,7 +49,7 @@ def _reference_runs(alternative: str) -> tuple[list[str], bool]:
 
 
 def _reference_groups(alternative: str) -> list[str]:
-    """``_mandatory_groups`` item by item."""
+    """``mandatory_groups`` item by item."""
     groups: list[str] = []
     index = 0
     while index < len(alternative):
@@ -100,12 +100,12 @@ _PIECES = st.sampled_from(
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_PIECES, max_size=12).map("".join))
 def test_plain_runs_read_as_items(source: str) -> None:
-    assert _literal_runs(source) == _reference_runs(source)
-    assert _mandatory_groups(source) == _reference_groups(source)
+    assert literal_runs(source) == _reference_runs(source)
+    assert mandatory_groups(source) == _reference_groups(source)
 
 
 def test_phrase_groups_read_as_items() -> None:
     for pattern in PHRASES.values():
         for alternative in pattern.pattern.split("|"):
-            assert _literal_runs(alternative) == _reference_runs(alternative)
-            assert _mandatory_groups(alternative) == _reference_groups(alternative)
+            assert literal_runs(alternative) == _reference_runs(alternative)
+            assert mandatory_groups(alternative) == _reference_groups(alternative)
