@@ -48,29 +48,39 @@ class BatchLookups:
                 recipients.add(facts.recipient)
                 if counts_as_soft(classification, facts.action):
                     soft.add(facts.recipient)
-        self.deliveries = DeliveryCache(store, message_ids=message_ids, addresses=recipients)
-        keys = {normalize_address(address) for address in recipients}
+        # Each recipient normalised once for the batch (a record's address is looked up
+        # four or five times: its delivery, its row, its suppression, its history).
+        self.keys = {address: normalize_address(address) for address in recipients}
+        self.deliveries = DeliveryCache(
+            store, message_ids=message_ids, addresses=recipients, keys=self.keys
+        )
+        keys = set(self.keys.values())
         found = bounce_store.suppressed_among(store, keys)
         self._suppressed = {key: key in found for key in keys}
         # Histories of addresses not suppressed: ``Recorder._apply_policy`` stops at a
         # suppressed address before reading any (one read for a delivery to another address
         # goes to the store, ``soft_bounce_dates``).
-        wanted = [address for address in soft if normalize_address(address) not in found]
+        wanted = [address for address in soft if self.keys[address] not in found]
         self._soft_dates = bounce_store.soft_bounce_dates_of(store, wanted)
 
+    def key(self, address: str) -> str:
+        """``normalize_address(address)``, known for the batch's recipients."""
+        key = self.keys.get(address)
+        return normalize_address(address) if key is None else key
+
     def is_suppressed(self, address: str) -> bool:
-        key = normalize_address(address)
+        key = self.key(address)
         if key not in self._suppressed:
             self._suppressed[key] = suppression_of(self.store, address) is not None
         return self._suppressed[key]
 
     def suppressed(self, address: str) -> None:
         """The batch suppressed ``address``."""
-        self._suppressed[normalize_address(address)] = True
+        self._suppressed[self.key(address)] = True
 
     def soft_bounce_dates(self, address: str) -> list[str]:
         """``store.bounces.soft_bounce_dates`` as of now in the batch."""
-        key = normalize_address(address)
+        key = self.key(address)
         if key not in self._soft_dates:
             if self.writes is not None:
                 self.writes.flush()
@@ -79,6 +89,6 @@ class BatchLookups:
 
     def recorded(self, record: BounceRecord) -> None:
         """The batch stored ``record`` (recorded at ``now``)."""
-        dates = self._soft_dates.get(normalize_address(record.recipient))
+        dates = self._soft_dates.get(self.key(record.recipient))
         if dates is not None and bounce_store.in_soft_history(record):
             bisect.insort(dates, record.date or self.now)

@@ -11,7 +11,7 @@ In order of trust:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -75,12 +75,19 @@ class DeliveryCache:
     could see it goes to the store again, so answers are exactly the uncached ones."""
 
     def __init__(
-        self, store: Store, *, message_ids: Iterable[str], addresses: Iterable[str]
+        self,
+        store: Store,
+        *,
+        message_ids: Iterable[str],
+        addresses: Iterable[str],
+        keys: Mapping[str, str] | None = None,
     ) -> None:
+        """``keys``: addresses already normalised (``normalize_address``), by address."""
         self._store = store
+        self._keys = keys or {}
         self._by_message_id = dict.fromkeys(message_ids)
         self._by_message_id.update(deliveries_by_message_ids(store, self._by_message_id))
-        self._latest = dict.fromkeys(normalize_address(address) for address in addresses)
+        self._latest = dict.fromkeys(map(self._key, addresses))
         self._latest.update(latest_deliveries_to(store, self._latest))
         self._message_ids_of: dict[int, list[str]] = {}
         for key, ref in self._by_message_id.items():
@@ -92,8 +99,12 @@ class DeliveryCache:
             return self._by_message_id[message_id]
         return delivery_by_message_id(self._store, message_id)
 
+    def _key(self, address: str) -> str:
+        key = self._keys.get(address)
+        return normalize_address(address) if key is None else key
+
     def latest_to(self, address: str) -> DeliveryRef | None:
-        key = normalize_address(address)
+        key = self._key(address)
         if key in self._latest:
             return self._latest[key]
         return latest_delivery_to(self._store, address)

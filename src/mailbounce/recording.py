@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mailbounce.addresses import normalize_address
 from mailbounce.analysis_pool import Outcome
 from mailbounce.batch_lookups import BatchLookups
 from mailbounce.batch_writes import BatchWrites
@@ -182,7 +181,7 @@ class Recorder:
     ) -> None:
         delivery = correlation.delivery
         store = writes.store
-        recipient = normalize_address(record.recipient)
+        recipient = lookups.key(record.recipient)
         if not writes.is_new(source_key, recipient):
             self.summary.already_stored += 1
             return
