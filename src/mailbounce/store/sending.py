@@ -14,6 +14,8 @@ sub-select gains ``FOR UPDATE SKIP LOCKED`` so several hosts can share one campa
 
 from __future__ import annotations
 
+import itertools
+import operator
 import sqlite3
 from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring_ascii as _json_text
@@ -96,17 +98,69 @@ _ALLOWED = {
 }
 
 
+# Rows per statement: each kind of step is ONE statement over up to ``ROWS_PER_STATEMENT``
+# deliveries (``UPDATE ... FROM (VALUES ...)``), not one execution per row: per execution,
+# the sqlite3 module releases and takes back the GIL (the send loop's) around the step and
+# the reset, and SQLite sets up the count trigger's frame (issue 2). A value that is NULL
+# in every row of a statement (a sent message's status, reason, kind... : seven of its ten)
+# is spelt NULL in the text, not bound: the sqlite3 module binds None through its adapter
+# look-up (a tuple, a dict miss, two attribute look-ups: ~8% of the commit path's
+# instructions). The text is made once per shape (number of rows, NULL columns): the
+# sqlite3 module's statement cache keys on it, and a send meets few shapes. The same rows
+# change, with the same values, checked against ``TRANSITIONS`` alike.
+ROWS_PER_STATEMENT = 8
+_ROWS = "{rows}"  # where a statement's VALUES rows go (``_shaped``)
+_SHAPED: dict[tuple[str, int, tuple[bool, ...]], str] = {}
+_COUNT_NONES = operator.methodcaller("count", None)
+
+
+def _shaped(sql: str, count: int, nulls: tuple[bool, ...]) -> str:
+    """``sql`` with ``count`` VALUES rows: NULL in the ``nulls`` columns, numbered
+    parameters from ``?2`` in the others."""
+    key = (sql, count, nulls)
+    shaped = _SHAPED.get(key)
+    if shaped is None:
+        numbers = itertools.count(2)
+        rows = (
+            "(" + ", ".join("NULL" if null else f"?{next(numbers)}" for null in nulls) + ")"
+            for _ in range(count)
+        )
+        shaped = _SHAPED[key] = sql.replace(_ROWS, ", ".join(rows))
+    return shaped
+
+
+def _updated(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]], now: str) -> int:
+    """Run ``sql`` (``?1``: ``now``; ``v``: its VALUES rows) over ``rows``, each led by its
+    delivery's id, ``ROWS_PER_STATEMENT`` at a time; the number of deliveries changed."""
+    changed = 0
+    for first in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[first : first + ROWS_PER_STATEMENT]
+        # In C, no generator: a column is NULL in every row if it counts len(chunk) Nones.
+        nulls = tuple(map(len(chunk).__eq__, map(_COUNT_NONES, zip(*chunk, strict=True))))
+        params: list[Any] = [now]
+        if any(nulls):
+            bound = [not null for null in nulls]
+            for row in chunk:
+                params += itertools.compress(row, bound)
+        else:
+            for row in chunk:
+                params += row
+        changed += conn.execute(_shaped(sql, len(chunk), nulls), params).rowcount
+    return changed
+
+
+# v.column1: the delivery's id, v.column2 its token (and v.column3 its Message-ID).
 _IN_FLIGHT = (
-    "UPDATE deliveries SET state = 'in_flight', token = ?,{message_id}"
-    " first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,"
-    " attempts = attempts + 1, updated_at = ?"
-    f" WHERE id = ? AND {_allowed(S.IN_FLIGHT)}"
+    "UPDATE deliveries SET state = 'in_flight', token = v.column2,{message_id}"
+    " first_attempt_at = COALESCE(first_attempt_at, ?1), last_attempt_at = ?1,"
+    " attempts = attempts + 1, updated_at = ?1 FROM (VALUES {rows}) AS v"
+    f" WHERE deliveries.id = v.column1 AND {_allowed(S.IN_FLIGHT)}"
 )
 # The Message-ID is usually stored already (``campaigns.add_list_recipients``): left out of
 # the SET list, the index of ``message_id`` is not touched (SQLite rewrites an index entry
 # of every column SET, even to the same value: a random leaf per message, issue 2).
-_IN_FLIGHT_KEEPING_ID = _IN_FLIGHT.format(message_id="")
-_IN_FLIGHT_SETTING_ID = _IN_FLIGHT.format(message_id=" message_id = ?,")
+_IN_FLIGHT_KEEPING_ID = _IN_FLIGHT.format(message_id="", rows=_ROWS)
+_IN_FLIGHT_SETTING_ID = _IN_FLIGHT.format(message_id=" message_id = v.column3,", rows=_ROWS)
 
 _EVENT = (
     "INSERT INTO events (at, type, address, campaign_id, delivery_id, data_json)"
@@ -175,18 +229,14 @@ def record_steps(
 
 
 def _record_in_flight(conn: sqlite3.Connection, in_flight: Sequence[InFlight], now: str) -> None:
-    keeping = [(f.token, now, now, now, f.delivery_id) for f in in_flight if not f.store_message_id]
+    keeping = [(f.delivery_id, f.token) for f in in_flight if not f.store_message_id]
     if keeping:
-        changed = conn.executemany(_IN_FLIGHT_KEEPING_ID, keeping).rowcount
-        _check_all_changed(conn, changed, [row[-1] for row in keeping], S.IN_FLIGHT)
+        changed = _updated(conn, _IN_FLIGHT_KEEPING_ID, keeping, now)
+        _check_all_changed(conn, changed, [row[0] for row in keeping], S.IN_FLIGHT)
     if len(keeping) < len(in_flight):
-        setting = [
-            (f.token, f.message_id, now, now, now, f.delivery_id)
-            for f in in_flight
-            if f.store_message_id
-        ]
-        changed = conn.executemany(_IN_FLIGHT_SETTING_ID, setting).rowcount
-        _check_all_changed(conn, changed, [row[-1] for row in setting], S.IN_FLIGHT)
+        setting = [(f.delivery_id, f.token, f.message_id) for f in in_flight if f.store_message_id]
+        changed = _updated(conn, _IN_FLIGHT_SETTING_ID, setting, now)
+        _check_all_changed(conn, changed, [row[0] for row in setting], S.IN_FLIGHT)
 
 
 def _outcome_sql(target: DeliveryState, count_attempt: bool) -> str:
@@ -196,16 +246,15 @@ def _outcome_sql(target: DeliveryState, count_attempt: bool) -> str:
             " attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?1),"
             " last_attempt_at = ?1,"
         )
-    # Numbered parameters, bound from tuples (cheaper than names, once per message):
-    # ?1 now, ?2 id, ?3 reply, ?4 replycode, ?5 status, ?6 reason, ?7 kind, ?8 hardbounce,
-    # ?9 party, ?10 next attempt, ?11 skip cause.
+    # ?1 now; v.column1 id, 2 reply, 3 replycode, 4 status, 5 reason, 6 kind, 7 hardbounce,
+    # 8 party, 9 next attempt, 10 skip cause.
     return (
         f"UPDATE deliveries SET state = '{target}',{attempt_sql}"
-        " last_reply = ?3, replycode = ?4, status = ?5, reason = ?6,"
-        " kind = ?7, hardbounce = ?8, party = ?9,"
-        " next_attempt_at = ?10, skip_cause = COALESCE(?11, skip_cause),"
-        " claimed_by = NULL, updated_at = ?1"
-        f" WHERE id = ?2 AND {_allowed(target)}"
+        " last_reply = v.column2, replycode = v.column3, status = v.column4,"
+        " reason = v.column5, kind = v.column6, hardbounce = v.column7, party = v.column8,"
+        " next_attempt_at = v.column9, skip_cause = COALESCE(v.column10, skip_cause),"
+        f" claimed_by = NULL, updated_at = ?1 FROM (VALUES {_ROWS}) AS v"
+        f" WHERE deliveries.id = v.column1 AND {_allowed(target)}"
     )
 
 
@@ -228,7 +277,6 @@ def _record_concluded(conn: sqlite3.Connection, concluded: Sequence[Concluded], 
         key = (outcome.state, outcome.attempted and not item.counted_in_flight)
         groups.setdefault(key, []).append(
             (
-                now,
                 delivery.id,
                 outcome.reply,
                 outcome.replycode,
@@ -248,8 +296,8 @@ def _record_concluded(conn: sqlite3.Connection, concluded: Sequence[Concluded], 
                 (at, event_type, delivery.address, delivery.campaign_id, delivery.id, data)
             )
     for (target, count), rows in groups.items():
-        changed = conn.executemany(_OUTCOME_SQL[target, count], rows).rowcount
-        _check_all_changed(conn, changed, [row[1] for row in rows], target)
+        changed = _updated(conn, _OUTCOME_SQL[target, count], rows, now)
+        _check_all_changed(conn, changed, [row[0] for row in rows], target)
     if events:
         conn.executemany(_EVENT, events)
     for item in concluded:
