@@ -100,7 +100,7 @@ def parse_message(raw: bytes) -> IndexedMessage | None:
 
 def _parse_part(
     text: str, start: int, end: int, digest_child: bool, depth: int
-) -> tuple[IndexedMessage, Message]:
+) -> tuple[IndexedMessage, IndexedMessage]:
     """The message in ``text[start:end]`` and its innermost last message (the feedparser's
     ``_last``, whose final line ending a following boundary takes)."""
     if depth > _MAX_DEPTH:
@@ -230,7 +230,7 @@ def _content_type(msg: IndexedMessage) -> str:
 def _content_type_of(msg: IndexedMessage, value: str | None) -> str:
     """``_content_type`` given the raw value of ``msg``'s first Content-Type field."""
     if value is None:
-        ctype = msg.get_default_type()
+        ctype = str(msg._default_type)  # type: ignore[attr-defined]  # get_default_type()
     elif not value.isascii():
         return msg.get_content_type()  # compat32 turns 8-bit bytes into a ``Header``: ask it
     else:
@@ -271,7 +271,7 @@ def _unquoted(text: str) -> str:
 
 def _parse_status_blocks(
     msg: IndexedMessage, text: str, start: int, end: int
-) -> tuple[IndexedMessage, Message]:
+) -> tuple[IndexedMessage, IndexedMessage]:
     """RFC 3464 header blocks: each ends at a blank line (the feedparser's ``NLCRE`` false end);
     one blank line is consumed after a block, another starts an empty block."""
     blocks: list[Message] = []
@@ -295,7 +295,7 @@ def _parse_status_blocks(
             break
         pos = after
     msg._payload = blocks  # type: ignore[attr-defined]
-    return msg, blocks[-1]
+    return msg, block  # the last block
 
 
 def _parse_multipart(
@@ -381,10 +381,13 @@ def _next_delimiter(text: str, marker: str, start: int, end: int) -> tuple[int, 
         found = newline + 1
 
 
-def _drop_line_ending(last: Message) -> None:
+def _drop_line_ending(last: IndexedMessage) -> None:
     """The line ending before a delimiter belongs to it (RFC 2046 5.1.1): the feedparser takes
     it from the innermost last message (its epilogue if a multipart, else its text)."""
-    if last.get_content_type().startswith("multipart/"):
+    ctype = last._content_type  # set by ``_content_type_of`` for every part read here
+    if ctype is None or last._content_type_length != len(last._headers):  # type: ignore[attr-defined]
+        ctype = last.get_content_type()
+    if ctype.startswith("multipart/"):
         epilogue = last.epilogue
         if epilogue == "":
             last.epilogue = None
