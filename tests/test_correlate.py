@@ -144,3 +144,24 @@ def test_batch_cache_gives_the_answers_of_the_store(store: Store) -> None:
     for address, mid in _LOOKUPS:
         cached, direct = both(address, mid)
         assert cached == direct
+
+
+def test_batch_cache_without_deliveries_asks_nothing_more(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store without any delivery (a first parse): the batch's answers are all None
+    without the two queries, and addresses given normalised are used as they are."""
+    import mailbounce.correlate as correlate_module
+
+    with Store(db_path) as empty:
+        for name in ("deliveries_by_message_ids", "latest_deliveries_to"):
+            monkeypatch.setattr(correlate_module, name, lambda *a, n=name: pytest.fail(n))
+        cache = DeliveryCache(
+            empty,
+            message_ids=["<nov.1@asso.example>"],
+            addresses=[" <Jean@Orange.fr>"],
+            keys={" <Jean@Orange.fr>": "jean@orange.fr"},
+        )
+        assert cache.by_message_id("<nov.1@asso.example>") is None
+        assert cache.latest_to(" <Jean@Orange.fr>") is None
+        assert cache.latest_to("jean@orange.fr") is None

@@ -21,6 +21,7 @@ from mailbounce.store.bounces import (
     deliveries_by_message_ids,
     delivery_by_id,
     delivery_by_message_id,
+    has_deliveries,
     latest_deliveries_to,
     latest_delivery_to,
 )
@@ -86,9 +87,12 @@ class DeliveryCache:
         self._store = store
         self._keys = keys or {}
         self._by_message_id = dict.fromkeys(message_ids)
-        self._by_message_id.update(deliveries_by_message_ids(store, self._by_message_id))
         self._latest = dict.fromkeys(map(self._key, addresses))
-        self._latest.update(latest_deliveries_to(store, self._latest))
+        # No delivery at all (a first parse, or bounces of mail sent by other means): every
+        # answer is None without the two queries.
+        if has_deliveries(store):
+            self._by_message_id.update(deliveries_by_message_ids(store, self._by_message_id))
+            self._latest.update(latest_deliveries_to(store, self._latest))
         self._message_ids_of: dict[int, list[str]] = {}
         for key, ref in self._by_message_id.items():
             if ref is not None:

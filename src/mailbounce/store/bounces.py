@@ -96,6 +96,11 @@ def _marks(values: list[str]) -> str:
     return ",".join("?" * len(values))
 
 
+def has_deliveries(store: Store) -> bool:
+    """Whether any campaign has any delivery (a bounce could answer one)."""
+    return bool(store.conn.execute("SELECT EXISTS (SELECT 1 FROM deliveries)").fetchone()[0])
+
+
 def deliveries_by_message_ids(store: Store, message_ids: Iterable[str]) -> dict[str, DeliveryRef]:
     """``delivery_by_message_id`` for many Message-IDs at once: each one found, as given."""
     given = list(message_ids)
