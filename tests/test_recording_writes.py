@@ -11,7 +11,7 @@ from pathlib import Path
 from mailbounce.dsn import deliver_to_maildir, make_dsn
 from mailbounce.models import RECORD_KEYS, BounceRecord, Kind, Party, Reason
 from mailbounce.parsing import ParseSettings, parse_bounces
-from mailbounce.store import Store
+from mailbounce.store import Store, bounce_rows
 from mailbounce.store import bounces as bounce_store
 from mailbounce.store.contacts import record_event
 from mailbounce.suppression import SuppressionPolicy
@@ -88,7 +88,7 @@ def test_rows_added_together_are_the_rows_inserted_one_by_one(tmp_path: Path) ->
             )
     with together.transaction():
         rows = [
-            bounce_store.bounce_row(
+            bounce_rows.bounce_row(
                 record,
                 source_key=record.source,
                 recipient="lea@sfr.fr",
@@ -98,12 +98,12 @@ def test_rows_added_together_are_the_rows_inserted_one_by_one(tmp_path: Path) ->
             )
             for record in records
         ]
-        bounce_store.add_bounces(together, rows)
-        bounce_store.add_events(together, events)
+        bounce_rows.add_bounces(together, rows)
+        bounce_rows.add_events(together, events)
     for table in ("bounces", "events"):
         assert _rows(together, table) == _rows(one, table)
     with together.transaction():
-        assert bounce_store.stored_bounce_keys(together, ["x:1", "x:9", RECORD.source]) == {
+        assert bounce_rows.stored_bounce_keys(together, ["x:1", "x:9", RECORD.source]) == {
             ("x:1", "lea@sfr.fr"),
             (RECORD.source, "lea@sfr.fr"),
         }

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mailbounce.store import Store
-from mailbounce.store import bounces as bounce_store
-from mailbounce.store.bounces import Row
+from mailbounce.store import Store, bounce_rows
+from mailbounce.store.bounce_rows import Row
 
 
 class BatchWrites:
@@ -24,7 +23,7 @@ class BatchWrites:
 
     def __init__(self, store: Store, source_keys: Iterable[str]) -> None:
         self.store = store
-        self._stored = bounce_store.stored_bounce_keys(store, source_keys)
+        self._stored = bounce_rows.stored_bounce_keys(store, source_keys)
         self._bounces: list[Row] = []
         self._events: list[Row] = []
 
@@ -48,8 +47,8 @@ class BatchWrites:
     def flush(self) -> None:
         """Write the waiting rows now (inside the batch's transaction)."""
         if self._bounces:
-            bounce_store.add_bounces(self.store, self._bounces)
+            bounce_rows.add_bounces(self.store, self._bounces)
             self._bounces = []
         if self._events:
-            bounce_store.add_events(self.store, self._events)
+            bounce_rows.add_events(self.store, self._events)
             self._events = []

@@ -21,7 +21,7 @@ from mailbounce.correlate import NOT_FOUND, Correlation, correlate
 from mailbounce.models import BounceFacts, BounceRecord, Classification, Kind
 from mailbounce.parse_settings import ParseSettings
 from mailbounce.sources import ImapSource, uid_of
-from mailbounce.store import Store
+from mailbounce.store import Store, bounce_rows
 from mailbounce.store import bounces as bounce_store
 from mailbounce.store.contacts import suppress
 from mailbounce.suppression import counts_as_soft, decide, is_failure, parse_when
@@ -187,7 +187,7 @@ class Recorder:
             return
         campaign_id = delivery.campaign_id if delivery else None
         delivery_id = delivery.delivery_id if delivery else None
-        row = bounce_store.bounce_row(
+        row = bounce_rows.bounce_row(
             record,
             source_key=source_key,
             recipient=recipient,
@@ -200,7 +200,7 @@ class Recorder:
         else:
             # Its triggers update the delivery's report columns: written now, in order.
             writes.flush()
-            bounce_store.add_bounces(store, [row])
+            bounce_rows.add_bounces(store, [row])
         lookups.recorded(record)
         self.summary.stored += 1
         if not correlation.trusted:

@@ -9,11 +9,8 @@ fsync per record). Re-recording a bounce is a no-op: ``bounces`` is UNIQUE on
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from itertools import groupby
-from operator import itemgetter
 
 from mailbounce.addresses import normalize_address
 from mailbounce.models import BounceRecord, DeliveryState, Kind, Party
@@ -196,139 +193,6 @@ def insert_bounce(
         ),
     )
     return cursor.rowcount == 1
-
-
-# ``bounces``' columns in the order of ``bounce_row``'s values.
-_BOUNCE_COLUMNS = (
-    "source_key",
-    "source",
-    "recipient",
-    "campaign_id",
-    "delivery_id",
-    "message_id",
-    "action",
-    "status",
-    "replycode",
-    "reason",
-    "kind",
-    "hardbounce",
-    "party",
-    "diagnostic",
-    "remote_mta",
-    "reporting_mta",
-    "feedback_type",
-    "date",
-    "original_message_id",
-    "detector",
-    "recorded_at",
-)
-_EVENT_COLUMNS = ("at", "type", "address", "campaign_id", "delivery_id", "data_json")
-
-Row = tuple[object, ...]
-
-
-def bounce_row(
-    record: BounceRecord,
-    *,
-    source_key: str,
-    recipient: str,
-    campaign_id: int | None,
-    delivery_id: int | None,
-    recorded_at: str,
-) -> Row:
-    """The values ``insert_bounce`` stores for ``record`` (``recipient`` normalised), for
-    ``add_bounces``."""
-    return (
-        source_key,
-        record.source,
-        recipient,
-        campaign_id,
-        delivery_id,
-        record.message_id,
-        record.action,
-        record.status,
-        record.replycode,
-        str(record.reason),
-        str(record.kind),
-        int(record.hardbounce),
-        str(record.party),
-        record.diagnostic,
-        record.remote_mta,
-        record.reporting_mta,
-        record.feedback_type,
-        record.date,
-        record.original_message_id,
-        record.detector,
-        recorded_at,
-    )
-
-
-def stored_bounce_keys(store: Store, source_keys: Iterable[str]) -> set[tuple[str, str]]:
-    """The ``(source_key, recipient)`` pairs already stored for these messages: one query
-    per batch instead of an INSERT that does nothing for each record already known."""
-    found: set[tuple[str, str]] = set()
-    for values in _slices(source_keys):
-        found.update(
-            (str(row[0]), str(row[1]))
-            for row in store.conn.execute(
-                f"SELECT source_key, recipient FROM bounces WHERE source_key IN ({_marks(values)})",
-                values,
-            )
-        )
-    return found
-
-
-def add_bounces(store: Store, rows: Sequence[Row]) -> None:
-    """Insert ``bounce_row``s whose ``(source_key, recipient)`` is not stored yet, in order
-    (inside the caller's transaction)."""
-    _insert_in_order(store.conn, _BOUNCES, rows)
-
-
-def add_events(store: Store, rows: Sequence[Row]) -> None:
-    """Append events given as ``(at, type, address, campaign_id, delivery_id, data_json)``,
-    in order: the rows ``store.contacts.record_event`` writes one at a time."""
-    _insert_in_order(store.conn, _EVENTS, rows)
-
-
-@dataclass(frozen=True, slots=True)
-class _Table:
-    """A table's columns in a row's order, and those left out of the INSERT when None."""
-
-    name: str
-    columns: tuple[str, ...]
-    usually_null: tuple[str, ...]
-
-    @property
-    def nullable(self) -> tuple[int, ...]:
-        return tuple(self.columns.index(name) for name in self.usually_null)
-
-
-# sqlite3 binds a None through its adapter look-up (two failed attribute look-ups): ~0.5 µs
-# each under Python 3.11, against ~0.1 µs for a str or an int. The columns most often NULL
-# in a parse (no delivery to correlate with; no feedback type but in ARF reports) are left
-# out of the statement instead (they default to NULL). Few columns, so few statements: an
-# INSERT into ``bounces`` compiles its report triggers when prepared (~0.8 M instructions).
-_BOUNCES = _Table("bounces", _BOUNCE_COLUMNS, ("campaign_id", "delivery_id", "feedback_type"))
-_EVENTS = _Table("events", _EVENT_COLUMNS, ("campaign_id", "delivery_id"))
-
-
-def _insert_in_order(conn: sqlite3.Connection, table: _Table, rows: Sequence[Row]) -> None:
-    """One ``executemany`` per run of rows with the same usually-NULL columns None."""
-    nullable = table.nullable
-    for shape, run in groupby(rows, key=lambda row: tuple([row[i] is None for i in nullable])):
-        statement, values_of = _insert_statement(table, shape)
-        conn.executemany(statement, map(values_of, run))
-
-
-@cache
-def _insert_statement(table: _Table, shape: tuple[bool, ...]) -> tuple[str, Callable[[Row], Row]]:
-    """The INSERT of a row whose ``table.usually_null`` columns are None per ``shape``, and
-    the row's values it binds."""
-    left_out = {name for name, null in zip(table.usually_null, shape, strict=True) if null}
-    kept = [i for i, name in enumerate(table.columns) if name not in left_out]
-    named = [table.columns[i] for i in kept]
-    statement = f"INSERT INTO {table.name} ({', '.join(named)}) VALUES ({_marks(named)})"
-    return statement, itemgetter(*kept)  # more than one column: a tuple
 
 
 def reject_delivery(store: Store, delivery_id: int, record: BounceRecord) -> bool:
