@@ -43,6 +43,11 @@ _BOUNCE_COLUMNS = (
     "detector",
     "recorded_at",
 )
+# Every column bound, for one row at a time (``store.bounces.insert_bounce``).
+BOUNCE_INSERT = (
+    f"INSERT INTO bounces ({', '.join(_BOUNCE_COLUMNS)})"
+    f" VALUES ({', '.join('?' for _ in _BOUNCE_COLUMNS)})"
+)
 _EVENT_COLUMNS = ("at", "type", "address", "campaign_id", "delivery_id", "data_json")
 
 Row = tuple[object, ...]

@@ -162,35 +162,19 @@ def insert_bounce(
     """Record one bounce record; False when this message already gave this recipient.
 
     ``recorded_at``: the batch's time (default now)."""
+    # bounce_rows imports this module's helpers: imported here, where it is first needed.
+    from mailbounce.store.bounce_rows import BOUNCE_INSERT, bounce_row
+
+    row = bounce_row(
+        record,
+        source_key=source_key,
+        recipient=normalize_address(record.recipient),
+        campaign_id=campaign_id,
+        delivery_id=delivery_id,
+        recorded_at=recorded_at or utcnow(),
+    )
     cursor = store.conn.execute(
-        "INSERT INTO bounces (source_key, source, recipient, campaign_id, delivery_id,"
-        " message_id, action, status, replycode, reason, kind, hardbounce, party, diagnostic,"
-        " remote_mta, reporting_mta, feedback_type, date, original_message_id, detector,"
-        " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (source_key, recipient) DO NOTHING",
-        (
-            source_key,
-            record.source,
-            normalize_address(record.recipient),
-            campaign_id,
-            delivery_id,
-            record.message_id,
-            record.action,
-            record.status,
-            record.replycode,
-            str(record.reason),
-            str(record.kind),
-            int(record.hardbounce),
-            str(record.party),
-            record.diagnostic,
-            record.remote_mta,
-            record.reporting_mta,
-            record.feedback_type,
-            record.date,
-            record.original_message_id,
-            record.detector,
-            recorded_at or utcnow(),
-        ),
+        f"{BOUNCE_INSERT} ON CONFLICT (source_key, recipient) DO NOTHING", row
     )
     return cursor.rowcount == 1
 
