@@ -205,8 +205,9 @@ class GatedDetector(Detector, Protocol):
 
     ``gate`` answers False only when ``detect`` would surely return None: it asks the same
     patterns of the same fields as the first test ``detect`` makes, through the lower-cased
-    views cached on ``Mail`` (``_textblocks.sender_may``, ``body_may``...), never from what
-    the corpus happens to hold. The registry order and the first-match rule are unchanged.
+    views cached on ``Mail`` (``_markers.present_text``, ``_mailtexts.body_lowered``...),
+    never from what the corpus happens to hold. The registry order and the first-match rule
+    are unchanged.
     """
 
     def gate(self, mail: Mail) -> bool: ...

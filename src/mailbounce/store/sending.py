@@ -14,6 +14,7 @@ sub-select gains ``FOR UPDATE SKIP LOCKED`` so several hosts can share one campa
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import sqlite3
@@ -110,23 +111,21 @@ _ALLOWED = {
 # change, with the same values, checked against ``TRANSITIONS`` alike.
 ROWS_PER_STATEMENT = 8
 _ROWS = "{rows}"  # where a statement's VALUES rows go (``_shaped``)
-_SHAPED: dict[tuple[str, int, tuple[bool, ...]], str] = {}
 _COUNT_NONES = operator.methodcaller("count", None)
 
 
+# Bounded like the sqlite3 module's own statement cache (128): a send meets a handful of
+# shapes; a run meeting many NULL patterns must not grow without end.
+@functools.lru_cache(maxsize=128)
 def _shaped(sql: str, count: int, nulls: tuple[bool, ...]) -> str:
     """``sql`` with ``count`` VALUES rows: NULL in the ``nulls`` columns, numbered
     parameters from ``?2`` in the others."""
-    key = (sql, count, nulls)
-    shaped = _SHAPED.get(key)
-    if shaped is None:
-        numbers = itertools.count(2)
-        rows = (
-            "(" + ", ".join("NULL" if null else f"?{next(numbers)}" for null in nulls) + ")"
-            for _ in range(count)
-        )
-        shaped = _SHAPED[key] = sql.replace(_ROWS, ", ".join(rows))
-    return shaped
+    numbers = itertools.count(2)
+    rows = (
+        "(" + ", ".join("NULL" if null else f"?{next(numbers)}" for null in nulls) + ")"
+        for _ in range(count)
+    )
+    return sql.replace(_ROWS, ", ".join(rows))
 
 
 def _updated(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]], now: str) -> int:
