@@ -3,10 +3,10 @@ rows than one statement takes, values NULL in some rows, one row that cannot mov
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from test_send_store import Row
 
 from mailbounce.errors import StoreError
 from mailbounce.models import DeliveryState
@@ -17,18 +17,6 @@ from mailbounce.store.lists import import_list
 
 NOW = "2026-11-20T10:00:00+00:00"
 LATER = "2026-11-20T10:10:00+00:00"
-
-
-@dataclass(frozen=True)
-class Row:
-    line: int
-    address: str | None
-    raw_address: str
-    first_name: str | None = None
-    last_name: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)
-    problem: str | None = None
-    duplicate_of: int | None = None
 
 
 @pytest.fixture
