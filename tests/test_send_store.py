@@ -317,7 +317,7 @@ def test_ctrl_c_while_settling_is_raised_once_the_job_is_done(db_path: Path) -> 
     # As at a terminal, even where SIGINT is ignored (tests started as a background job).
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        with CommitThread(db_path) as writer:
+        with CommitThread(db_path, inline=False) as writer:  # a job still running
             writer.submit(lambda store: (release.wait(30), None)[1])
             helper = threading.Thread(target=interrupt_while_settling)
             helper.start()

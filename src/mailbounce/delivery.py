@@ -244,8 +244,8 @@ class DeliveryRun:
         """While the in_flight of these connections commits (on the other core), compose
         what each sends next: once the commit returns, only the writes remain."""
         batch = self._committing
-        if batch is None or batch.composed:
-            return
+        if batch is None or batch.composed or self.writer.inline:
+            return  # inline, it has committed: each is composed as its data goes out
         batch.composed = True
         for slot in batch.ready:
             slot.following_envelope = self._following(slot, now)
@@ -262,13 +262,20 @@ class DeliveryRun:
         """The commit thread is done: the outcomes hold, the data may go out."""
         batch = self._committing
         assert batch is not None
-        self.writer.collect()  # raises the transaction's error: execute() cleans up
+        try:
+            self.writer.collect()  # raises the transaction's error: execute() cleans up
+        except KeyboardInterrupt:
+            if self.writer.inline:  # a second Ctrl-C inside the commit: rolled back
+                self._committing = None
+                for slot in batch.ready:  # their in_flight was not committed: no data
+                    slot.session.abandon()
+            raise
         self._committing = None
         for slot in batch.ready:  # counted: their data goes out, even after a Ctrl-C (_drain)
             slot.flown = True
         if batch.claim:
             self._claims.claimed()
-        elif self._pending and self._batch_full(self._slots):
+        elif self._pending and not self.writer.inline and self._batch_full(self._slots):
             self._submit(now)  # the commit thread goes on while this batch's data goes out
         for item, reply in batch.concluded:
             crash_point("after_commit")

@@ -1,12 +1,21 @@
-"""Commits in a thread of their own, so the send loop goes on while SQLite writes.
+"""The send loop's commits: one job (one transaction) at a time, inline or in a thread.
 
-SQLite does its work (statements, triggers, index updates, the WAL write of COMMIT) with
-the GIL released: in this thread, that work runs on the machine's other core while the send
-loop composes and talks to the relay. One job at a time: ``submit`` hands over a job (a
-function of the Store: one transaction), the loop waits on ``fileno()`` beside its sockets,
-and ``collect`` returns once the job has committed (or raises its error, the transaction
-rolled back). Between jobs, the loop may use ``store`` itself (claims): the connection is
-never used by two threads at once, and no second connection fights for SQLite's write lock.
+One job at a time: ``submit`` hands over a job (a function of the Store: one
+transaction), the loop waits on ``fileno()`` beside its sockets, and ``collect`` returns
+once the job has committed (or raises its error, the transaction rolled back). Between
+jobs, the loop may use ``store`` itself (claims): the connection is never used by two
+threads at once, and no second connection fights for SQLite's write lock.
+
+By default (``inline``) ``submit`` runs the job at once, in the loop's own thread, and
+``fileno()`` is then readable at once. A thread of its own (``inline=False``) lets SQLite's
+share of a commit (it runs with the GIL released) overlap the loop's work, but on a
+2-core host that overlap is rare and costs more than it saves (issue 2, session 6,
+``send --concurrency 8``, interleaved runs): the commit thread cannot run its Python
+(between SQLite calls, about ten times a commit) until the loop's thread lets go of the GIL,
+which it holds while it composes the next messages (0.3-0.7 ms a commit spent waiting
+between ``submit`` and the job's start); each commit costs two thread wake-ups more; and
+with the loop free to go on, commits are smaller (4.5 messages, not 6.5). Inline, the
+process used 20% less CPU per message and sent 7-11% faster (medians of interleaved runs).
 
 WAL checkpoints (copying committed pages from the WAL into the database file, with two
 fsyncs) run in a third thread on a connection of their own (``Checkpointer``), not inside a
@@ -106,9 +115,11 @@ class CommitTurns:
 
 
 class CommitThread:
-    """Runs one ``Job`` at a time on its own connection, in its own thread."""
+    """Runs one ``Job`` at a time on its own connection: inline (at ``submit``: the
+    default), or in its own thread (``inline=False``; see the module docstring)."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, *, inline: bool = True) -> None:
+        self.inline = inline
         self.turns = CommitTurns(db_path)
         self.store = Store(db_path, shared_by_threads=True)
         self.store.conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_AUTOCHECKPOINT}")
@@ -120,8 +131,10 @@ class CommitThread:
         self._done_read, self._done_write = os.pipe()
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="send-commits", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if not inline:
+            self._thread = threading.Thread(target=self._run, name="send-commits", daemon=True)
+            self._thread.start()
 
     def fileno(self) -> int:
         """Readable once the submitted job is done: wait on it beside the sockets."""
@@ -131,7 +144,10 @@ class CommitThread:
         if self.busy:
             raise RuntimeError("CommitThread.submit: the previous job was not collected")
         self.busy = True
-        self._jobs.put(job)
+        if self.inline:
+            self._execute(job)
+        else:
+            self._jobs.put(job)
 
     def collect(self) -> None:
         """Wait for the submitted job to be committed; raise its error if it failed."""
@@ -162,23 +178,28 @@ class CommitThread:
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
-            try:
-                with self.turns.turn():
-                    job(self.store)
-            except BaseException as exc:  # handed to collect(), raised in the loop's thread
-                self._error = exc
-                if self.store.conn.in_transaction:
-                    self.store.conn.execute("ROLLBACK")
-            os.write(self._done_write, b".")  # after _error is set: collect() sees it
-            self._commits += 1
-            if self._commits % CHECKPOINT_EVERY == 0:
-                self.checkpoints.request()
+            self._execute(job)
+
+    def _execute(self, job: Job) -> None:
+        try:
+            with self.turns.turn():
+                job(self.store)
+        except BaseException as exc:  # handed to collect(), raised in the loop's thread
+            # (inline, a second Ctrl-C during the job too: rolled back, as after a crash)
+            self._error = exc
+            if self.store.conn.in_transaction:
+                self.store.conn.execute("ROLLBACK")
+        os.write(self._done_write, b".")  # after _error is set: collect() sees it
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0:
+            self.checkpoints.request()
 
     def close(self) -> None:
         """Wait for the job in progress (its error, if any, is dropped), then stop."""
         self.settle()
-        self._jobs.put(None)
-        self._thread.join()
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
         self.checkpoints.close()
         self.store.close()
         self.turns.close()
