@@ -90,7 +90,7 @@ def parse_message(raw: bytes) -> IndexedMessage | None:
         return None
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser decodes
     try:
-        msg, _ = _parse_part(text, 0, len(text), False, 0)
+        msg = _parse_part(text, 0, len(text), False, 0, False)
     except _Decline:
         return None
     if msg.get_content_type().startswith("multipart/") and not msg.is_multipart():
@@ -99,30 +99,44 @@ def parse_message(raw: bytes) -> IndexedMessage | None:
 
 
 def _parse_part(
-    text: str, start: int, end: int, digest_child: bool, depth: int
-) -> tuple[IndexedMessage, IndexedMessage]:
-    """The message in ``text[start:end]`` and its innermost last message (the feedparser's
-    ``_last``, whose final line ending a following boundary takes)."""
+    text: str, start: int, end: int, digest_child: bool, depth: int, trim: bool
+) -> IndexedMessage:
+    """The message in ``text[start:end]``. ``trim``: a delimiter follows, and the line ending
+    before it belongs to it (RFC 2046 5.1.1): the feedparser takes it from the innermost last
+    message (its ``_last``: its epilogue if a multipart, else its text), here left out of
+    the slice made for it rather than cut off a copy afterwards."""
     if depth > _MAX_DEPTH:
         raise _Decline("nesting depth")
     msg = IndexedMessage()
     if digest_child:
         msg._default_type = "message/rfc822"  # type: ignore[attr-defined]
     body = _read_headers(msg, text, start, end)
-    value, encoding = _type_fields(msg)
+    # The raw values of the first Content-Type and Content-Transfer-Encoding fields, as
+    # ``Message.get`` picks them, in one pass without the header index (most parts are
+    # never asked for another header; a bounce's top level has some thirty fields).
+    value = encoding = None
+    for field, field_value in msg._headers:  # type: ignore[attr-defined]
+        length = len(field)
+        if length == 12:
+            if value is None and field.lower() == "content-type":
+                value = field_value
+        elif length == 25 and encoding is None and field.lower() == "content-transfer-encoding":
+            encoding = field_value
     ctype = _content_type_of(msg, value)
-    if ctype == "message/delivery-status":
-        return _parse_status_blocks(msg, text, body, end)
-    maintype = ctype.partition("/")[0]
-    if maintype == "message":
-        inner, last = _parse_part(text, body, end, False, depth + 1)
-        msg._payload = [inner]  # type: ignore[attr-defined]
-        return msg, last
-    if maintype == "multipart":
+    if ctype.startswith("message/"):
+        if ctype == "message/delivery-status":
+            _parse_status_blocks(msg, text, body, end, trim)
+        else:
+            msg._payload = [_parse_part(text, body, end, False, depth + 1, trim)]  # type: ignore[attr-defined]
+    elif ctype.startswith("multipart/"):
         _parse_multipart(msg, (ctype, value, encoding), text, body, end, depth)
-        return msg, msg
-    msg._payload = text[body:end]  # type: ignore[attr-defined]
-    return msg, msg
+        if trim:
+            _drop_epilogue_line_ending(msg)
+    elif trim and text.endswith("\n", body, end):
+        msg._payload = text[body : end - 1]  # type: ignore[attr-defined]
+    else:
+        msg._payload = text[body:end]  # type: ignore[attr-defined]
+    return msg
 
 
 def _read_headers(
@@ -132,12 +146,16 @@ def _read_headers(
     ``envelope_lines``: whether a misplaced envelope line may be skipped (not in a status
     block, where a defect means a body line)."""
     pos = start
-    if text.startswith("From ", start, end):
+    # The first character tells most blocks apart without a ``startswith`` (its arguments
+    # are parsed the slow way: a sixteenth of the parse went to parsing them, callgrind).
+    first = text[start] if start < end else ""
+    if first == "F" and text.startswith("From ", start, end):
         newline = text.find("\n", start, end)
         line_end = end if newline < 0 else newline
         msg.set_unixfrom(text[start:line_end])
         pos = line_end if newline < 0 else newline + 1
-    if text.startswith("\n", pos, end):
+        first = text[pos] if pos < end else ""
+    if first == "\n":
         msg._headers = []  # type: ignore[attr-defined]  # no field: the body follows
         return pos + 1
     blank = text.find("\n\n", pos, end)
@@ -208,20 +226,6 @@ def _first_field(msg: IndexedMessage, name: str) -> str | None:
     return None
 
 
-def _type_fields(msg: IndexedMessage) -> tuple[str | None, str | None]:
-    """``_first_field`` of Content-Type and of Content-Transfer-Encoding, in one pass over the
-    headers (a multipart needs both; a bounce's top level has some thirty fields)."""
-    ctype = encoding = None
-    for field, value in msg._headers:  # type: ignore[attr-defined]
-        length = len(field)
-        if length == 12:
-            if ctype is None and field.lower() == "content-type":
-                ctype = value
-        elif length == 25 and encoding is None and field.lower() == "content-transfer-encoding":
-            encoding = value
-    return ctype, encoding
-
-
 def _content_type(msg: IndexedMessage) -> str:
     """``msg.get_content_type()``, kept as ``IndexedMessage``'s cache."""
     return _content_type_of(msg, _first_field(msg, "content-type"))
@@ -269,11 +273,10 @@ def _unquoted(text: str) -> str:
     return text
 
 
-def _parse_status_blocks(
-    msg: IndexedMessage, text: str, start: int, end: int
-) -> tuple[IndexedMessage, IndexedMessage]:
+def _parse_status_blocks(msg: IndexedMessage, text: str, start: int, end: int, trim: bool) -> None:
     """RFC 3464 header blocks: each ends at a blank line (the feedparser's ``NLCRE`` false end);
-    one blank line is consumed after a block, another starts an empty block."""
+    one blank line is consumed after a block, another starts an empty block. ``trim``: as
+    ``_parse_part``'s, for the last block."""
     blocks: list[Message] = []
     pos = start
     while True:
@@ -286,7 +289,10 @@ def _parse_status_blocks(
             # next blank line.
             blank = text.find("\n\n", after, end)
             body_end = end if blank < 0 else blank + 1
-            block._payload = text[after:body_end]  # type: ignore[attr-defined]
+            stop = body_end
+            if body_end + 1 >= end and trim and text.endswith("\n", after, body_end):
+                stop -= 1  # the last block's line ending belongs to the next delimiter
+            block._payload = text[after:stop]  # type: ignore[attr-defined]
             after = min(body_end + 1, end)
         else:
             block._payload = ""  # type: ignore[attr-defined]  # its body ends at the blank line
@@ -295,7 +301,6 @@ def _parse_status_blocks(
             break
         pos = after
     msg._payload = blocks  # type: ignore[attr-defined]
-    return msg, block  # the last block
 
 
 def _parse_multipart(
@@ -320,8 +325,8 @@ def _parse_multipart(
         encoding = msg.get("content-transfer-encoding")  # compat32 makes it a ``Header``
     if encoding is not None and str(encoding).lower() not in _PLAIN_TRANSFER_ENCODINGS:
         msg.defects.append(InvalidMultipartContentTransferEncodingDefect())  # RFC 2045 6.4
-    marker = "--" + boundary
-    first = _next_delimiter(text, marker, start, end)
+    line_marker = "\n--" + boundary
+    first = _next_delimiter(text, line_marker, start, end)
     if first is None or first[2]:
         # No delimiter before the end or the close delimiter: the text read is the payload,
         # what follows the close delimiter is dropped (a defect).
@@ -336,13 +341,11 @@ def _parse_multipart(
     line_end = first[1]
     while True:
         part_start = min(line_end + 1, end)
-        following = _next_delimiter(text, marker, part_start, end)
+        following = _next_delimiter(text, line_marker, part_start, end)
         if following is not None and following[0] == part_start:
             raise _Decline("doubled delimiter")  # the feedparser merges them
         part_end = end if following is None else following[0]
-        part, last = _parse_part(text, part_start, part_end, digest, depth + 1)
-        _drop_line_ending(last)
-        parts.append(part)
+        parts.append(_parse_part(text, part_start, part_end, digest, depth + 1, True))
         if following is None:
             # A truncated report: the last part runs to the end, no epilogue, a defect.
             msg._payload = parts  # type: ignore[attr-defined]
@@ -355,13 +358,22 @@ def _parse_multipart(
     msg.epilogue = text[min(line_end + 1, end) : end]
 
 
-def _next_delimiter(text: str, marker: str, start: int, end: int) -> tuple[int, int, bool] | None:
+def _next_delimiter(
+    text: str, line_marker: str, start: int, end: int
+) -> tuple[int, int, bool] | None:
     """The first delimiter line in ``text[start:end]`` (``start`` at a line start): its start,
     its end (at its newline or ``end``) and whether it closes. As the feedparser's
     ``boundaryre``: ``--boundary``, then ``--`` or not, blanks, the end of the line. Found with
-    ``str.find``: a regex per boundary costs a compilation per message."""
-    line_marker = "\n" + marker
-    if text.startswith(marker, start, end):
+    ``str.find``: a regex per boundary costs a compilation per message. ``line_marker``: a
+    newline, then ``--boundary``."""
+    marker_length = len(line_marker) - 1
+    if start and text[start - 1] == "\n":
+        # The line ending before ``start`` lets one search find a delimiter at ``start`` too.
+        newline = text.find(line_marker, start - 1, end)
+        if newline < 0:
+            return None
+        found = newline + 1
+    elif text.startswith(line_marker[1:], start, end):
         found = start
     else:
         newline = text.find(line_marker, start, end)
@@ -372,7 +384,7 @@ def _next_delimiter(text: str, marker: str, start: int, end: int) -> tuple[int, 
         line_end = text.find("\n", found, end)
         if line_end < 0:
             line_end = end
-        rest = text[found + len(marker) : line_end].rstrip(" \t")
+        rest = text[found + marker_length : line_end].rstrip(" \t")
         if not rest or rest == "--":
             return found, line_end, bool(rest)
         newline = text.find(line_marker, line_end, end)
@@ -381,19 +393,11 @@ def _next_delimiter(text: str, marker: str, start: int, end: int) -> tuple[int, 
         found = newline + 1
 
 
-def _drop_line_ending(last: IndexedMessage) -> None:
-    """The line ending before a delimiter belongs to it (RFC 2046 5.1.1): the feedparser takes
-    it from the innermost last message (its epilogue if a multipart, else its text)."""
-    ctype = last._content_type  # set by ``_content_type_of`` for every part read here
-    if ctype is None or last._content_type_length != len(last._headers):  # type: ignore[attr-defined]
-        ctype = last.get_content_type()
-    if ctype.startswith("multipart/"):
-        epilogue = last.epilogue
-        if epilogue == "":
-            last.epilogue = None
-        elif epilogue is not None and epilogue.endswith("\n"):
-            last.epilogue = epilogue[:-1]
-        return
-    payload = last._payload  # type: ignore[attr-defined]
-    if isinstance(payload, str) and payload.endswith("\n"):
-        last._payload = payload[:-1]  # type: ignore[attr-defined]
+def _drop_epilogue_line_ending(msg: IndexedMessage) -> None:
+    """A multipart's part of ``_parse_part``'s ``trim``: its epilogue loses its line ending
+    (an empty one becomes None, as the feedparser leaves it)."""
+    epilogue = msg.epilogue
+    if epilogue == "":
+        msg.epilogue = None
+    elif epilogue is not None and epilogue.endswith("\n"):
+        msg.epilogue = epilogue[:-1]
