@@ -43,9 +43,12 @@ def limit_exceeded(raw: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> str | No
     problem = size_exceeded(raw, limits)
     if problem is not None:
         return problem
-    end = raw.find(b"\n\n")
-    if (len(raw) if end < 0 else end) > limits.max_header_bytes:
-        return f"header block is over the {limits.max_header_bytes}-byte limit"
+    # The header block lies within the message: only a longer message needs its end found
+    # (a scan for the blank line cost a sixth of this check on the DEV corpus, issue 3).
+    if len(raw) > limits.max_header_bytes:
+        end = raw.find(b"\n\n")
+        if (len(raw) if end < 0 else end) > limits.max_header_bytes:
+            return f"header block is over the {limits.max_header_bytes}-byte limit"
     if _within_shape_limits(raw, limits):
         return None
     depth, parts = mime_shape(raw, limits)
