@@ -227,9 +227,10 @@ def _reference_holds(reason: R, text: str, by_status: R | None, command: str) ->
 
 
 # Texts holding the phrases of up to three first-order reasons (drawn from their very
-# patterns), with the status codes that override or name them.
+# patterns, by their source: the groups are compiled on first use, flags 0), with the status
+# codes that override or name them.
 _PHRASE_TEXT = st.lists(
-    st.sampled_from(FIRST_ORDER).flatmap(lambda reason: st.from_regex(PHRASES[reason])),
+    st.sampled_from(FIRST_ORDER).flatmap(lambda reason: st.from_regex(PHRASES[reason].pattern)),
     max_size=3,
 ).map(" ".join)
 # "" and 4.7.1 name no reason; the others name one of FIRST_ORDER (5.1.1 userunknown,

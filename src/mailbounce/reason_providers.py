@@ -7,9 +7,9 @@ side meanings that the generic phrases would get wrong are listed here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import Reason as R
 from mailbounce.regex_literals import generated_function, search
 
@@ -17,8 +17,8 @@ from mailbounce.regex_literals import generated_function, search
 Rule = Callable[[str, str, str], R | None]
 
 # Orange / Wanadoo / La Poste (France Télécom): "OFR_416 [416]", "OFR006_102", "LPN000_630".
-_ORANGE_CODE = re.compile(r"\b(?:ofr|lpn)\d*_(\d{3})\b|\[(\d{3})\]")
-_ORANGE_HOST = re.compile(r"orange\.fr|wanadoo\.fr|laposte\.net|\bofr\w*_\d{3}|\blpn\d*_\d{3}")
+_ORANGE_CODE = lazy_compile(r"\b(?:ofr|lpn)\d*_(\d{3})\b|\[(\d{3})\]")
+_ORANGE_HOST = lazy_compile(r"orange\.fr|wanadoo\.fr|laposte\.net|\bofr\w*_\d{3}|\blpn\d*_\d{3}")
 _ORANGE_CODES: dict[str, R] = {
     "102": R.BLOCKED,  # Adresse IP source bloquée pour incident de spam
     "103": R.BLOCKED,
@@ -62,7 +62,7 @@ def orange(diagnostic: str, status: str, host: str) -> R | None:
 
 # SFR (sfr.fr, neuf.fr): "450 4.7.1 ... SFR_IN_xxx" blocks of about two hours for the sending
 # IP, "421 4.7.0 too many errors" for its error rate (TAXONOMY provider texts).
-_SFR_BLOCK = re.compile(r"\bsfr_in_\d+|\bsfr_(?:bl|ip)\w*")
+_SFR_BLOCK = lazy_compile(r"\bsfr_in_\d+|\bsfr_(?:bl|ip)\w*")
 
 
 def sfr(diagnostic: str, status: str, host: str) -> R | None:
@@ -74,13 +74,13 @@ def sfr(diagnostic: str, status: str, host: str) -> R | None:
 
 
 # Microsoft (outlook.com, hotmail, Office 365): S3150/S3140 block lists, 4.7.650/651 reputation.
-_MICROSOFT_HOST = re.compile(r"outlook\.com|hotmail\.|live\.com|msn\.com|protection\.outlook")
-_MICROSOFT_REPUTATION = re.compile(r"\b[45]\.7\.(650|651)\b")
-_MICROSOFT_BLOCKLIST = re.compile(r"\bs3(1[0-9]{2})\b|\bsc-00[1-4]\b")
-_MICROSOFT_BLOCKED = re.compile(
+_MICROSOFT_HOST = lazy_compile(r"outlook\.com|hotmail\.|live\.com|msn\.com|protection\.outlook")
+_MICROSOFT_REPUTATION = lazy_compile(r"\b[45]\.7\.(650|651)\b")
+_MICROSOFT_BLOCKLIST = lazy_compile(r"\bs3(1[0-9]{2})\b|\bsc-00[1-4]\b")
+_MICROSOFT_BLOCKED = lazy_compile(
     r"\b5\.7\.(606|607|608|609|610|611|612|613|614|615|616|617|618|619|620)\b"
 )
-_MICROSOFT_TENANT = re.compile(r"\b5\.7\.7\d\d\b")
+_MICROSOFT_TENANT = lazy_compile(r"\b5\.7\.7\d\d\b")
 
 
 def microsoft(diagnostic: str, status: str, host: str) -> R | None:
@@ -98,8 +98,8 @@ def microsoft(diagnostic: str, status: str, host: str) -> R | None:
 
 
 # Yahoo / AOL / Verizon Media: TSS04 deferrals for complaints, TSS06 permanent blocks.
-_YAHOO_UNKNOWN = re.compile(r"this user doesn't have an? \S{1,255} account")
-_YAHOO_TSB = re.compile(r"\btsb\d")
+_YAHOO_UNKNOWN = lazy_compile(r"this user doesn't have an? \S{1,255} account")
+_YAHOO_TSB = lazy_compile(r"\btsb\d")
 
 
 def yahoo(diagnostic: str, status: str, host: str) -> R | None:
@@ -115,7 +115,7 @@ def yahoo(diagnostic: str, status: str, host: str) -> R | None:
 
 
 # Gmail: 421-4.7.28 reputation, 4.7.0 "unusual rate", 5.7.26 authentication.
-_GOOGLE_REPUTATION = re.compile(r"\b[45]\.7\.28\b")
+_GOOGLE_REPUTATION = lazy_compile(r"\b[45]\.7\.28\b")
 
 
 def google(diagnostic: str, status: str, host: str) -> R | None:
@@ -130,8 +130,8 @@ def google(diagnostic: str, status: str, host: str) -> R | None:
 
 
 # Cox: "AUP#CXBL"-style codes; Spectrum/Charter: "AUP#In-1310"-style numbers.
-_COX = re.compile(r"aup#(cx|cd|ip|rbl|bl)\w*")
-_SPECTRUM = re.compile(r"aup#\s*(?:in|out)-?(\d{4})")
+_COX = lazy_compile(r"aup#(cx|cd|ip|rbl|bl)\w*")
+_SPECTRUM = lazy_compile(r"aup#\s*(?:in|out)-?(\d{4})")
 
 
 def cox_spectrum(diagnostic: str, status: str, host: str) -> R | None:
@@ -169,7 +169,7 @@ def japanese_carriers(diagnostic: str, status: str, host: str) -> R | None:
 
 
 # Facebook's MX answers with its own codes (postmaster.facebook.com/response_codes).
-_FACEBOOK = re.compile(r"\b(rcp|msg|pol|con|dns|spm|int|blk)-([pt])(\d)\b")
+_FACEBOOK = lazy_compile(r"\b(rcp|msg|pol|con|dns|spm|int|blk)-([pt])(\d)\b")
 _FACEBOOK_CODES: dict[str, R] = {
     "rcp-p1": R.USERUNKNOWN,  # Recipient address does not exist
     "rcp-p2": R.FILTERED,  # the recipient's preferences prevent delivery
@@ -196,7 +196,7 @@ def facebook(diagnostic: str, status: str, host: str) -> R | None:
 
 
 # GoDaddy (secureserver.net) refusals carry "IBnnn" codes.
-_GODADDY = re.compile(r"\bib(\d{3})\b")
+_GODADDY = lazy_compile(r"\bib(\d{3})\b")
 _GODADDY_CODES: dict[str, R] = {
     "007": R.TOOMANYCONN,  # too many sessions from this IP
     "108": R.REQUIREPTR,  # reverse DNS for this IP failed
@@ -222,7 +222,7 @@ def godaddy(diagnostic: str, status: str, host: str) -> R | None:
 
 
 # MessageLabs (Symantec) relays report their customers' refusals in a fixed form.
-_MESSAGELABS_UNKNOWN = re.compile(r"no such user|\brejected$")
+_MESSAGELABS_UNKNOWN = lazy_compile(r"no such user|\brejected$")
 
 
 def messagelabs(diagnostic: str, status: str, host: str) -> R | None:

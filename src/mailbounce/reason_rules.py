@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import Reason as R
 
 # RFC 3463 codes whose meaning alone names a reason (TAXONOMY.md table).
@@ -63,7 +64,7 @@ STATUS_REASON: dict[str, R] = {
 
 
 def _compile(*phrases: str) -> re.Pattern[str]:
-    return re.compile("|".join(phrases))
+    return lazy_compile("|".join(phrases))
 
 
 # A local delivery program failed (Postfix "X-Unix;" diagnostics, procmail, maildrop).
@@ -324,7 +325,7 @@ PHRASES: dict[R, re.Pattern[str]] = {
 
 # The SMTP stage a diagnostic names (Postfix "in reply to", Exim "after", qmail sentences).
 STAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), command)
+    (lazy_compile(pattern), command)
     for pattern, command in (
         (
             r"in reply to (the )?(mail from|mail) command|after mail from|sender was rejected",

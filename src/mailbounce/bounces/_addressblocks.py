@@ -26,24 +26,25 @@ from mailbounce.bounces._textblocks import make_facts, squeeze
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import _DSN_TYPES, clean_address
 from mailbounce.classify import classify_reason
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 from mailbounce.regex_literals import generated_function, required_literals
 
 # ``<addr>:`` alone or followed by the error; Postfix adds ``(expanded from <alias>)``.
-_BLOCK_HEAD = re.compile(
+_BLOCK_HEAD = lazy_compile(
     r"^<([^<>\s@]+@[^<>\s@]+)>(?:\s*\(expanded from [^)]*\))?\s*:\s*(.*)$", re.IGNORECASE
 )
 # A reply code where the layouts put it: first in the block or after "said:" (Yahoo writes
 # ``550: <addr>: User unknown``, a form the generic reader leaves alone).
-_SAID_CODE = re.compile(r"(?:^|\bsaid:?\s*)([245]\d\d)(?=[\s:-]|$)", re.IGNORECASE)
+_SAID_CODE = lazy_compile(r"(?:^|\bsaid:?\s*)([245]\d\d)(?=[\s:-]|$)", re.IGNORECASE)
 # Postfix folds ``<addr> (expanded from\n    <alias>): text`` over two lines.
-_EXPANDED_FOLD = re.compile(r"\(expanded from\s+")
+_EXPANDED_FOLD = lazy_compile(r"\(expanded from\s+")
 # The SMTP command the failure happened at, as the layouts name it.
 _COMMAND = (
-    (re.compile(r"\bRCPT[ _]TO\b|does not like recipient|\[RCPT_TO\]", re.I), "RCPT"),
-    (re.compile(r"\bMAIL[ _]FROM\b|sender was rejected|\[MAIL_FROM\]", re.I), "MAIL"),
-    (re.compile(r"\bDATA\b|failed after I sent the message|end of data", re.I), "DATA"),
-    (re.compile(r"\b(?:EHLO|HELO)\b|my name was rejected", re.I), "EHLO"),
+    (lazy_compile(r"\bRCPT[ _]TO\b|does not like recipient|\[RCPT_TO\]", re.I), "RCPT"),
+    (lazy_compile(r"\bMAIL[ _]FROM\b|sender was rejected|\[MAIL_FROM\]", re.I), "MAIL"),
+    (lazy_compile(r"\bDATA\b|failed after I sent the message|end of data", re.I), "DATA"),
+    (lazy_compile(r"\b(?:EHLO|HELO)\b|my name was rejected", re.I), "EHLO"),
 )
 # Reasons that only say "something went wrong": the MTA's own sentence may say better.
 _VAGUE = frozenset(
@@ -74,7 +75,7 @@ class Sentence:
 
 def sentences(*rows: tuple[str, Reason, bool]) -> tuple[Sentence, ...]:
     """Compile a family's sentence table (case-insensitive)."""
-    return tuple(Sentence(re.compile(p, re.IGNORECASE), r, d) for p, r, d in rows)
+    return tuple(Sentence(lazy_compile(p, re.IGNORECASE), r, d) for p, r, d in rows)
 
 
 def address_blocks(text: str, *, blank_ends_block: bool = False) -> list[tuple[str, str]]:
@@ -197,8 +198,8 @@ def block_facts(
     return found
 
 
-_HEADER_TO = re.compile(r"^To:[ \t]*(.*(?:\n[ \t]+.*)*)", re.IGNORECASE | re.MULTILINE)
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+_HEADER_TO = lazy_compile(r"^To:[ \t]*(.*(?:\n[ \t]+.*)*)", re.IGNORECASE | re.MULTILINE)
+_ADDRESS = lazy_compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 
 
 def original_recipients(text: str) -> list[str]:
@@ -264,12 +265,12 @@ def _text_group(text: str) -> dict[str, str]:
     return fields
 
 
-_INLINE_GROUP = re.compile(
+_INLINE_GROUP = lazy_compile(
     r"^Final-Recipient:[ \t]*rfc822;[ \t]*<?([^\s<>]+@[^\s<>]+?)>?[ \t]*\n"
     r"((?:[\w-]+:.*\n(?:[ \t].*\n)*)*)",
     re.IGNORECASE | re.MULTILINE,
 )
-_INLINE_STATUS = re.compile(r"^Status:[ \t]*([245]\.\d{1,3}\.\d{1,3})\b", re.I | re.M)
+_INLINE_STATUS = lazy_compile(r"^Status:[ \t]*([245]\.\d{1,3}\.\d{1,3})\b", re.I | re.M)
 
 
 def inline_statuses(text: str) -> dict[str, str]:

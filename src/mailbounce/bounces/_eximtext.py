@@ -12,30 +12,31 @@ import re
 
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._prefilter import search_text
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
 # Where the recipient list starts (exim's bounce, warning and malformed-address texts).
-_START = re.compile(
+_START = lazy_compile(
     r"following address(?:\(es\)|es)? failed:?\s*$|not yet been delivered (?:is|are):?\s*$"
     r"|incorrectly constructed:\s*$|^\s*The following address failed:?\s*$"
     # Hosts that translate Exim's bounce_message_file (French hosting is common here).
     r"|adresses? suivantes? (?:a|ont) échoué\s*:?\s*$",
     re.I,
 )
-_STOP = re.compile(
+_STOP = lazy_compile(
     r"^-{2,} ?(This is a copy of|The body of the message|This is a copy of the message's)"
     r"|^No action is required on your part|^This address has been ignored"
     r"|^The following text was generated during the delivery attempt"
     r"|^Reporting-MTA:|^-{3} The header of the original message",
     re.I,
 )
-_SEPARATOR = re.compile(r"^-{2,} ?(This is a copy of|The body of the message)", re.I | re.M)
-_GENERATED_TEXT = re.compile(
+_SEPARATOR = lazy_compile(r"^-{2,} ?(This is a copy of|The body of the message)", re.I | re.M)
+_GENERATED_TEXT = lazy_compile(
     r"^The following text was generated during the delivery attempt.*?\n(.*)", re.I | re.S
 )
-_DELAYED = re.compile(r"has not yet been delivered|^Warning: message", re.I | re.M)
-_HOST = re.compile(r"\bhost:?\s+([\w.-]+\.[a-z]{2,}|\[[\d.:a-f]+\])", re.I)
-_COMMAND = re.compile(
+_DELAYED = lazy_compile(r"has not yet been delivered|^Warning: message", re.I | re.M)
+_HOST = lazy_compile(r"\bhost:?\s+([\w.-]+\.[a-z]{2,}|\[[\d.:a-f]+\])", re.I)
+_COMMAND = lazy_compile(
     r"after (RCPT TO|MAIL FROM|end of data|initial connection|EHLO|HELO|DATA|pipelined)", re.I
 )
 _COMMANDS = {
@@ -47,13 +48,13 @@ _COMMANDS = {
     "ehlo": "EHLO",
     "helo": "HELO",
 }
-_NOT_DIAGNOSTIC = re.compile(r"^\(?(ultimately )?generated (by|from)\b", re.I)
-_LOCAL_DELIVERY = re.compile(r"^(pipe to|save to|\|)|^/", re.I)
-_REMOTE_WORDS = re.compile(r"SMTP error from remote|Delay reason: SMTP", re.I)
+_NOT_DIAGNOSTIC = lazy_compile(r"^\(?(ultimately )?generated (by|from)\b", re.I)
+_LOCAL_DELIVERY = lazy_compile(r"^(pipe to|save to|\|)|^/", re.I)
+_REMOTE_WORDS = lazy_compile(r"SMTP error from remote|Delay reason: SMTP", re.I)
 
 # Exim's own texts (not the remote server's): they name the reason by themselves.
 _OWN_TEXTS: tuple[tuple[Reason, re.Pattern[str]], ...] = tuple(
-    (reason, re.compile(pattern, re.I))
+    (reason, lazy_compile(pattern, re.I))
     for reason, pattern in (
         (Reason.MAILBOXFULL, r"mailbox is full|quota exceed"),
         (Reason.SYNTAXERROR, r"malformed address"),

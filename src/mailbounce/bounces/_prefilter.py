@@ -1,6 +1,6 @@
 """Cheap rejection before a regex scan: the literal text any match must contain.
 
-Detectors recognise their MTA by markers such as ``re.compile(r"Axigen", re.I)`` or
+Detectors recognise their MTA by markers such as ``lazy_compile(r"Axigen", re.I)`` or
 ``r"\\bHaraka\\b"``, asked of every message against long texts (Received headers). Most
 messages hold none of them, and ``str.__contains__`` on a lower-cased copy made once is far
 cheaper than a case-insensitive regex search (h12 profile: ~12,000 Received searches for 437

@@ -14,15 +14,16 @@ import re
 from collections.abc import Callable, Collection
 
 from mailbounce.bounces._prefilter import folded
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.reason_rules import PHRASES
 from mailbounce.regex_literals import finder, found
 
 # The look-behind starts a match only where a local part starts: linear on long runs of
 # local-part characters (a hostile line cannot make the scan quadratic).
-ADDRESS = re.compile(
+ADDRESS = lazy_compile(
     r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII
 )
-_HEADER_LINE = re.compile(
+_HEADER_LINE = lazy_compile(
     r"^(from|to|cc|subject|date|reply-to|return-path|message-id|received|sender|"
     r"content-[\w-]+|mime-version|x-[\w-]+|reporting-mta|arrival-date):",
     re.I,
@@ -30,10 +31,10 @@ _HEADER_LINE = re.compile(
 # The look-behind after the first character (the same test: the character before it) lets
 # the regex engine skip to the digits a code starts with (a leading look-behind tries every
 # position: 3x slower on a diagnostic, issue 3 round 3).
-_CODES = re.compile(
+_CODES = lazy_compile(
     r"[245](?<![\d.][245])\.\d{1,3}\.\d{1,3}(?![\d.])|[45](?<![\w.-][45])[0-5]\d(?=[ -]|$)"
 )
-_EVIDENCE = re.compile(
+_EVIDENCE = lazy_compile(
     r"user unknown|unknown user|no such|does not exist|doesn't exist|not found|invalid"
     r"|mailbox (is )?(full|unavailable)|quota|rejected|refused|denied|unrouteable|unreachable"
     r"|timed? out|host unknown|blocked|not delivered|could not be delivered|failed|inconnu"
@@ -48,14 +49,14 @@ _EVIDENCE = re.compile(
     re.I,
 )
 # The same words for a text lower-cased (``_failure_words``).
-_EVIDENCE_WORDS = re.compile(_EVIDENCE.pattern)
+_EVIDENCE_WORDS = lazy_compile(_EVIDENCE.pattern)
 # The envelope sender named in a summary ("MAIL FROM: x", "Original Sender: x") or sent in
 # a session transcript (">>> MAIL From:<x>", Postfix's " In:  MAIL FROM:<x>") is not a
 # recipient.
-_SENDER_LINE = re.compile(
+_SENDER_LINE = lazy_compile(
     r"^[\s>]*(?:in:\s*)?(mail from|envelope[- ]from|original sender|sender|from)\s*:", re.I
 )
-PARAGRAPH = re.compile(r"\n[ \t]*\n")
+PARAGRAPH = lazy_compile(r"\n[ \t]*\n")
 
 
 def is_service_address(address: str) -> bool:
@@ -135,7 +136,7 @@ def _complete(block: str, following: str) -> bool:
 
 # Sendmail's transcript opens each remote session with "... while talking to HOST:"; what
 # follows is the next named recipient's, not the previous one's.
-_SESSION = re.compile(r"^\s*\.\.\. while talking to ", re.I)
+_SESSION = lazy_compile(r"^\s*\.\.\. while talking to ", re.I)
 
 
 def _paragraph_blocks(

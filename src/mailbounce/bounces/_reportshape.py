@@ -13,9 +13,10 @@ from email.message import Message
 
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import is_text_like
+from mailbounce.lazy_patterns import lazy_compile
 
-_BOUNCE_SENDER = re.compile(r"mailer-daemon|post_?master|mail delivery|mail administrator", re.I)
-_BOUNCE_SUBJECT = re.compile(
+_BOUNCE_SENDER = lazy_compile(r"mailer-daemon|post_?master|mail delivery|mail administrator", re.I)
+_BOUNCE_SUBJECT = lazy_compile(
     r"undeliver|not (be )?delivered|delivery (status|failure|failed|has failed|notification|"
     r"problem|report)|returned mail|failure notice|mail delivery|non[- ]?remis|non[- ]?distribu"
     r"|nondeliverable|unzustellbar|rejected|could not be delivered|delivery error|bounce"
@@ -32,14 +33,14 @@ _BOUNCE_SUBJECT = re.compile(
 # Where the returned original starts in a text report (Sendmail, Exim, qmail, Exchange...).
 # "rfc822" marks an attached original, not an ORCPT parameter in a session transcript
 # ("RCPT TO:<a> ORCPT=rfc822;a", Postfix's "errors from" notices).
-_ORIGINAL_MARKER = re.compile(
+_ORIGINAL_MARKER = lazy_compile(
     r"(original message(?! was received)|returned message|message headers follow"
     r"|copy of the message|below this line|undelivered message|message d'origine|message original"
     r"|headers of your message|first \d+ lines|(?<![=;])rfc822(?!;)|^received: "
     r"|mensaje original|messaggio originale|mensagem original|urspr[üu]ngliche nachricht)",
     re.I | re.M,
 )
-_REPLY_SUBJECT = re.compile(r"\s*(re|aw|sv|vs|r[ée]f|antw)\s*:", re.I)
+_REPLY_SUBJECT = lazy_compile(r"\s*(re|aw|sv|vs|r[ée]f|antw)\s*:", re.I)
 _MAX_SCAN = 20_000
 
 

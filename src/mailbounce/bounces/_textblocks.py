@@ -16,16 +16,17 @@ from mailbounce.bounces._prefilter import folded, required_literals, search_text
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import _blocks_from_text as _fields_from_text
 from mailbounce.bounces.rfc3464 import find_reply, parse_delivery_status
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 from mailbounce.regex_literals import PerPattern
 
-ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+ADDRESS = lazy_compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
 # The look-behind after the first character (the same test: the character before it) lets
 # the regex engine skip to the digits a code starts with (a leading look-behind tries every
 # position: 3x slower on a diagnostic, issue 3 round 3).
-_ENHANCED = re.compile(r"([245])(?<![\d.][245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
-_AFTER_REPLY = re.compile(r"[245]\d\d[ \-]'?\s*$")  # a code right after a reply code
-_REPLY_FIRST = re.compile(r"^\s*(?:<<<\s*)?([245][0-5]\d)(?:[ \-]|$)")
+_ENHANCED = lazy_compile(r"([245])(?<![\d.][245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
+_AFTER_REPLY = lazy_compile(r"[245]\d\d[ \-]'?\s*$")  # a code right after a reply code
+_REPLY_FIRST = lazy_compile(r"^\s*(?:<<<\s*)?([245][0-5]\d)(?:[ \-]|$)")
 
 
 def cut_at(text: str, separator: re.Pattern[str]) -> str:
@@ -259,7 +260,7 @@ ReasonTable = tuple[tuple[Reason, re.Pattern[str]], ...]
 
 def reason_table(*rows: tuple[Reason, str]) -> ReasonTable:
     """An MTA's own fixed sentences, each naming a reason (checked in order)."""
-    return tuple((reason, re.compile(pattern, re.I)) for reason, pattern in rows)
+    return tuple((reason, lazy_compile(pattern, re.I)) for reason, pattern in rows)
 
 
 def own_reason(text: str, table: ReasonTable) -> Reason | None:
@@ -272,7 +273,7 @@ def with_hint(fact: BounceFacts, reason: Reason) -> BounceFacts:
     return fact if fact.reason_hint is not None else replace(fact, reason_hint=reason)
 
 
-_LEADING_ADDRESS = re.compile(
+_LEADING_ADDRESS = lazy_compile(
     r"^\s*(?:[>*-]+\s*)?[\"'<]{0,2}([\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)[\"'>]{0,2}"
     r"(?:\s+on\s+.*|\s*[:,]\s*(.*)|\s*)$",
     re.ASCII,
@@ -297,7 +298,7 @@ def address_blocks(lines: Iterable[str]) -> list[tuple[str, list[str]]]:
     return blocks
 
 
-_REPLY_LABEL = re.compile(
+_REPLY_LABEL = lazy_compile(
     r"^(Reason|Error|Diagnostic|Remote server (said|replied)|Server replied)\s*:\s*", re.I
 )
 

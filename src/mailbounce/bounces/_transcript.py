@@ -19,20 +19,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_SESSION = re.compile(r"^(?:\.\.\.\s*)?while talking to ([^\s:]+?)\.?:?\s*$", re.IGNORECASE)
-_SENT = re.compile(r"^>>>\s*(\S+)(.*)$")
-_RECEIVED = re.compile(r"^<<<\s?(.*)$")
-_ADDRESS = re.compile(r"<?([^\s<>@]+@[^\s<>@]+?)>?$")
+from mailbounce.lazy_patterns import lazy_compile
+
+_SESSION = lazy_compile(r"^(?:\.\.\.\s*)?while talking to ([^\s:]+?)\.?:?\s*$", re.IGNORECASE)
+_SENT = lazy_compile(r"^>>>\s*(\S+)(.*)$")
+_RECEIVED = lazy_compile(r"^<<<\s?(.*)$")
+_ADDRESS = lazy_compile(r"<?([^\s<>@]+@[^\s<>@]+?)>?$")
 # ``550 5.1.1 <addr>... User unknown`` / ``<addr>... Deferred: ...`` / ``user... Deferred``.
-_RECIPIENT_LINE = re.compile(
+_RECIPIENT_LINE = lazy_compile(
     r"^(?:([245]\d\d)\s+)?(?:([245]\.\d{1,3}\.\d{1,3})\s+)?<?([^\s<>]+?)>?\.\.\.\s*(.*)$"
 )
 # ``550 example.org (smtp)... 550 Host unknown``: an error for a whole domain (V5).
-_HOST_LINE = re.compile(r"^([245]\d\d)\s+([\w.-]+)\s+\((\w+)\)\.\.\.\s*(.*)$")
-_CONTINUED = re.compile(r"^[245]\d\d-")
-_LOOSE = re.compile(r"^[245]\d\d[ -]")
-_QUOTED_MARKER = re.compile(r"^>\s*-{3,}", re.MULTILINE)
-_QUOTE = re.compile(r"^> ?", re.MULTILINE)
+_HOST_LINE = lazy_compile(r"^([245]\d\d)\s+([\w.-]+)\s+\((\w+)\)\.\.\.\s*(.*)$")
+_CONTINUED = lazy_compile(r"^[245]\d\d-")
+_LOOSE = lazy_compile(r"^[245]\d\d[ -]")
+_QUOTED_MARKER = lazy_compile(r"^>\s*-{3,}", re.MULTILINE)
+_QUOTE = lazy_compile(r"^> ?", re.MULTILINE)
 
 
 @dataclass

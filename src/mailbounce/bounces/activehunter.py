@@ -14,13 +14,14 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_SUBJECT = re.compile(r"^FAILURE NOTICE\s*:", re.I)
-_START = re.compile(r"-{3,} The following addresses had permanent fatal errors -{3,}", re.I)
-_TRANSCRIPT = re.compile(r"-{3,} Transcript of session follows -{3,}", re.I)
-_RECIPIENT = re.compile(r"^>>>\s*<?([^<>\s]+@[^<>\s]+)>?", re.M)
-_SEPARATOR = re.compile(r"^Content-Type: message/rfc822", re.I | re.M)
+_SUBJECT = lazy_compile(r"^FAILURE NOTICE\s*:", re.I)
+_START = lazy_compile(r"-{3,} The following addresses had permanent fatal errors -{3,}", re.I)
+_TRANSCRIPT = lazy_compile(r"-{3,} Transcript of session follows -{3,}", re.I)
+_RECIPIENT = lazy_compile(r"^>>>\s*<?([^<>\s]+@[^<>\s]+)>?", re.M)
+_SEPARATOR = lazy_compile(r"^Content-Type: message/rfc822", re.I | re.M)
 
 
 class ActivehunterDetector:

@@ -21,20 +21,21 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_SNS_FROM = re.compile(r"@sns\.amazonaws\.com", re.I)
-_SES_FROM = re.compile(r"mailer-daemon@(?:[\w-]+\.)*amazonses\.com", re.I)
-_WORKMAIL = re.compile(r"Amazon WorkMail", re.I)  # WorkMail mails through SES: its own layout
-_FOOTER = re.compile(r"^--\s*$", re.M)
-_TEXT_RECIPIENT = re.compile(
+_SNS_FROM = lazy_compile(r"@sns\.amazonaws\.com", re.I)
+_SES_FROM = lazy_compile(r"mailer-daemon@(?:[\w-]+\.)*amazonses\.com", re.I)
+_WORKMAIL = lazy_compile(r"Amazon WorkMail", re.I)  # WorkMail mails through SES: its own layout
+_FOOTER = lazy_compile(r"^--\s*$", re.M)
+_TEXT_RECIPIENT = lazy_compile(
     r"(?:message to <([^>]+)> was undeliverable|deliver the mail to the following recipients:"
     r"\s*(\S+@\S+))",
     re.I,
 )
 # SES's wrapper: "5.1.0 - Unknown address error 550-'<remote reply>' (delivery attempts: 0)".
-_WRAPPED = re.compile(r"^[245]\.\d{1,3}\.\d{1,3} - [^']*?([245]\d\d)[ -]'(.*)'")
-_REASON_LINE = re.compile(r"The reason for the problem:\s*(.*)", re.I | re.S)
+_WRAPPED = lazy_compile(r"^[245]\.\d{1,3}\.\d{1,3} - [^']*?([245]\d\d)[ -]'(.*)'")
+_REASON_LINE = lazy_compile(r"The reason for the problem:\s*(.*)", re.I | re.S)
 
 
 class AmazonsesDetector:

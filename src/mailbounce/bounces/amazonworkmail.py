@@ -18,12 +18,13 @@ from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import facts_from_fields, strip_type
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_MAILER = re.compile(r"Amazon WorkMail", re.I)
-_REPORT = re.compile(r"^Technical report:\s*$", re.I | re.M)
-_LAST_REPLY = re.compile(r"<([245]\d\d) ([245]\.\d{1,3}\.\d{1,3})\b[^<>]*>\s*$")
-_EXPIRED = re.compile(r"Message expired", re.I)
+_MAILER = lazy_compile(r"Amazon WorkMail", re.I)
+_REPORT = lazy_compile(r"^Technical report:\s*$", re.I | re.M)
+_LAST_REPLY = lazy_compile(r"<([245]\d\d) ([245]\.\d{1,3}\.\d{1,3})\b[^<>]*>\s*$")
+_EXPIRED = lazy_compile(r"Message expired", re.I)
 
 
 class AmazonworkmailDetector:

@@ -13,11 +13,12 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_ERROR = re.compile(r"^Error message below:\s*$", re.I | re.M)
-_DETAILS = re.compile(r"^Message details:\s*$", re.I | re.M)
-_RCPT = re.compile(r"^\s*RCPT TO:\s*<?(\S+@[^\s>]+)>?", re.I | re.M)
+_ERROR = lazy_compile(r"^Error message below:\s*$", re.I | re.M)
+_DETAILS = lazy_compile(r"^Message details:\s*$", re.I | re.M)
+_RCPT = lazy_compile(r"^\s*RCPT TO:\s*<?(\S+@[^\s>]+)>?", re.I | re.M)
 
 
 class ApachejamesDetector:

@@ -14,10 +14,11 @@ from email.policy import compat32
 
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import clean_address, strip_type
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
 _FEEDBACK = "message/feedback-report"
-_FIELD = re.compile(r"^([A-Za-z][\w-]*):[ \t]*(.*)$", re.M)
+_FIELD = lazy_compile(r"^([A-Za-z][\w-]*):[ \t]*(.*)$", re.M)
 _HOTMAIL_RECIPIENT = "X-HmXmrOriginalRecipient"
 
 

@@ -16,15 +16,16 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"Axigen", re.I)
-_START = re.compile(
+_MARK = lazy_compile(r"Axigen", re.I)
+_START = lazy_compile(
     r"(could not be delivered|delivery (to the following recipients )?failed|"
     r"following recipients?|not (yet )?been delivered)",
     re.I,
 )
-_STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^The original message", re.I)
+_STOP = lazy_compile(r"^-{3,}|^Original message|^Reporting-MTA:|^The original message", re.I)
 
 
 class AxigenDetector:

@@ -15,11 +15,12 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_SUBJECT = re.compile(r"^\*\*Message you sent blocked by", re.I)
-_MARK = re.compile(r"Spam (&|and) Virus Firewall|Barracuda", re.I)
-_RECIPIENT = re.compile(r"^Your message to:\s*<?(\S+@[^>\s]+)>?", re.I | re.M)
+_SUBJECT = lazy_compile(r"^\*\*Message you sent blocked by", re.I)
+_MARK = lazy_compile(r"Spam (&|and) Virus Firewall|Barracuda", re.I)
+_RECIPIENT = lazy_compile(r"^Your message to:\s*<?(\S+@[^>\s]+)>?", re.I | re.M)
 _VERDICTS = tb.reason_table(
     (Reason.VIRUSDETECTED, r"\bvirus (was )?(found|detected)|contains? a virus"),
     (Reason.SPAMDETECTED, r"bulk e-?mail filter|spam firewall|\bspam\b"),

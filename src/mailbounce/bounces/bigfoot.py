@@ -14,10 +14,11 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"bigfoot\.com|LiteMail", re.I)
-_TRANSCRIPT = re.compile(
+_MARK = lazy_compile(r"bigfoot\.com|LiteMail", re.I)
+_TRANSCRIPT = lazy_compile(
     r"^>>> (\w+)(?: TO| FROM)?:?\s*<?([^<>\s]+@[^<>\s]+)>?[^\n]*\n<<< (.*)$", re.M
 )
 

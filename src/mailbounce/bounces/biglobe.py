@@ -12,12 +12,13 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
 # BIGLOBE also runs the mail of a few cable operators (inacatv, tmtv, ttv).
-_FROM = re.compile(r"postmaster@(?:[\w-]+\.)*(biglobe|inacatv|tmtv|ttv)\.ne\.jp", re.I)
-_START = re.compile(r"-{3,} The following addresses had delivery problems -{3,}", re.I)
-_INFO = re.compile(r"-{3,} Non-delivered information -{3,}", re.I)
+_FROM = lazy_compile(r"postmaster@(?:[\w-]+\.)*(biglobe|inacatv|tmtv|ttv)\.ne\.jp", re.I)
+_START = lazy_compile(r"-{3,} The following addresses had delivery problems -{3,}", re.I)
+_INFO = lazy_compile(r"-{3,} Non-delivered information -{3,}", re.I)
 _SENTENCES = tb.reason_table(
     (Reason.MAILBOXFULL, r"mailbox (exceeded the local limit|is full)|exceeded the local limit"),
     (Reason.USERUNKNOWN, r"user unknown|no such user"),

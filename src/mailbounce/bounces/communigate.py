@@ -15,14 +15,15 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_MARK = re.compile(r"CommuniGate", re.I)
-_ENTRY = re.compile(
+_MARK = lazy_compile(r"CommuniGate", re.I)
+_ENTRY = lazy_compile(
     r"^(Failed to deliver to|Delivery to) '<?([^'>\s]+@[^'>\s]+)>?'(?: delayed)?\s*$", re.I | re.M
 )
-_MODULE = re.compile(r"^(\w+) module\(([^)]*)\) reports:\s*$", re.I | re.M)
-_HOST_REPLY = re.compile(r"^\s*([\w.-]+\.[a-z]{2,}|\[[\d.]+\]):\s*", re.I)
+_MODULE = lazy_compile(r"^(\w+) module\(([^)]*)\) reports:\s*$", re.I | re.M)
+_HOST_REPLY = lazy_compile(r"^\s*([\w.-]+\.[a-z]{2,}|\[[\d.]+\]):\s*", re.I)
 _SENTENCES = tb.reason_table(
     (Reason.MAILBOXFULL, r"account is full|disk quota exceeded|mailbox is full"),
     (Reason.USERUNKNOWN, r"unknown user account|account .* not found|unknown user"),

@@ -15,14 +15,15 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"running the Courier mail server", re.I)
-_START = re.compile(r"^Your message to the following recipients (cannot|has not)", re.I)
-_RULE = re.compile(r"^-{20,}\s*$")
-_RECIPIENT = re.compile(r"^<([^>\s]+@[^>\s]+)>:\s*$")
-_HOST = re.compile(r"^\s+([\w.-]+) \[[\d.:a-f]+\]:\s*$", re.I)
-_COMMAND = re.compile(r"^>>> (\w+)")
+_MARK = lazy_compile(r"running the Courier mail server", re.I)
+_START = lazy_compile(r"^Your message to the following recipients (cannot|has not)", re.I)
+_RULE = lazy_compile(r"^-{20,}\s*$")
+_RECIPIENT = lazy_compile(r"^<([^>\s]+@[^>\s]+)>:\s*$")
+_HOST = lazy_compile(r"^\s+([\w.-]+) \[[\d.:a-f]+\]:\s*$", re.I)
+_COMMAND = lazy_compile(r"^>>> (\w+)")
 
 
 class CourierDetector:

@@ -14,14 +14,15 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_SUBJECT = re.compile(r"^DELIVERY[ _](FAILURE|REPORT)", re.I)
-_MARK = re.compile(r"Lotus Domino|HCL Domino|IBM Domino", re.I)
-_NOT_DELIVERED = re.compile(r"^was not delivered to:", re.I)
+_SUBJECT = lazy_compile(r"^DELIVERY[ _](FAILURE|REPORT)", re.I)
+_MARK = lazy_compile(r"Lotus Domino|HCL Domino|IBM Domino", re.I)
+_NOT_DELIVERED = lazy_compile(r"^was not delivered to:", re.I)
 # ``_NOT_DELIVERED`` searched line by line (``lines_between``) is this on the whole text.
-_NOT_DELIVERED_LINE = re.compile(_NOT_DELIVERED.pattern, re.I | re.M)
-_BECAUSE = re.compile(r"^because:", re.I)
+_NOT_DELIVERED_LINE = lazy_compile(_NOT_DELIVERED.pattern, re.I | re.M)
+_BECAUSE = lazy_compile(r"^because:", re.I)
 _SENTENCES = tb.reason_table(
     (
         Reason.USERUNKNOWN,

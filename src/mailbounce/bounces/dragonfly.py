@@ -14,13 +14,14 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_MARK = re.compile(r"DragonFly Mail Agent", re.I)
-_RECIPIENT = re.compile(r"^There was an error delivering your mail to <([^>]*)>", re.I | re.M)
-_SEPARATOR = re.compile(r"^(Message headers follow|Original message follows)\.?\s*$", re.I | re.M)
-_DID_NOT_LIKE = re.compile(r"^(\S+) \[([^\]]*)\] did not like our ([A-Z ]+?)(?: TO)?:", re.M)
-_EXPIRED = re.compile(r"Could not deliver for the last \d+ seconds", re.I)
+_MARK = lazy_compile(r"DragonFly Mail Agent", re.I)
+_RECIPIENT = lazy_compile(r"^There was an error delivering your mail to <([^>]*)>", re.I | re.M)
+_SEPARATOR = lazy_compile(r"^(Message headers follow|Original message follows)\.?\s*$", re.I | re.M)
+_DID_NOT_LIKE = lazy_compile(r"^(\S+) \[([^\]]*)\] did not like our ([A-Z ]+?)(?: TO)?:", re.M)
+_EXPIRED = lazy_compile(r"Could not deliver for the last \d+ seconds", re.I)
 _COMMANDS = {"RCPT": "RCPT", "MAIL": "MAIL", "DATA": "DATA", "final DATA": "DATA"}
 
 

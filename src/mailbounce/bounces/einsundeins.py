@@ -14,11 +14,12 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.gmx import parse_united_internet
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_FROM = re.compile(r"mailer-daemon@(?:[\w-]+\.)*(kundenserver|1and1|1und1|ionos)\.", re.I)
-_SEPARATOR = re.compile(r"^-{2,} The header of the original message is following", re.I | re.M)
-_MARK = re.compile(r"kundenserver\.|1and1\.|1und1\.|ionos\.", re.I)
+_FROM = lazy_compile(r"mailer-daemon@(?:[\w-]+\.)*(kundenserver|1and1|1und1|ionos)\.", re.I)
+_SEPARATOR = lazy_compile(r"^-{2,} The header of the original message is following", re.I | re.M)
+_MARK = lazy_compile(r"kundenserver\.|1and1\.|1und1\.|ionos\.", re.I)
 
 
 class EinsundeinsDetector:

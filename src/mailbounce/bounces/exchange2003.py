@@ -15,14 +15,15 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_MAILER = re.compile(r"Internet Mail Service|Microsoft Exchange", re.I)
-_START = re.compile(r"^did not reach the following recipient", re.I | re.M)
-_STOP = re.compile(r"^-{3,}|^Content-Type:", re.I)
-_RECIPIENT_LINE = re.compile(r"^\s*(\S+@\S+?)\s+on\s+\w", re.I)
-_MSEXCH = re.compile(r"MSEXCH:[\w:]*", re.I)
-_NDR_CODE = re.compile(r"\(([0-9A-F]{8})\)")
+_MAILER = lazy_compile(r"Internet Mail Service|Microsoft Exchange", re.I)
+_START = lazy_compile(r"^did not reach the following recipient", re.I | re.M)
+_STOP = lazy_compile(r"^-{3,}|^Content-Type:", re.I)
+_RECIPIENT_LINE = lazy_compile(r"^\s*(\S+@\S+?)\s+on\s+\w", re.I)
+_MSEXCH = lazy_compile(r"MSEXCH:[\w:]*", re.I)
+_NDR_CODE = lazy_compile(r"\(([0-9A-F]{8})\)")
 # Exchange's NDR codes and sentences (MSEXCH:IMS / MSEXCH:MSExchangeMTA).
 _CODES = {
     "000C05A6": Reason.USERUNKNOWN,  # Unknown Recipient: the recipient name is not recognized

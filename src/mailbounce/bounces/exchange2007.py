@@ -18,16 +18,17 @@ from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces._prefilter import search_text
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"Microsoft Exchange|Microsoft SMTP Server", re.I)
-_CLOUD = re.compile(r"outlook\.com|office365|exchangelabs", re.I)  # Office 365 has its own
+_MARK = lazy_compile(r"Microsoft Exchange|Microsoft SMTP Server", re.I)
+_CLOUD = lazy_compile(r"outlook\.com|office365|exchangelabs", re.I)  # Office 365 has its own
 # "Generating server: x" in any language: the label ends with a colon and names a host.
-_GENERATING = re.compile(r"^[^:\n]{5,60}:\s*([\w.-]+\.[\w-]+)\s*$", re.M)
-_ADDRESS_LINE = re.compile(r"^\s*(\S+@[\w.-]+\w)\s*$", re.M)
+_GENERATING = lazy_compile(r"^[^:\n]{5,60}:\s*([\w.-]+\.[\w-]+)\s*$", re.M)
+_ADDRESS_LINE = lazy_compile(r"^\s*(\S+@[\w.-]+\w)\s*$", re.M)
 # "#550 5.1.1 ... ##" (the closing "##" may be missing on a long reply) or the quoted form.
-_REPLY = re.compile(r"^\s*(?:#([245]\d\d[^\n]*?)#*\s*$|Remote Server returned '(.+)')", re.M)
-_ORIGINAL = re.compile(r"^\S[^\n]{0,60}:\s*$\n(Received|Return-Path|From|Date):", re.M)
+_REPLY = lazy_compile(r"^\s*(?:#([245]\d\d[^\n]*?)#*\s*$|Remote Server returned '(.+)')", re.M)
+_ORIGINAL = lazy_compile(r"^\S[^\n]{0,60}:\s*$\n(Received|Return-Path|From|Date):", re.M)
 
 
 class Exchange2007Detector:

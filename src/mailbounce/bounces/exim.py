@@ -21,14 +21,17 @@ from mailbounce.bounces._dispatch import lazily_compiled
 from mailbounce.bounces._eximtext import parse_exim_text
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_FROM = re.compile(r"mailer-daemon|mail delivery system", re.I)
-_LEAD_MARK = re.compile(
+_FROM = lazy_compile(r"mailer-daemon|mail delivery system", re.I)
+_LEAD_MARK = lazy_compile(
     r"created automatically by mail delivery software|créé automatiquement par le logiciel", re.I
 )
-_SUBJECT = re.compile(r"^(Mail delivery failed|Warning: message \S+ delayed|Mail failure - )", re.I)
-_EXIM_TRACE = re.compile(r"\(Exim \d", re.I)
+_SUBJECT = lazy_compile(
+    r"^(Mail delivery failed|Warning: message \S+ delayed|Mail failure - )", re.I
+)
+_EXIM_TRACE = lazy_compile(r"\(Exim \d", re.I)
 # Providers that send Exim-like text with their own layout: their detectors read them.
 _OWN_LAYOUTS = (einsundeins, gmx, mailru, mxlogic)
 # Each one's gate, which its ``recognises`` implies (its sender, or its trace with its own

@@ -14,11 +14,12 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_FROM = re.compile(r"postmaster@(ezweb\.ne\.jp|au\.com)", re.I)  # EZweb moved to au.com
-_RECIPIENT = re.compile(r"^\s*(?:Recipient:\s*)?<(\S+@[^>\s]+)>:?\s*(.*)$", re.I | re.M)
-_COMMAND = re.compile(r"^\s*>>> (\w+)", re.M)
+_FROM = lazy_compile(r"postmaster@(ezweb\.ne\.jp|au\.com)", re.I)  # EZweb moved to au.com
+_RECIPIENT = lazy_compile(r"^\s*(?:Recipient:\s*)?<(\S+@[^>\s]+)>:?\s*(.*)$", re.I | re.M)
+_COMMAND = lazy_compile(r"^\s*>>> (\w+)", re.M)
 _SENTENCES = tb.reason_table(
     (Reason.MAILBOXFULL, r"account is temporarily over quota"),
     (Reason.SUSPEND, r"account is (disabled|temporarily limited)"),

@@ -37,12 +37,13 @@ from mailbounce.bounces._successtext import success_facts
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply
 from mailbounce.classify import command_in, find_enhanced_status
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
 __all__ = ["DETECTOR"]
 
 # A warning that delivery is only delayed (the report is not a failure yet).
-_DELAY = re.compile(
+_DELAY = lazy_compile(
     r"warning message only|has been delayed|will be retried|will keep trying|still trying"
     r"|not yet been delivered|delivery (has been )?delayed|temporarily deferred"
     # French delay notices: "n'a pas encore pu être remis", "remise différée", "le système
@@ -51,7 +52,7 @@ _DELAY = re.compile(
     r"|continuera (d'essayer|[àa] essayer)",
     re.I,
 )
-_LABEL = re.compile(r"^[ \t]*<([^\s<>@]+@[\w-]+(?:\.[\w-]+)+)>:", re.M)
+_LABEL = lazy_compile(r"^[ \t]*<([^\s<>@]+@[\w-]+(?:\.[\w-]+)+)>:", re.M)
 
 
 def _own_addresses(mail: Mail) -> set[str]:
@@ -61,7 +62,7 @@ def _own_addresses(mail: Mail) -> set[str]:
     return own
 
 
-_FAILURE_STATUS = re.compile(r"[45](?<![\d.][45])\.\d{1,3}\.\d{1,3}(?![\d.]*\d)")  # as _CODES
+_FAILURE_STATUS = lazy_compile(r"[45](?<![\d.][45])\.\d{1,3}\.\d{1,3}(?![\d.]*\d)")  # as _CODES
 
 
 def _facts(address: str, diagnostic: str, command: str | None, delayed: bool) -> BounceFacts:
@@ -83,7 +84,7 @@ def _facts(address: str, diagnostic: str, command: str | None, delayed: bool) ->
     )
 
 
-_TRANSCRIPT = re.compile(
+_TRANSCRIPT = lazy_compile(
     r"^[ \t]*>>> ?(MAIL FROM|RCPT TO|DATA|HELO|EHLO)\b[^\n]*\n[ \t]*<<< ?[45]\d\d", re.I | re.M
 )
 _TRANSCRIPT_COMMANDS = {"mail from": "MAIL", "rcpt to": "RCPT", "data": "DATA"}
@@ -100,7 +101,7 @@ def _transcript_command(text: str, address: str) -> str | None:
     return found
 
 
-_SENT_COMMAND = re.compile(r"(?:>>>|-->) ?(MAIL FROM|RCPT TO|DATA)\b", re.I)
+_SENT_COMMAND = lazy_compile(r"(?:>>>|-->) ?(MAIL FROM|RCPT TO|DATA)\b", re.I)
 
 
 def _block_command(block: str) -> str | None:

@@ -15,10 +15,11 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_SEPARATOR = re.compile(r"^Original mail as follows:", re.I | re.M)
-_BRACKETED = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
+_SEPARATOR = lazy_compile(r"^Original mail as follows:", re.I | re.M)
+_BRACKETED = lazy_compile(r"<([^<>\s]+@[^<>\s]+)>")
 _EVENTS = tb.reason_table(
     (
         Reason.REJECTED,

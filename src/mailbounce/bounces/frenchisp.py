@@ -16,24 +16,25 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._textblocks import cut_at, first_address, make_facts, with_dsn
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_DOMAINS = re.compile(
+_DOMAINS = lazy_compile(
     r"@(?:[\w-]+\.)*(?:orange|wanadoo|free|proxad|sfr|neuf|cegetel|club-internet|laposte"
     r"|bbox|bouyguestelecom|numericable|aliceadsl)\.(?:fr|net)\b",
     re.I,
 )
-_LEAD = re.compile(
+_LEAD = lazy_compile(
     r"Ceci est un message automatique|n'a pas pu [eê]tre (?:d[ée]livr[ée]|remis|distribu[ée])"
     r"|n'a pu [eê]tre (?:d[ée]livr[ée]|remis)|[ée]chec de (?:la )?(?:remise|distribution)",
     re.I,
 )
-_SEPARATOR = re.compile(
+_SEPARATOR = lazy_compile(
     r"^\s*-{2,}\s*(?:Message d'origine|Message original|Original message|Voici une copie"
     r"|Copie du message|En-t[êe]tes du message)|^\s*-{2,}\s*Below this line",
     re.I | re.M,
 )
-_RECIPIENT = re.compile(
+_RECIPIENT = lazy_compile(
     r"^\s*(?:Destinataire\s*:\s*|Adresse\s*:\s*)?<?([^\s<>@:]+@[\w.-]+\.\w+)>?\s*:?\s*(.*)$",
     re.I,
 )

@@ -16,19 +16,20 @@ from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._prefilter import search_text
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_FROM = re.compile(r"mailer-daemon@(google|gmail|googlemail)\.com", re.I)
-_START = re.compile(
+_FROM = lazy_compile(r"mailer-daemon@(google|gmail|googlemail)\.com", re.I)
+_START = lazy_compile(
     r"^Delivery to the following recipients? (failed permanently|has been delayed|was delayed)",
     re.I,
 )
 # ``_START`` searched line by line (``lines_between``) is this on the whole text.
-_START_LINE = re.compile(_START.pattern, re.I | re.M)
-_DETAILS = re.compile(r"^Technical details of (permanent|temporary) failure:", re.I | re.M)
-_SEPARATOR = re.compile(r"^-{3,} ?(Original message|Message header follows) ?-{3,}", re.I | re.M)
-_OTHER_SERVER = re.compile(r"The error that the other server returned was:\s*", re.I)
-_STATE = re.compile(r"\(state (\d+)\)")
+_START_LINE = lazy_compile(_START.pattern, re.I | re.M)
+_DETAILS = lazy_compile(r"^Technical details of (permanent|temporary) failure:", re.I | re.M)
+_SEPARATOR = lazy_compile(r"^-{3,} ?(Original message|Message header follows) ?-{3,}", re.I | re.M)
+_OTHER_SERVER = lazy_compile(r"The error that the other server returned was:\s*", re.I)
+_STATE = lazy_compile(r"\(state (\d+)\)")
 # Gmail's SMTP-client states (Sisimai's Gmail table): command refused, and where Gmail's own
 # state says more than the reply text, the reason.
 _STATES: dict[str, tuple[str, Reason | None]] = {
@@ -43,7 +44,7 @@ _STATES: dict[str, tuple[str, Reason | None]] = {
 }
 # Gmail's own words (not the remote's), each naming the reason.
 _OWN_TEXTS: tuple[tuple[Reason, re.Pattern[str]], ...] = tuple(
-    (reason, re.compile(pattern, re.I))
+    (reason, lazy_compile(pattern, re.I))
     for reason, pattern in (
         (
             Reason.HOSTUNKNOWN,

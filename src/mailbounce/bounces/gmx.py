@@ -15,17 +15,18 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_FROM = re.compile(r"mailer-daemon@(?:[\w-]+\.)*gmx\.(net|com|de|at|ch|fr)", re.I)
-_MARK = re.compile(r"gmx\.(net|com)|\(Nemesis\)", re.I)
-_START = re.compile(r"following address(?:es)?\s*$|following address(?:es)? failed:?\s*$", re.I)
-_STOP = re.compile(r"^-{2,} The header of the original message|^-{2,} ?This is a copy", re.I)
-_RECIPIENT = re.compile(r"^\s*[\"<]?([^\s\"<>]+@[^\s\"<>]+?)[\">]?:?\s*$")
-_SEPARATOR = re.compile(r"^-{2,} The header of the original message is following", re.I | re.M)
-_LABELS = re.compile(r"^(Reason|For the following reason|failed):?\s*$", re.I)
-_HOST = re.compile(r"^host:?\s+(\S+)", re.I | re.M)
-_COMMAND = re.compile(r"after (RCPT|MAIL|DATA|end of data)", re.I)
+_FROM = lazy_compile(r"mailer-daemon@(?:[\w-]+\.)*gmx\.(net|com|de|at|ch|fr)", re.I)
+_MARK = lazy_compile(r"gmx\.(net|com)|\(Nemesis\)", re.I)
+_START = lazy_compile(r"following address(?:es)?\s*$|following address(?:es)? failed:?\s*$", re.I)
+_STOP = lazy_compile(r"^-{2,} The header of the original message|^-{2,} ?This is a copy", re.I)
+_RECIPIENT = lazy_compile(r"^\s*[\"<]?([^\s\"<>]+@[^\s\"<>]+?)[\">]?:?\s*$")
+_SEPARATOR = lazy_compile(r"^-{2,} The header of the original message is following", re.I | re.M)
+_LABELS = lazy_compile(r"^(Reason|For the following reason|failed):?\s*$", re.I)
+_HOST = lazy_compile(r"^host:?\s+(\S+)", re.I | re.M)
+_COMMAND = lazy_compile(r"after (RCPT|MAIL|DATA|end of data)", re.I)
 _SENTENCES = tb.reason_table(
     (Reason.EXPIRED, r"delivery retry timeout exceeded|retry timeout exceeded"),
     (Reason.MESGTOOBIG, r"(mail|message) size limit exceeded"),

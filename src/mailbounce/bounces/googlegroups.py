@@ -16,11 +16,12 @@ from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces._prefilter import search_text
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_FROM = re.compile(r"mailer-daemon@(google|gmail|googlemail)\.com", re.I)
-_SUPPORT = re.compile(r"groups\.google\.com/support", re.I)
-_SEPARATOR = re.compile(r"^-{3,} ?Original message ?-{3,}", re.I | re.M)
+_FROM = lazy_compile(r"mailer-daemon@(google|gmail|googlemail)\.com", re.I)
+_SUPPORT = lazy_compile(r"groups\.google\.com/support", re.I)
+_SEPARATOR = lazy_compile(r"^-{3,} ?Original message ?-{3,}", re.I | re.M)
 
 
 class GooglegroupsDetector:

@@ -14,13 +14,14 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_FROM = re.compile(r"mailer-daemon@(google|gmail|googlemail)\.com", re.I)
-_MARK = re.compile(r"^\*\* (Message not delivered|Message blocked|Address not found) \*\*", re.M)
-_TO = re.compile(r"problem delivering your message to (\S+@[\w.-]+\w)", re.I)
-_RESPONSE = re.compile(r"^The response (was|from the remote server was):\s*", re.I | re.M)
-_SEND_AS = re.compile(r"'Send mail as'|CustomFromDenied", re.I)
+_FROM = lazy_compile(r"mailer-daemon@(google|gmail|googlemail)\.com", re.I)
+_MARK = lazy_compile(r"^\*\* (Message not delivered|Message blocked|Address not found) \*\*", re.M)
+_TO = lazy_compile(r"problem delivering your message to (\S+@[\w.-]+\w)", re.I)
+_RESPONSE = lazy_compile(r"^The response (was|from the remote server was):\s*", re.I | re.M)
+_SEND_AS = lazy_compile(r"'Send mail as'|CustomFromDenied", re.I)
 
 
 class GoogleworkspaceDetector:

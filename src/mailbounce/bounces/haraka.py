@@ -14,11 +14,12 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"\bHaraka\b", re.I)
-_START = re.compile(r"unable to deliver your message to the following address", re.I)
-_STOP = re.compile(r"^-{2}|^Reporting-MTA:|^Content-Type:", re.I)
+_MARK = lazy_compile(r"\bHaraka\b", re.I)
+_START = lazy_compile(r"unable to deliver your message to the following address", re.I)
+_STOP = lazy_compile(r"^-{2}|^Reporting-MTA:|^Content-Type:", re.I)
 
 
 class HarakaDetector:

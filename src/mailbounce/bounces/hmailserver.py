@@ -15,14 +15,15 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_MARK = re.compile(r"hMailServer", re.I)
-_START = re.compile(r"following recipient\(?s?\)? could not be reached:?\s*$", re.I)
-_STOP = re.compile(r"^hMailServer\s*$", re.I)
-_SENT = re.compile(r"hMailServer sent:\s*(\w+)", re.I)
-_REPLIED = re.compile(r"Remote server replied:\s*(.*)", re.I | re.S)
-_REMOTE = re.compile(r"Remote server \(([^)]*)\)", re.I)
+_MARK = lazy_compile(r"hMailServer", re.I)
+_START = lazy_compile(r"following recipient\(?s?\)? could not be reached:?\s*$", re.I)
+_STOP = lazy_compile(r"^hMailServer\s*$", re.I)
+_SENT = lazy_compile(r"hMailServer sent:\s*(\w+)", re.I)
+_REPLIED = lazy_compile(r"Remote server replied:\s*(.*)", re.I | re.S)
+_REMOTE = lazy_compile(r"Remote server \(([^)]*)\)", re.I)
 # hMailServer's own words when no remote server answered.
 _SENTENCES = tb.reason_table(
     (Reason.HOSTUNKNOWN, r"No mail servers? appears? to exists? for the recipients? address"),

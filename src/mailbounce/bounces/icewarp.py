@@ -15,15 +15,16 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"IceWarp|Merak", re.I)
-_START = re.compile(
+_MARK = lazy_compile(r"IceWarp|Merak", re.I)
+_START = lazy_compile(
     r"(following (recipient|address)(s|\(s\)|es|\(es\))?\b.*(failed|delayed|:)\s*$"
     r"|could not be delivered to)",
     re.I,
 )
-_STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^Received:", re.I)
+_STOP = lazy_compile(r"^-{3,}|^Original message|^Reporting-MTA:|^Received:", re.I)
 
 
 class IcewarpDetector:

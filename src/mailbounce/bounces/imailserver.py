@@ -14,11 +14,12 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_MAILER = re.compile(r"<SMTP32 v|IMail", re.I)
-_SEPARATOR = re.compile(r"^Original message follows\.?\s*$", re.I | re.M)
-_LINE = re.compile(
+_MAILER = lazy_compile(r"<SMTP32 v|IMail", re.I)
+_SEPARATOR = lazy_compile(r"^Original message follows\.?\s*$", re.I | re.M)
+_LINE = lazy_compile(
     r"^\s*(?!(?:To|Cc|Bcc|From|Date|Subject|Reply-To|Sender)\s*:)"
     r"(?:(.+?):\s*|undeliverable to\s+)<?(\S+@[\w.-]+\w)>?\s*$",
     re.I | re.M,

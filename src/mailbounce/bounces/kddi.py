@@ -13,11 +13,12 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_FROM = re.compile(r"@(?:[\w-]+\.)*(dion\.ne\.jp|auone-net\.jp|kddi\.com)", re.I)
-_MARK = re.compile(r"auone-net\.jp|dion\.ne\.jp", re.I)
-_RECIPIENT = re.compile(r"Could not be delivered to:\s*<?([^>\s]+)>?\s*(.*)", re.I | re.S)
+_FROM = lazy_compile(r"@(?:[\w-]+\.)*(dion\.ne\.jp|auone-net\.jp|kddi\.com)", re.I)
+_MARK = lazy_compile(r"auone-net\.jp|dion\.ne\.jp", re.I)
+_RECIPIENT = lazy_compile(r"Could not be delivered to:\s*<?([^>\s]+)>?\s*(.*)", re.I | re.S)
 _SENTENCES = tb.reason_table(
     (Reason.MAILBOXFULL, r"mailbox is full"),
     (Reason.HOSTUNKNOWN, r"remote domain does?n'?t exist"),

@@ -13,13 +13,14 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"MAILFOUNDRY", re.I)
-_RECIPIENT = re.compile(r"^Unable to deliver message to:\s*<?([^>\s]+)>?", re.I | re.M)
-_REASON = re.compile(r"^Delivery failed for the following reason:\s*(.*)", re.I | re.M | re.S)
-_SERVER = re.compile(r"Server (\S+?)\[[^\]]*\] failed with:\s*")
-_END = re.compile(r"^This has been a (permanent|temporary) failure.*", re.I | re.M | re.S)
+_MARK = lazy_compile(r"MAILFOUNDRY", re.I)
+_RECIPIENT = lazy_compile(r"^Unable to deliver message to:\s*<?([^>\s]+)>?", re.I | re.M)
+_REASON = lazy_compile(r"^Delivery failed for the following reason:\s*(.*)", re.I | re.M | re.S)
+_SERVER = lazy_compile(r"Server (\S+?)\[[^\]]*\] failed with:\s*")
+_END = lazy_compile(r"^This has been a (permanent|temporary) failure.*", re.I | re.M | re.S)
 
 
 class MailfoundryDetector:

@@ -13,13 +13,14 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"MailMarshal", re.I)
-_BECAUSE = re.compile(r"^Could not be delivered because of\s*$", re.I | re.M)
-_AFFECTED = re.compile(r"^The following recipients were affected:?\s*$", re.I)
-_ADDITIONAL = re.compile(r"^Additional Information\s*$", re.I)
-_REMOTE = re.compile(r"^Remote-MTA:\s*<([^>]*)>", re.I | re.M)
+_MARK = lazy_compile(r"MailMarshal", re.I)
+_BECAUSE = lazy_compile(r"^Could not be delivered because of\s*$", re.I | re.M)
+_AFFECTED = lazy_compile(r"^The following recipients were affected:?\s*$", re.I)
+_ADDITIONAL = lazy_compile(r"^Additional Information\s*$", re.I)
+_REMOTE = lazy_compile(r"^Remote-MTA:\s*<([^>]*)>", re.I | re.M)
 
 
 class MailmarshalDetector:

@@ -13,10 +13,11 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces._eximtext import parse_exim_text
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_FROM = re.compile(r"mailer-daemon@(?:[\w-]+\.)*(mail\.ru|bk\.ru|list\.ru|inbox\.ru)", re.I)
-_MARK = re.compile(r"\b(smtp|mx)\d*\.mail\.ru\b|Mail\.Ru", re.I)
+_FROM = lazy_compile(r"mailer-daemon@(?:[\w-]+\.)*(mail\.ru|bk\.ru|list\.ru|inbox\.ru)", re.I)
+_MARK = lazy_compile(r"\b(smtp|mx)\d*\.mail\.ru\b|Mail\.Ru", re.I)
 
 
 class MailruDetector:

@@ -13,11 +13,12 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"McAfee", re.I)
-_START = re.compile(r"-{3} The following addresses had delivery problems -{3}", re.I)
-_LINE = re.compile(r"^\s*<([^>\s]+@[^>\s]+)>\s+\((.*)\)\s*$")
+_MARK = lazy_compile(r"McAfee", re.I)
+_START = lazy_compile(r"-{3} The following addresses had delivery problems -{3}", re.I)
+_LINE = lazy_compile(r"^\s*<([^>\s]+@[^>\s]+)>\s+\((.*)\)\s*$")
 
 
 class McafeeDetector:

@@ -15,14 +15,15 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"MDaemon", re.I)
-_LEAD = re.compile(r"had (PERMANENT fatal delivery errors|delivery problems)", re.I)
-_TRANSCRIPT = re.compile(r"-{3} Session Transcript -{3}(.*?)(?:-{3} End Transcript -{3}|$)", re.S)
-_SENT = re.compile(r"-->\s*(\w+)(?: TO| FROM)?:?\s*<?([^<>\s]*@[^<>\s]*)?>?", re.I)
-_REPLY = re.compile(r"<--\s*([245]\d\d[ -].*)")
-_CONNECTED = re.compile(r"Attempting SMTP connection to \[?([^\]\s:]+)", re.I)
+_MARK = lazy_compile(r"MDaemon", re.I)
+_LEAD = lazy_compile(r"had (PERMANENT fatal delivery errors|delivery problems)", re.I)
+_TRANSCRIPT = lazy_compile(r"-{3} Session Transcript -{3}(.*?)(?:-{3} End Transcript -{3}|$)", re.S)
+_SENT = lazy_compile(r"-->\s*(\w+)(?: TO| FROM)?:?\s*<?([^<>\s]*@[^<>\s]*)?>?", re.I)
+_REPLY = lazy_compile(r"<--\s*([245]\d\d[ -].*)")
+_CONNECTED = lazy_compile(r"Attempting SMTP connection to \[?([^\]\s:]+)", re.I)
 
 
 class MdaemonDetector:

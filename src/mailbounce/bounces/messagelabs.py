@@ -16,15 +16,16 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"messagelabs\.com", re.I)
-_START = re.compile(
+_MARK = lazy_compile(r"messagelabs\.com", re.I)
+_START = lazy_compile(
     r"Delivery has failed to these recipients|could not be (delivered|reached)|"
     r"following (address|recipient)",
     re.I,
 )
-_STOP = re.compile(r"^-{3,}|^Original message|^Reporting-MTA:|^The message subject was", re.I)
+_STOP = lazy_compile(r"^-{3,}|^Original message|^Reporting-MTA:|^The message subject was", re.I)
 
 
 class MessagelabsDetector:

@@ -16,13 +16,14 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_MARK = re.compile(r"This report relates to a message you sent", re.I)
-_START = re.compile(
+_MARK = lazy_compile(r"This report relates to a message you sent", re.I)
+_START = lazy_compile(
     r"^Your message (cannot be delivered|has been delayed|has been enqueued)", re.I | re.M
 )
-_FIELD = re.compile(
+_FIELD = lazy_compile(
     r"^\s+(Recipient address|Original address|Reason|Diagnostic code|Remote system):\s*(.*)$",
     re.I | re.M,
 )

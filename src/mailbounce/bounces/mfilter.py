@@ -13,12 +13,13 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MAILER = re.compile(r"m-FILTER", re.I)
-_SERVER = re.compile(r"^-{3,}server message\s*$", re.I | re.M)
-_COMMAND = re.compile(r"^-{3,}SMTP command\s*$\s*(\S+)", re.I | re.M)
-_SECTION = re.compile(r"^-{3,}\w", re.M)
+_MAILER = lazy_compile(r"m-FILTER", re.I)
+_SERVER = lazy_compile(r"^-{3,}server message\s*$", re.I | re.M)
+_COMMAND = lazy_compile(r"^-{3,}SMTP command\s*$\s*(\S+)", re.I | re.M)
+_SECTION = lazy_compile(r"^-{3,}\w", re.M)
 
 
 class MfilterDetector:

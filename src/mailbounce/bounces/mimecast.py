@@ -15,22 +15,23 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import PRESENT, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"mimecast", re.I)
-_LEAD = re.compile(
+_MARK = lazy_compile(r"mimecast", re.I)
+_LEAD = lazy_compile(
     r"could ?n[o']t be delivered|undeliverable|delivery (has )?failed|not delivered", re.I
 )
-_RECIPIENT = re.compile(
+_RECIPIENT = lazy_compile(
     r"^\s*(?:Recipients?|To|Failed recipient)\s*:\s*<?(\S+@[^>\s]+)>?", re.I | re.M
 )
-_BLOCK = re.compile(r"(?=^\s*(?:Recipients?|To|Failed recipient)\s*:)", re.I | re.M)
+_BLOCK = lazy_compile(r"(?=^\s*(?:Recipients?|To|Failed recipient)\s*:)", re.I | re.M)
 # The summary of the returned message (its own "To:" is not a failed recipient).
-_ORIGINAL = re.compile(r"^\s*(-{3,} ?)?(Original message|Message details)\b", re.I | re.M)
+_ORIGINAL = lazy_compile(r"^\s*(-{3,} ?)?(Original message|Message details)\b", re.I | re.M)
 # The gateway checks each recipient against its directory while the envelope is given: its
 # "Invalid Recipient" is an answer to RCPT TO, not a filter's verdict on the content.
 _RCPT = "RCPT"
-_FIELD = re.compile(r"^\s*(Reason|Error|Details|Diagnostic|Response)\s*:\s*(.+)$", re.I | re.M)
+_FIELD = lazy_compile(r"^\s*(Reason|Error|Details|Diagnostic|Response)\s*:\s*(.+)$", re.I | re.M)
 
 
 class MimecastDetector:

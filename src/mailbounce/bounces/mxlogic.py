@@ -14,14 +14,15 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_FROM = re.compile(r"mailer-daemon@(?:[\w-]+\.)*mxlogic\.net", re.I)
-_START = re.compile(r"following address(?:es)? failed:\s*$", re.I)
-_STOP = re.compile(r"^Included is a copy of the message header", re.I)
-_RECIPIENT = re.compile(r"^\s*<([^>\s]+@[^>\s]+)>:\s*(.*)$")
-_DAEMON = re.compile(r"mailer-daemon", re.I)
-_HEADER_COPY = re.compile(r"^Included is a copy of the message header", re.I | re.M)
+_FROM = lazy_compile(r"mailer-daemon@(?:[\w-]+\.)*mxlogic\.net", re.I)
+_START = lazy_compile(r"following address(?:es)? failed:\s*$", re.I)
+_STOP = lazy_compile(r"^Included is a copy of the message header", re.I)
+_RECIPIENT = lazy_compile(r"^\s*<([^>\s]+@[^>\s]+)>:\s*(.*)$")
+_DAEMON = lazy_compile(r"mailer-daemon", re.I)
+_HEADER_COPY = lazy_compile(r"^Included is a copy of the message header", re.I | re.M)
 
 
 class MxlogicDetector:

@@ -13,12 +13,13 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import make_facts
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_START = re.compile(r"^-+\s*Failure Reasons\s*-+\s*$", re.I | re.M)
-_STOP = re.compile(r"^-+\s*Returned Message\s*-+\s*$", re.I | re.M)
-_ADDRESS_LINE = re.compile(r"^\s*<?([^\s<>@]+@[\w.-]+\.\w+)>?\s*$")
-_JIS_ESCAPE = re.compile("\x1b\\$")  # the text is re-read as ISO-2022-JP (jis_decoded)
+_START = lazy_compile(r"^-+\s*Failure Reasons\s*-+\s*$", re.I | re.M)
+_STOP = lazy_compile(r"^-+\s*Returned Message\s*-+\s*$", re.I | re.M)
+_ADDRESS_LINE = lazy_compile(r"^\s*<?([^\s<>@]+@[\w.-]+\.\w+)>?\s*$")
+_JIS_ESCAPE = lazy_compile("\x1b\\$")  # the text is re-read as ISO-2022-JP (jis_decoded)
 
 # Domino's router texts (English and Japanese Notes) for its own findings.
 _SENTENCES = sentences(

@@ -18,15 +18,16 @@ from mailbounce.bounces._mailtexts import body_search, body_text, received_menti
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces._textblocks import make_facts, with_dsn
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_CLOUD = re.compile(r"outlook\.com|onmicrosoft\.com|office365|exchangelabs", re.I)
-_GENERATING = re.compile(r"^Generating server:\s*([\w.-]+)\s*$", re.I | re.M)
-_RECIPIENT_REPLY = re.compile(
+_CLOUD = lazy_compile(r"outlook\.com|onmicrosoft\.com|office365|exchangelabs", re.I)
+_GENERATING = lazy_compile(r"^Generating server:\s*([\w.-]+)\s*$", re.I | re.M)
+_RECIPIENT_REPLY = lazy_compile(
     r"^\s*([^\s<>@]+@[\w.-]+\w)\s*\n\s*Remote Server returned '(.+?)'\s*$", re.I | re.M
 )
 # Exchange Online relays the remote refusal of RCPT TO in these words.
-_AT_RCPT = re.compile(r"unknown recipient or mailbox unavailable\s*->", re.I)
+_AT_RCPT = lazy_compile(r"unknown recipient or mailbox unavailable\s*->", re.I)
 
 # Microsoft's own texts and enhanced codes (Exchange Online NDR reference).
 _SENTENCES = sentences(

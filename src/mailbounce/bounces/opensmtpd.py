@@ -19,13 +19,14 @@ from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import cut_at, make_facts, reply_code
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import best_status, parse_delivery_status
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_LEAD = re.compile(r"This is the MAILER-DAEMON, please DO NOT REPLY", re.I)
-_SUBJECT = re.compile(r"^Delivery status notification", re.I)
-_SEPARATOR = re.compile(r"^\s*Below is a copy of the original message", re.I | re.M)
-_DELAYED = re.compile(r"is delayed for more than|only a temporary failure", re.I)
-_ROW = re.compile(r"^\s*<?([^\s<>@:]+@[^\s<>@:]+?)>?:\s+(\S.*)$", re.M)
+_LEAD = lazy_compile(r"This is the MAILER-DAEMON, please DO NOT REPLY", re.I)
+_SUBJECT = lazy_compile(r"^Delivery status notification", re.I)
+_SEPARATOR = lazy_compile(r"^\s*Below is a copy of the original message", re.I | re.M)
+_DELAYED = lazy_compile(r"is delayed for more than|only a temporary failure", re.I)
+_ROW = lazy_compile(r"^\s*<?([^\s<>@:]+@[^\s<>@:]+?)>?:\s+(\S.*)$", re.M)
 
 # OpenSMTPD's own findings (mta.c, lka): no remote reply behind them.
 _SENTENCES = sentences(

@@ -13,9 +13,10 @@ from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import parse_delivery_status
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_SENDER = re.compile(r"postmaster@(?:[\w-]+\.)*(?:hotmail|outlook|live|msn)\.", re.I)
+_SENDER = lazy_compile(r"postmaster@(?:[\w-]+\.)*(?:hotmail|outlook|live|msn)\.", re.I)
 
 _SENTENCES = sentences(
     (r"because the domain is not reachable", Reason.HOSTUNKNOWN, True),

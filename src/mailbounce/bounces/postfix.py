@@ -31,21 +31,22 @@ from mailbounce.bounces.rfc3464 import (
     parse_delivery_status,
     parse_inline_delivery_status,
 )
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_LEAD = re.compile(
+_LEAD = lazy_compile(
     r"This is the (?:Postfix program|mail system) at host ([\w.-]+?)\.?\s*$", re.I | re.M
 )
-_SUBJECT = re.compile(
+_SUBJECT = lazy_compile(
     r"Undelivered Mail Returned to Sender|Delayed Mail \(still being retried\)"
     r"|Postfix SMTP server: errors from",
     re.I,
 )
-_SENDER = re.compile(r"\(Mail Delivery System\)|MAILER-DAEMON", re.I)
-_SERVER_NOTICE = re.compile(r"Postfix SMTP server: errors from", re.I)
-_SMTP_IN = re.compile(r"^\s*In:\s+(\S+)(.*)$")
-_SMTP_OUT_ERROR = re.compile(r"^\s*Out:\s+([45]\d\d\b.*)$")
-_RCPT_TO = re.compile(r"TO:\s*<([^<>\s]+@[^<>\s]+)>", re.I)
+_SENDER = lazy_compile(r"\(Mail Delivery System\)|MAILER-DAEMON", re.I)
+_SERVER_NOTICE = lazy_compile(r"Postfix SMTP server: errors from", re.I)
+_SMTP_IN = lazy_compile(r"^\s*In:\s+(\S+)(.*)$")
+_SMTP_OUT_ERROR = lazy_compile(r"^\s*Out:\s+([45]\d\d\b.*)$")
+_RCPT_TO = lazy_compile(r"TO:\s*<([^<>\s]+@[^<>\s]+)>", re.I)
 
 
 def _with_text(reported: list[BounceFacts], blocks: dict[str, str]) -> list[BounceFacts]:

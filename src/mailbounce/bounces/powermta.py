@@ -15,12 +15,13 @@ from mailbounce.bounces._addressblocks import report_field
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import _DSN_TYPES, parse_delivery_status
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
 _CATEGORY = "X-PowerMTA-BounceCategory"
 # ``get_content_type()`` is the Content-Type value before its ";", lower-cased and stripped:
 # "multipart/report" only where the value holds these words in some case.
-_REPORT_TYPE = re.compile(r"multipart/report", re.I)
+_REPORT_TYPE = lazy_compile(r"multipart/report", re.I)
 # PowerMTA's bounce categories (User's Guide, "bounce-category-patterns").
 _REASONS = {
     "bad-mailbox": Reason.USERUNKNOWN,

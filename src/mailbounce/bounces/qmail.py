@@ -16,22 +16,23 @@ from mailbounce.bounces._mailtexts import body_search, body_text, received_menti
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces._textblocks import cut_at, with_dsn
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_LEAD = re.compile(
+_LEAD = lazy_compile(
     r"This is the qmail|qmail-send[ -](program|Programm|programme)|(programme?|Programm) qmail"
     r"|das qmail|Hi\. This is the .{0,40}program at",
     re.IGNORECASE,
 )
-_BOUNCE_TRACE = re.compile(r"\(qmail \d+ invoked for bounce\)")
+_BOUNCE_TRACE = lazy_compile(r"\(qmail \d+ invoked for bounce\)")
 # qmail-send.c and its translations: the line that starts the returned copy.
-_SEPARATOR = re.compile(
+_SEPARATOR = lazy_compile(
     r"^--- ?(Below this line is a copy|Enclosed is a copy|Original message follows"
     r"|Unten folgt eine Kopie|Nachfolgend eine Kopie|Ci-dessous une copie|Voici une copie"
     r"|Une copie du message)",
     re.IGNORECASE | re.MULTILINE,
 )
-_REPORTER = re.compile(
+_REPORTER = lazy_compile(
     r"program(?:me|m)?(?: qmail-send)? (?:at|auf|sur) ([\w.-]+?)\.?\s*$", re.I | re.M
 )
 

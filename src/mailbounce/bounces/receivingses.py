@@ -14,9 +14,10 @@ from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import parse_delivery_status
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_INBOUND = re.compile(r"inbound-smtp\.[\w-]+\.amazonaws\.com", re.I)
+_INBOUND = lazy_compile(r"inbound-smtp\.[\w-]+\.amazonaws\.com", re.I)
 
 # Amazon SES receipt-rule bounce presets (SES Developer Guide, "Bounce action").
 _SENTENCES = sentences(

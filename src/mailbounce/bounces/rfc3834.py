@@ -12,10 +12,11 @@ import re
 
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import clean_address
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
 _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Vacation")
-_VACATION_SUBJECT = re.compile(
+_VACATION_SUBJECT = lazy_compile(
     r"^\s*(auto(matic)?[ -]?(reply|response|answer)|out[ -]of[ -](the[ -])?office|away from"
     r"|on vacation|vacation|absence|absent|r[ée]ponse automatique|message automatique"
     r"|r[ée]ponse auto|abwesenheit|abwesend|au(ss|ß)er haus|automatische antwort|i am away"
@@ -24,12 +25,12 @@ _VACATION_SUBJECT = re.compile(
     r"|afwezig)",
     re.IGNORECASE,
 )
-_BOUNCE_SUBJECT = re.compile(
+_BOUNCE_SUBJECT = lazy_compile(
     r"undeliver|delivery|failure|failed|returned mail|non remis|non distribu|not delivered"
     r"|no entregado|unzustellbar|не доставлено",
     re.I,
 )
-_REPORT_SENDER = re.compile(r"mailer-daemon|postmaster|mail delivery", re.I)
+_REPORT_SENDER = lazy_compile(r"mailer-daemon|postmaster|mail delivery", re.I)
 
 
 def is_autoreply(mail: Mail) -> bool:

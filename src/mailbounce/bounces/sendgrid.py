@@ -17,14 +17,15 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, PRESENT, Marker, Markers
 from mailbounce.bounces._textblocks import make_facts, with_dsn
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_LEAD = re.compile(r"automatically generated message from SendGrid", re.I)
-_ROW = re.compile(
+_LEAD = lazy_compile(r"automatically generated message from SendGrid", re.I)
+_ROW = lazy_compile(
     r"^[^\s:]*:\d*:<([^<>\s]+@[^<>\s]+)>\s*:\s*[\d.:a-fA-F]*\s*:\s*([^\s:]+):\S*\s*:\s*(.+)$",
     re.M,
 )
-_COMMAND = re.compile(r"\bin (RCPT TO|MAIL FROM|DATA)\s*$", re.I)
+_COMMAND = lazy_compile(r"\bin (RCPT TO|MAIL FROM|DATA)\s*$", re.I)
 
 
 def _row_facts(text: str) -> list[BounceFacts]:

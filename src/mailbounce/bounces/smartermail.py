@@ -16,20 +16,21 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import cut_at, make_facts
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"SmarterMail|SmarterTools", re.I)
-_LEAD = re.compile(
+_MARK = lazy_compile(r"SmarterMail|SmarterTools", re.I)
+_LEAD = lazy_compile(
     r"^\s*(?:Delivery to the following recipients? failed"
     r"|The following recipients? (?:was|were) unable to be delivered"
     r"|The message could not be delivered to the following recipients?)",
     re.I | re.M,
 )
-_SEPARATOR = re.compile(r"^\s*(?:-+\s*)?Original message follows", re.I | re.M)
-_ADDRESS_LINE = re.compile(r"^\s*<?([^\s<>@]+@[\w.-]+\w)>?\s*$")
+_SEPARATOR = lazy_compile(r"^\s*(?:-+\s*)?Original message follows", re.I | re.M)
+_ADDRESS_LINE = lazy_compile(r"^\s*<?([^\s<>@]+@[\w.-]+\w)>?\s*$")
 # Newer builds write ``Failed: <reply>`` under each address instead of ``Reason:``.
-_REASON = re.compile(r"^\s*(?:Reason|Failed|Error):\s*(.*)$", re.I)
-_REASON_ANYWHERE = re.compile(r"^\s*(?:Reason|Failed|Error):\s*\S", re.I | re.M)
+_REASON = lazy_compile(r"^\s*(?:Reason|Failed|Error):\s*(.*)$", re.I)
+_REASON_ANYWHERE = lazy_compile(r"^\s*(?:Reason|Failed|Error):\s*\S", re.I | re.M)
 
 
 class SmarterMailDetector:

@@ -14,11 +14,12 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import make_facts, with_dsn
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_MARK = re.compile(r"SurfControl", re.I)
-_LEAD = re.compile(r"^\s*Your message could not be sent\.", re.I | re.M)
-_ATTEMPT = re.compile(r"^\s*([^\s<>@:]+@[\w.-]+\w):\s*\[([^\]]*)\],\s*(.+)$", re.M)
+_MARK = lazy_compile(r"SurfControl", re.I)
+_LEAD = lazy_compile(r"^\s*Your message could not be sent\.", re.I | re.M)
+_ATTEMPT = lazy_compile(r"^\s*([^\s<>@:]+@[\w.-]+\w):\s*\[([^\]]*)\],\s*(.+)$", re.M)
 
 
 class SurfControlDetector:

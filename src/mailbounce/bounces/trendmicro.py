@@ -14,12 +14,13 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import make_facts
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_MARKER = re.compile(r"InterScan", re.I)
+_MARKER = lazy_compile(r"InterScan", re.I)
 # A line naming a refused address: InterScan words it around "deliver" ("Unable to deliver
 # message to <addr>", "could not be delivered to <addr>").
-_FAILURE = re.compile(
+_FAILURE = lazy_compile(
     r"^\s*(?:Reason:\s*)?(.*?\bdeliver.*?<([^<>\s@]+@[^<>\s@]+)>.*)$", re.I | re.M
 )
 

@@ -17,15 +17,16 @@ from mailbounce.bounces._textblocks import make_facts, reply_code
 from mailbounce.bounces._transcript import read_transcript
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.sendmail import sections
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_SUBJECT = re.compile(r"Returned mail", re.I)
-_TRANSCRIPT_TITLE = re.compile(r"^Transcript of session follows$", re.I)
-_COPY_TITLE = re.compile(r"^Unsent message follows$", re.I)
-_LIST_TITLE = re.compile(r"following addresses", re.I)
-_AFTER_DOTS = re.compile(r"\.\.\.\s*(.*)$")
+_SUBJECT = lazy_compile(r"Returned mail", re.I)
+_TRANSCRIPT_TITLE = lazy_compile(r"^Transcript of session follows$", re.I)
+_COPY_TITLE = lazy_compile(r"^Unsent message follows$", re.I)
+_LIST_TITLE = lazy_compile(r"following addresses", re.I)
+_AFTER_DOTS = lazy_compile(r"\.\.\.\s*(.*)$")
 # savemail.c: the queue gave up on the message ("Cannot send message for 5 days").
-_EXPIRED_SUBJECT = re.compile(r"Cannot send message for|could not be delivered for", re.I)
+_EXPIRED_SUBJECT = lazy_compile(r"Cannot send message for|could not be delivered for", re.I)
 
 
 class V5SendmailDetector:

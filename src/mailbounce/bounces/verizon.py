@@ -14,13 +14,14 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import make_facts
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_SENDER = re.compile(r"@(?:[\w-]+\.)*(?:vzwpix|vtext|vzw)\.com\b", re.I)
-_LEAD = re.compile(r"could not be delivered to mobile", re.I)
+_SENDER = lazy_compile(r"@(?:[\w-]+\.)*(?:vzwpix|vtext|vzw)\.com\b", re.I)
+_LEAD = lazy_compile(r"could not be delivered to mobile", re.I)
 # ``Error: text``, the text folded onto indented lines or alone on the next line.
-_ERROR = re.compile(r"^\s*Error:[ \t]*(?:\n[ \t]*)?(\S.*(?:\n[ \t]+\S.*)*)", re.I | re.M)
-_ORIGINAL = re.compile(r"^\s*Original Message:?\s*$", re.I | re.M)
+_ERROR = lazy_compile(r"^\s*Error:[ \t]*(?:\n[ \t]*)?(\S.*(?:\n[ \t]+\S.*)*)", re.I | re.M)
+_ORIGINAL = lazy_compile(r"^\s*Original Message:?\s*$", re.I | re.M)
 
 _SENTENCES = sentences(
     (r"No valid recipients|no such user|invalid recipient", Reason.USERUNKNOWN, True),

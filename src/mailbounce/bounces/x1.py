@@ -13,11 +13,12 @@ from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._prefilter import may_match
 from mailbounce.bounces._textblocks import make_facts
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_START = re.compile(r"^-+\s*The following addresses had delivery errors\s*-+\s*$", re.I | re.M)
-_SENDER = re.compile(r"Mail Deliver(?:y)? System|MAILER-DAEMON|postmaster", re.I)
-_ROW = re.compile(r"^\s*<?([^\s<>@]+@[\w.-]+\.\w+)>?\s+\[(.*)\]\s*$")
+_START = lazy_compile(r"^-+\s*The following addresses had delivery errors\s*-+\s*$", re.I | re.M)
+_SENDER = lazy_compile(r"Mail Deliver(?:y)? System|MAILER-DAEMON|postmaster", re.I)
+_ROW = lazy_compile(r"^\s*<?([^\s<>@]+@[\w.-]+\.\w+)>?\s+\[(.*)\]\s*$")
 
 
 class X1Detector:

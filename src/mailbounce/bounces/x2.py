@@ -13,14 +13,15 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import cut_at
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_LEAD = re.compile(
+_LEAD = lazy_compile(
     r"^Message from\s+[\w.-]+\.\s*\n+\s*Unable to deliver message to the following address",
     re.I | re.M,
 )
-_SEPARATOR = re.compile(r"^--- ?Original message follows", re.I | re.M)
-_REPORTER = re.compile(r"^Message from\s+([\w.-]+?)\.\s*$", re.I | re.M)
+_SEPARATOR = lazy_compile(r"^--- ?Original message follows", re.I | re.M)
+_REPORTER = lazy_compile(r"^Message from\s+([\w.-]+?)\.\s*$", re.I | re.M)
 
 _SENTENCES = sentences(
     (r"doesn't have an? \S+ account", Reason.FILTERED, True),

@@ -13,16 +13,19 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import make_facts, with_dsn
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_LEAD = re.compile(r"This is an automatically generated Delivery Status Notification", re.I)
-_FAILED = re.compile(
+_LEAD = lazy_compile(r"This is an automatically generated Delivery Status Notification", re.I)
+_FAILED = lazy_compile(
     r"^\s*Delivery to the following recipients? failed( permanently)?", re.I | re.M
 )
-_DELAYED = re.compile(r"^\s*Delivery to the following recipients? (has been )?delayed", re.I | re.M)
-_ROW = re.compile(r"^\s*\*\s*<?([^\s<>@]+@[\w.-]+\w)>?\s*$", re.M)
-_DETAIL = re.compile(r"^\s*SMTP:\s*(\w+)\s+host\s+(\S+?):\s*(.+)$", re.I | re.M)
-_ADDRESS = re.compile(r"<?([^\s<>@]+@[\w.-]+\w)>?")
+_DELAYED = lazy_compile(
+    r"^\s*Delivery to the following recipients? (has been )?delayed", re.I | re.M
+)
+_ROW = lazy_compile(r"^\s*\*\s*<?([^\s<>@]+@[\w.-]+\w)>?\s*$", re.M)
+_DETAIL = lazy_compile(r"^\s*SMTP:\s*(\w+)\s+host\s+(\S+?):\s*(.+)$", re.I | re.M)
+_ADDRESS = lazy_compile(r"<?([^\s<>@]+@[\w.-]+\w)>?")
 
 
 class X3Detector:

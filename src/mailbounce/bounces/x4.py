@@ -14,12 +14,13 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import cut_at
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_LEAD = re.compile(
+_LEAD = lazy_compile(
     r"Your mail message to the following address\(?es\)? could not be\s+delivered", re.I
 )
-_SEPARATOR = re.compile(r"^--- ?(Below this line is a copy|Enclosed is a copy)", re.I | re.M)
+_SEPARATOR = lazy_compile(r"^--- ?(Below this line is a copy|Enclosed is a copy)", re.I | re.M)
 
 # Texts of the delivery programs behind ``child status 100`` (a permanent local failure).
 _SENTENCES = sentences(

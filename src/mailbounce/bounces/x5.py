@@ -16,10 +16,11 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import parse_delivery_status
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_LEAD = re.compile(r"-{3,}\s*The following addresses had permanent delivery errors\s*-{3,}", re.I)
-_SENDER = re.compile(r"Mail Delivery Subsystem|MAILER-DAEMON", re.I)
+_LEAD = lazy_compile(r"-{3,}\s*The following addresses had permanent delivery errors\s*-{3,}", re.I)
+_SENDER = lazy_compile(r"Mail Delivery Subsystem|MAILER-DAEMON", re.I)
 
 
 def _wraps_a_report(mail: Mail) -> bool:

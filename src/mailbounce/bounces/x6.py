@@ -14,11 +14,12 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import make_facts, squeeze, with_dsn
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_SUBJECT = re.compile(r"There was an error sending your mail", re.I)
-_LEAD = re.compile(r"We had trouble delivering your message", re.I)
-_ERROR = re.compile(
+_SUBJECT = lazy_compile(r"There was an error sending your mail", re.I)
+_LEAD = lazy_compile(r"We had trouble delivering your message", re.I)
+_ERROR = lazy_compile(
     r"SMTP Server <([^<>\s]*)> rejected recipient <([^<>\s]+)>\s*"
     r"(?:\(Error following (\w+) command\)\.?)?\s*"
     r"(?:It responded as follows:\s*\[(.*?)\])?",

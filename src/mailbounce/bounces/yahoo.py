@@ -15,11 +15,12 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import cut_at, with_dsn
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_LEAD = re.compile(r"unable to deliver your message to the following address", re.I)
-_SEPARATOR = re.compile(r"^--- ?Below this line is a copy of the message", re.I | re.M)
-_SENDER = re.compile(r"MAILER-DAEMON@", re.I)
+_LEAD = lazy_compile(r"unable to deliver your message to the following address", re.I)
+_SEPARATOR = lazy_compile(r"^--- ?Below this line is a copy of the message", re.I | re.M)
+_SENDER = lazy_compile(r"MAILER-DAEMON@", re.I)
 
 # Yahoo's own findings (no remote reply in the block).
 _SENTENCES = sentences(

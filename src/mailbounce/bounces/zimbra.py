@@ -15,9 +15,10 @@ from mailbounce.bounces._mailtexts import received_mentions
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.postfix import DETECTOR as POSTFIX
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_TRACE = re.compile(r"\(Zimbra\)|\bzimbra\b", re.I)
+_TRACE = lazy_compile(r"\(Zimbra\)|\bzimbra\b", re.I)
 
 # Zimbra mailboxd LMTP replies (LmtpHandler / account status checks).
 _SENTENCES = sentences(

@@ -14,18 +14,19 @@ from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._textblocks import make_facts
 from mailbounce.bounces.base import Mail
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
-_MARKER = re.compile(r"zoho", re.I)
-_FAILURE = re.compile(r"^\s*<?([^\s<>@]+@[\w.-]+\.\w+)>?\s+(\S.*ERROR_CODE\s*:.*)$", re.I | re.M)
-_DELAY = re.compile(
+_MARKER = lazy_compile(r"zoho", re.I)
+_FAILURE = lazy_compile(r"^\s*<?([^\s<>@]+@[\w.-]+\.\w+)>?\s+(\S.*ERROR_CODE\s*:.*)$", re.I | re.M)
+_DELAY = lazy_compile(
     r"\[Status:\s*\w+,\s*Address:\s*<([^<>\s]+)>,\s*ResponseCode\s*(\d{3})?[ ,]*(.*?)\]",
     re.I | re.S,
 )
-_WARNING = re.compile(r"WARNING MESSAGE ONLY|will be retried", re.I)
-_ERROR_CODE = re.compile(r"ERROR_CODE\s*:\s*", re.I)
+_WARNING = lazy_compile(r"WARNING MESSAGE ONLY|will be retried", re.I)
+_ERROR_CODE = lazy_compile(r"ERROR_CODE\s*:\s*", re.I)
 
-_FIRST_CODE = re.compile(r"ERROR_CODE\s*:\s*([245]\d\d)\b", re.I)
+_FIRST_CODE = lazy_compile(r"ERROR_CODE\s*:\s*([245]\d\d)\b", re.I)
 
 _SENTENCES = sentences(
     (r"Host not reachable", Reason.EXPIRED, False),
