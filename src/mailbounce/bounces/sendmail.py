@@ -20,6 +20,7 @@ command, the reply code). Old builds and forwarded copies have only the text.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 
 from mailbounce.bounces._mailtexts import body_search, body_text
@@ -28,28 +29,62 @@ from mailbounce.bounces._textblocks import enhanced_status, make_facts, reply_co
 from mailbounce.bounces._transcript import RecipientError, Transcript, read_transcript, unquote
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import parse_delivery_status, parse_inline_delivery_status
+from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
-_SECTION = re.compile(r"^\s*-{3,}\s*(.*?)\s*-{3,}\s*$", re.MULTILINE)
-_LIST_TITLE = re.compile(r"following addresses? (?:had|has) (permanent|transient)", re.I)
-_TRANSCRIPT_TITLE = re.compile(r"Transcript of session follows", re.I)
-_SUBJECT = re.compile(
+_SECTION = lazy_compile(r"^\s*-{3,}\s*(.*?)\s*-{3,}\s*$", re.MULTILINE)
+_LIST_TITLE = lazy_compile(r"following addresses? (?:had|has) (permanent|transient)", re.I)
+_TRANSCRIPT_TITLE = lazy_compile(r"Transcript of session follows", re.I)
+_SUBJECT = lazy_compile(
     r"Returned mail|Warning: could not send message|Postmaster notify|Undeliverable mail", re.I
 )
 # savemail.c (V8): the returned copy's title; V5 wrote "Unsent message follows".
-_V8_COPY_TITLE = re.compile(r"^(Original message|Message header) follows$", re.I)
-_LIST_ADDRESS = re.compile(r"^\s*<?([^\s<>()]+)>?\s*$")
-_LIST_NOTE = re.compile(r"^\s*\((reason|expanded from):\s*(.*?)\)?\s*$", re.I)
+_V8_COPY_TITLE = lazy_compile(r"^(Original message|Message header) follows$", re.I)
+_LIST_ADDRESS = lazy_compile(r"^\s*<?([^\s<>()]+)>?\s*$")
+_LIST_NOTE = lazy_compile(r"^\s*\((reason|expanded from):\s*(.*?)\)?\s*$", re.I)
 
 
 def sections(text: str) -> dict[str, list[str]]:
     """The body cut at sendmail's ``----- Title -----`` rules: title -> its lines."""
     found: dict[str, list[str]] = {}
-    matches = list(_SECTION.finditer(text))
+    matches = list(section_rules(text))
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
         found.setdefault(match.group(1), text[match.end() : end].split("\n"))
     return found
+
+
+def section_rules(text: str) -> Iterator[re.Match[str]]:
+    """``_SECTION.finditer(text)``, the regex tried only where a match can start.
+
+    A match starts at a line start followed by blanks only up to a run of dashes, which
+    starts where ``"---"`` is first found from there (an earlier dash would make an earlier
+    ``"---"``). So from ``pos``, the one start to try is the first line start of the blanks
+    just before that ``"---"``; a later line start among them would match alike (the
+    leading ``\\s*`` reaches the dashes from either), so a failure there rules them all
+    out, and the search goes on after the run of dashes, where no line starts. The regex
+    tried at each position (no literal to skip to) cost ~20 µs per Sendmail bounce.
+    """
+    pos = 0
+    end = len(text)
+    while pos < end:
+        dashes = text.find("---", pos)
+        if dashes == -1:
+            return
+        start = dashes
+        while start > pos and text[start - 1].isspace():
+            start -= 1
+        if start != 0 and text[start - 1] != "\n":
+            newline = text.find("\n", start, dashes)
+            start = -1 if newline == -1 else newline + 1
+        match = _SECTION.match(text, start) if start != -1 else None
+        if match is not None:
+            yield match
+            pos = match.end()
+            continue
+        pos = dashes + 3
+        while pos < end and text[pos] == "-":
+            pos += 1
 
 
 def _titled(parts: dict[str, list[str]], title: re.Pattern[str]) -> tuple[str, list[str]] | None:
