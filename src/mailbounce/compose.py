@@ -116,15 +116,17 @@ def recipient_message_id(stored: str | None, campaign: str, address: str, domain
     campaign and address alone, which a delivery keeps, so a stored id with this campaign's
     ending is the one made here. A delivery added by an earlier build (none stored) or a
     campaign whose sender domain changed (``--force``) has it made."""
-    if stored is not None and stored.endswith(_message_id_ending(campaign, domain)):
+    if stored is not None and stored.endswith(message_id_ending(campaign, domain)):
         return stored
     return make_message_id(campaign, address, domain)
 
 
 @functools.lru_cache(maxsize=16)
-def _message_id_ending(campaign: str, domain: str) -> str:
-    # The label has no dot and the hash part none either: ".label@domain>" matches only
-    # the whole ending of a Message-ID made for this campaign and domain.
+def message_id_ending(campaign: str, domain: str) -> str:
+    """How every Message-ID ``make_message_id`` makes for the campaign and domain ends.
+
+    The label has no dot and the hash part none either: ".label@domain>" matches only the
+    whole ending of a Message-ID made for this campaign and domain."""
     return f".{_message_id_suffix(campaign, domain)}>"
 
 
@@ -132,6 +134,11 @@ def _message_id_ending(campaign: str, domain: str) -> str:
 def _message_id_suffix(campaign: str, domain: str) -> str:
     label = re.sub(r"[^A-Za-z0-9-]+", "-", campaign).strip("-")[:32] or "campaign"
     return f"{label}@{_clean_domain(domain)}"
+
+
+@functools.lru_cache(maxsize=16)  # a few (part type, encoding) pairs: made once each
+def _single_part_headers(kind: str, encoding: str) -> str:
+    return f"Content-Type: {kind}; charset=utf-8\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n"
 
 
 def _clean_domain(domain: str) -> str:
@@ -335,11 +342,12 @@ class MessageTemplate:
             else self._unsubscribe_headers(unsubscribe_url)
         )
         tracking = f"{TRACKING_HEADER}: {header_text(token)}\r\n" if token else ""
+        subject, subjects = self._subject.fill(context), self._subjects
         # One f-string: Python builds it in one step, where a list of lines is joined after.
         head = (
             f"{self._head_data if smtp_data else self._head}"
             f"To: {mailbox(full_name, address)}\r\n"
-            f"Subject: {self._subject_header(self._subject.fill(context))}\r\n"
+            f"Subject: {subjects.get(subject) or self._subject_header(subject)}\r\n"
             f"Date: {self._date_header(date or datetime.now(UTC))}\r\n"
             f"Message-ID: {header_text(message_id)}\r\n"
             f"{unsubscribe}{tracking}"
@@ -347,11 +355,7 @@ class MessageTemplate:
         if len(self._parts) == 1:
             kind, part = self._parts[0]
             encoding, encoded = part.encode_chunks(context, eight_bit, smtp_data)
-            head += (
-                f"Content-Type: {kind}; charset=utf-8\r\n"
-                f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
-            )
-            encoded.insert(0, head.encode("utf-8"))
+            encoded.insert(0, (head + _single_part_headers(kind, encoding)).encode("utf-8"))
             return encoded
         boundary = self.boundary
         head += f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'

@@ -19,6 +19,7 @@ _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 # RFC 2047 §2: an encoded-word is at most 75 characters; "=?utf-8?b?" + "?=" take 12.
 _WORD_BYTES = 45
 _MAX_RAW_HEADER = 900
+_b2a_base64 = binascii.b2a_base64
 
 
 def header_text(value: str) -> str:
@@ -58,6 +59,9 @@ def unstructured(value: str) -> str:
     text = header_text(value)
     if text.isascii() and "=?" not in text and len(text) <= _MAX_RAW_HEADER:
         return text
+    data = text.encode("utf-8")
+    if len(data) <= _WORD_BYTES:  # ``encode_words``' one word, without its calls
+        return "=?utf-8?b?" + _b2a_base64(data, newline=False).decode("ascii") + "?="
     return encode_words(text)
 
 
@@ -77,9 +81,21 @@ def _phrase(text: str) -> str:
 
 def mailbox(name: str | None, address: str) -> str:
     """``Name <address>``, or the bare address when there is no name."""
-    addr = header_text(address).replace("<", "").replace(">", "").replace(" ", "")
-    text = header_text(name or "")
-    return f"{_phrase(text)} <{addr}>" if text else addr
+    # An address from a list is usually printable, without a space or an angle bracket:
+    # ``header_text`` and the removals would give it back unchanged.
+    if " " in address or "<" in address or ">" in address or not address.isprintable():
+        address = header_text(address).replace("<", "").replace(">", "").replace(" ", "")
+    text = header_text(name) if name else ""
+    if not text:
+        return address
+    if text.isascii():
+        return f"{_phrase(text)} <{address}>"
+    data = text.encode("utf-8")
+    if len(data) <= _WORD_BYTES:  # a name with accents: ``_phrase``'s one encoded-word
+        return (
+            "=?utf-8?b?" + _b2a_base64(data, newline=False).decode("ascii") + "?= <" + address + ">"
+        )
+    return f"{encode_words(text)} <{address}>"
 
 
 def parse_mailbox(value: str, what: str) -> str:

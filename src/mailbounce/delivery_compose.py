@@ -8,12 +8,14 @@ in the same write as the current data (RFC 2920 §3.1; ``delivery`` has the whol
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from mailbounce import tracking
 from mailbounce.addresses import domain_of
 from mailbounce.campaign import Campaign
-from mailbounce.compose import MessageTemplate, recipient_message_id
+from mailbounce.compose import MessageTemplate, message_id_ending, recipient_message_id
+from mailbounce.errors import ConfigError
 from mailbounce.ratelimit import DomainGate
 from mailbounce.send_state import Claims, Slot
 from mailbounce.smtp import SendResult
@@ -37,6 +39,13 @@ class Composer:
         self.template = template
         self.secret = secret
         self._sender = campaign.envelope_from
+        self._name = campaign.name
+        self._domain = campaign.message_domain
+        self._verp = (campaign.bounce_domain, campaign.verp_prefix)
+        # A stored Message-ID with this ending is this campaign's (``recipient_message_id``).
+        self._id_ending: str | tuple[str, ...] = ()  # (no text ends with none of no endings)
+        with contextlib.suppress(ConfigError):  # not a domain: ``recipient_message_id`` says so
+            self._id_ending = message_id_ending(self._name, self._domain)
 
     def compose(
         self, session: Session, delivery: deliveries.Delivery, now: datetime
@@ -46,31 +55,31 @@ class Composer:
         token = (
             tracking.make_token(self.secret, self.campaign_id, delivery.id) if self.secret else None
         )
+        address, name = delivery.address, self._name
         # Usually stored when the recipient was added (``store.campaigns``): not made again.
-        message_id = recipient_message_id(
-            delivery.message_id, self.campaign.name, delivery.address, self.campaign.message_domain
-        )
+        message_id = delivery.message_id
+        if message_id is None or not message_id.endswith(self._id_ending):
+            message_id = recipient_message_id(message_id, name, address, self._domain)
         sender = self._sender
-        if token and self.campaign.bounce_domain:
-            sender = tracking.verp_sender(
-                token, self.campaign.bounce_domain, self.campaign.verp_prefix
-            )
+        bounce_domain, verp_prefix = self._verp
+        if token and bounce_domain:
+            sender = tracking.verp_sender(token, bounce_domain, verp_prefix)
         # The DATA payload itself (dots doubled, terminated): stuffing line runs once per
         # campaign, not scanning each message (``wire_data``: ~60% of composing); in pieces,
         # written with one writev, never joined.
         data = self.template.data_chunks(
-            address=delivery.address,
+            address=address,
             fields=delivery.fields,
             message_id=message_id,
             token=token,
-            campaign=self.campaign.name,
+            campaign=name,
             date=now,
             eight_bit=session.offers_8bitmime(),
         )
         in_flight = deliveries.InFlight(
-            delivery.id, token, message_id, store_message_id=message_id != delivery.message_id
+            delivery.id, token, message_id, message_id != delivery.message_id
         )
-        return in_flight, session.prepare(sender, delivery.address, data)
+        return in_flight, session.prepare(sender, address, data)
 
     def following(
         self, slot: Slot, claims: Claims, gate: DomainGate, now: datetime

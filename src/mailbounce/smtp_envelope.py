@@ -29,41 +29,39 @@ class EnvelopeMaker:
     """One connection's envelopes; its last MAIL FROM command is kept for the next."""
 
     def __init__(self) -> None:
-        self._mail: tuple[tuple[str, ...], bytes] = ((), b"")  # the last MAIL FROM command
+        self._mail: tuple[str, str, bytes] = ("", "", b"")  # the last MAIL FROM command
 
     def make(
         self, wire: Wire, sender: str, recipient: str, payload: bytes | list[bytes]
     ) -> Envelope | SendResult:
         """The envelope of a message on the connection ``wire``, or its refusal (a
         non-ASCII address without SMTPUTF8)."""
-        options: list[str] = []
-        if not (sender + recipient).isascii():
-            if not wire.smtputf8:
-                # RFC 6531 §3.7.4.1: 553 5.6.7 when a non-ASCII address meets a server without it.
-                return SendResult(
-                    Result.REFUSED,
-                    Stage.RCPT,
-                    553,
-                    "5.6.7 non-ASCII address needs SMTPUTF8, which the relay does not offer",
-                )
-            options.append("SMTPUTF8")
         pieces = [payload] if isinstance(payload, bytes) else payload
         # Dot-stuffing and CRLFs add only ASCII: the payload is ASCII iff the message is.
-        if wire.eight_bit_mime and not all(map(bytes.isascii, pieces)):
-            options.append("BODY=8BITMIME")  # RFC 6152 §2
-        encoding = "utf-8" if options and options[0] == "SMTPUTF8" else "ascii"
+        eight_bit = wire.eight_bit_mime and not all(map(bytes.isascii, pieces))
+        if sender.isascii() and recipient.isascii():
+            encoding, options = "ascii", " BODY=8BITMIME" if eight_bit else ""  # RFC 6152 §2
+        elif not wire.smtputf8:
+            # RFC 6531 §3.7.4.1: 553 5.6.7 when a non-ASCII address meets a server without it.
+            return SendResult(
+                Result.REFUSED,
+                Stage.RCPT,
+                553,
+                "5.6.7 non-ASCII address needs SMTPUTF8, which the relay does not offer",
+            )
+        else:
+            encoding, options = "utf-8", " SMTPUTF8 BODY=8BITMIME" if eight_bit else " SMTPUTF8"
         mail = self._mail_command(sender, options, encoding)
         rcpt = f"RCPT TO:{envelope_path(recipient)}\r\n".encode(encoding)
         if wire.pipelining:
             return Envelope(sender, pieces, mail + rcpt + b"DATA\r\n", (), 3)
         return Envelope(sender, pieces, mail, (rcpt, b"DATA\r\n"), 1)
 
-    def _mail_command(self, sender: str, options: list[str], encoding: str) -> bytes:
+    def _mail_command(self, sender: str, options: str, encoding: str) -> bytes:
         """MAIL FROM with its options: the same for every message of a run without VERP
         (and with 8bit bodies, as most are or none), so the last one is kept."""
-        key = (sender, *options)
-        if key != self._mail[0]:
-            suffix = "".join([f" {option}" for option in options])
-            command = f"MAIL FROM:{envelope_path(sender)}{suffix}\r\n".encode(encoding)
-            self._mail = (key, command)
-        return self._mail[1]
+        last_sender, last_options, command = self._mail
+        if sender != last_sender or options != last_options or not command:
+            command = f"MAIL FROM:{envelope_path(sender)}{options}\r\n".encode(encoding)
+            self._mail = (sender, options, command)
+        return command
