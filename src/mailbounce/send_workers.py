@@ -4,8 +4,8 @@ One send loop (``delivery.DeliveryRun``) needs about half a millisecond of CPU p
 (compose, SMTP, claims) and runs in one thread: on its own it uses one core. After
 ``sending.send_campaign`` has done everything that comes before the loop (lock, lists,
 campaign, recovery, suppressions), ``run_split`` forks one worker per share of the
-connections; each runs the ordinary send loop with its own database connections and commit
-thread, on the same campaign. Claims are atomic (``store.sending.claim_due``: one
+connections; each runs the ordinary send loop with its own database connections and commits,
+on the same campaign. Claims are atomic (``store.sending.claim_due``: one
 transaction), so two workers never claim the same recipient, and every transition is
 committed before the next network step whatever process makes it (DESIGN §6): the state
 machine and its crash guarantees are per delivery.
@@ -39,7 +39,6 @@ import os
 import pickle
 import select
 import signal
-import struct
 import threading
 import time
 import traceback
@@ -49,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailbounce.errors import MailbounceError
+from mailbounce.send_pipes import Inbox, WorkerProgress, send_message
 from mailbounce.send_split import Share
 
 # A worker's whole job: send its share, report progress and log lines, return the ids of
@@ -62,7 +62,6 @@ Deliver = Callable[[Share, "Reporter"], list[int]]
 STOP_SIGNAL = signal.SIGUSR1
 # Ctrl-C as the parent passes it on (a worker ignores SIGINT itself: see the docstring).
 INTERRUPT_SIGNAL = signal.SIGUSR2
-PROGRESS_SECONDS = 0.1
 
 
 class RunStopped(MailbounceError):
@@ -121,7 +120,7 @@ class Reporter:
 @dataclass
 class _Worker:
     pid: int
-    inbox: _Inbox
+    inbox: Inbox
     decided: list[int] | None = None  # its "done" message came
     error: BaseException | None = None
     interrupted: bool = False
@@ -210,15 +209,15 @@ def _fork(
         finally:
             os._exit(code)
     os.close(sender)
-    return _Worker(pid, _Inbox(receiver))
+    return _Worker(pid, Inbox(receiver))
 
 
 def _work(share: Share, deliver: Deliver, pipe: int, alive_read: int) -> int:
     """A worker's life: Ctrl-C from the parent only, the parent watched, its share sent;
     what it did goes to the parent. The exit code."""
     threading.Thread(target=_watch_parent, args=(alive_read,), daemon=True).start()
-    progress = _Progress(pipe)
-    reporter = Reporter(progress.advance, lambda line: _send(pipe, ("log", line)))
+    progress = WorkerProgress(pipe)
+    reporter = Reporter(progress.advance, lambda line: send_message(pipe, ("log", line)))
     try:
         if share.delay:
             time.sleep(share.delay)
@@ -236,67 +235,8 @@ def _work(share: Share, deliver: Deliver, pipe: int, alive_read: int) -> int:
         report, code = ("bug", traceback.format_exc()), 1
     # The last word is written whole: no signal may cut it short (it can exceed PIPE_BUF).
     signal.pthread_sigmask(signal.SIG_BLOCK, {INTERRUPT_SIGNAL, STOP_SIGNAL})
-    _send(pipe, report)
+    send_message(pipe, report)
     return code
-
-
-class _Progress:
-    """A worker's progress, sent to the parent at most every ``PROGRESS_SECONDS``: the bar
-    needs no more, and a message per commit would cost the parent a wake-up each."""
-
-    def __init__(self, pipe: int) -> None:
-        self.pipe = pipe
-        self.steps = 0
-        self.sent_at = time.monotonic()
-
-    def advance(self, steps: int) -> None:
-        self.steps += steps
-        if time.monotonic() - self.sent_at >= PROGRESS_SECONDS:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.steps:
-            _send(self.pipe, ("advance", self.steps))
-        self.steps, self.sent_at = 0, time.monotonic()
-
-
-_FRAME = struct.Struct("!I")  # each message: its length, then its pickle
-
-
-def _send(pipe: int, message: tuple[str, Any]) -> None:
-    data = pickle.dumps(message)
-    view = memoryview(_FRAME.pack(len(data)) + data)
-    while view:
-        view = view[os.write(pipe, view) :]
-
-
-class _Inbox:
-    """The parent's end of a worker's pipe: whole messages out of what arrives."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self._buffer = bytearray()
-
-    def read(self) -> list[tuple[str, Any]] | None:
-        """The messages completed by what can be read now; None once the pipe is closed."""
-        chunk = os.read(self.fd, 1 << 16)
-        if not chunk:
-            return None
-        self._buffer += chunk
-        messages = []
-        while len(self._buffer) >= _FRAME.size:
-            (size,) = _FRAME.unpack_from(self._buffer)
-            end = _FRAME.size + size
-            if len(self._buffer) < end:
-                break
-            messages.append(pickle.loads(self._buffer[_FRAME.size : end]))
-            del self._buffer[:end]
-        return messages
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
 
 
 def _watch_parent(alive_read: int) -> None:
