@@ -234,7 +234,7 @@ def _content_type(msg: IndexedMessage) -> str:
 def _content_type_of(msg: IndexedMessage, value: str | None) -> str:
     """``_content_type`` given the raw value of ``msg``'s first Content-Type field."""
     if value is None:
-        ctype = str(msg._default_type)  # type: ignore[attr-defined]  # get_default_type()
+        ctype: str = msg._default_type  # type: ignore[attr-defined]  # get_default_type()
     elif not value.isascii():
         return msg.get_content_type()  # compat32 turns 8-bit bytes into a ``Header``: ask it
     else:

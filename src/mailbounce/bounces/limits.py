@@ -65,9 +65,10 @@ def _within_shape_limits(raw: bytes, limits: ParseLimits) -> bool:
     literal at its own place (``boundary``, ``content-type:`` in the lower-cased copy,
     ``\\n--`` in ``raw``; none can overlap itself), the depth grows by one at most per
     declaration or message event, and the parts by one per delimiter event (at most one per
-    three bytes)."""
-    # "\n--" cannot overlap itself: a message of 3 x max_parts bytes or less holds no more.
-    if len(raw) // 3 > limits.max_parts and raw.count(b"\n--") > limits.max_parts:
+    four bytes)."""
+    # A delimiter event is a match of ``_DELIMITER``, 4 bytes or more, and ``finditer``
+    # never overlaps them: a message of 4 x max_parts bytes or less holds no more.
+    if len(raw) // 4 > limits.max_parts and raw.count(b"\n--") > limits.max_parts:
         return False
     lower = raw.lower()
     return lower.count(b"boundary") + lower.count(b"content-type:") <= limits.max_depth
