@@ -90,7 +90,9 @@ class Session:
 
     def __init__(self, client: SmtpClient) -> None:
         self.client = client
-        self.phase = _IDLE
+        # ``awaiting_reply``: a reply is awaited (the phase is neither IDLE nor READY); set
+        # with each phase, as the send loop asks it of every connection at each turn.
+        self.phase, self.awaiting_reply = _IDLE, False
         self.deadline = 0.0  # monotonic time after which an awaited reply is given up
         self._wire: Wire | None = None
         self._tls: ssl.SSLSocket | None = None  # the open connection's, when it is TLS
@@ -109,10 +111,6 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session({self.client!r}, {self.phase.name})"
-
-    @property
-    def awaiting_reply(self) -> bool:
-        return self.phase not in (_IDLE, _READY)
 
     def fileno(self) -> int:
         return self.socket_fd
@@ -168,7 +166,7 @@ class Session:
         self._payload, self._sender = envelope.payload, envelope.sender
         self._unsent, self._expected = list(envelope.unsent), envelope.expected
         self._replies = []
-        self.phase = _ENVELOPE
+        self.phase, self.awaiting_reply = _ENVELOPE, True
         self.deadline = now + self.client.settings.timeout
 
     def send_body(self, now: float, following: Envelope | None = None) -> list[Event]:
@@ -179,7 +177,7 @@ class Session:
         first command in a group" (RFC 2920 §3.1). Its replies follow this message's.
         """
         payload, self._payload = self._payload, []
-        self.phase = _BODY
+        self.phase, self.awaiting_reply = _BODY, True
         self._body_written = False
         self._following = following
         self.deadline = now + self.client.settings.timeout
@@ -216,9 +214,9 @@ class Session:
         except OSError as exc:
             return self._lost(exc)
         events = self._whole_lines()
-        while self.phase not in (_IDLE, _READY) and (reply := self._next_reply()) is not None:
+        while self.awaiting_reply and (reply := self._next_reply()) is not None:
             events += self._on_reply(*reply)
-        if self.phase not in (_IDLE, _READY) and len(self._buffer) > MAX_REPLY_BYTES:
+        if self.awaiting_reply and len(self._buffer) > MAX_REPLY_BYTES:
             events += self._lost(None)
         return events
 
@@ -241,7 +239,16 @@ class Session:
                 code = int(line[:3])
             except ValueError:
                 code = -1
-            events += self._on_reply(code, line[4:].strip(b" \t\r\n"))
+            text = line[4:].strip(b" \t\r\n")
+            if phase is _ENVELOPE and not self._unsent:
+                # A pipelined envelope's replies: ``_on_reply``'s collecting, without a
+                # call and a list per reply (three per message).
+                replies = self._replies
+                replies.append((code, text))
+                if len(replies) >= self._expected:
+                    events += self._verdict()
+                continue
+            events += self._on_reply(code, text)
         if self._wire is not None:
             self._buffer = rest
         return events
@@ -278,7 +285,7 @@ class Session:
         if phase is _ENDING:
             return self._after_refusal()
         if phase is _RESETTING:
-            self.phase = _IDLE
+            self.phase, self.awaiting_reply = _IDLE, False
             if code != 250:
                 self._drop()
         return []
@@ -286,7 +293,7 @@ class Session:
     def _end_of_data(self, code: int, text: bytes) -> list[Event]:
         """The reply to the final dot; the following envelope's replies come next."""
         following, self._following = self._following, None
-        self.phase = _IDLE
+        self.phase, self.awaiting_reply = _IDLE, False
         if code == 421:
             self._drop()
         text_line = one_line(text)
@@ -322,12 +329,12 @@ class Session:
         elif data[0] != 354:
             stage, (code, text) = Stage.DATA, data
         else:
-            self.phase = _READY
+            self.phase, self.awaiting_reply = _READY, False
             return [READY]
         self._refusal_code = code
         result = SendResult(Result.REFUSED, stage, code if code > 0 else None, one_line(text))
         if data[0] == 354:  # a server that accepted DATA without a recipient: end it empty
-            self.phase = _ENDING
+            self.phase, self.awaiting_reply = _ENDING, True
             self._write(b".\r\n")
         else:
             self._after_refusal()
@@ -338,7 +345,7 @@ class Session:
         if self._refusal_code == 421 or self._refusal_code < 0:
             self._drop()
         else:
-            self.phase = _RESETTING
+            self.phase, self.awaiting_reply = _RESETTING, True
             self._write(b"RSET\r\n")
         return []
 
@@ -385,7 +392,10 @@ class Session:
         text = describe_error(exc) if exc is not None else _CLOSED_TEXT
         if phase is _ENVELOPE:
             if self._replies and self._replies[-1][0] == 421:
-                self.phase = _ENVELOPE  # a server closing after its 421: its verdict
+                self.phase, self.awaiting_reply = (
+                    _ENVELOPE,
+                    True,
+                )  # a server closing after its 421: its verdict
                 events = self._verdict()
                 self._drop()
                 return events
@@ -407,7 +417,7 @@ class Session:
         return code, text
 
     def _drop(self) -> None:
-        self.phase = _IDLE
+        self.phase, self.awaiting_reply = _IDLE, False
         self._buffer = b""
         if self._wire is not None:
             self._wire, self._tls, self._fd, self.socket_fd = None, None, -1, -1

@@ -25,6 +25,10 @@ def wire_data(message: bytes) -> bytes:
 def one_line(raw: bytes | str) -> str:
     """A reply's text with its line breaks and runs of spaces folded to single spaces."""
     value = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    # Most replies are so already: printable (the only printable white space is the ASCII
+    # space), single inner spaces, none at the ends.
+    if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+        return value
     return " ".join(value.split())
 
 
