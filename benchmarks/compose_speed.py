@@ -33,9 +33,10 @@ from typing import Any
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from mailbounce.compose import MessageSpec, MessageTemplate, make_message_id
+from mailbounce.compose import MessageSpec, MessageTemplate
 from mailbounce.compose_body import encode_body
 from mailbounce.compose_headers import unstructured
+from mailbounce.message_ids import make_message_id
 from mailbounce.smtp_wire import wire_data
 
 MESSAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 3000

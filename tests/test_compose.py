@@ -16,11 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbounce.compose import MessageSpec, MessageTemplate, make_message_id
+from mailbounce.compose import MessageSpec, MessageTemplate
 from mailbounce.compose_body import encode_body
 from mailbounce.compose_headers import encode_words, header_text
 from mailbounce.errors import ConfigError, TemplateError
 from mailbounce.lists import ListReader
+from mailbounce.message_ids import make_message_id
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "lists"
 DATE = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)

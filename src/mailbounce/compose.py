@@ -20,10 +20,9 @@ spaces in every header value (header injection; both in ``compose_headers``).
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -37,7 +36,26 @@ from mailbounce.compose_body import PartEncoder, dot_stuffed
 from mailbounce.compose_fill import Filler
 from mailbounce.compose_headers import header_text, mailbox, parse_mailbox, unstructured
 from mailbounce.errors import ConfigError, TemplateError
-from mailbounce.tracking import TRACKING_HEADER, base32_text
+from mailbounce.message_ids import (
+    clean_domain,
+    make_message_id,
+    message_id_ending,
+    message_id_maker,
+    recipient_message_id,
+)
+from mailbounce.tracking import TRACKING_HEADER
+
+# The Message-ID functions moved to ``message_ids``; importable from here as before.
+__all__ = [
+    "BUILTINS",
+    "OWN_HEADERS",
+    "MessageSpec",
+    "MessageTemplate",
+    "make_message_id",
+    "message_id_ending",
+    "message_id_maker",
+    "recipient_message_id",
+]
 
 BUILTINS = frozenset({"email", "first_name", "last_name", "token", "campaign", "unsubscribe_url"})
 # Headers this module writes; extra_headers may not replace them.
@@ -87,70 +105,9 @@ class MessageSpec:
     html_name: str = "html"
 
 
-def make_message_id(campaign: str, address: str, domain: str) -> str:
-    """``<hash.campaign@domain>``, the same for a (campaign, address) across retries."""
-    digest = hashlib.sha256(f"{campaign}\x00{address.lower()}".encode()).digest()[:15]
-    return f"<{base32_text(digest)}.{_message_id_suffix(campaign, domain)}>"
-
-
-def message_id_maker(campaign: str, domain: str) -> Callable[[str], str]:
-    """``make_message_id`` of one campaign and domain, as a function of the address: the
-    store gives each recipient its Message-ID when adding it to the campaign
-    (``store.campaigns.add_list_recipients``), so the send's ``in_flight`` step does not
-    write it (issue 2: about half the WAL bytes of a send, one random leaf of the
-    ``deliveries_message_id`` index per message)."""
-    suffix = _message_id_suffix(campaign, domain)
-    prefix = f"{campaign}\x00"
-    sha256 = hashlib.sha256
-
-    def message_id(address: str) -> str:
-        digest = sha256(f"{prefix}{address.lower()}".encode()).digest()[:15]
-        return f"<{base32_text(digest)}.{suffix}>"
-
-    return message_id
-
-
-def recipient_message_id(stored: str | None, campaign: str, address: str, domain: str) -> str:
-    """``make_message_id(campaign, address, domain)``, taken from ``stored`` (the delivery's
-    ``message_id``, filled when it was added) when that is it: the hash part depends on the
-    campaign and address alone, which a delivery keeps, so a stored id with this campaign's
-    ending is the one made here. A delivery added by an earlier build (none stored) or a
-    campaign whose sender domain changed (``--force``) has it made."""
-    if stored is not None and stored.endswith(message_id_ending(campaign, domain)):
-        return stored
-    return make_message_id(campaign, address, domain)
-
-
-@functools.lru_cache(maxsize=16)
-def message_id_ending(campaign: str, domain: str) -> str:
-    """How every Message-ID ``make_message_id`` makes for the campaign and domain ends.
-
-    The label has no dot and the hash part none either: ".label@domain>" matches only the
-    whole ending of a Message-ID made for this campaign and domain."""
-    return f".{_message_id_suffix(campaign, domain)}>"
-
-
-@functools.lru_cache(maxsize=16)  # one campaign per run: computed once, not per message
-def _message_id_suffix(campaign: str, domain: str) -> str:
-    label = re.sub(r"[^A-Za-z0-9-]+", "-", campaign).strip("-")[:32] or "campaign"
-    return f"{label}@{_clean_domain(domain)}"
-
-
 @functools.lru_cache(maxsize=16)  # a few (part type, encoding) pairs: made once each
 def _single_part_headers(kind: str, encoding: str) -> str:
     return f"Content-Type: {kind}; charset=utf-8\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n"
-
-
-def _clean_domain(domain: str) -> str:
-    text = domain.strip().lower()
-    if not text.isascii():
-        try:  # an internationalised domain goes into Message-ID in its ASCII form
-            text = text.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise ConfigError(f"the message domain {domain!r} is not a domain name") from None
-    if not text or not re.fullmatch(r"[a-z0-9.-]+|\[[0-9a-f.:]+\]", text):
-        raise ConfigError(f"the message domain {domain!r} is not a domain name")
-    return text
 
 
 class MessageTemplate:
@@ -165,7 +122,7 @@ class MessageTemplate:
         if spec.text is None and spec.html is None:
             raise TemplateError("the message has neither a text nor an HTML body")
         self.spec = spec
-        self.domain = _clean_domain(domain)
+        self.domain = clean_domain(domain)
         self._allowed = frozenset(columns) | BUILTINS
         plain = SandboxedEnvironment(
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True

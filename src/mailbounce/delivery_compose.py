@@ -14,8 +14,9 @@ from datetime import datetime
 from mailbounce import tracking
 from mailbounce.addresses import domain_of
 from mailbounce.campaign import Campaign
-from mailbounce.compose import MessageTemplate, message_id_ending, recipient_message_id
+from mailbounce.compose import MessageTemplate
 from mailbounce.errors import ConfigError
+from mailbounce.message_ids import message_id_ending, recipient_message_id
 from mailbounce.ratelimit import DomainGate
 from mailbounce.send_state import Claims, Slot
 from mailbounce.smtp import SendResult
