@@ -166,3 +166,43 @@ def test_no_in_list_left_in_the_delivery_and_bounce_write_paths(db_path: Path) -
     assert len(sql) == 6
     for text in sql:
         assert not re.search(r"IN \(\s*'[^']*'(\s*,\s*'[^']*'){2,}\s*\)", text), text
+
+
+def _plan(store: Store, sql: str, values: tuple[object, ...]) -> str:
+    return " ".join(row[3] for row in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}", values))
+
+
+def test_soft_histories_are_read_from_the_soft_bounce_index_alone(db_path: Path) -> None:
+    # m005: the history queries spell the partial index's condition term for term, so SQLite
+    # reads them from ``bounces_soft`` without reading each bounce row of the address.
+    from mailbounce.store.bounces import _SOFT_WHERE
+
+    one = f"SELECT COALESCE(date, recorded_at) FROM bounces WHERE recipient = ? AND {_SOFT_WHERE}"
+    many = (
+        "SELECT recipient, COALESCE(date, recorded_at) FROM bounces"
+        f" WHERE recipient IN (?, ?) AND {_SOFT_WHERE} ORDER BY 2"
+    )
+    with Store(db_path) as store:
+        for sql, values in ((one, ("a@x.example",)), (many, ("a@x.example", "b@x.example"))):
+            assert "USING COVERING INDEX bounces_soft" in _plan(store, sql, values)
+
+
+def test_campaign_and_delivery_indexes_leave_out_rows_without_one(db_path: Path) -> None:
+    # m005: a parsed bounce that answers no delivery writes no entry in these indexes, and
+    # the look-ups by campaign or delivery still use them (``= ?`` is never NULL).
+    with Store(db_path) as store:
+        for name, column in (
+            ("bounces_campaign", "campaign_id"),
+            ("bounces_delivery", "delivery_id"),
+            ("events_campaign", "campaign_id"),
+        ):
+            (sql,) = store.conn.execute(
+                "SELECT sql FROM sqlite_master WHERE name = ?", (name,)
+            ).fetchone()
+            assert sql.endswith(f"WHERE {column} IS NOT NULL"), sql
+        for sql, index in (
+            ("SELECT id FROM bounces WHERE campaign_id = ?", "bounces_campaign"),
+            ("SELECT id FROM bounces WHERE delivery_id = ?", "bounces_delivery"),
+            ("SELECT id FROM events WHERE campaign_id = ? AND type = 'x'", "events_campaign"),
+        ):
+            assert f"INDEX {index}" in _plan(store, sql, (1,)), sql

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from mailbounce.addresses import normalize_address
 from mailbounce.models import BounceRecord, DeliveryState, Kind, Party
 from mailbounce.store.db import Store, utcnow
+from mailbounce.store.migrations import SOFT_BOUNCE_WHERE
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,13 +208,11 @@ def reject_delivery(store: Store, delivery_id: int, record: BounceRecord) -> boo
     return cursor.rowcount == 1
 
 
-# The bounces counted in an address's soft-failure history (``soft_bounce_dates``);
-# ``in_soft_history`` is the same test in Python, for a batch that keeps histories in memory.
-_SOFT_WHERE = (
-    "party = ? AND hardbounce = 0 AND kind IN (?, ?)"
-    " AND COALESCE(NULLIF(LOWER(TRIM(action)), ''), 'failed') = 'failed'"
-)
-_SOFT_VALUES = (str(Party.RECIPIENT), str(Kind.TEMPORARY), str(Kind.PERMANENT))
+# The bounces counted in an address's soft-failure history (``soft_bounce_dates``), as the
+# partial index ``bounces_soft`` (m005) holds them: spelt with its very terms, so SQLite
+# reads the history from that index alone. ``in_soft_history`` is the same test in Python,
+# for a batch that keeps histories in memory.
+_SOFT_WHERE = SOFT_BOUNCE_WHERE
 
 
 def in_soft_history(record: BounceRecord) -> bool:
@@ -235,7 +234,7 @@ def soft_bounce_dates(store: Store, address: str) -> list[str]:
     rows = store.conn.execute(
         f"SELECT COALESCE(date, recorded_at) FROM bounces WHERE recipient = ? AND {_SOFT_WHERE}"
         " ORDER BY 1",
-        (normalize_address(address), *_SOFT_VALUES),
+        (normalize_address(address),),
     ).fetchall()
     return [str(row[0]) for row in rows]
 
@@ -247,7 +246,7 @@ def soft_bounce_dates_of(store: Store, addresses: Iterable[str]) -> dict[str, li
         for row in store.conn.execute(
             "SELECT recipient, COALESCE(date, recorded_at) FROM bounces"
             f" WHERE recipient IN ({_marks(values)}) AND {_SOFT_WHERE} ORDER BY 2",
-            (*values, *_SOFT_VALUES),
+            values,
         ):
             found[str(row[0])].append(str(row[1]))
     return found

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from mailbounce.errors import StoreError
 from mailbounce.store.report_schema import (
     COUNT_UPDATE_TRIGGER,
+    COUNT_UPDATE_TRIGGER_WITHOUT_STATE,
     REJECTED_INDEX_AND_BOUNCE_TRIGGERS,
     REPORT_COLUMNS,
     REPORT_COLUMNS_MARK,
@@ -222,11 +223,53 @@ def m004_rejected_index_without_in_list(conn: sqlite3.Connection) -> None:
     run_script(conn, REJECTED_INDEX_AND_BOUNCE_TRIGGERS)
 
 
+# A bounce counted in its address's soft-failure history (``store.bounces.soft_bounce_dates``'s
+# WHERE, the same terms: SQLite uses a partial index only for a query holding its terms).
+SOFT_BOUNCE_WHERE = (
+    "party = 'recipient' AND hardbounce = 0 AND (kind = 'temporary' OR kind = 'permanent')"
+    " AND COALESCE(NULLIF(LOWER(TRIM(action)), ''), 'failed') = 'failed'"
+)
+
+
+def m005_lighter_bounce_indexes(conn: sqlite3.Connection) -> None:
+    """Fewer index writes per parsed bounce, and a soft-failure history read from an index
+    (issue 3): the indexes by campaign and delivery of ``bounces`` and ``events`` leave out
+    the rows without one (every query of them asks ``= ?``, which a NULL never is), and
+    ``bounces_soft`` holds the soft failures with what the history asks, so reading an
+    address's history no longer reads each of its bounce rows from the table (a cost that
+    grew with the store). Same rows, same answers."""
+    run_script(
+        conn,
+        f"""DROP INDEX bounces_campaign;
+CREATE INDEX bounces_campaign ON bounces(campaign_id) WHERE campaign_id IS NOT NULL;
+DROP INDEX bounces_delivery;
+CREATE INDEX bounces_delivery ON bounces(delivery_id) WHERE delivery_id IS NOT NULL;
+DROP INDEX events_campaign;
+CREATE INDEX events_campaign ON events(campaign_id, type) WHERE campaign_id IS NOT NULL;
+CREATE INDEX bounces_soft
+    ON bounces(recipient, date, recorded_at, party, hardbounce, kind, action)
+    WHERE {SOFT_BOUNCE_WHERE};
+""",
+    )
+
+
+def m006_count_trigger_not_fired_by_state_alone(conn: sqlite3.Connection) -> None:
+    """The report counters' update trigger is not fired by a change of ``state`` alone
+    (issue 2): a claim and a send's ``in_flight`` step, which move no counter, no longer pay
+    for it; the writers moving a delivery into or out of an outcome set a counted column or
+    count the move themselves (``report_schema.COUNT_UPDATE_TRIGGER_WITHOUT_STATE``). Same
+    counters."""
+    conn.execute("DROP TRIGGER deliveries_count_update")
+    run_script(conn, COUNT_UPDATE_TRIGGER_WITHOUT_STATE)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_cheaper_count_trigger,
     m003_report_columns_without_in_lists,
     m004_rejected_index_without_in_list,
+    m005_lighter_bounce_indexes,
+    m006_count_trigger_not_fired_by_state_alone,
 )
 
 
