@@ -196,3 +196,21 @@ def test_one_batch_stores_what_one_batch_per_message_stores(tmp_path: Path) -> N
         ("bounce", "paul@laposte.net"),
         ("suppress", "paul@laposte.net"),
     ]
+
+
+def test_a_bounce_events_data_is_the_json_of_its_dict() -> None:
+    from mailbounce.recording import _event_data
+
+    odd = 'Léa "boîte" \\ pleine\n\t\u2028 #1'
+    for record in (
+        RECORD,
+        replace(RECORD, status=None, source=odd),
+        replace(RECORD, status=odd, reason=Reason.USERUNKNOWN, kind=Kind.PERMANENT),
+    ):
+        data = {
+            "reason": str(record.reason),
+            "kind": str(record.kind),
+            "status": record.status,
+            "source": record.source,
+        }
+        assert _event_data(record) == json.dumps(data)

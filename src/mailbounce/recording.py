@@ -7,11 +7,11 @@ for every source; worker processes only analyse (``mailbounce.analysis_pool``).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from json.encoder import encode_basestring_ascii as _quoted
 
 from mailbounce.analysis_pool import Outcome
 from mailbounce.batch_lookups import BatchLookups
@@ -79,6 +79,18 @@ def make_record(
         original_message_id=analysis.original_message_id,
         campaign=campaign,
         detector=analysis.detector or "",
+    )
+
+
+def _event_data(record: BounceRecord) -> str:
+    """``json.dumps`` of a bounce event's data ``{"reason", "kind", "status", "source"}``,
+    the very text, written out: ``json.dumps`` of a dict took ~9 µs, a sixth of a stored
+    record's Python work (its strings go through the same escaping function)."""
+    status = record.status
+    return (
+        f'{{"reason": {_quoted(str(record.reason))}, "kind": {_quoted(str(record.kind))},'
+        f' "status": {"null" if status is None else _quoted(status)},'
+        f' "source": {_quoted(record.source)}}}'
     )
 
 
@@ -153,7 +165,9 @@ class Recorder:
             summary.by_kind[str(record.kind)] += 1
             summary.by_reason[str(record.reason)] += 1
             if writer is not None and lookups is not None:
-                self._store_record(writer, lookups, outcome.source_key, record, correlation)
+                self._store_record(
+                    writer, lookups, outcome.source_key, record, classification, correlation
+                )
             records.append(record)
         return records
 
@@ -177,8 +191,10 @@ class Recorder:
         lookups: BatchLookups,
         source_key: str,
         record: BounceRecord,
+        classification: Classification,
         correlation: Correlation,
     ) -> None:
+        """``classification``: the record's own (its reason, kind, hardbounce and party)."""
         delivery = correlation.delivery
         store = writes.store
         recipient = lookups.key(record.recipient)
@@ -206,15 +222,9 @@ class Recorder:
         if not correlation.trusted:
             return  # a forged bounce is kept for the record, and acts on nothing
         address = delivery.address if delivery else record.recipient
-        data = {
-            "reason": str(record.reason),
-            "kind": str(record.kind),
-            "status": record.status,
-            "source": record.source,
-        }
         # One time for the batch's events, as for its bounces (``lookups.now``).
         writes.add_event(
-            (lookups.now, "bounce", address, campaign_id, delivery_id, json.dumps(data))
+            (lookups.now, "bounce", address, campaign_id, delivery_id, _event_data(record))
         )
         failure = is_failure(record.action) and record.kind in (Kind.TEMPORARY, Kind.PERMANENT)
         if (
@@ -224,14 +234,18 @@ class Recorder:
         ):
             self.summary.deliveries_updated += 1
             lookups.deliveries.forget(delivery)
-        self._apply_policy(writes, lookups, address, record)
+        self._apply_policy(writes, lookups, address, record, classification)
 
     def _apply_policy(
-        self, writes: BatchWrites, lookups: BatchLookups, address: str, record: BounceRecord
+        self,
+        writes: BatchWrites,
+        lookups: BatchLookups,
+        address: str,
+        record: BounceRecord,
+        classification: Classification,
     ) -> None:
         if lookups.is_suppressed(address):
             return  # whatever the decision: its history is not even read
-        classification = Classification(record.reason, record.kind, record.hardbounce, record.party)
         history: list[datetime] = []
         if counts_as_soft(classification, record.action):
             dates = lookups.soft_bounce_dates(record.recipient)
