@@ -86,15 +86,18 @@ def recover_interrupted(store: Store, campaign_id: int) -> Recovery:
 def requeue_uncertain(store: Store, campaign_id: int) -> int:
     """``--resend-uncertain``: put uncertain recipients back to pending (may duplicate)."""
     with store.transaction() as conn:
+        # ``reason = reason``: uncertain -> pending moves the counters, and only a counted
+        # column fires their trigger (``report_schema.COUNT_UPDATE_TRIGGER_WITHOUT_STATE``).
         return conn.execute(
-            "UPDATE deliveries SET state = 'pending', updated_at = ?"
+            "UPDATE deliveries SET state = 'pending', reason = reason, updated_at = ?"
             " WHERE campaign_id = ? AND state = 'uncertain'",
             (utcnow(), campaign_id),
         ).rowcount
 
 
 _CLAIM = (
-    "UPDATE deliveries SET state = 'claimed', claimed_by = ?, claimed_at = ?, updated_at = ?"
+    "UPDATE deliveries SET state = 'claimed', claimed_by = ?, claimed_at = ?,{counted}"
+    " updated_at = ?"
     " WHERE id IN (SELECT id FROM deliveries WHERE campaign_id = ? AND {where} LIMIT ?)"
     f" RETURNING {_DELIVERY_COLUMNS}"
 )
@@ -131,8 +134,13 @@ def claim_due(
     return deliveries
 
 
-_CLAIM_DEFERRED = _CLAIM.format(where="state = 'deferred' AND next_attempt_at <= ?")
-_CLAIM_PENDING = _CLAIM.format(where="state = 'pending'")
+# A deferred recipient claimed becomes "pending" in the report: ``reason = reason`` fires
+# the counters' trigger, which a change of ``state`` alone does not (m006). A pending one
+# claimed stays "pending": its claim fires no trigger.
+_CLAIM_DEFERRED = _CLAIM.format(
+    counted=" reason = reason,", where="state = 'deferred' AND next_attempt_at <= ?"
+)
+_CLAIM_PENDING = _CLAIM.format(counted="", where="state = 'pending'")
 _STATES = {str(state): state for state in DeliveryState}  # a dict look-up, not Enum(value)
 
 

@@ -256,9 +256,9 @@ CREATE INDEX bounces_soft
 def m006_count_trigger_not_fired_by_state_alone(conn: sqlite3.Connection) -> None:
     """The report counters' update trigger is not fired by a change of ``state`` alone
     (issue 2): a claim and a send's ``in_flight`` step, which move no counter, no longer pay
-    for it; the writers moving a delivery into or out of an outcome set a counted column or
-    count the move themselves (``report_schema.COUNT_UPDATE_TRIGGER_WITHOUT_STATE``). Same
-    counters."""
+    for it; the writers moving a delivery into or out of an outcome set a counted column
+    (``report_schema.COUNT_UPDATE_TRIGGER_WITHOUT_STATE``), and its two statements are one
+    upsert. Same counters."""
     conn.execute("DROP TRIGGER deliveries_count_update")
     run_script(conn, COUNT_UPDATE_TRIGGER_WITHOUT_STATE)
 

@@ -166,6 +166,27 @@ BEGIN {_remove("old")} {_add("new")} END;
 """
 
 
+# m006: the counters' update trigger, no longer fired by a change of ``state`` alone, its
+# two statements made one (issue 2). Between pending, claimed and in_flight a state change
+# moves no counter (all three are "pending"), yet each such UPDATE (a claim, a send's
+# ``in_flight`` step) paid for the trigger's frame. A writer moving a delivery into or out
+# of an outcome sets a column listed here besides ``state``: a send's outcome and a bounce's
+# rejection set the reason, a skip its cause, crash recovery the reason; the claim of a
+# deferred recipient and ``--resend-uncertain`` set ``reason = reason`` for it
+# (``store/claims.py``). ``tests/test_report_counters.py`` checks every path. The old key
+# leaves (-1) and the new one joins (+1) in one upsert: the old key's row exists, as the
+# counters are exact, so the sum is the same as the UPDATE then INSERT of m002.
+_COUNTED_WITHOUT_STATE = _COUNTED.replace(" state,", "")
+_KEYS = ", ".join(COUNT_COLUMNS)
+COUNT_UPDATE_TRIGGER_WITHOUT_STATE = f"""
+CREATE TRIGGER deliveries_count_update AFTER UPDATE OF {_COUNTED_WITHOUT_STATE} ON deliveries
+WHEN {_key_may_change()}
+BEGIN INSERT INTO campaign_counts ({_KEYS}, n)
+VALUES ({", ".join(_key("old"))}, -1), ({", ".join(_key("new"))}, 1)
+ON CONFLICT ({_KEYS}) DO UPDATE SET n = n + excluded.n; END;
+"""
+
+
 def _bounce_report_triggers(top_bounce: str) -> str:
     """The triggers copying a delivery's top bounce into it (m001; m004 respells them)."""
     return f"""CREATE TRIGGER bounces_report_insert AFTER INSERT ON bounces
