@@ -36,12 +36,9 @@ from __future__ import annotations
 import contextlib
 import os
 import ssl
-import time
-from enum import Enum, auto
 
 from mailbounce import ctrl_c
 from mailbounce.crash_points import crash_point
-from mailbounce.errors import SmtpSetupError
 from mailbounce.smtp import (
     Result,
     SendResult,
@@ -51,33 +48,20 @@ from mailbounce.smtp import (
     describe_error,
 )
 from mailbounce.smtp_envelope import Envelope, EnvelopeMaker
-from mailbounce.smtp_wire import next_reply, one_line
+from mailbounce.smtp_replies import READY, VOID, Event, Phase, ReplyMachine
+from mailbounce.smtp_wire import next_reply
+
+# The events and phases are defined with the reply handling (``smtp_replies``); importable
+# from here as before.
+__all__ = ["MAX_REPLY_BYTES", "READY", "VOID", "Event", "Phase", "Session"]
 
 MAX_REPLY_BYTES = 65536  # a reply longer than this without its last line: a broken server
 
 
-class Phase(Enum):
-    IDLE = auto()  # no transaction: ready for ``begin``
-    ENVELOPE = auto()  # MAIL/RCPT/DATA sent, replies awaited
-    READY = auto()  # the server said 354: the caller commits, then ``send_body``
-    BODY = auto()  # data and final dot written, the reply awaited
-    ENDING = auto()  # a refused envelope got 354 anyway: the empty message's reply awaited
-    RESETTING = auto()  # RSET after a refusal, its reply awaited
-
-
-READY = "ready"  # an event: the server said 354, the caller commits then ``send_body``
-# An event: the envelope written with the previous message's data is void (that message's
-# reply closed or lost the connection); its recipient was not tried, ``begin`` it again.
-VOID = "void"
-# The events a session reports: ``READY``, ``VOID``, the end of an attempt (SendResult),
-# or the relay refusing the sender (an SmtpSetupError: the run stops).
-Event = SendResult | str | SmtpSetupError
 # The phases as module globals: ``Phase.IDLE`` goes through ``EnumType.__getattr__`` (~1 µs
 # on CPython 3.11, as much as a frozenset look-up of a member, which hashes it in Python),
 # and the send loop asks each session's phase several times per message.
-_IDLE, _ENVELOPE, _READY = Phase.IDLE, Phase.ENVELOPE, Phase.READY
-_BODY, _ENDING, _RESETTING = Phase.BODY, Phase.ENDING, Phase.RESETTING
-_ACCEPTED, _REFUSED, _END_OF_DATA = Result.ACCEPTED, Result.REFUSED, Stage.END_OF_DATA
+_IDLE, _ENVELOPE, _READY, _BODY = Phase.IDLE, Phase.ENVELOPE, Phase.READY, Phase.BODY
 _CLOSED_TEXT = "Connection unexpectedly closed"  # smtplib's words for the same event
 # A message in more pieces than this is joined before it is written: writev takes at most
 # IOV_MAX (1024 on Linux) buffers; a composed message has a handful (head, the template's
@@ -85,7 +69,7 @@ _CLOSED_TEXT = "Connection unexpectedly closed"  # smtplib's words for the same 
 _MAX_PIECES = 64
 
 
-class Session:
+class Session(ReplyMachine):
     """One connection's transactions; see the module docstring."""
 
     def __init__(self, client: SmtpClient) -> None:
@@ -268,86 +252,6 @@ class Session:
             self.client.close()
         else:
             self._drop()
-
-    # --- the state machine --------------------------------------------------------
-
-    def _on_reply(self, code: int, text: bytes) -> list[Event]:
-        phase = self.phase
-        if phase is _ENVELOPE:
-            self._replies.append((code, text))
-            if self._unsent and code in (250, 251, 354):
-                return self._write(self._unsent.pop(0))
-            if len(self._replies) < self._expected and not self._unsent:
-                return []
-            return self._verdict()
-        if phase is _BODY:
-            return self._end_of_data(code, text)
-        if phase is _ENDING:
-            return self._after_refusal()
-        if phase is _RESETTING:
-            self.phase, self.awaiting_reply = _IDLE, False
-            if code != 250:
-                self._drop()
-        return []
-
-    def _end_of_data(self, code: int, text: bytes) -> list[Event]:
-        """The reply to the final dot; the following envelope's replies come next."""
-        following, self._following = self._following, None
-        self.phase, self.awaiting_reply = _IDLE, False
-        if code == 421:
-            self._drop()
-        text_line = one_line(text)
-        result = _ACCEPTED if 200 <= code < 300 else _REFUSED
-        events: list[Event] = [SendResult(result, _END_OF_DATA, code, text_line)]
-        if following is not None:
-            if self._wire is None:
-                events.append(VOID)
-            else:
-                self._install(following, time.monotonic())
-        return events
-
-    def _verdict(self) -> list[Event]:
-        """The envelope's replies: ``READY`` after a 354, else the refusal."""
-        replies = self._replies
-        if len(replies) == 3:  # the usual case: the three replies of a pipelined envelope
-            mail, rcpt, data = replies
-        else:
-            mail, rcpt, data = (replies + [(-1, b"")] * 3)[:3]
-        if mail[0] >= 500 and mail[0] != 552:
-            # A 5xx to MAIL FROM refuses the sender, not this recipient (RFC 5321 §4.2).
-            self._drop()
-            where = self.client.settings.where
-            return [
-                SmtpSetupError(
-                    f"{where} refuses the sender {self._sender}: {mail[0]} {one_line(mail[1])}"
-                )
-            ]
-        if mail[0] != 250:
-            stage, (code, text) = Stage.MAIL, mail
-        elif rcpt[0] not in (250, 251):
-            stage, (code, text) = Stage.RCPT, rcpt
-        elif data[0] != 354:
-            stage, (code, text) = Stage.DATA, data
-        else:
-            self.phase, self.awaiting_reply = _READY, False
-            return [READY]
-        self._refusal_code = code
-        result = SendResult(Result.REFUSED, stage, code if code > 0 else None, one_line(text))
-        if data[0] == 354:  # a server that accepted DATA without a recipient: end it empty
-            self.phase, self.awaiting_reply = _ENDING, True
-            self._write(b".\r\n")
-        else:
-            self._after_refusal()
-        return [result]
-
-    def _after_refusal(self) -> list[Event]:
-        """421 closes the connection (RFC 5321 §3.8); other refusals RSET for reuse."""
-        if self._refusal_code == 421 or self._refusal_code < 0:
-            self._drop()
-        else:
-            self.phase, self.awaiting_reply = _RESETTING, True
-            self._write(b"RSET\r\n")
-        return []
 
     def _write_pieces(self, pieces: list[bytes]) -> list[Event]:
         """Write ``pieces`` in order: one ``writev`` on a plain connection (the kernel
