@@ -220,11 +220,19 @@ def record_steps(
     COMMIT, not sixteen. All or nothing: a delivery another run moved fails the whole
     transaction (``StoreError``).
     """
-    with store.transaction() as conn:
+    # ``Store.transaction`` spelt out: its generator's enter and exit, once per commit of
+    # the send loop, are Python run with the GIL held (issue 2). Same BEGIN, COMMIT, ROLLBACK.
+    conn = store.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
         if in_flight:
             _record_in_flight(conn, in_flight, now)
         if concluded:
             _record_concluded(conn, concluded, now)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _record_in_flight(conn: sqlite3.Connection, in_flight: Sequence[InFlight], now: str) -> None:
@@ -268,7 +276,7 @@ _OUTCOME_SQL = {
 def _record_concluded(conn: sqlite3.Connection, concluded: Sequence[Concluded], now: str) -> None:
     groups: dict[tuple[DeliveryState, bool], list[tuple[Any, ...]]] = {}
     events = []
-    at = utcnow()
+    at = ""  # the events' time, read once a commit writes one (most write none: all sent)
     for item in concluded:
         delivery, outcome = item.delivery, item.outcome
         cls = outcome.classification
@@ -291,6 +299,7 @@ def _record_concluded(conn: sqlite3.Connection, concluded: Sequence[Concluded], 
         if outcome.state is not S.SENT:
             data = _event_data(outcome.reply, reason)
             event_type = _EVENT_TYPES[outcome.state]
+            at = at or utcnow()
             events.append(
                 (at, event_type, delivery.address, delivery.campaign_id, delivery.id, data)
             )
