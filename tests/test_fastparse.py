@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailbounce.bounces import _normalise
-from mailbounce.bounces._fastparse import _PLAIN_PARAMETERS, _boundary, _content_type, parse_message
+from mailbounce.bounces._contenttype import _PLAIN_PARAMETERS, _boundary, _content_type
+from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._message import IndexedMessage
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -38,6 +38,7 @@ from email.errors import (
 )
 from email.message import Message
 
+from mailbounce.bounces._contenttype import _boundary, _content_type, _content_type_of
 from mailbounce.bounces._message import IndexedMessage
 
 __all__ = ["parse_message"]
@@ -56,21 +57,6 @@ _FIELD_OR_LINE = re.compile(
     r"([\x21-\x39\x3b-\x7e]++):[ \t]*+([^\n]*+(?:\n[ \t][^\n]*+)*+)\n?|[^\n]*+\n"
 )
 _NOT_A_FIELD = ("", "")
-# A Content-Type value whose parameters ``_boundary`` reads itself: "type; name=value; ...",
-# values a token or a quoted string without ``;``, ``\``, ``*`` or control characters.
-# Possessive: no part can match less for the rest to match (blanks, tokens and values
-# exclude each other's first characters), so the same matches without backtrack states.
-_BLANKS = r"[ \t\n]*+"
-_TOKEN = r'[^\x00-\x20\x7f;"\\*=]++'
-_VALUE = r'(?:"[^\x00-\x1f\x7f;"\\*]*+"|[^\x00-\x20\x7f;"\\*]*+)'
-_PLAIN_PARAMETERS = re.compile(
-    rf"{_BLANKS}{_TOKEN}{_BLANKS}(?:;{_BLANKS}(?:{_TOKEN}{_BLANKS}={_BLANKS}{_VALUE}{_BLANKS})?+)*+\Z"
-)
-# The first "boundary" parameter of such a value: every ";" there starts a parameter (a
-# value holds none), and the name is the whole token before the "=" (ASCII: checked first).
-_BOUNDARY_PARAMETER = re.compile(
-    rf";{_BLANKS}[bB][oO][uU][nN][dD][aA][rR][yY]{_BLANKS}={_BLANKS}({_VALUE})"
-)
 # Lines the feedparser's ``headerRE`` takes as header lines that ``_FIELD_LINES`` does not.
 _HEADER_SHAPED = ("From ", " ", "\t", ":")
 _PLAIN_TRANSFER_ENCODINGS = ("7bit", "8bit", "binary")
@@ -214,63 +200,6 @@ def _skip_envelope_lines(
         fields += _FIELD.findall(text, newline + 1, after)
         block_end = after
     return block_end
-
-
-def _first_field(msg: IndexedMessage, name: str) -> str | None:
-    """The raw value of ``msg``'s first field ``name`` (lower case), as ``Message.get`` picks
-    it, without building the header index (most parts are never asked for another header)."""
-    length = len(name)
-    for field, value in msg._headers:  # type: ignore[attr-defined]
-        if len(field) == length and field.lower() == name:
-            return value  # type: ignore[no-any-return]
-    return None
-
-
-def _content_type(msg: IndexedMessage) -> str:
-    """``msg.get_content_type()``, kept as ``IndexedMessage``'s cache."""
-    return _content_type_of(msg, _first_field(msg, "content-type"))
-
-
-def _content_type_of(msg: IndexedMessage, value: str | None) -> str:
-    """``_content_type`` given the raw value of ``msg``'s first Content-Type field."""
-    if value is None:
-        ctype: str = msg._default_type  # type: ignore[attr-defined]  # get_default_type()
-    elif not value.isascii():
-        return msg.get_content_type()  # compat32 turns 8-bit bytes into a ``Header``: ask it
-    else:
-        ctype = value.partition(";")[0].strip().lower()  # as ``email.message._splitparam``
-        if ctype.count("/") != 1:
-            ctype = "text/plain"  # RFC 2045 5.2, as ``get_content_type``
-    msg._content_type = ctype
-    msg._content_type_length = len(msg._headers)  # type: ignore[attr-defined]
-    return ctype
-
-
-def _boundary(msg: IndexedMessage, value: str | None = None) -> str | None:
-    """``msg.get_boundary()``, computed directly for a Content-Type of plain parameters: no
-    backslash, no RFC 2231 ``*``, no ``;`` or control character in a quoted value (there
-    ``email.message._parseparam`` splits at each ``;``, ``decode_params`` only unquotes, and
-    ``get_boundary`` unquotes again). Anything else asks ``get_boundary`` itself. ``value``:
-    the raw Content-Type when the caller has it."""
-    if value is None:
-        value = _first_field(msg, "content-type")
-    if value is None or not value.isascii() or not _PLAIN_PARAMETERS.match(value):
-        return msg.get_boundary()
-    if value.partition(";")[0].strip().lower() == "boundary":
-        return msg.get_boundary()  # the type itself reads as a bare "boundary" parameter
-    match = _BOUNDARY_PARAMETER.search(value)
-    if match is None:
-        return None
-    return _unquoted(_unquoted(match.group(1))).rstrip()
-
-
-def _unquoted(text: str) -> str:
-    """``email.utils.unquote`` of a text without backslashes (its replacements do nothing)."""
-    if len(text) > 1 and (
-        (text[0] == '"' and text[-1] == '"') or (text[0] == "<" and text[-1] == ">")
-    ):
-        return text[1:-1]
-    return text
 
 
 def _parse_status_blocks(msg: IndexedMessage, text: str, start: int, end: int, trim: bool) -> None:
