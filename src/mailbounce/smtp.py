@@ -28,6 +28,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from mailbounce.crash_points import crash_point
 from mailbounce.errors import SmtpSetupError
@@ -62,8 +63,10 @@ class Wire:
     smtputf8: bool
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
+class SendResult(NamedTuple):
+    """How an attempt ended. Immutable as a frozen dataclass would be, but made in about
+    half the time (one per message in the send loop)."""
+
     result: Result
     stage: Stage
     code: int | None = None
