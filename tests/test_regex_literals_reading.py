@@ -13,6 +13,7 @@ from mailbounce.regex_reading import (
     _item,
     literal_runs,
     mandatory_groups,
+    top_level_alternatives,
 )
 
 
@@ -67,6 +68,31 @@ def _reference_groups(alternative: str) -> list[str]:
     return groups
 
 
+def _reference_alternatives(source: str) -> list[str]:
+    """``top_level_alternatives`` walking every character (the reader before)."""
+    parts: list[str] = []
+    depth, start, index, in_class = 0, 0, 0, False
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(source[start:index])
+            start = index + 1
+        index += 1
+    parts.append(source[start:])
+    return parts
+
+
 _PIECES = st.sampled_from(
     [
         "ab",
@@ -109,3 +135,25 @@ def test_phrase_groups_read_as_items() -> None:
         for alternative in pattern.pattern.split("|"):
             assert literal_runs(alternative) == _reference_runs(alternative)
             assert mandatory_groups(alternative) == _reference_groups(alternative)
+
+
+_STRUCTURE_PIECES = st.sampled_from(
+    ["a", "|", "(", ")", "[", "]", "[^", "\\", "\\|", "\\]", "\\(", "\n", "é", "?:", "{2}"]
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_STRUCTURE_PIECES, max_size=16).map("".join))
+def test_alternatives_split_as_the_character_walk(source: str) -> None:
+    # Any text, not only valid patterns: unbalanced groups, classes, a last lone backslash.
+    assert top_level_alternatives(source) == _reference_alternatives(source)
+
+
+def test_phrase_groups_split_as_the_character_walk() -> None:
+    import mailbounce.bounces.registry  # noqa: F401  (every detector's patterns made)
+    from mailbounce.lazy_patterns import made
+
+    sources = [p.pattern for p in PHRASES.values()] + [p.pattern for p in made()]
+    assert len(sources) > 300
+    for source in sources:
+        assert top_level_alternatives(source) == _reference_alternatives(source)
