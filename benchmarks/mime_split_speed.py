@@ -6,6 +6,7 @@ best of three passes: the machine is shared) for:
 
 - the parse alone: ``email.message_from_bytes(raw, IndexedMessage, policy=compat32)`` against
   ``parse_message(raw) or <the same feedparser call>``, and the share the fast path takes;
+- the safety limits check ``analyse_message`` makes on the raw bytes before the parse;
 - the whole ``analyse_message``, with the fast splitter and with it switched off.
 
 Not a test: figures only.
@@ -25,6 +26,7 @@ from pathlib import Path
 import mailbounce.bounces as bounces
 from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._message import IndexedMessage
+from mailbounce.bounces.limits import limit_exceeded
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +46,10 @@ def feedparser(raw: bytes) -> object:
 
 def fast_or_feedparser(raw: bytes) -> object:
     return parse_message(raw) or feedparser(raw)
+
+
+def limits(raw: bytes) -> object:
+    return limit_exceeded(raw)
 
 
 def analyse(raw: bytes) -> object:
@@ -80,6 +86,11 @@ def main() -> int:
     new = cpu_per_message(fast_or_feedparser, messages, args.rounds)
     print(line("parse: feedparser", old))
     print(line("parse: fast splitter (or feedparser)", new) + f"  ({old / new:.1f}x)")
+    print(
+        line(
+            "safety limits check (before the parse)", cpu_per_message(limits, messages, args.rounds)
+        )
+    )
     bounces.parse_message = lambda raw: None  # type: ignore[attr-defined]
     old = cpu_per_message(analyse, messages, max(1, args.rounds // 2))
     bounces.parse_message = parse_message  # type: ignore[attr-defined]
