@@ -35,30 +35,30 @@ def _slow(seconds: float) -> float:
 
 
 def test_results_come_back_in_order_from_every_worker() -> None:
-    pool = WorkerPool(2, _square)
+    pool = WorkerPool(2)
     try:
-        jobs = [pool.submit(n) for n in range(50)]
+        jobs = [pool.submit(_square, n) for n in range(50)]
         assert [job.result() for job in jobs] == [n * n for n in range(50)]
     finally:
         pool.close()
 
 
 def test_a_task_error_is_raised_by_its_result_only() -> None:
-    pool = WorkerPool(1, _fail)
+    pool = WorkerPool(1)
     try:
-        job = pool.submit(3)
+        job = pool.submit(_fail, 3)
         with pytest.raises(ValueError, match="no 3"):
             job.result()
         with pytest.raises(ValueError, match="no 4"):  # the worker lives on
-            pool.submit(4).result()
+            pool.submit(_fail, 4).result()
     finally:
         pool.close()
 
 
 def test_a_task_no_worker_has_yet_is_taken_back() -> None:
-    pool = WorkerPool(1, _slow)
+    pool = WorkerPool(1)
     try:
-        jobs = [pool.submit(0.2) for _ in range(4)]  # two sent, two queued
+        jobs = [pool.submit(_slow, 0.2) for _ in range(4)]  # two sent, two queued
         assert not jobs[0].cancel()
         assert jobs[3].cancel()
         assert [jobs[n].result() for n in range(3)] == [0.2] * 3
@@ -67,9 +67,9 @@ def test_a_task_no_worker_has_yet_is_taken_back() -> None:
 
 
 def test_a_killed_worker_fails_its_tasks_at_once() -> None:
-    pool = WorkerPool(1, _slow)
+    pool = WorkerPool(1)
     try:
-        first = pool.submit(30.0)
+        first = pool.submit(_slow, 30.0)
         (worker,) = pool._workers
         os.kill(worker.process.pid, signal.SIGKILL)
         started = time.monotonic()
@@ -77,7 +77,7 @@ def test_a_killed_worker_fails_its_tasks_at_once() -> None:
             first.result()
         assert time.monotonic() - started < 10
         with pytest.raises(WorkerDied):
-            pool.submit(0.0).result()
+            pool.submit(_slow, 0.0).result()
     finally:
         pool.close()
 
@@ -92,20 +92,20 @@ def test_a_worker_killed_in_the_middle_of_an_answer_is_seen_dead(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(worker_pool, "answer", _half_an_answer)  # inherited by the fork
-    pool = WorkerPool(1, _square)
+    pool = WorkerPool(1)
     try:
         started = time.monotonic()
         with pytest.raises(WorkerDied):
-            pool.submit(2).result()
+            pool.submit(_square, 2).result()
         assert time.monotonic() - started < 10
     finally:
         pool.close()  # and closing does not hang either
 
 
 def test_close_ends_idle_and_busy_workers() -> None:
-    pool = WorkerPool(2, _slow)
+    pool = WorkerPool(2)
     processes = [w.process for w in pool._workers]
-    pool.submit(30.0)
+    pool.submit(_slow, 30.0)
     started = time.monotonic()
     pool.close()
     assert time.monotonic() - started < 10
@@ -113,9 +113,9 @@ def test_close_ends_idle_and_busy_workers() -> None:
 
 
 def test_workers_are_forked_processes_of_their_own() -> None:
-    pool = WorkerPool(2, _pid)
+    pool = WorkerPool(2)
     try:
-        pids = {pool.submit(0).result() for _ in range(20)}
+        pids = {pool.submit(_pid, 0).result() for _ in range(20)}
         assert os.getpid() not in pids
     finally:
         pool.close()

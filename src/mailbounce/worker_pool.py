@@ -36,11 +36,11 @@ class WorkerDied(Exception):
 class Job:
     """One task handed to the pool: its result once a worker answered it."""
 
-    __slots__ = ("_pool", "answered", "args", "cancelled", "outcome")
+    __slots__ = ("_pool", "answered", "cancelled", "outcome", "task")
 
-    def __init__(self, pool: WorkerPool, args: tuple[Any, ...]) -> None:
+    def __init__(self, pool: WorkerPool, task: tuple[Callable[..., Any], tuple[Any, ...]]) -> None:
         self._pool = pool
-        self.args = args
+        self.task = task
         self.cancelled = False
         self.answered = False
         self.outcome: tuple[bool, Any] = (False, None)
@@ -73,25 +73,25 @@ class _Worker:
 
 
 class WorkerPool:
-    """``count`` processes forked now, each running ``function(*args)`` for its tasks.
+    """``count`` processes forked now, each running the tasks it is sent, ``fn(*args)``.
 
-    Forked: they share what this process imported (copy on write) and ``function`` is not
-    pickled; only a task's arguments and its result cross a pipe."""
+    Forked: they share what this process imported (copy on write); a task's function
+    crosses the pipe by name, with its arguments, and its result comes back."""
 
-    def __init__(self, count: int, function: Callable[..., Any]) -> None:
+    def __init__(self, count: int) -> None:
         context = get_context("fork")
         self._queued: deque[Job] = deque()
         self._workers: list[_Worker] = []
         self._dead: str | None = None
         for _ in range(count):
             mine, theirs = context.Pipe()
-            process = context.Process(target=_serve, args=(theirs, function), daemon=True)
+            process = context.Process(target=_serve, args=(theirs,), daemon=True)
             process.start()
             theirs.close()  # the worker's end is the worker's alone: its death is our EOF
             self._workers.append(_Worker(mine, process))
 
-    def submit(self, *args: Any) -> Job:
-        job = Job(self, args)
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Job:
+        job = Job(self, (fn, args))
         self._queued.append(job)
         self.pump()
         return job
@@ -153,7 +153,7 @@ class WorkerPool:
     def _send(self, worker: _Worker, job: Job) -> None:
         worker.sent.append(job)
         try:
-            worker.conn.send(job.args)
+            worker.conn.send(job.task)
         except OSError:  # its end is closed: it died
             self._died(worker)
 
@@ -177,20 +177,21 @@ class WorkerPool:
         worker.sent.clear()
 
 
-def _serve(conn: Connection, function: Callable[..., Any]) -> None:
+def _serve(conn: Connection) -> None:
     """A worker's life: answer each task, in order, until told to end (None) or orphaned.
 
     Ctrl-C is the parent's to act on (it ends the workers): ignored here."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
-            args = conn.recv()
+            task = conn.recv()
         except EOFError:  # the parent is gone
             return
-        if args is None:
+        if task is None:
             return
+        fn, args = task
         try:
-            outcome: tuple[bool, Any] = (True, function(*args))
+            outcome: tuple[bool, Any] = (True, fn(*args))
         except Exception as exc:
             outcome = (False, exc)
         answer(conn, outcome)
