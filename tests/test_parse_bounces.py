@@ -281,15 +281,15 @@ def test_histories_of_suppressed_addresses_are_not_read(
         text = f"452 4.2.2 Mailbox full (day {day})"
         deliver_to_maildir(second, _dsn(address, "4.2.2", text, date=NOW + timedelta(days=day)))
     asked: list[str] = []
-    histories = bounce_store.soft_histories_of
+    histories = bounce_store.soft_bounce_dates_of
     monkeypatch.setattr(
         bounce_store,
-        "soft_histories_of",
+        "soft_bounce_dates_of",
         lambda store, addresses: histories(store, asked.extend(addresses) or addresses),
     )
     monkeypatch.setattr(
         bounce_store,
-        "soft_history",
+        "soft_bounce_dates",
         lambda store, address: pytest.fail(f"history of {address} asked of the store"),
     )
     records, summary = _run([str(second)], db_path, policy=policy)

@@ -10,6 +10,7 @@ give at that point of the batch.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 from mailbounce.addresses import normalize_address
@@ -17,7 +18,6 @@ from mailbounce.analysis_pool import Outcome
 from mailbounce.batch_writes import BatchWrites
 from mailbounce.correlate import DeliveryCache
 from mailbounce.models import BounceRecord
-from mailbounce.soft_history import SoftHistory
 from mailbounce.store import Store
 from mailbounce.store import bounces as bounce_store
 from mailbounce.store.contacts import suppression_of
@@ -59,9 +59,9 @@ class BatchLookups:
         self._suppressed = {key: key in found for key in keys}
         # Histories of addresses not suppressed: ``Recorder._apply_policy`` stops at a
         # suppressed address before reading any (one read for a delivery to another address
-        # goes to the store, ``soft_history``).
+        # goes to the store, ``soft_bounce_dates``).
         wanted = [address for address in soft if self.keys[address] not in found]
-        self._soft = bounce_store.soft_histories_of(store, wanted)
+        self._soft_dates = bounce_store.soft_bounce_dates_of(store, wanted)
 
     def key(self, address: str) -> str:
         """``normalize_address(address)``, known for the batch's recipients."""
@@ -78,17 +78,17 @@ class BatchLookups:
         """The batch suppressed ``address``."""
         self._suppressed[self.key(address)] = True
 
-    def soft_history(self, address: str) -> SoftHistory:
-        """``store.bounces.soft_history`` as of now in the batch."""
+    def soft_bounce_dates(self, address: str) -> list[str]:
+        """``store.bounces.soft_bounce_dates`` as of now in the batch."""
         key = self.key(address)
-        if key not in self._soft:
+        if key not in self._soft_dates:
             if self.writes is not None:
                 self.writes.flush()
-            self._soft[key] = bounce_store.soft_history(self.store, address)
-        return self._soft[key]
+            self._soft_dates[key] = bounce_store.soft_bounce_dates(self.store, address)
+        return self._soft_dates[key]
 
     def recorded(self, record: BounceRecord) -> None:
         """The batch stored ``record`` (recorded at ``now``)."""
-        history = self._soft.get(self.key(record.recipient))
-        if history is not None and bounce_store.in_soft_history(record):
-            history.add(record.date or self.now)
+        dates = self._soft_dates.get(self.key(record.recipient))
+        if dates is not None and bounce_store.in_soft_history(record):
+            bisect.insort(dates, record.date or self.now)

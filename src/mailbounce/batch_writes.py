@@ -6,7 +6,7 @@ query at the batch's start plus the batch's own records: a record already known 
 statement, and new rows are inserted in order with a few ``executemany`` instead of one
 ``execute`` each. Rows wait only while nothing could read them: a bounce answering a delivery
 (whose triggers update it) and a suppression (whose event needs its id) flush the waiting
-rows first, as does a read of the bounces (``BatchLookups.soft_history``), so the store
+rows first, as does a read of the bounces (``BatchLookups.soft_bounce_dates``), so the store
 holds the same rows, in the same order, as with one statement per record.
 """
 

@@ -24,7 +24,7 @@ from mailbounce.sources import ImapSource, uid_of
 from mailbounce.store import Store, bounce_rows
 from mailbounce.store import bounces as bounce_store
 from mailbounce.store.contacts import suppress
-from mailbounce.suppression import counts_as_soft, decide, is_failure
+from mailbounce.suppression import counts_as_soft, decide, is_failure, parse_when
 
 # Enum members read once: under Python 3.11 ``Kind.TEMPORARY`` costs ~0.4 µs a read (the
 # class's member look-up), a module global ~0.03 µs, and these are read for every record.
@@ -254,7 +254,8 @@ class Recorder:
             return  # whatever the decision: its history is not even read
         history: list[datetime] = []
         if counts_as_soft(classification, record.action):
-            history = lookups.soft_history(record.recipient).dates()
+            dates = lookups.soft_bounce_dates(record.recipient)
+            history = [when for when in map(parse_when, dates) if when is not None]
         decision = decide(self.settings.policy, classification, record.action, history)
         if decision is None:
             return

@@ -8,14 +8,12 @@ fsync per record). Re-recording a bounce is a no-op: ``bounces`` is UNIQUE on
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mailbounce.addresses import normalize_address
 from mailbounce.models import BounceRecord, DeliveryState, Kind, Party
-from mailbounce.soft_history import SoftHistory
 from mailbounce.store.db import Store, utcnow
 from mailbounce.store.migrations import SOFT_BOUNCE_WHERE
 
@@ -210,7 +208,7 @@ def reject_delivery(store: Store, delivery_id: int, record: BounceRecord) -> boo
     return cursor.rowcount == 1
 
 
-# The bounces counted in an address's soft-failure history (``soft_histories_of``), as the
+# The bounces counted in an address's soft-failure history (``soft_bounce_dates``), as the
 # partial index ``bounces_soft`` (m005) holds them: spelt with its very terms, so SQLite
 # reads the history from that index alone. ``in_soft_history`` is the same test in Python,
 # for a batch that keeps histories in memory.
@@ -221,7 +219,7 @@ _SOFT_KINDS = (Kind.TEMPORARY, Kind.PERMANENT)
 
 
 def in_soft_history(record: BounceRecord) -> bool:
-    """Whether ``soft_histories_of`` counts this record once stored (``_SOFT_WHERE``)."""
+    """Whether ``soft_bounce_dates`` counts this record once stored (``_SOFT_WHERE``)."""
     return (
         record.party is _RECIPIENT
         and not record.hardbounce
@@ -230,44 +228,30 @@ def in_soft_history(record: BounceRecord) -> bool:
     )
 
 
-# A history's date, and whether it is in the stored form (``soft_history.is_canonical``): a
-# valid date ("2026-11-20T10:00:00+00:00") that SQLite's strftime gives back unchanged once
-# a modifier made it recompute the date (without one it keeps "02-30" or hour 24 as read),
-# from year 1 (Python's first).
-_SOFT_DATES = (
-    "SELECT recipient, COALESCE(date, recorded_at) AS d,"
-    " (COALESCE(date, recorded_at) >= '0001' AND"
-    " strftime('%Y-%m-%dT%H:%M:%S+00:00', COALESCE(date, recorded_at), '+0 days')"
-    " IS COALESCE(date, recorded_at)) AS canonical FROM bounces"
-)
-
-
-def soft_history(store: Store, address: str) -> SoftHistory:
-    """The recipient-side soft failures of ``address`` (``soft_histories_of``)."""
-    return soft_histories_of(store, [address])[normalize_address(address)]
-
-
-def soft_histories_of(store: Store, addresses: Iterable[str]) -> dict[str, SoftHistory]:
-    """When each address had recipient-side soft failures, keyed by normalised address:
-    how many, the first and the last (``SoftHistory``), from one aggregate per address.
+def soft_bounce_dates(store: Store, address: str) -> list[str]:
+    """When ``address`` had recipient-side soft failures (ISO dates, oldest first).
 
     The bounce's own Date when it had one, else when it was recorded: a mailbox parsed
     weeks late still shows how long the problem lasted.
     """
-    found = {normalize_address(address): SoftHistory() for address in addresses}
+    rows = store.conn.execute(
+        f"SELECT COALESCE(date, recorded_at) FROM bounces WHERE recipient = ? AND {_SOFT_WHERE}"
+        " ORDER BY 1",
+        (normalize_address(address),),
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def soft_bounce_dates_of(store: Store, addresses: Iterable[str]) -> dict[str, list[str]]:
+    """``soft_bounce_dates`` of many addresses at once, keyed by normalised address."""
+    found: dict[str, list[str]] = {normalize_address(address): [] for address in addresses}
     for values in _slices(found):
-        for key, count, first, last, others in store.conn.execute(
-            "SELECT recipient, COUNT(*) FILTER (WHERE canonical),"
-            " MIN(d) FILTER (WHERE canonical), MAX(d) FILTER (WHERE canonical),"
-            " json_group_array(d) FILTER (WHERE NOT canonical)"
-            f" FROM ({_SOFT_DATES} WHERE recipient IN ({_marks(values)}) AND {_SOFT_WHERE})"
-            " GROUP BY recipient",
+        for row in store.conn.execute(
+            "SELECT recipient, COALESCE(date, recorded_at) FROM bounces"
+            f" WHERE recipient IN ({_marks(values)}) AND {_SOFT_WHERE} ORDER BY 2",
             values,
         ):
-            history = found[str(key)]
-            history.count, history.first, history.last = int(count), first, last
-            if others != "[]":
-                history.others = [str(when) for when in json.loads(others)]
+            found[str(row[0])].append(str(row[1]))
     return found
 
 
