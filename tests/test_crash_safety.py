@@ -10,6 +10,7 @@ exactly once, except ``uncertain`` recipients, who received it at most once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -59,8 +60,10 @@ def run(
         server, count = kill_at
         while proc.poll() is None and len(server.handler.received) < count:
             time.sleep(0.002)
-        workers = children_of(proc.pid) if kill_worker else []
-        os.kill(workers[0] if workers else proc.pid, signal.SIGKILL)
+        if proc.returncode is None:  # else it ended by itself and poll() reaped it
+            workers = children_of(proc.pid) if kill_worker else []
+            with contextlib.suppress(ProcessLookupError):  # a worker that just ended
+                os.kill(workers[0] if workers else proc.pid, signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
     code = proc.wait()
     # 1: a worker process died (crash point or SIGKILL), the command stopped the others.
