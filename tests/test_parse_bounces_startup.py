@@ -36,7 +36,7 @@ def loaded():
 if __name__ == "__main__":
     pool = start_pool(2)
     print(json.dumps(pool.submit(loaded).result()))
-    pool.shutdown()
+    pool.close()
 """
 
 # Only an IMAP source needs these; only --jobs N needs a process pool.

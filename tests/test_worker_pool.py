@@ -58,10 +58,10 @@ def test_a_task_error_is_raised_by_its_result_only() -> None:
 def test_a_task_no_worker_has_yet_is_taken_back() -> None:
     pool = WorkerPool(1)
     try:
-        jobs = [pool.submit(_slow, 0.2) for _ in range(4)]  # two sent, two queued
+        jobs = [pool.submit(_slow, 0.2) for _ in range(5)]  # three sent, two queued
         assert not jobs[0].cancel()
-        assert jobs[3].cancel()
-        assert [jobs[n].result() for n in range(3)] == [0.2] * 3
+        assert jobs[4].cancel()
+        assert [jobs[n].result() for n in range(4)] == [0.2] * 4
     finally:
         pool.close()
 

@@ -32,9 +32,9 @@ from mailbounce.mbox import RawMessage, Region, read_region
 from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
 
 if TYPE_CHECKING:
-    # concurrent.futures.process and multiprocessing cost ~30 ms to import: only --jobs N
-    # loads them (start_pool), not a --jobs 1 run nor an MTA pipe's one bounce.
-    from concurrent.futures import Future, ProcessPoolExecutor
+    # multiprocessing costs ~30 ms to import: only --jobs N loads it (start_pool), not a
+    # --jobs 1 run nor an MTA pipe's one bounce.
+    from mailbounce.worker_pool import Job, WorkerPool
 
 # Messages per task sent to a worker process (bytes of an mbox a worker reads itself), and
 # tasks in flight per worker: few enough that memory does not grow with the mailbox, enough
@@ -249,7 +249,7 @@ class _Tasks:
         return task
 
 
-Pending = deque[tuple[Task, "Future[list[Packed]] | list[Outcome]"]]
+Pending = deque[tuple[Task, "Job | list[Outcome]"]]
 
 
 def _help(pending: Pending, tasks: _Tasks, limits: ParseLimits, helped: int) -> bool:
@@ -273,7 +273,7 @@ def _help(pending: Pending, tasks: _Tasks, limits: ParseLimits, helped: int) -> 
 def analyse_stream(
     units: Iterable[Unit],
     limits: ParseLimits,
-    pool: ProcessPoolExecutor | None,
+    pool: WorkerPool | None,
     workers: int = 1,
 ) -> Iterator[Outcome]:
     """Outcomes in input order; with a pool, a bounded window of tasks in flight.
@@ -286,7 +286,7 @@ def analyse_stream(
             for message in read_region(unit) if isinstance(unit, Region) else (unit,):
                 yield analyse_raw(message, limits)
         return
-    from concurrent.futures.process import BrokenProcessPool
+    from mailbounce.worker_pool import WorkerDied
 
     window = max(2, workers * _TASKS_PER_WORKER)
     pending: Pending = deque()
@@ -309,35 +309,15 @@ def analyse_stream(
                 helped -= 1
                 yield from numbering.labelled(done, result)
             else:
-                yield from numbering.unpacked(done, _result(result, pool))
-    except BrokenProcessPool:
+                yield from numbering.unpacked(done, result.result())
+    except WorkerDied:
         # Every batch before this one is committed; the rest is read again on the next run.
         raise MailbounceError(
             "an analysis worker process died (out of memory?); run again with --jobs 1"
         ) from None
 
 
-# While this process waits for a worker's task, how often it looks whether the pool broke.
-_BROKEN_POLL_SECONDS = 0.5
-
-
-def _result(future: Future[list[Packed]], pool: ProcessPoolExecutor) -> list[Packed]:
-    """The task's results; ``BrokenProcessPool`` once the pool is broken, even when this
-    future was never told. CPython 3.11's pool, seeing a worker die, marks itself broken
-    and fails the futures it knows of without the lock ``submit`` holds: a task submitted
-    at that moment is added after, never run nor failed, and ``Future.result()`` waited
-    for ever (a cron run would hang; tests/test_parse_bounces.py hung so once, under load)."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    while True:
-        try:
-            return future.result(timeout=_BROKEN_POLL_SECONDS)
-        except TimeoutError:
-            if pool._broken:
-                raise BrokenProcessPool(pool._broken) from None
-
-
-def start_pool(jobs: int) -> ProcessPoolExecutor | None:
+def start_pool(jobs: int) -> WorkerPool | None:
     """The ``jobs - 1`` worker processes of ``--jobs N``, already running (forked before
     any database is opened); this process is the N-th (``analyse_stream``).
 
@@ -347,10 +327,7 @@ def start_pool(jobs: int) -> ProcessPoolExecutor | None:
     the parent's modules, copy on write."""
     if jobs <= 1:
         return None
-    from concurrent.futures import ProcessPoolExecutor
-
     import mailbounce.bounces.registry  # noqa: F401  (imported for the workers)
+    from mailbounce.worker_pool import WorkerPool
 
-    pool = ProcessPoolExecutor(jobs - 1)
-    pool.submit(int).result()
-    return pool
+    return WorkerPool(jobs - 1)

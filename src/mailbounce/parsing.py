@@ -32,7 +32,7 @@ from mailbounce.store import Store
 from mailbounce.store import bounces as bounce_store
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from mailbounce.worker_pool import WorkerPool
 
 __all__ = [
     "BounceParse",
@@ -95,7 +95,7 @@ class BounceParse:
                 yield from self._run_source(source, store, pool)
         finally:
             if pool is not None:
-                pool.shutdown(cancel_futures=True)
+                pool.close()
             for source in self._sources:
                 if isinstance(source, ImapSource):
                     source.close()
@@ -106,7 +106,7 @@ class BounceParse:
         self,
         source: PathSource | StdinSource | ImapSource,
         store: Store | None,
-        pool: ProcessPoolExecutor | None,
+        pool: WorkerPool | None,
     ) -> Iterator[BounceRecord]:
         imap = source if isinstance(source, ImapSource) else None
         if imap is not None:

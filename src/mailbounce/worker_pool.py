@@ -23,8 +23,9 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-# Tasks a worker holds at once: one it works on, one ready for when it is done.
-_SENT_PER_WORKER = 2
+# Tasks a worker holds at once: one it works on, two ready for when it is done (as many as
+# ProcessPoolExecutor queued for one worker): it keeps busy while this process stores a batch.
+_SENT_PER_WORKER = 3
 # Seconds a worker has to end once told to (then it is killed).
 _END_SECONDS = 5.0
 
