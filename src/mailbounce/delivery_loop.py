@@ -143,7 +143,8 @@ class SendLoop:
             self._committed(self.now())
 
     def _committed(self, now: datetime) -> None:
-        """The commit thread is done: the outcomes hold, the data may go out."""
+        """The commit is done (inline: at submit; else the thread's): the outcomes hold, the data
+        may go out."""
         batch = self._committing
         assert batch is not None
         try:
@@ -249,7 +250,7 @@ class SendLoop:
         return time.monotonic() >= slot.not_before
 
     def _wait(self, slots: list[Slot], busy: list[Slot], now: datetime) -> None:
-        """Wait for replies, the commit thread, a rate-limit slot or a timeout; act on them."""
+        """Wait for replies, a commit in a thread, a rate-limit slot or a timeout; act on them."""
         clock = time.monotonic()
         waiting = {s.session.socket_fd: s for s in busy if s.session.awaiting_reply}
         free = any(

@@ -155,7 +155,7 @@ class _Reporting:
 @dataclass(frozen=True)
 class _Deliverer:
     """The send loop of one share of the run (``send_workers.Deliver``), in this process
-    or in a worker: its own commit thread (and connection), its share's connections."""
+    or in a worker: its own commits (and connection), its share's connections."""
 
     db_path: Path
     campaign_id: int
