@@ -24,15 +24,16 @@ class _Settings:
     where: str = "relay"
 
 
-class _Client:
+class StandInClient:
     """What Session needs of ``smtp.SmtpClient``: the open socket, PIPELINING offered."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, pipelining: bool = True) -> None:
         self.sock = sock
+        self.pipelining = pipelining
         self.settings = _Settings()
 
     def wire(self) -> Wire:
-        return Wire(self.sock, pipelining=True, eight_bit_mime=True, smtputf8=False)
+        return Wire(self.sock, pipelining=self.pipelining, eight_bit_mime=True, smtputf8=False)
 
     def drop(self) -> None:
         self.sock.close()
@@ -75,7 +76,7 @@ def test_a_message_larger_than_the_send_buffer_goes_out_whole_with_the_next_enve
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
     ours, relay = pair
-    session = Session(_Client(ours))  # type: ignore[arg-type]
+    session = Session(StandInClient(ours))  # type: ignore[arg-type]
     body = b"".join(b"line %06d of a long message\r\n" % n for n in range(40_000))
     payload = body + b".\r\n"
     _ready(session, relay, "a@example.org", payload)
@@ -97,7 +98,7 @@ def test_a_wake_up_with_nothing_to_read_keeps_the_connection(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
     ours, relay = pair
-    session = Session(_Client(ours))  # type: ignore[arg-type]
+    session = Session(StandInClient(ours))  # type: ignore[arg-type]
     _ready(session, relay, "a@example.org", b"hello\r\n.\r\n")
     assert session.send_body(0.0) == []
     assert relay.recv(65536) == b"hello\r\n.\r\n"
@@ -112,7 +113,7 @@ def test_the_relay_closing_is_a_lost_connection(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
     ours, relay = pair
-    session = Session(_Client(ours))  # type: ignore[arg-type]
+    session = Session(StandInClient(ours))  # type: ignore[arg-type]
     _ready(session, relay, "a@example.org", b"hello\r\n.\r\n")
     assert session.send_body(0.0) == []
     relay.close()
@@ -131,7 +132,7 @@ def test_a_message_in_pieces_goes_out_whole_and_in_order_with_the_next_envelope(
     """Pieces are written with one writev (or joined past 64 of them); a write the kernel
     takes in part goes on from the first octet it did not take."""
     ours, relay = pair
-    session = Session(_Client(ours))  # type: ignore[arg-type]
+    session = Session(StandInClient(ours))  # type: ignore[arg-type]
     body = b"".join(b"line %06d of a long message\r\n" % n for n in range(20_000))
     payload = body + b".\r\n"
     pieces = _pieces_of(payload, size) if size < 300_000 else [body, b".\r\n"]
@@ -153,7 +154,7 @@ def test_a_message_in_pieces_goes_out_whole_and_in_order_with_the_next_envelope(
 
 def test_a_non_ascii_piece_asks_for_8bitmime(pair: tuple[socket.socket, socket.socket]) -> None:
     ours, _relay = pair
-    session = Session(_Client(ours))  # type: ignore[arg-type]
+    session = Session(StandInClient(ours))  # type: ignore[arg-type]
     ascii_only = session.prepare("news@asso.example", "a@example.org", [b"a\r\n", b".\r\n"])
     accented = session.prepare(
         "news@asso.example", "a@example.org", [b"a\r\n", "é\r\n".encode(), b".\r\n"]
@@ -177,7 +178,7 @@ def _events_of(relay_bytes: bytes, cuts: list[int]) -> list[object]:
     ours, relay = socket.socketpair()
     ours.settimeout(10.0)
     try:
-        session = Session(_Client(ours))  # type: ignore[arg-type]
+        session = Session(StandInClient(ours))  # type: ignore[arg-type]
         _ready(session, relay, "a@example.org", b"hello\r\n.\r\n")
         following = session.prepare("news@asso.example", "b@example.org", b"x\r\n.\r\n")
         assert not isinstance(following, SendResult)

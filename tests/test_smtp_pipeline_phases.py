@@ -7,34 +7,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+from test_smtp_pipeline_io import StandInClient
 
-from mailbounce.smtp import Wire
 from mailbounce.smtp_pipeline import Phase, Session
-
-
-@dataclass
-class _Settings:
-    timeout: float = 10.0
-    where: str = "relay"
-
-
-class _Client:
-    def __init__(self, sock: socket.socket, pipelining: bool) -> None:
-        self.sock = sock
-        self.pipelining = pipelining
-        self.settings = _Settings()
-
-    def wire(self) -> Wire:
-        return Wire(self.sock, pipelining=self.pipelining, eight_bit_mime=True, smtputf8=False)
-
-    def drop(self) -> None:
-        self.sock.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
@@ -87,7 +64,7 @@ def test_awaiting_reply_follows_the_phase(
     name: str, pair: tuple[socket.socket, socket.socket]
 ) -> None:
     ours, relay = pair
-    session = Session(_Client(ours, pipelining=True))  # type: ignore[arg-type]
+    session = Session(StandInClient(ours, pipelining=True))  # type: ignore[arg-type]
     _consistent(session)
     envelope = session.prepare("a@example.org", "b@example.org", [b"Hi\r\n", b".\r\n"])
     assert not isinstance(envelope, Exception)
@@ -108,7 +85,7 @@ def test_awaiting_reply_after_a_lost_connection_a_time_out_and_abandon(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
     ours, relay = pair
-    session = Session(_Client(ours, pipelining=False))  # type: ignore[arg-type]
+    session = Session(StandInClient(ours, pipelining=False))  # type: ignore[arg-type]
     envelope = session.prepare("a@example.org", "b@example.org", [b"Hi\r\n.\r\n"])
     session.begin(envelope, 0.0)  # type: ignore[arg-type]
     _consistent(session)
