@@ -9,7 +9,6 @@ rolled back, and the data of the in_flight it held must not go out.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import select
 import signal
@@ -21,9 +20,8 @@ from typing import Any
 
 import pytest
 from smtp_testserver import ScriptedServer
-from test_send_run import FIRST_RUN_STATES, SCRIPT, T0, at, options, states, write_campaign
+from test_send_run import T0, at, options, states, write_campaign
 
-from mailbounce import sending
 from mailbounce.campaign_loading import load_campaign
 from mailbounce.sending import send_campaign
 from mailbounce.store import Store
@@ -44,7 +42,6 @@ def _setting(value: str) -> Any:
 def test_an_inline_job_is_done_once_submitted(db_path: Path) -> None:
     Store(db_path).close()
     with CommitThread(db_path) as writer:
-        assert writer.inline
         writer.submit(_setting("a"))
         readable, _, _ = select.select([writer.fileno()], [], [], 0)
         assert readable == [writer.fileno()] and writer.busy
@@ -117,23 +114,3 @@ def test_a_second_ctrl_c_inside_a_commit_sends_nothing_it_held(
     assert all(final[a] in ("sent", "in_flight") for a in received), Counter(final.values())
     assert Counter(final.values())["in_flight"] <= 4
     assert set(final.values()) <= {"sent", "pending", "in_flight"}
-
-
-@pytest.mark.parametrize("pipelining", [False, True], ids=["one by one", "pipelining"])
-def test_commits_in_a_thread_of_their_own_still_send_each_once(
-    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, pipelining: bool
-) -> None:
-    # ``inline=False`` (the loop composes ahead while a commit runs) gives the same rows.
-    monkeypatch.setattr(sending, "CommitThread", functools.partial(CommitThread, inline=False))
-    write_campaign(tmp_path, MEMBERS)
-    with ScriptedServer(pipelining=pipelining) as server:
-        campaign = load_campaign(options(tmp_path, server.port, concurrency=4))
-        send_campaign(db_path, campaign, at(T0))
-        received = Counter(m.rcpt_tos[0] for m in server.received)
-    assert set(states(db_path).values()) == {"sent"}
-    assert set(received) == set(states(db_path)) and set(received.values()) == {1}
-    write_campaign(tmp_path)
-    other = tmp_path / "other.db"
-    with ScriptedServer(SCRIPT, pipelining=pipelining) as server:
-        send_campaign(other, load_campaign(options(tmp_path, server.port, concurrency=2)), at(T0))
-    assert states(other) == FIRST_RUN_STATES

@@ -1,31 +1,22 @@
 """The send loop of a run: claim, compose, send, record, each transition committed.
 
 One thread drives ``concurrency`` SMTP connections (``smtp_pipeline.Session``, each
-reused across messages) and commits (``store.writer.CommitThread``: inline by default; see
-its module docstring for why not in a thread of its own). The loop: every idle
-connection takes its next claimed recipient (``Claims`` claims ``CLAIM_BATCH`` at a time),
-composes its message and writes its envelope; the loop waits for replies (and for the
-commit in progress, when commits run in a thread); every transition the replies bring (a
-354: ``in_flight``; a final reply or a refusal: the outcome) waits in ``pending``; whenever
-no commit is in progress, all that is pending, of every connection, goes into ONE
-transaction (``store.sending.record_steps``). Only once that transaction has committed does a
-connection write the data of its ``in_flight`` message. With PIPELINING, the envelope of
-the connection's next recipient goes out in the same write as that data (RFC 2920 §3.1),
-so its 354 comes right after the data's reply, and the outcome of one message and the
-``in_flight`` of the next are committed together. An outcome never holds its connection
-back, and is committed at the latest with the next recipient's ``in_flight``, before that
-recipient's data. No per-message thread hand-off, lock or commit; one timestamp (seconds)
-per loop turn.
-
-Inline, a connection's next message is composed just before its data goes out, so the
-first data goes out as soon as the commit is done. With commits in a thread
-(``inline=False``), the threads overlap rather than take turns: while a transaction
-commits, the loop composes the message each of its connections sends next
-(``_compose_ahead``), so that when it returns only the writes remain; a commit that
-returns hands what became pending meanwhile to the commit thread before those writes; and
-when the recipients held run low (``CLAIM_AHEAD``), the commit thread claims the next
-ones while it would otherwise wait, instead of every connection waiting for the loop's own
-claim.
+reused across messages) and commits (``store.writer.CommitThread``, which runs each commit
+at once, in this thread: its module docstring says why not in a thread of its own). The
+loop: every idle connection takes its next claimed recipient (``Claims`` claims
+``CLAIM_BATCH`` at a time), composes its message and writes its envelope; the loop waits
+for replies; every transition the replies bring (a 354: ``in_flight``; a final reply or a
+refusal: the outcome) waits in ``pending``; once enough connections wait for it
+(``_batch_full``), all that is pending, of every connection, goes into ONE transaction
+(``store.sending.record_steps``). Only once that transaction has committed does a
+connection write the data of its ``in_flight`` message; its next message is composed just
+before. With PIPELINING, the envelope of the connection's next recipient goes out in the
+same write as that data (RFC 2920 §3.1), so its 354 comes right after the data's reply,
+and the outcome of one message and the ``in_flight`` of the next are committed together.
+An outcome never holds its connection back, and is committed at the latest with the next
+recipient's ``in_flight``, before that recipient's data. No per-message commit; one
+timestamp (seconds) per loop turn. When the recipients held run low (``CLAIM_AHEAD``), the
+next ones are claimed between two commits, before any connection waits for them.
 
 What a crash (SIGKILL) leaves, at each point (crash points in brackets, for the tests):
 

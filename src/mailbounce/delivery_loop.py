@@ -93,7 +93,6 @@ class SendLoop:
                 elif (claim := claims.ahead()) is not None:
                     self._committing = Batch(claim=True)
                     self.writer.submit(claim)
-            self._compose_ahead(now)
             self._wait(slots, busy, now)
 
     def _batch_full(self, slots: list[Slot]) -> bool:
@@ -124,16 +123,6 @@ class SendLoop:
             lambda store: deliveries.record_steps(store, in_flight, concluded, now=stamp)
         )
 
-    def _compose_ahead(self, now: datetime) -> None:
-        """While the in_flight of these connections commits (on the other core), compose
-        what each sends next: once the commit returns, only the writes remain."""
-        batch = self._committing
-        if batch is None or batch.composed or self.writer.inline:
-            return  # inline, it has committed: each is composed as its data goes out
-        batch.composed = True
-        for slot in batch.ready:
-            slot.following_envelope = self._following(slot, now)
-
     def _sync(self) -> None:
         """Commit everything: wait for the commit in progress, act on it, and so on with
         what is pending (acting on a commit may conclude more: a connection lost)."""
@@ -143,25 +132,21 @@ class SendLoop:
             self._committed(self.now())
 
     def _committed(self, now: datetime) -> None:
-        """The commit is done (inline: at submit; else the thread's): the outcomes hold, the data
-        may go out."""
+        """The commit is done: the outcomes hold, the data may go out."""
         batch = self._committing
         assert batch is not None
         try:
             self.writer.collect()  # raises the transaction's error: execute() cleans up
-        except KeyboardInterrupt:
-            if self.writer.inline:  # a second Ctrl-C inside the commit: rolled back
-                self._committing = None
-                for slot in batch.ready:  # their in_flight was not committed: no data
-                    slot.session.abandon()
+        except KeyboardInterrupt:  # a second Ctrl-C inside the commit: rolled back
+            self._committing = None
+            for slot in batch.ready:  # their in_flight was not committed: no data
+                slot.session.abandon()
             raise
         self._committing = None
         for slot in batch.ready:  # counted: their data goes out, even after a Ctrl-C (drain)
             slot.flown = True
         if batch.claim:
             self._claims.claimed()
-        elif self._pending and not self.writer.inline and self._batch_full(self._slots):
-            self._submit(now)  # the commit thread goes on while this batch's data goes out
         for item, reply in batch.concluded:
             crash_point("after_commit")
             self.decided.append(item.delivery.id)
@@ -172,10 +157,9 @@ class SendLoop:
         clock = time.monotonic()
         for slot in batch.ready:
             crash_point("after_in_flight")
-            following = self._take_following(slot) or self._following(slot, now)
+            following = self._following(slot, now)
             for event in slot.session.send_body(clock, following):
                 self._event(slot, event, now)
-        self._compose_ahead(now)
 
     def _start(self, claims: Claims, slot: Slot, now: datetime) -> None:
         """An idle connection takes its next recipient and writes its envelope."""
@@ -226,16 +210,6 @@ class SendLoop:
             return None
         return self._composer.following(slot, self._claims, self.gate, now)
 
-    def _take_following(self, slot: Slot) -> Envelope | None:
-        """The envelope ``_following`` composed for the slot, if it may still go out."""
-        envelope, slot.following_envelope = slot.following_envelope, None
-        if envelope is not None and (self.errors or self._interrupted):
-            delivery, slot.following, slot.following_in_flight = slot.following, None, None
-            assert delivery is not None
-            self._claims.put_back(delivery)
-            return None
-        return envelope
-
     def _admitted(self, slot: Slot) -> bool:
         """The domain's connection limit and the rate limits let this message go now."""
         if not slot.entered:
@@ -250,7 +224,7 @@ class SendLoop:
         return time.monotonic() >= slot.not_before
 
     def _wait(self, slots: list[Slot], busy: list[Slot], now: datetime) -> None:
-        """Wait for replies, a commit in a thread, a rate-limit slot or a timeout; act on them."""
+        """Wait for replies, the commit's signal, a rate-limit slot or a timeout; act on them."""
         clock = time.monotonic()
         waiting = {s.session.socket_fd: s for s in busy if s.session.awaiting_reply}
         free = any(

@@ -12,15 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailbounce.crash_points import crash_point
-from mailbounce.smtp_envelope import Envelope
 from mailbounce.smtp_pipeline import Session
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
 
 CLAIM_BATCH = 100
-# Fewer claimed recipients left than this: the next batch is claimed by the commit thread
-# (``ahead``) while these are sent, instead of by the loop once none is left, with every
-# connection waiting for that claim.
+# Fewer claimed recipients left than this: the next batch is claimed as a commit job of its
+# own (``ahead``) between the steps' commits, while these are sent, instead of once none is
+# left, with every connection waiting for that claim.
 CLAIM_AHEAD = 50
 
 
@@ -33,14 +32,14 @@ class Claims:
         self.remaining = limit
         self.stopped = False
         self._buffer: list[deliveries.Delivery] = []  # reversed: ``pop`` gives the next
-        self._claiming = False  # an ``ahead`` claim is with the commit thread
+        self._claiming = False  # an ``ahead`` claim was submitted, not collected yet
         self._claimed: list[deliveries.Delivery] = []  # its rows, until ``claimed``
 
     def next(self, store: Callable[[], Store]) -> deliveries.Delivery | None:
         if self.stopped:
             return None
         if not self._buffer and self.remaining > 0:
-            current = store()  # waits for the commit thread: an ``ahead`` claim comes in
+            current = store()  # collects the commit in progress: an ``ahead`` claim comes in
             if not self._buffer and self.remaining > 0:
                 self._claiming = True
                 self._claimed = self._claim(current, min(CLAIM_BATCH, self.remaining))
@@ -48,7 +47,7 @@ class Claims:
         return self._buffer.pop() if self._buffer else None
 
     def ahead(self) -> Callable[[Store], None] | None:
-        """A claim for the commit thread to make now, if the recipients held run low;
+        """A claim for the commit writer to make now, if the recipients held run low;
         ``claimed`` takes its rows in once it has committed."""
         if self.stopped or self._claiming or self.remaining <= 0:
             return None
@@ -105,8 +104,6 @@ class Slot:
     # The next recipient, its envelope written after the current one's data (PIPELINING).
     following: deliveries.Delivery | None = None
     following_in_flight: deliveries.InFlight | None = None
-    # Its envelope, composed while this message's ``in_flight`` commits (``delivery``).
-    following_envelope: Envelope | None = None
 
 
 @dataclass
@@ -115,7 +112,6 @@ class Batch:
 
     ready: list[Slot] = field(default_factory=list)  # 354 received: in_flight to commit
     claim: bool = False  # the job is a ``Claims.ahead`` claim (nothing else)
-    composed: bool = False  # the next envelopes of ``ready`` are composed (``delivery``)
     # With the reply for the -v log (None: not logged, the server was not asked).
     concluded: list[tuple[deliveries.Concluded, str | None]] = field(default_factory=list)
 

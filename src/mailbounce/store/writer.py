@@ -1,26 +1,22 @@
-"""The send loop's commits: one job (one transaction) at a time, inline or in a thread.
+"""The send loop's commits: one job (one transaction) at a time, in the loop's own thread.
 
-One job at a time: ``submit`` hands over a job (a function of the Store: one
-transaction), the loop waits on ``fileno()`` beside its sockets, and ``collect`` returns
-once the job has committed (or raises its error, the transaction rolled back). Between
-jobs, the loop may use ``store`` itself (claims): the connection is never used by two
-threads at once, and no second connection fights for SQLite's write lock.
+``submit`` runs a job (a function of the Store: one transaction) at once; ``fileno()`` is
+then readable, so the loop acts on the commit where it acts on its sockets, and ``collect``
+raises the job's error (the transaction rolled back). Between jobs the loop may use
+``store`` itself (claims): no second connection fights for SQLite's write lock.
 
-By default (``inline``) ``submit`` runs the job at once, in the loop's own thread, and
-``fileno()`` is then readable at once. A thread of its own (``inline=False``) lets SQLite's
-share of a commit (it runs with the GIL released) overlap the loop's work, but on a
-2-core host that overlap is rare and costs more than it saves (issue 2, session 6,
-``send --concurrency 8``, interleaved runs): the commit thread cannot run its Python
-(between SQLite calls, about ten times a commit) until the loop's thread lets go of the GIL,
-which it holds while it composes the next messages (0.3-0.7 ms a commit spent waiting
-between ``submit`` and the job's start); each commit costs two thread wake-ups more; and
-with the loop free to go on, commits are smaller (4-5 messages, not 7.5). Inline, a
-20,000-message send used 0.285 ms of CPU per message instead of 0.400 and sent 980 msg/s
-instead of 811 on a loaded host (medians of 5 interleaved runs; 5,000 messages: 1,592 msg/s
-instead of 1,449, 6 runs each); on a quiet host, 3,557 msg/s instead of 2,853 and 0.27 ms
-instead of 0.35 (medians of 3 interleaved runs). The loop never waits for a commit to
-start, and nothing changes in what is committed, nor when: each transaction still commits
-before the data it allows goes out.
+Why not a thread of its own, which would let SQLite's share of a commit (run with the GIL
+released) overlap the loop's work: on a 2-core host that overlap is rare and costs more
+than it saves (issue 2, session 6, ``send --concurrency 8``, interleaved runs). The commit
+thread could not run its Python (between SQLite calls, about ten times a commit) until the
+loop's thread let go of the GIL, which it held while composing the next messages (0.3-0.7
+ms a commit spent waiting between ``submit`` and the job's start); each commit cost two
+thread wake-ups more; and with the loop free to go on, commits were smaller (4-5 messages,
+not 7.5). Inline, a 20,000-message send used 0.285 ms of CPU per message instead of 0.400
+and sent 980 msg/s instead of 811 on a loaded host (medians of 5 interleaved runs); on a
+quiet host, 3,557 msg/s instead of 2,853 and 0.27 ms instead of 0.35 (medians of 3). What is
+committed, and when, is the same: each transaction commits before the data it allows goes
+out.
 
 WAL checkpoints (copying committed pages from the WAL into the database file, with two
 fsyncs) run in a thread on a connection of their own (``Checkpointer``), not inside a
@@ -43,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -120,26 +115,19 @@ class CommitTurns:
 
 
 class CommitThread:
-    """Runs one ``Job`` at a time on its own connection: inline (at ``submit``: the
-    default), or in its own thread (``inline=False``; see the module docstring)."""
+    """Runs one ``Job`` at a time on its own connection, at ``submit`` (see the module
+    docstring; the name is the one the send modules know it by)."""
 
-    def __init__(self, db_path: Path, *, inline: bool = True) -> None:
-        self.inline = inline
+    def __init__(self, db_path: Path) -> None:
         self.turns = CommitTurns(db_path)
         self.store = Store(db_path, shared_by_threads=True)
         self.store.conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_AUTOCHECKPOINT}")
         self.checkpoints = Checkpointer(db_path)
         self._commits = 0
         self.busy = False  # a job was submitted and not collected yet
-        # The thread writes one byte per finished job: the loop select()s on it, and
-        # collect() reads it (blocking until the job is done). No lock or condition.
+        # One byte per job done: the loop select()s on it beside its sockets.
         self._done_read, self._done_write = os.pipe()
-        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if not inline:
-            self._thread = threading.Thread(target=self._run, name="send-commits", daemon=True)
-            self._thread.start()
 
     def fileno(self) -> int:
         """Readable once the submitted job is done: wait on it beside the sockets."""
@@ -149,13 +137,10 @@ class CommitThread:
         if self.busy:
             raise RuntimeError("CommitThread.submit: the previous job was not collected")
         self.busy = True
-        if self.inline:
-            self._execute(job)
-        else:
-            self._jobs.put(job)
+        self._execute(job)
 
     def collect(self) -> None:
-        """Wait for the submitted job to be committed; raise its error if it failed."""
+        """The submitted job is committed; raise its error if it failed."""
         if not self.busy:
             return
         os.read(self._done_read, 1)
@@ -165,32 +150,19 @@ class CommitThread:
             raise error
 
     def settle(self) -> None:
-        """Wait for the job in progress, if any, dropping its error (the caller is already
-        failing, or the run is over): the connection is then free for the caller's own
-        clean-up. A Ctrl-C while waiting is not lost: raised once the job is done (it was
-        swallowed with the job's error, and a run ended with exit 0; issue 2, CI)."""
-        interrupted = False
-        while self.busy:
-            try:
-                os.read(self._done_read, 1)
-            except KeyboardInterrupt:
-                interrupted = True
-                continue
+        """Forget the submitted job, dropping its error (the caller is already failing, or
+        the run is over: the caller's own error, if any, is the one reported)."""
+        if self.busy:
+            os.read(self._done_read, 1)
             self.busy = False
-            self._error = None  # the caller's own error, if any, is the one reported
-        if interrupted:
-            raise KeyboardInterrupt
-
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            self._execute(job)
+            self._error = None
 
     def _execute(self, job: Job) -> None:
         try:
             with self.turns.turn():
                 job(self.store)
-        except BaseException as exc:  # handed to collect(), raised in the loop's thread
-            # (inline, a second Ctrl-C during the job too: rolled back, as after a crash)
+        except BaseException as exc:  # raised by collect(), in the loop
+            # (a second Ctrl-C during the job too: rolled back, as after a crash)
             self._error = exc
             if self.store.conn.in_transaction:
                 self.store.conn.execute("ROLLBACK")
@@ -200,11 +172,8 @@ class CommitThread:
             self.checkpoints.request()
 
     def close(self) -> None:
-        """Wait for the job in progress (its error, if any, is dropped), then stop."""
+        """Forget the job in progress (its error, if any, is dropped), then close."""
         self.settle()
-        if self._thread is not None:
-            self._jobs.put(None)
-            self._thread.join()
         self.checkpoints.close()
         self.store.close()
         self.turns.close()
