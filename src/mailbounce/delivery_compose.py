@@ -1,9 +1,10 @@
-"""Each recipient's message for the send loop (``delivery``): composed, or composed ahead.
+"""Each recipient's message for the send loop (``delivery``): composed, or the next one.
 
 ``Composer.compose`` gives a recipient's ``in_flight`` record (its token and Message-ID)
 and the envelope its connection writes; ``Composer.following`` composes a connection's
-next recipient while the current one's ``in_flight`` commits, for its envelope to go out
-in the same write as the current data (RFC 2920 §3.1; ``delivery`` has the whole story).
+next recipient once the current one's ``in_flight`` has committed, for its envelope to go
+out in the same write as the current data (RFC 2920 §3.1; ``delivery`` has the whole
+story).
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ through the loop. A session that has waited past the timeout for a reply is lost
 On a plain (not TLS) connection, the socket's descriptor is written and read directly
 (``os.writev``, ``os.read``): a socket with a timeout is non-blocking at the OS level (the
 ``socket`` module's "Notes on socket timeouts"), and its own ``sendall`` and ``recv`` call
-``poll`` first every time, a second system call (and a second release of the GIL, which
-the commit thread takes) per write and per read. A write the kernel cannot take whole
+``poll`` first every time, a second system call (and a second release of the GIL) per
+write and per read. A write the kernel cannot take whole
 goes on with ``sendall`` (blocking, with the timeout); a read that finds nothing (a
 spurious wake-up) waits for the next readable event.
 """
