@@ -1,4 +1,4 @@
-"""The send loop's commits run inline, in the loop's thread (``store.writer.CommitThread``).
+"""The send loop's commits run inline, in the loop's thread (``store.writer.Committer``).
 
 Inline, a job runs inside ``submit``: ``fileno()`` is readable at once and ``collect``
 reports the job's outcome as the threaded mode does. A second Ctrl-C (which raises at
@@ -26,7 +26,7 @@ from mailbounce.campaign_loading import load_campaign
 from mailbounce.sending import send_campaign
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
-from mailbounce.store.writer import CommitThread
+from mailbounce.store.writer import Committer
 
 MEMBERS = "email\n" + "".join(f"p{n}@example.org\n" for n in range(60))
 
@@ -41,7 +41,7 @@ def _setting(value: str) -> Any:
 
 def test_an_inline_job_is_done_once_submitted(db_path: Path) -> None:
     Store(db_path).close()
-    with CommitThread(db_path) as writer:
+    with Committer(db_path) as writer:
         writer.submit(_setting("a"))
         readable, _, _ = select.select([writer.fileno()], [], [], 0)
         assert readable == [writer.fileno()] and writer.busy
@@ -58,7 +58,7 @@ def test_an_inline_jobs_error_is_raised_by_collect_and_rolled_back(db_path: Path
             conn.execute("CREATE TABLE u (v TEXT)")
             raise KeyboardInterrupt
 
-    with CommitThread(db_path) as writer:
+    with Committer(db_path) as writer:
         writer.submit(failing)
         with pytest.raises(KeyboardInterrupt):
             writer.collect()

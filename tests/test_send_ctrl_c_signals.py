@@ -33,7 +33,7 @@ from mailbounce.campaign_loading import load_campaign
 from mailbounce.send_workers import INTERRUPT_SIGNAL
 from mailbounce.sending import send_campaign
 from mailbounce.smtp_pipeline import Phase, Session
-from mailbounce.store.writer import CommitThread
+from mailbounce.store.writer import Committer
 
 MEMBERS = "email\n" + "".join(f"p{n}@example.org\n" for n in range(60))
 
@@ -91,7 +91,7 @@ MOMENTS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     # The reply is read from the socket into the session's buffer, not parsed yet.
     "parsing a reply": lambda mp: ctrl_c_inside(mp, Session, _PARSES, 40),
     # The commit thread's job has returned (in_flight committed), the loop not told yet.
-    "a commit returning": lambda mp: ctrl_c_inside(mp, CommitThread, ("collect",), 12, after=True),
+    "a commit returning": lambda mp: ctrl_c_inside(mp, Committer, ("collect",), 12, after=True),
 }
 
 

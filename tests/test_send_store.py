@@ -16,7 +16,7 @@ from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store import sending as st
 from mailbounce.store.contacts import suppress, suppression_of
 from mailbounce.store.lists import import_list
-from mailbounce.store.writer import CHECKPOINT_EVERY, CommitThread
+from mailbounce.store.writer import CHECKPOINT_EVERY, Committer
 
 NOW = "2026-11-20T10:00:00+00:00"
 LATER = "2026-11-20T10:10:00+00:00"
@@ -211,7 +211,7 @@ def test_commit_thread_checkpoints_beside_the_commits(store: Store, tmp_path: Pa
     campaign_id, _ = setup_campaign(store, tmp_path)
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     commits = CHECKPOINT_EVERY * 2
-    with CommitThread(store.path) as writer:
+    with Committer(store.path) as writer:
         assert writer.store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] > 1000
         for number in range(commits):
             writer.submit(
@@ -283,7 +283,7 @@ def test_commit_jobs_take_turns_across_processes(db_path: Path) -> None:
             os.close(fd)
         return False
 
-    with CommitThread(db_path) as writer:
+    with Committer(db_path) as writer:
         writer.submit(lambda store: seen.append(held_by_someone()))
         writer.collect()
         assert seen == [True]

@@ -1,7 +1,7 @@
 """The send loop of a run: claim, compose, send, record, each transition committed.
 
 One thread drives ``concurrency`` SMTP connections (``smtp_pipeline.Session``, each
-reused across messages) and commits (``store.writer.CommitThread``, which runs each commit
+reused across messages) and commits (``store.writer.Committer``, which runs each commit
 at once, in this thread: its module docstring says why not in a thread of its own). The
 loop: every idle connection takes its next claimed recipient (``Claims`` claims
 ``CLAIM_BATCH`` at a time), composes its message and writes its envelope; the loop waits

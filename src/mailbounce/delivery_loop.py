@@ -1,7 +1,7 @@
 """The send loop's machinery (``delivery``): connections, replies, commits, in one thread.
 
 ``SendLoop`` drives a run's connections (``Slot``: each one ``smtp_pipeline.Session``) and
-its commits (``store.writer.CommitThread``) turn by turn; ``delivery.DeliveryRun`` runs it
+its commits (``store.writer.Committer``) turn by turn; ``delivery.DeliveryRun`` runs it
 and adds what stops it (errors, Ctrl-C: the drain). What a crash or a Ctrl-C leaves at each
 step, and why the steps are in this order, is in ``delivery``'s docstring.
 """
@@ -28,7 +28,7 @@ from mailbounce.smtp_envelope import Envelope
 from mailbounce.smtp_pipeline import READY, VOID, Event, Phase
 from mailbounce.store import Store
 from mailbounce.store import sending as deliveries
-from mailbounce.store.writer import CommitThread
+from mailbounce.store.writer import Committer
 
 # ``Phase.IDLE`` goes through ``EnumType.__getattr__`` (~1 µs on CPython 3.11): the loop
 # looks at every connection's phase several times per turn.
@@ -47,7 +47,7 @@ class SendLoop:
 
     def __init__(
         self,
-        writer: CommitThread,
+        writer: Committer,
         campaign: Campaign,
         campaign_id: int,
         template: MessageTemplate,

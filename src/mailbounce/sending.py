@@ -45,7 +45,7 @@ from mailbounce.store import Store, delivery_queries
 from mailbounce.store import campaigns as campaign_rows
 from mailbounce.store import sending as deliveries
 from mailbounce.store.lists import import_list
-from mailbounce.store.writer import CommitThread
+from mailbounce.store.writer import Committer
 from mailbounce.tracking import SECRET_ENV
 
 S = DeliveryState
@@ -164,7 +164,7 @@ class _Deliverer:
     now: Callable[[], datetime]
 
     def __call__(self, share: send_split.Share, reporter: send_workers.Reporter) -> list[int]:
-        with CommitThread(self.db_path) as writer:
+        with Committer(self.db_path) as writer:
             run = DeliveryRun(
                 writer,
                 share.campaign,

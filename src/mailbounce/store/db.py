@@ -30,7 +30,7 @@ class Store:
 
     def __init__(self, path: str | Path, *, shared_by_threads: bool = False) -> None:
         """``shared_by_threads``: the connection is opened in one thread and used in another
-        (``store.writer.CommitThread``, which alone uses it); otherwise only the opening
+        (``store.writer.Checkpointer``, whose thread alone uses it); otherwise only the opening
         thread may use it."""
         self.path = Path(path)
         try:

@@ -96,7 +96,7 @@ class Checkpointer:
 
 
 class CommitTurns:
-    """An exclusive ``flock`` held around each job of a ``CommitThread`` (see the module
+    """An exclusive ``flock`` held around each job of a ``Committer`` (see the module
     docstring). Released by the kernel if the process dies: never stale."""
 
     def __init__(self, db_path: Path) -> None:
@@ -114,13 +114,13 @@ class CommitTurns:
         os.close(self._fd)
 
 
-class CommitThread:
+class Committer:
     """Runs one ``Job`` at a time on its own connection, at ``submit`` (see the module
-    docstring; the name is the one the send modules know it by)."""
+    docstring)."""
 
     def __init__(self, db_path: Path) -> None:
         self.turns = CommitTurns(db_path)
-        self.store = Store(db_path, shared_by_threads=True)
+        self.store = Store(db_path)  # used by the loop's thread alone
         self.store.conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_AUTOCHECKPOINT}")
         self.checkpoints = Checkpointer(db_path)
         self._commits = 0
@@ -135,7 +135,7 @@ class CommitThread:
 
     def submit(self, job: Job) -> None:
         if self.busy:
-            raise RuntimeError("CommitThread.submit: the previous job was not collected")
+            raise RuntimeError("Committer.submit: the previous job was not collected")
         self.busy = True
         self._execute(job)
 
@@ -180,7 +180,7 @@ class CommitThread:
         os.close(self._done_read)
         os.close(self._done_write)
 
-    def __enter__(self) -> CommitThread:
+    def __enter__(self) -> Committer:
         return self
 
     def __exit__(self, *exc: object) -> None:
