@@ -10,7 +10,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbounce.bounces import _header_lines, _normalise
+from mailbounce.bounces import _normalise
+from mailbounce.bounces._correlation import _header_lines
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces.base import header_items
 

@@ -8,7 +8,8 @@ import email.policy
 
 import pytest
 
-from mailbounce.bounces import _tracking_tokens, analyse_message
+from mailbounce.bounces import analyse_message
+from mailbounce.bounces._correlation import _tracking_tokens
 from mailbounce.bounces._message import IndexedMessage
 
 _HEADERS = [
@@ -26,7 +27,7 @@ _HEADERS = [
 
 def _reference(msg: IndexedMessage) -> tuple[str, ...]:
     """The full pass over every header (what ``_tracking_tokens`` did for every message)."""
-    from mailbounce.bounces import _VERP_HEADERS, _verp_tokens
+    from mailbounce.bounces._correlation import _VERP_HEADERS, _verp_tokens
 
     tokens: list[str] = []
     for name, raw in msg.raw_items():

@@ -10,7 +10,7 @@ from email.header import Header
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbounce.bounces import _VERP_HEADERS, _tracking_tokens, _verp_tokens
+from mailbounce.bounces._correlation import _VERP_HEADERS, _tracking_tokens, _verp_tokens
 from mailbounce.bounces._message import IndexedMessage
 
 _NAMES = st.sampled_from(["To", "to", "TO", "Received", "Subject", "X-A", "Delivered-To"])
