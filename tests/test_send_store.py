@@ -238,10 +238,15 @@ def _in_database_file(path: Path) -> str | None:
         conn.close()
 
 
-@pytest.mark.parametrize("spread", [1, 7], ids=["consecutive", "scattered"])
-def test_outcome_rows_of_a_run(store: Store, tmp_path: Path, spread: int) -> None:
+@pytest.mark.parametrize(
+    ("spread", "others"),
+    [(1, 3), (2, 3), (7, 3), (1, 0)],
+    ids=["consecutive", "gaps", "scattered", "whole"],
+)
+def test_outcome_rows_of_a_run(store: Store, tmp_path: Path, spread: int, others: int) -> None:
     """The run's recipients only (not the campaign's others, not another campaign's), in
-    delivery order, read by id range (consecutive ids) or by id lists (scattered)."""
+    delivery order, read by id range (consecutive ids, every id of the range or not) or by
+    id lists (scattered)."""
     addresses = [f"p{n}@example.org" for n in range(60)]
     imported = import_list(
         store, tmp_path / "m.csv", [Row(n + 2, a, a) for n, a in enumerate(addresses)]
@@ -255,7 +260,7 @@ def test_outcome_rows_of_a_run(store: Store, tmp_path: Path, spread: int) -> Non
         ids[name] = [d.id for d in st.claim_due(store, campaign.id, worker="w", now=NOW, limit=99)]
     nov = campaign_rows.find_campaign(store, "nov")
     assert nov is not None
-    touched = ids["nov"][::spread] + ids["dec"][:3]  # another campaign's ids are left out
+    touched = ids["nov"][::spread] + ids["dec"][:others]  # another campaign's are left out
     rows = delivery_queries.outcomes(store, nov.id, reversed(touched))
     assert [row["address"] for row in rows] == addresses[::spread]
     assert list(rows[0]) == list(delivery_queries.OUTCOME_COLUMNS)
