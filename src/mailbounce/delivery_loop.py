@@ -93,6 +93,7 @@ class SendLoop:
                 elif (claim := claims.ahead()) is not None:
                     self._committing = Batch(claim=True)
                     self.writer.submit(claim)
+                    self._committed(now)
             self._wait(slots, busy, now)
 
     def _batch_full(self, slots: list[Slot]) -> bool:
@@ -112,6 +113,7 @@ class SendLoop:
         return self.writer.store
 
     def _submit(self, now: datetime) -> None:
+        """Commit the pending transitions, then act on the commit (``_committed``)."""
         batch, self._pending = self._pending, Batch()
         in_flight = [slot.in_flight for slot in batch.ready if slot.in_flight is not None]
         concluded = [item for item, _ in batch.concluded]
@@ -122,6 +124,9 @@ class SendLoop:
         self.writer.submit(
             lambda store: deliveries.record_steps(store, in_flight, concluded, now=stamp)
         )
+        # The job ran inside ``submit``: acted on at once, not on a signal the next turn
+        # selects (a pipe written and read per commit: two system calls and a turn).
+        self._committed(now)
 
     def _sync(self) -> None:
         """Commit everything: wait for the commit in progress, act on it, and so on with
@@ -129,7 +134,8 @@ class SendLoop:
         while self._committing is not None or self._pending:
             if self._committing is None:
                 self._submit(self.now())
-            self._committed(self.now())
+            else:  # (left by an error or a Ctrl-C inside ``_committed``)
+                self._committed(self.now())
 
     def _committed(self, now: datetime) -> None:
         """The commit is done: the outcomes hold, the data may go out."""
@@ -224,7 +230,7 @@ class SendLoop:
         return time.monotonic() >= slot.not_before
 
     def _wait(self, slots: list[Slot], busy: list[Slot], now: datetime) -> None:
-        """Wait for replies, the commit's signal, a rate-limit slot or a timeout; act on them."""
+        """Wait for replies, a rate-limit slot or a timeout; act on them."""
         clock = time.monotonic()
         waiting = {s.session.socket_fd: s for s in busy if s.session.awaiting_reply}
         free = any(
@@ -241,8 +247,6 @@ class SendLoop:
         timeout = max(0.0, min(deadlines) - clock) if deadlines else None
         buffered = [fd for fd, s in waiting.items() if s.session.has_buffered()]
         watched = list(waiting)
-        if self._committing is not None:
-            watched.append(self.writer.fileno())
         # The waits are where a Ctrl-C is acted on: between whole steps (``ctrl_c``).
         if buffered:
             readable = buffered
@@ -254,8 +258,6 @@ class SendLoop:
         for fd in readable:
             if fd in waiting:
                 self._read(waiting.pop(fd), now)
-        if self._committing is not None and self.writer.fileno() in readable:
-            self._committed(now)
         clock = time.monotonic()
         for slot in waiting.values():  # not readable: has its reply been awaited too long?
             if slot.session.awaiting_reply and slot.session.deadline < clock:

@@ -1,9 +1,9 @@
 """The send loop's commits: one job (one transaction) at a time, in the loop's own thread.
 
-``submit`` runs a job (a function of the Store: one transaction) at once; ``fileno()`` is
-then readable, so the loop acts on the commit where it acts on its sockets, and ``collect``
-raises the job's error (the transaction rolled back). Between jobs the loop may use
-``store`` itself (claims): no second connection fights for SQLite's write lock.
+``submit`` runs a job (a function of the Store: one transaction) at once; the loop then
+acts on the commit (``collect`` raises the job's error: the transaction rolled back).
+Between jobs the loop may use ``store`` itself (claims): no second connection fights for
+SQLite's write lock.
 
 Why not a thread of its own, which would let SQLite's share of a commit (run with the GIL
 released) overlap the loop's work: on a 2-core host that overlap is rare and costs more
@@ -125,13 +125,7 @@ class Committer:
         self.checkpoints = Checkpointer(db_path)
         self._commits = 0
         self.busy = False  # a job was submitted and not collected yet
-        # One byte per job done: the loop select()s on it beside its sockets.
-        self._done_read, self._done_write = os.pipe()
         self._error: BaseException | None = None
-
-    def fileno(self) -> int:
-        """Readable once the submitted job is done: wait on it beside the sockets."""
-        return self._done_read
 
     def submit(self, job: Job) -> None:
         if self.busy:
@@ -143,7 +137,6 @@ class Committer:
         """The submitted job is committed; raise its error if it failed."""
         if not self.busy:
             return
-        os.read(self._done_read, 1)
         self.busy = False
         error, self._error = self._error, None
         if error is not None:
@@ -153,7 +146,6 @@ class Committer:
         """Forget the submitted job, dropping its error (the caller is already failing, or
         the run is over: the caller's own error, if any, is the one reported)."""
         if self.busy:
-            os.read(self._done_read, 1)
             self.busy = False
             self._error = None
 
@@ -166,7 +158,6 @@ class Committer:
             self._error = exc
             if self.store.conn.in_transaction:
                 self.store.conn.execute("ROLLBACK")
-        os.write(self._done_write, b".")  # after _error is set: collect() sees it
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
             self.checkpoints.request()
@@ -177,8 +168,6 @@ class Committer:
         self.checkpoints.close()
         self.store.close()
         self.turns.close()
-        os.close(self._done_read)
-        os.close(self._done_write)
 
     def __enter__(self) -> Committer:
         return self
