@@ -293,3 +293,24 @@ def test_commit_jobs_take_turns_across_processes(db_path: Path) -> None:
         writer.collect()
         assert seen == [True]
         assert not held_by_someone()
+
+
+def test_claimed_rows_carry_their_fields_each_decoded(store: Store, tmp_path: Path) -> None:
+    # The claim decodes every row's fields_json in one go (store.claims): each row still
+    # gets its own fields, an empty text none.
+    campaign_id, _ = setup_campaign(store, tmp_path)
+    texts = {
+        "ann@example.org": '{"first_name": "Ann", "note": "a, [b] {c}"}',
+        "cid@example.org": "",
+        "gone@example.org": '{"first_name": "Zoé", "last_name": "\\"L\\u00e9a\\""}',
+    }
+    with store.transaction() as conn:
+        for address, text in texts.items():
+            conn.execute("UPDATE deliveries SET fields_json = ? WHERE address = ?", (text, address))
+    claimed = st.claim_due(store, campaign_id, worker="w", now=NOW, limit=10)
+    assert {d.address: d.fields for d in claimed if d.address in texts} == {
+        "ann@example.org": {"first_name": "Ann", "note": "a, [b] {c}"},
+        "cid@example.org": {},
+        "gone@example.org": {"first_name": "Zoé", "last_name": '"Léa"'},
+    }
+    assert [d.id for d in claimed] == sorted(d.id for d in claimed)

@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mailbounce.models import DeliveryState
 from mailbounce.store.contacts import record_event
@@ -128,8 +128,10 @@ def claim_due(
             rows += conn.execute(
                 _CLAIM_PENDING, (claimer, now, now, campaign_id, limit - len(rows))
             ).fetchall()
-    # Unpacked by position (``_DELIVERY_COLUMNS`` order), not read by name.
-    deliveries = [_delivery(*row) for row in rows]
+    # Every row's fields in one decode, not a ``json.loads`` per row (its Python calls
+    # cost ~4.5 k instructions a row, more than the decoding itself: issue 2).
+    fields = json.loads("[" + ",".join([row[9] or "{}" for row in rows]) + "]")
+    deliveries = list(map(_delivery, rows, fields))
     deliveries.sort(key=lambda d: d.id)
     return deliveries
 
@@ -144,21 +146,23 @@ _CLAIM_PENDING = _CLAIM.format(counted="", where="state = 'pending'")
 _STATES = {str(state): state for state in DeliveryState}  # a dict look-up, not Enum(value)
 
 
-def _delivery(
-    delivery_id: int,
-    campaign_id: int,
-    contact_id: int | None,
-    address: str,
-    list_id: int | None,
-    state: str,
-    attempts: int,
-    first_attempt_at: str | None,
-    next_attempt_at: str | None,
-    fields_json: str | None,
-    token: str | None,
-    message_id: str | None,
-) -> Delivery:
-    """A ``_DELIVERY_COLUMNS`` row, in that order."""
+def _delivery(row: tuple[Any, ...], fields: dict[str, str]) -> Delivery:
+    """A ``_DELIVERY_COLUMNS`` row (unpacked by position, not read by name), its
+    ``fields_json`` decoded: ``fields``."""
+    (
+        delivery_id,
+        campaign_id,
+        contact_id,
+        address,
+        list_id,
+        state,
+        attempts,
+        first_attempt_at,
+        next_attempt_at,
+        _,
+        token,
+        message_id,
+    ) = row
     return Delivery(
         delivery_id,
         campaign_id,
@@ -169,7 +173,7 @@ def _delivery(
         attempts,
         first_attempt_at,
         next_attempt_at,
-        json.loads(fields_json) if fields_json else {},
+        fields,
         token,
         message_id,
     )
