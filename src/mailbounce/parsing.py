@@ -19,7 +19,7 @@ from mailbounce.analysis_pool import REGION_BYTES, Outcome, Unit, analyse_stream
 from mailbounce.errors import UsageError
 from mailbounce.models import BounceRecord
 from mailbounce.parse_settings import ParseSettings, settings_from_config
-from mailbounce.recording import ParseSummary, Recorder, make_record
+from mailbounce.recording import ParseSummary, Recorder, make_record, record_json
 from mailbounce.sources import (
     DEFAULT_MAX_MESSAGE_BYTES,
     ImapResume,
@@ -40,6 +40,7 @@ __all__ = [
     "ParseSummary",
     "make_record",
     "parse_bounces",
+    "record_json",
     "settings_from_config",
 ]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mailbounce.cli.app import FormatOption, app, globals_of, resolve_format
-from mailbounce.render import OutputFormat, render_rows
+from mailbounce.render import OutputFormat, render_rows, write_json_lines
 
 if TYPE_CHECKING:
     from mailbounce.parsing import ParseSummary
@@ -62,7 +62,7 @@ def parse_bounces_command(
     """Read bounce mail and turn it into classified rejections; update the store."""
     from mailbounce.config import load_config
     from mailbounce.models import RECORD_KEYS
-    from mailbounce.parsing import parse_bounces, settings_from_config
+    from mailbounce.parsing import parse_bounces, record_json, settings_from_config
 
     options = globals_of(ctx)
     settings = settings_from_config(
@@ -74,8 +74,11 @@ def parse_bounces_command(
     )
     run = parse_bounces(sources, db=options.db, settings=settings, stdin=sys.stdin.buffer)
     out_format = resolve_format(fmt, OutputFormat.TABLE)
-    columns = TABLE_COLUMNS if out_format is OutputFormat.TABLE else RECORD_KEYS
-    render_rows((record.to_dict() for record in run), columns, out_format)
+    if out_format is OutputFormat.JSONL:
+        write_json_lines(map(record_json, run))
+    else:
+        columns = TABLE_COLUMNS if out_format is OutputFormat.TABLE else RECORD_KEYS
+        render_rows((record.to_dict() for record in run), columns, out_format)
     sys.stdout.flush()
     print_summary(options.terminal, run.summary, stored=not no_store)
     if strict and run.summary.has_findings:
