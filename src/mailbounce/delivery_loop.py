@@ -87,13 +87,14 @@ class SendLoop:
                 self._sync()
                 if not self._pending:
                     return
-            if not self.writer.busy:
-                if self._pending and self._batch_full(slots):
-                    self._submit(now)
-                elif (claim := claims.ahead()) is not None:
-                    self._committing = Batch(claim=True)
-                    self.writer.submit(claim)
-                    self._committed(now)
+            if self._pending and self._batch_full(slots):
+                self._submit(now)
+            # After the steps' commit (their data is out): the recipients it took for the
+            # following envelopes may have brought those held below ``CLAIM_AHEAD``.
+            if (claim := claims.ahead()) is not None:
+                self._committing = Batch(claim=True)
+                self.writer.submit(claim)
+                self._committed(now)
             self._wait(slots, busy, now)
 
     def _batch_full(self, slots: list[Slot]) -> bool:
