@@ -13,6 +13,7 @@ from mailbounce.errors import ConfigError
 from mailbounce.tracking import (
     MAX_LOCAL_PART,
     TRACKING_HEADER,
+    base32_of_15,
     base32_text,
     make_token,
     read_token,
@@ -144,3 +145,8 @@ def test_token_format_is_a_contract(campaign: int, delivery: int, token: str) ->
 @given(st.binary(max_size=64))
 def test_base32_text_is_lower_case_b32encode_without_padding(data: bytes) -> None:
     assert base32_text(data) == base64.b32encode(data).decode("ascii").rstrip("=").lower()
+
+
+@given(st.binary(min_size=15, max_size=15))
+def test_base32_of_15_is_base32_text(data: bytes) -> None:
+    assert base32_of_15(data) == base32_text(data)

@@ -13,13 +13,13 @@ import re
 from collections.abc import Callable
 
 from mailbounce.errors import ConfigError
-from mailbounce.tracking import base32_text
+from mailbounce.tracking import base32_of_15
 
 
 def make_message_id(campaign: str, address: str, domain: str) -> str:
     """``<hash.campaign@domain>``, the same for a (campaign, address) across retries."""
     digest = hashlib.sha256(f"{campaign}\x00{address.lower()}".encode()).digest()[:15]
-    return f"<{base32_text(digest)}.{_message_id_suffix(campaign, domain)}>"
+    return f"<{base32_of_15(digest)}.{_message_id_suffix(campaign, domain)}>"
 
 
 def message_id_maker(campaign: str, domain: str) -> Callable[[str], str]:
@@ -34,7 +34,7 @@ def message_id_maker(campaign: str, domain: str) -> Callable[[str], str]:
 
     def message_id(address: str) -> str:
         digest = sha256(f"{prefix}{address.lower()}".encode()).digest()[:15]
-        return f"<{base32_text(digest)}.{suffix}>"
+        return f"<{base32_of_15(digest)}.{suffix}>"
 
     return message_id
 

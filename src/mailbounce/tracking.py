@@ -53,6 +53,30 @@ def base32_text(data: bytes) -> str:
     return text[: (size * 8 + 4) // 5]
 
 
+def base32_of_15(data: bytes) -> str:
+    """``base32_text(data)`` of exactly 15 octets (a Message-ID's hash part, made for each
+    recipient a campaign adds): its 12 pairs looked up without the loop, the shifts and
+    the list ``base32_text`` builds, in about half the time (issue 2). Same text."""
+    n = int.from_bytes(data, "big")
+    p = _BASE32_PAIRS
+    return "".join(
+        (
+            p[n >> 110],
+            p[n >> 100 & 1023],
+            p[n >> 90 & 1023],
+            p[n >> 80 & 1023],
+            p[n >> 70 & 1023],
+            p[n >> 60 & 1023],
+            p[n >> 50 & 1023],
+            p[n >> 40 & 1023],
+            p[n >> 30 & 1023],
+            p[n >> 20 & 1023],
+            p[n >> 10 & 1023],
+            p[n & 1023],
+        )
+    )
+
+
 def _varint(value: int) -> bytes:
     out = bytearray()
     while True:
