@@ -156,7 +156,7 @@ def test_slug_collisions_get_suffixes(tmp_path: Path) -> None:
 
 
 def test_seen_addresses_grows_and_remembers_first_lines() -> None:
-    seen = _SeenAddresses()
+    seen = _SeenAddresses(slots=1024)  # small, so that it grows several times
     for line in range(20_000):
         assert seen.first_line(f"user{line}@example.fr", line) is None
     for line in range(0, 20_000, 997):
