@@ -65,13 +65,17 @@ class IndexedMessage(Message):
         if key not in self._header_index():
             return failobj  # most names asked are absent: the index tells without a pass
         # One pass over the fields for the name asked (round 5: lists per name for every
-        # name, built for the Received look-ups alone, cost ~4% of detection).
-        if self.policy is compat32:
+        # name, built for the Received look-ups alone, cost ~4% of detection). A field
+        # whose name lower-cases to an ASCII name has that name's length (every character
+        # ``str.lower`` maps into ASCII maps to one character: a test checks all of
+        # Unicode), so fields of another length are passed over without lower-casing them.
+        if self.policy is compat32 and key.isascii():
             fetch = compat32.header_fetch_parse
+            length = len(key)
             return [
                 v if v.__class__ is str and v.isascii() else fetch(k, v)
                 for k, v in self._headers  # type: ignore[attr-defined]
-                if k.lower() == key
+                if len(k) == length and k.lower() == key
             ]
         return [
             self.policy.header_fetch_parse(k, v)
