@@ -122,7 +122,11 @@ def received_joined(mail: Mail) -> tuple[str, str]:
     """The Received headers joined, and lower-cased, once per message."""
     lowered = mail._cache.get(_RECEIVED_LOWER_KEY)
     if lowered is None:
-        joined = "\n".join(str(value) for value in mail.msg.get_all("Received") or ())
+        values = mail.msg.get_all("Received") or []
+        try:
+            joined = "\n".join(values)  # the usual values: ASCII text, ``str`` already
+        except TypeError:
+            joined = "\n".join([str(value) for value in values])  # a ``Header`` among them
         mail._cache[_RECEIVED_KEY] = joined
         lowered = mail._cache[_RECEIVED_LOWER_KEY] = joined.lower()
     return mail._cache[_RECEIVED_KEY], lowered
