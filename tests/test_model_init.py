@@ -13,9 +13,9 @@ import pytest
 
 from mailbounce.bounces import Analysis, Verdict
 from mailbounce.bounces.base import Mail
-from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
+from mailbounce.models import BounceFacts, BounceRecord, Classification, Kind, Party, Reason
 
-FROZEN = (BounceFacts, Classification, Analysis)
+FROZEN = (BounceFacts, Classification, Analysis, BounceRecord)
 
 
 @pytest.mark.parametrize("cls", FROZEN)
@@ -26,6 +26,8 @@ def test_init_takes_the_fields_in_order_with_their_defaults(cls: type) -> None:
         expected = (
             inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
         )
+        if field.default_factory is not dataclasses.MISSING:
+            expected = None  # a new value from the factory when not given
         assert parameter.default == expected, field.name
         assert parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
 
@@ -72,3 +74,11 @@ def test_mail_starts_with_every_field_empty() -> None:
         value = getattr(mail, field.name)
         assert value == (field.default_factory() if field.default is dataclasses.MISSING else None)  # type: ignore[misc]
     assert mail._cache is not Mail(message)._cache  # one per message, not shared
+
+
+def test_a_record_without_extra_has_its_own_empty_dict() -> None:
+    values = _distinct_values(BounceRecord)
+    del values["extra"]
+    first, second = BounceRecord(**values), BounceRecord(**values)
+    assert first.extra == {} and first.extra is not second.extra
+    assert BounceRecord(**values, extra={"a": 1}).extra == {"a": 1}
