@@ -100,12 +100,17 @@ def _write_csv_by_tails(
     """Write rows from ``rows`` while their tails repeat (up to ``_MAX_TAILS`` distinct)."""
     first, rest = columns[0], columns[1:]
     tails = _CsvTails()
-    plain = _PLAIN_CSV_CELL.fullmatch
+    unquoted = _UNQUOTED_CSV_CELL.fullmatch
     lines: list[str] = []
     for row in rows:
         head = row.get(first)
         tail = tails.text(tuple(map(row.get, rest)))
-        if tail is not None and type(head) is str and plain(head):
+        if (
+            tail is not None
+            and type(head) is str
+            and neutralize_formula(head) is head  # (the text itself when no formula)
+            and unquoted(head)
+        ):
             lines.append(head + tail)
         else:
             out.write("".join(lines))
@@ -117,8 +122,8 @@ def _write_csv_by_tails(
 
 
 # A cell csv.writer never quotes (no delimiter, quote, escape, line end, space or control
-# character) and that no spreadsheet reads as a formula: written as it is.
-_PLAIN_CSV_CELL = re.compile(r'[^\x00-\x20\x7f-\xa0\s,"\\=+\-@][^\x00-\x20\x7f-\xa0\s,"\\]*')
+# character): written as it is, once ``neutralize_formula`` left it alone.
+_UNQUOTED_CSV_CELL = re.compile(r'[^\x00-\x20\x7f-\xa0\s,"\\]*')
 # Tails made of these types only are kept: equal values of equal types give the same text
 # (True == 1, so the types are part of the key; floats are not: -0.0 == 0.0).
 _PLAIN_TYPES = frozenset((str, int, type(None)))
