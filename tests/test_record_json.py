@@ -68,3 +68,46 @@ def test_record_json_keeps_non_ascii_and_escapes_controls() -> None:
     assert text == json.dumps(record.to_dict(), ensure_ascii=False)
     assert "boîte" in text and "\\t" in text and "\\u0001" in text
     assert json.loads(text) == record.to_dict()
+
+
+def test_make_record_fills_each_field_by_name() -> None:
+    """``make_record`` passes the record's fields by position: each lands in its own."""
+    from mailbounce.bounces import Analysis, Verdict
+    from mailbounce.models import BounceFacts, Classification
+    from mailbounce.parsing import make_record
+
+    facts = BounceFacts(
+        recipient="r@x.example",
+        action="failed",
+        status="5.1.1",
+        replycode="550",
+        diagnostic="550 no such user",
+        remote_mta="mx.x.example",
+        reporting_mta="relay.example",
+        feedback_type="abuse",
+    )
+    classification = Classification(Reason.USERUNKNOWN, Kind.PERMANENT, True, Party.RECIPIENT)
+    analysis = Analysis(
+        Verdict.BOUNCE, "postfix", "<b@relay>", "Fri, 20 Nov 2026", "<o@asso>", (), ()
+    )
+    record = make_record("m#1", analysis, facts, classification, "nov", "2026-11-20")
+    assert record == BounceRecord(
+        source="m#1",
+        message_id="<b@relay>",
+        recipient="r@x.example",
+        action="failed",
+        status="5.1.1",
+        replycode="550",
+        reason=Reason.USERUNKNOWN,
+        kind=Kind.PERMANENT,
+        hardbounce=True,
+        party=Party.RECIPIENT,
+        diagnostic="550 no such user",
+        remote_mta="mx.x.example",
+        reporting_mta="relay.example",
+        feedback_type="abuse",
+        date="2026-11-20",
+        original_message_id="<o@asso>",
+        campaign="nov",
+        detector="postfix",
+    )
