@@ -76,3 +76,18 @@ def test_common_forms() -> None:
         "Fri, 31 Feb 2026 10:00:00 +0000",
     ):
         assert iso_date(value) == stdlib_iso_date(value), value
+
+
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def test_zone_shifts_across_days_months_and_years_as_the_standard_library() -> None:
+    """The fast path moves the date itself by at most a day: every month's first and last
+    days, leap years by the Gregorian rule, and the calendar's ends, both ways."""
+    for year in ("0100", "1900", "2000", "2023", "2024", "2100", "9999"):
+        for month in _MONTH_NAMES:
+            for day in ("1", "01", "28", "29", "30", "31", "32", "0"):
+                for clock in ("00:00:00", "00:30:59", "12:00:00", "23:59:59", "23:00:60"):
+                    for zone in ("+0000", "-0000", "+0100", "-0100", "+2359", "-2359", "+2400"):
+                        value = f"Mon, {day} {month} {year} {clock} {zone}"
+                        assert iso_date(value) == stdlib_iso_date(value), value

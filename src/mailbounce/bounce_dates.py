@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 __all__ = ["iso_date", "iso_date_stdlib"]
@@ -26,8 +26,9 @@ _MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS, 1)}
 # tenth of ``int``.
 _TWO_DIGITS = {f"{n:02d}": n for n in range(100)}
 _DAYS = {**{str(n): n for n in range(10)}, **_TWO_DIGITS}
-_DAY_SECONDS = 86400
-_ZONES: dict[int, timedelta] = {}  # per zone offset in seconds: a few per run, under 4,800
+_DAY_MINUTES = 1440
+_PADDED = [f"{n:02d}" for n in range(100)]  # months, days, hours, minutes as written
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def iso_date(value: str | None) -> str | None:
@@ -57,25 +58,58 @@ def iso_date_stdlib(value: str) -> str | None:
 def _iso_date_fast(match: re.Match[str]) -> str | None:
     """``iso_date`` of a date ``_RFC5322_DATE`` matched: as ``parsedate_to_datetime``
     then ``astimezone(UTC)``: a zone of a day or more is refused (``datetime.timezone``),
-    -0000 is UTC, a day or time off the calendar or a result past year 1..9999 is None."""
-    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
-    offset = _TWO_DIGITS[zone_hours] * 3600 + _TWO_DIGITS[zone_minutes] * 60
-    if offset >= _DAY_SECONDS:
+    -0000 is UTC, a day or time off the calendar or a result past year 1..9999 is None.
+
+    Written out, without a ``datetime`` (session 7: the object, the zone shift and
+    ``isoformat`` cost more than these few checks); a zone moves the time by under a day,
+    so by one day at most (tested against the standard library)."""
+    day_text, month_name, year_text, hour_text, minute_text, second_text, sign, zh, zm = (
+        match.groups()
+    )
+    offset = _TWO_DIGITS[zh] * 60 + _TWO_DIGITS[zm]  # minutes
+    if offset >= _DAY_MINUTES:
         return None
-    try:
-        # Naive, in UTC once the zone is taken off: its isoformat is the aware one's without
-        # "+00:00" (no microseconds here).
-        when = datetime(
-            int(year),
-            _MONTH_NUMBER[month],
-            _DAYS[day],
-            _TWO_DIGITS[hour],
-            _TWO_DIGITS[minute],
-            _TWO_DIGITS[second],
-        )
-        if offset:
-            zone = _ZONES.get(offset) or _ZONES.setdefault(offset, timedelta(seconds=offset))
-            when = when - zone if sign == "+" else when + zone
-    except (ValueError, OverflowError):
+    month = _MONTH_NUMBER[month_name]
+    day = _DAYS[day_text]
+    hour = _TWO_DIGITS[hour_text]
+    minute = _TWO_DIGITS[minute_text]
+    if hour > 23 or minute > 59 or _TWO_DIGITS[second_text] > 59 or not day:
         return None
-    return when.isoformat() + "+00:00"
+    if day > 28 and day > _days_in(int(year_text), month):
+        return None
+    if not offset:
+        clock = f"{hour_text}:{minute_text}:{second_text}"
+        return f"{year_text}-{_PADDED[month]}-{_PADDED[day]}T{clock}+00:00"
+    year = int(year_text)
+    minutes = hour * 60 + minute + (offset if sign == "-" else -offset)
+    if minutes < 0:  # the day before in UTC
+        minutes += _DAY_MINUTES
+        day -= 1
+        if not day:
+            month -= 1
+            if not month:
+                month, year = 12, year - 1
+                if not year:
+                    return None
+            day = _days_in(year, month)
+    elif minutes >= _DAY_MINUTES:  # the day after
+        minutes -= _DAY_MINUTES
+        day += 1
+        if day > 28 and day > _days_in(year, month):
+            day, month = 1, month + 1
+            if month == 13:
+                month, year = 1, year + 1
+                if year > 9999:
+                    return None
+    hour, minute = divmod(minutes, 60)
+    return (
+        f"{year:04d}-{_PADDED[month]}-{_PADDED[day]}"
+        f"T{_PADDED[hour]}:{_PADDED[minute]}:{second_text}+00:00"
+    )
+
+
+def _days_in(year: int, month: int) -> int:
+    """The days of ``month`` in ``year`` (Gregorian, as ``datetime``)."""
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        return 29
+    return _MONTH_DAYS[month]
