@@ -164,31 +164,33 @@ def _add_members(
     if not batch:
         return
     now = utcnow()
-    rows = []
+    contacts = []
+    new_members = []
+    invalid = []
+    # One pass over the batch builds both statements' rows (it runs for every row).
     for entry in batch:
         address = entry.address or normalize_address(entry.raw_address)
-        rows.append((address, entry, _fields_json(entry.fields)))
+        fields = _fields_json(entry.fields)
+        first, last = entry.first_name, entry.last_name
+        contacts.append((address, first or None, last or None, fields, now, now))
+        if address in members:  # the same address spelt differently on an earlier line
+            counts["dup"] += 1
+            continue
+        members.add(address)
+        # ``_display``, in line.
+        name = f"{first} {last}" if first and last else first or last
+        display = name or entry.raw_address or f"line {entry.line}"
+        new_members.append((list_id, address, entry.line, display, fields))
+        if entry.problem is not None:
+            invalid.append((address, entry))
     conn.executemany(
         "INSERT INTO contacts (address, first_name, last_name, fields_json, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET"
         "  first_name = COALESCE(excluded.first_name, first_name),"
         "  last_name = COALESCE(excluded.last_name, last_name),"
         "  fields_json = excluded.fields_json, updated_at = excluded.updated_at",
-        [
-            (address, entry.first_name or None, entry.last_name or None, fields, now, now)
-            for address, entry, fields in rows
-        ],
+        contacts,
     )
-    new_members = []
-    invalid = []
-    for address, entry, fields in rows:
-        if address in members:  # the same address spelt differently on an earlier line
-            counts["dup"] += 1
-            continue
-        members.add(address)
-        new_members.append((list_id, address, entry.line, _display(entry), fields))
-        if entry.problem is not None:
-            invalid.append((address, entry))
     inserted = conn.executemany(
         "INSERT INTO list_members (list_id, contact_id, line, display, fields_json)"
         " VALUES (?, (SELECT id FROM contacts WHERE address = ?), ?, ?, ?)"
