@@ -42,6 +42,7 @@ def test_each_value_lands_in_its_own_field(cls: type) -> None:
     values = _distinct_values(cls)
     by_keyword = cls(**values)
     by_position = cls(*values.values())
+    assert type(by_keyword) is cls and type(by_position) is cls  # itself again after __init__
     for name, value in values.items():
         assert getattr(by_keyword, name) == value
         assert getattr(by_position, name) == value
