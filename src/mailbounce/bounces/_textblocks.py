@@ -218,18 +218,35 @@ def with_dsn(
     by_recipient = {f.recipient.lower(): f for f in text_facts}
     merged: list[BounceFacts] = []
     for fact in dsn:
-        extra = by_recipient.get(fact.recipient.lower()) or BounceFacts(recipient="")
+        extra = by_recipient.get(fact.recipient.lower()) or _NO_TEXT_FACTS
+        diagnostic = fact.diagnostic or extra.diagnostic
+        replycode = fact.replycode or reply_code(fact.diagnostic) or extra.replycode
+        status = _remote_status(fact) or extra.status
+        smtp_command = fact.smtp_command or extra.smtp_command
+        reason_hint = fact.reason_hint or extra.reason_hint
+        if (
+            diagnostic == fact.diagnostic
+            and replycode == fact.replycode
+            and status == fact.status
+            and smtp_command == fact.smtp_command
+            and reason_hint == fact.reason_hint
+        ):
+            merged.append(fact)  # the report said it all: the same facts, no copy made
+            continue
         merged.append(
             replace(
                 fact,
-                diagnostic=fact.diagnostic or extra.diagnostic,
-                replycode=fact.replycode or reply_code(fact.diagnostic) or extra.replycode,
-                status=_remote_status(fact) or extra.status,
-                smtp_command=fact.smtp_command or extra.smtp_command,
-                reason_hint=fact.reason_hint or extra.reason_hint,
+                diagnostic=diagnostic,
+                replycode=replycode,
+                status=status,
+                smtp_command=smtp_command,
+                reason_hint=reason_hint,
             )
         )
     return merged
+
+
+_NO_TEXT_FACTS = BounceFacts(recipient="")  # a recipient the text does not list (frozen)
 
 
 def _remote_status(fact: BounceFacts) -> str | None:

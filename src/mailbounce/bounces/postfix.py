@@ -55,6 +55,9 @@ def _with_text(reported: list[BounceFacts], blocks: dict[str, str]) -> list[Boun
     for facts in reported:
         block = blocks.get(facts.recipient.lower(), "")
         command = facts.smtp_command or find_command(block) or find_command(facts.diagnostic)
+        if command == facts.smtp_command and (facts.diagnostic or not block):
+            found.append(facts)  # the group said both already (most do): no copy to make
+            continue
         found.append(replace(facts, smtp_command=command, diagnostic=facts.diagnostic or block))
     return found
 

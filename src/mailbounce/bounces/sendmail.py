@@ -109,13 +109,24 @@ def improve(facts: BounceFacts, transcript: Transcript) -> BounceFacts:
     status = facts.status
     if remote_status and (status is None or remote_status[0] == status[0]):
         status = remote_status
+    replycode = facts.replycode or reply_code(diagnostic)
+    smtp_command = facts.smtp_command or (reply.command if reply else None)
+    remote_mta = facts.remote_mta or (reply.remote if reply else None)
+    if (
+        status == facts.status
+        and diagnostic == facts.diagnostic
+        and replycode == facts.replycode
+        and smtp_command == facts.smtp_command
+        and remote_mta == facts.remote_mta
+    ):
+        return facts  # the transcript adds nothing: the same facts, no copy made
     return replace(
         facts,
         status=status,
         diagnostic=diagnostic,
-        replycode=facts.replycode or reply_code(diagnostic),
-        smtp_command=facts.smtp_command or (reply.command if reply else None),
-        remote_mta=facts.remote_mta or (reply.remote if reply else None),
+        replycode=replycode,
+        smtp_command=smtp_command,
+        remote_mta=remote_mta,
     )
 
 
