@@ -212,6 +212,26 @@ def test_folded_text(text: str, exact: bool) -> None:
     assert (folded(text) == text.lower()) if exact else folded(text) is None
 
 
+@pytest.mark.parametrize("exact", [True, False])
+def test_folded_long_texts_are_recalled_by_identity_only(exact: bool) -> None:
+    """A long text lowered again is answered from the last few, its very object only: an
+    equal copy, a text changed since (a new object) and texts past the few kept are
+    lowered anew, with the same answers as ``folded`` gives short texts."""
+    base = ("Boîte pleine " if exact else "ſmtp Kerio ") * 40
+    text = base + "A"
+    first = folded(text)
+    assert (first == text.lower()) if exact else first is None
+    assert folded(text) is first  # recalled
+    copy = "".join([base, "A"])
+    assert copy is not text and folded(copy) == first
+    others = [f"{base}{n}" for n in range(8)]  # push it out of the few kept
+    assert [folded(other) for other in others] == [
+        (other.lower() if exact else None) for other in others
+    ]
+    assert folded(text) == first
+    assert folded(base + "B") == ((base + "B").lower() if exact else None)
+
+
 @pytest.mark.parametrize(
     ("source", "flags", "sets"),
     [

@@ -11,7 +11,7 @@ from dataclasses import replace
 from email.message import Message
 from email.policy import compat32
 
-from mailbounce.bounces._prefilter import search_text
+from mailbounce.bounces._prefilter import folded, search_text
 from mailbounce.bounces.base import Mail, header_items, part_text
 from mailbounce.classify import find_enhanced_status
 from mailbounce.lazy_patterns import lazy_compile
@@ -281,7 +281,11 @@ def with_human_part(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
     human = next((mail.part_text(p) for p, k in mail.parts() if k == "text/plain"), "")[:20_000]
     if not human:
         return facts
-    lowered = human.lower()
+    # ``human.lower()``: ``folded`` gives it (or None) and recalls the body text's lowered
+    # form, which the gates' view made (the first text/plain part is the body text).
+    lowered = folded(human)
+    if lowered is None:
+        lowered = human.lower()
     # Postfix folds "(in reply to RCPT\n    TO command)" over two lines: one space each.
     paragraphs = [" ".join(p.split()) for p in _PARAGRAPHS.split(lowered)]
     found = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces._addressblocks import leaf_texts
+from mailbounce.bounces._mailtexts import NOT_FOLDED, body_lowered, body_text
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._prefilter import may_match
 from mailbounce.bounces._textblocks import make_facts
@@ -36,8 +37,12 @@ class X1Detector:
             return None
         # The relay folds its first part's Content-Type badly: read every text part.
         text = leaf_texts(mail)
-        # The case-insensitive scan only where its words are (most senders match: h12).
-        start = _START.search(text) if may_match(_START, text, text.lower()) else None
+        # The case-insensitive scan only where its words are (most senders match: h12), in
+        # the body's lower-cased text when the leaves are the body alone (most bounces).
+        lowered = body_lowered(mail, text) if text == body_text(mail) else NOT_FOLDED
+        if lowered is NOT_FOLDED:
+            lowered = text.lower()  # may_match scans when the text does not fold exactly
+        start = _START.search(text) if may_match(_START, text, lowered) else None
         if start is None:
             return None
         found: list[BounceFacts] = []
