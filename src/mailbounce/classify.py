@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from mailbounce.models import BounceFacts, Classification, Reason
+from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
 from mailbounce.reason_fields import is_hardbounce, kind_of, party_of
 from mailbounce.reason_providers import provider_reason
 from mailbounce.reason_rules import (
@@ -331,15 +331,27 @@ def _fallback(text: str, status: str, code: str) -> Reason:
     return Reason.ONHOLD if text else Reason.UNDEFINED
 
 
+# Each classification made once and shared (frozen): at most reasons x kinds x 2 x parties,
+# a few dozen met in a run. Making the frozen dataclass cost more than deciding its fields.
+_MADE: dict[tuple[Reason, Kind, bool, Party], Classification] = {}
+
+
 def classify(facts: BounceFacts) -> Classification:
     """The whole classification of one recipient's facts."""
     reason = classify_reason(facts)
-    return Classification(
-        reason=reason,
-        kind=kind_of(reason, facts.status, facts.replycode, facts.action),
-        hardbounce=is_hardbounce(reason, facts.status, facts.replycode),
-        party=party_of(reason),
+    status, replycode = facts.status, facts.replycode
+    key = (
+        reason,
+        kind_of(reason, status, replycode, facts.action),
+        is_hardbounce(reason, status, replycode),
+        party_of(reason),
     )
+    made = _MADE.get(key)
+    if made is None:
+        made = _MADE[key] = Classification(
+            reason=key[0], kind=key[1], hardbounce=key[2], party=key[3]
+        )
+    return made
 
 
 def classify_smtp_reply(

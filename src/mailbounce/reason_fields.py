@@ -60,11 +60,23 @@ _PARTY = {
 }
 
 
+# Members read once: ``Reason.X`` goes through ``EnumType.__getattr__``'s hook on every read
+# under Python 3.11, and these are asked for every record (session 7).
+_NOTACCEPT, _FEEDBACK, _VACATION, _DELIVERED = (
+    Reason.NOTACCEPT,
+    Reason.FEEDBACK,
+    Reason.VACATION,
+    Reason.DELIVERED,
+)
+_COMPLAINT, _AUTOREPLY, _KIND_DELIVERED = Kind.COMPLAINT, Kind.AUTOREPLY, Kind.DELIVERED
+_TEMPORARY, _PERMANENT, _UNKNOWN_PARTY = Kind.TEMPORARY, Kind.PERMANENT, Party.UNKNOWN
+
+
 def is_hardbounce(reason: Reason, status: str | None, replycode: str | None) -> bool:
     """The address itself is bad: userunknown, hostunknown, hasmoved, and notaccept with 5xx."""
     if reason in _HARD:
         return True
-    if reason is Reason.NOTACCEPT:
+    if reason is _NOTACCEPT:
         # Null MX (RFC 7505) is permanent by definition: hard unless the code says 4xx.
         return _status_class(status, replycode) != "4"
     return False
@@ -72,22 +84,22 @@ def is_hardbounce(reason: Reason, status: str | None, replycode: str | None) -> 
 
 def kind_of(reason: Reason, status: str | None, replycode: str | None, action: str | None) -> Kind:
     """Temporary when a retry of the same mail may succeed, else permanent (DESIGN §4)."""
-    if reason is Reason.FEEDBACK:
-        return Kind.COMPLAINT
-    if reason is Reason.VACATION:
-        return Kind.AUTOREPLY
-    if reason is Reason.DELIVERED:
-        return Kind.DELIVERED
+    if reason is _FEEDBACK:
+        return _COMPLAINT
+    if reason is _VACATION:
+        return _AUTOREPLY
+    if reason is _DELIVERED:
+        return _KIND_DELIVERED
     if (action or "").strip().lower() == "delayed" or _status_class(status, replycode) == "4":
-        return Kind.TEMPORARY
+        return _TEMPORARY
     if reason in _TEMPORARY_REASONS:
-        return Kind.TEMPORARY
-    return Kind.PERMANENT
+        return _TEMPORARY
+    return _PERMANENT
 
 
 def party_of(reason: Reason) -> Party:
     """Who must act: the recipient, the sender, the content, the remote side, or unknown."""
-    return _PARTY.get(reason, Party.UNKNOWN)
+    return _PARTY.get(reason, _UNKNOWN_PARTY)
 
 
 def _status_class(status: str | None, replycode: str | None) -> str | None:
