@@ -11,18 +11,14 @@ message is actually drawn, not at import: every command imports this module, and
 from __future__ import annotations
 
 import csv
-import io
 import json
-import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from itertools import repeat
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from _csv import Writer as _CsvWriter
-
     from rich.console import Console
     from rich.progress import Progress
 
@@ -78,90 +74,10 @@ def write_json_lines(lines: Iterable[str], out: IO[str] | None = None) -> None:
 
 
 def write_csv(rows: Iterable[Row], columns: Sequence[str], out: IO[str]) -> None:
-    """CSV of ``rows`` (formulas neutralised), written as ``csv.writer`` writes each row.
-
-    Rows mostly differ in their first column (a send's rows: each its recipient, then one of
-    a few outcomes): the text of the other columns is made once per distinct tail and the
-    first cell written as is when no quoting nor formula can apply to it (issue 2: 20,000
-    rows in ~1/5 of the time of a ``writerow`` with a formula check per cell).
-    """
+    """CSV of ``rows``, formulas neutralised in every cell (``neutralize_formula``)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    remaining = iter(rows)
-    if len(columns) > 1:
-        _write_csv_by_tails(remaining, columns, out, writer)
-    # Rows of many distinct tails (or of one column) are written cell by cell.
-    writer.writerows(map(_csv_cells, remaining, repeat(columns)))
-
-
-def _write_csv_by_tails(
-    rows: Iterator[Row], columns: Sequence[str], out: IO[str], writer: _CsvWriter
-) -> None:
-    """Write rows from ``rows`` while their tails repeat (up to ``_MAX_TAILS`` distinct)."""
-    first, rest = columns[0], columns[1:]
-    tails = _CsvTails()
-    unquoted = _UNQUOTED_CSV_CELL.fullmatch
-    lines: list[str] = []
-    for row in rows:
-        head = row.get(first)
-        tail = tails.text(tuple(map(row.get, rest)))
-        if (
-            tail is not None
-            and type(head) is str
-            and neutralize_formula(head) is head  # (the text itself when no formula)
-            and unquoted(head)
-        ):
-            lines.append(head + tail)
-        else:
-            out.write("".join(lines))
-            lines.clear()
-            writer.writerow(_csv_cells(row, columns))
-        if tails.full:
-            break
-    out.write("".join(lines))
-
-
-# A cell csv.writer never quotes (no delimiter, quote, escape, line end, space or control
-# character): written as it is, once ``neutralize_formula`` left it alone.
-_UNQUOTED_CSV_CELL = re.compile(r'[^\x00-\x20\x7f-\xa0\s,"\\]*')
-# Tails made of these types only are kept: equal values of equal types give the same text
-# (True == 1, so the types are part of the key; floats are not: -0.0 == 0.0).
-_PLAIN_TYPES = frozenset((str, int, type(None)))
-# Past this many distinct tails the rows hardly repeat: the rest is written cell by cell.
-_MAX_TAILS = 1024
-
-
-class _CsvTails:
-    """The CSV text (``,cell,cell...\\n``) of each distinct tail of plain values."""
-
-    def __init__(self) -> None:
-        self._texts: dict[tuple[Any, ...], str] = {}
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer, lineterminator="\n")
-
-    @property
-    def full(self) -> bool:
-        return len(self._texts) >= _MAX_TAILS
-
-    def text(self, values: tuple[Any, ...]) -> str | None:
-        """The text of ``values``; None when a value is not of a plain type."""
-        types = tuple(map(type, values))
-        key = (values, types)
-        try:
-            return self._texts[key]
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable value (a list, a dict)
-            return None
-        if not _PLAIN_TYPES.issuperset(types):
-            return None
-        buffer = self._buffer
-        buffer.seek(0)
-        buffer.truncate()
-        # An empty first cell: a row of one empty cell would be written '""'.
-        self._writer.writerow(["", *map(_csv_cell, values)])
-        text = self._texts[key] = buffer.getvalue()
-        return text
+    writer.writerows(map(_csv_cells, rows, repeat(columns)))
 
 
 def _csv_cells(row: Row, columns: Sequence[str]) -> list[str]:
