@@ -124,11 +124,14 @@ def _tracking_tokens(
                 # The value as ``items()`` gives it, fetched for these headers only.
                 tokens.extend(_verp_tokens(str(msg.policy.header_fetch_parse(name, raw))))
     for text, lowered in zip(texts, lowered_texts, strict=True):
-        for match in _line_matches(_TOKEN_HEADER, _TOKEN_LITERAL, text, lowered):
-            tokens.append(match.group(1))
-        for match in _line_matches(_RETURN_PATH, "return-path:", text, lowered):
-            tokens.extend(_verp_tokens(match.group(0)))
-    return tuple(dict.fromkeys(tokens))
+        # Most texts hold neither field: one look-up each, no generator made (session 7).
+        if lowered is None or _TOKEN_LITERAL in lowered:
+            for match in _line_matches(_TOKEN_HEADER, _TOKEN_LITERAL, text, lowered):
+                tokens.append(match.group(1))
+        if lowered is None or "return-path:" in lowered:
+            for match in _line_matches(_RETURN_PATH, "return-path:", text, lowered):
+                tokens.extend(_verp_tokens(match.group(0)))
+    return tuple(dict.fromkeys(tokens)) if tokens else ()
 
 
 def _may_hold_verp(msg: Message) -> bool:
