@@ -18,7 +18,6 @@ from mailbounce.reason_rules import (
     FIRST_ORDER,
     GREYLISTING,
     GREYLISTING_STATUSES,
-    MAILER_ERROR,
     NOT_USERUNKNOWN,
     PHRASES,
     RETRY_LATER,
@@ -66,6 +65,7 @@ _HOST_STAGE_OVERRIDES = frozenset({Reason.REJECTED, Reason.USERUNKNOWN, Reason.F
 # Members read here once: ``Reason.X`` goes through ``EnumType.__getattr__``'s hook on every
 # read under Python 3.11 (session 7 callgrind: ~4% of classification).
 _USERUNKNOWN, _FILTERED, _SUSPEND = Reason.USERUNKNOWN, Reason.FILTERED, Reason.SUSPEND
+_MAILERERROR = Reason.MAILERERROR  # its phrases are ``MAILER_ERROR``
 _NETWORKERROR, _HOSTUNKNOWN, _EXCEEDLIMIT = (
     Reason.NETWORKERROR,
     Reason.HOSTUNKNOWN,
@@ -88,7 +88,7 @@ def classify_reason(facts: BounceFacts) -> Reason:
     if status.startswith("2.") or action in _DELIVERED_ACTIONS:
         return Reason.DELIVERED
     text = _normalise(facts.diagnostic[:_MAX_TEXT])
-    if (facts.diagnostic_type or "").lower() == "x-unix" or found(MAILER_ERROR, text):
+    if (facts.diagnostic_type or "").lower() == "x-unix" or _found(_MAILERERROR, text):
         # The local delivery program (pipe, procmail) failed, unless it says the disk is full.
         return Reason.MAILBOXFULL if _phrase(Reason.MAILBOXFULL, text) else Reason.MAILERERROR
     code = facts.replycode or find_reply_code(text) or ""
@@ -183,9 +183,9 @@ def command_in(text: str) -> str | None:
 
 
 def _greylisting(text: str, status: str, code: str, temporary: bool) -> Reason | None:
-    if not temporary or found(PHRASES[Reason.BADREPUTATION], text):
+    if not temporary or _found(Reason.BADREPUTATION, text):
         return None
-    if found(PHRASES[Reason.SPEEDING], text):
+    if _found(Reason.SPEEDING, text):
         return None  # "rate limited, try again later" is a sending-rate limit
     if found(GREYLISTING, text):
         return Reason.GREYLISTED
@@ -201,6 +201,15 @@ _PHRASE_FINDERS: dict[Reason, Callable[[str], bool]] = {}
 def _phrase(reason: Reason, text: str) -> bool:
     if not text:
         return False
+    find = _PHRASE_FINDERS.get(reason)
+    if find is None:
+        find = _PHRASE_FINDERS[reason] = finder(PHRASES[reason])
+    return find(text)
+
+
+def _found(reason: Reason, text: str) -> bool:
+    """``found(PHRASES[reason], text)`` (even for an empty text) through the finders kept
+    here: ``found`` asks ``finder`` and its per-pattern table each time."""
     find = _PHRASE_FINDERS.get(reason)
     if find is None:
         find = _PHRASE_FINDERS[reason] = finder(PHRASES[reason])
