@@ -20,6 +20,7 @@ OWNERS = {
     "smtplib": "smtp.py",
     "imaplib": "sources.py",
     "sqlite3": "store/",
+    "ahocorasick": "literal_scan.py",
 }
 
 

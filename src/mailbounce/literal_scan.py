@@ -1,0 +1,52 @@
+"""Which of a fixed set of literals a text holds, found in one pass (Aho-Corasick).
+
+Bounce analysis asks, of the same text, whether it holds each of hundreds of literals: the
+reason phrase groups (~420 literals per diagnostic), the detectors' gates. Each
+``literal in text`` is a scan of its own; an Aho-Corasick automaton of all of them finds every
+occurrence of every literal in one scan of the text, in C (pyahocorasick), after which each
+question is a set look-up. ``LiteralScan.present(text)`` holds exactly the literals ``L`` for
+which ``L in text`` is true (the empty literal included when it was given), and
+``first_ends`` the end (exclusive) of each one's first occurrence, so
+``text.find(L, 0, limit) != -1`` is ``first_ends(text).get(L, limit + 1) <= limit``.
+``tests/test_literal_scan.py`` holds both to ``str``'s own answers on generated texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import ahocorasick  # type: ignore[import-not-found]  # (no type information shipped)
+
+
+class LiteralScan:
+    """An automaton of ``literals``, built once; ask it of as many texts as needed."""
+
+    __slots__ = ("_automaton", "_empty", "literals")
+
+    def __init__(self, literals: Iterable[str]) -> None:
+        self.literals = frozenset(literals)
+        self._empty = "" in self.literals  # ``"" in text`` always holds; no automaton key
+        automaton = ahocorasick.Automaton()
+        for literal in self.literals:
+            if literal:
+                automaton.add_word(literal, literal)
+        self._automaton = automaton if len(automaton) else None
+        if self._automaton is not None:
+            automaton.make_automaton()
+
+    def present(self, text: str) -> set[str]:
+        """The literals that occur in ``text``."""
+        found: set[str] = {""} if self._empty else set()
+        if self._automaton is not None and text:
+            found.update([literal for _, literal in self._automaton.iter(text)])
+        return found
+
+    def first_ends(self, text: str) -> dict[str, int]:
+        """Each literal that occurs in ``text`` -> the end (exclusive) of its first
+        occurrence (the automaton reports occurrences by increasing end)."""
+        ends: dict[str, int] = {"": 0} if self._empty else {}
+        if self._automaton is not None and text:
+            for end, literal in self._automaton.iter(text):
+                if literal not in ends:
+                    ends[literal] = end + 1
+        return ends
