@@ -91,3 +91,16 @@ def test_zone_shifts_across_days_months_and_years_as_the_standard_library() -> N
                     for zone in ("+0000", "-0000", "+0100", "-0100", "+2359", "-2359", "+2400"):
                         value = f"Mon, {day} {month} {year} {clock} {zone}"
                         assert iso_date(value) == stdlib_iso_date(value), value
+
+
+def test_every_zone_and_day_number_as_the_standard_library() -> None:
+    # Zones with minutes past 59 (the stdlib reads "+0075" as 75 minutes), zones of a day
+    # or more, and day numbers 0..99, each through the tables of the fast path.
+    for zone in ("+0075", "-0099", "+2359", "-2359", "+2360", "-2399", "+9999", "-0000"):
+        for clock in ("00:00:00", "23:59:59", "12:30:45"):
+            value = f"Sat, 31 Dec 2023 {clock} {zone}"
+            assert iso_date(value) == stdlib_iso_date(value), value
+    for day in (*range(0, 33), 99):
+        for day_text in {str(day), f"{day:02d}"}:
+            value = f"{day_text} Feb 2024 10:00:00 +0100"
+            assert iso_date(value) == stdlib_iso_date(value), value

@@ -16,18 +16,28 @@ __all__ = ["iso_date", "iso_date_stdlib"]
 # read here at a fraction of ``parsedate_to_datetime``'s cost (issue 3), with its very result.
 # It splits at blanks and keeps the first five fields after a day name; a 4-digit zone is
 # +-HHMM. Anything else (a named zone, no seconds, a 2-digit year...) goes to the stdlib.
+# The day and month, the hour and minute, and the zone are each one group read through a
+# table (session 8: a third less than nine groups turned into numbers one by one).
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _RFC5322_DATE = re.compile(
-    rf"(?:[A-Z][a-z]{{2}}, +)?([0-9]{{1,2}}) ({'|'.join(_MONTHS)}) ([0-9]{{4}}) "
-    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})(?=\s|\Z)"
+    rf"(?:[A-Z][a-z]{{2}}, +)?([0-9]{{1,2}} (?:{'|'.join(_MONTHS)})) ([0-9]{{4}}) "
+    r"([0-9]{2}:[0-9]{2}):([0-9]{2}) ([+-][0-9]{4})(?=\s|\Z)"
 )
-_MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS, 1)}
-# Numbers of the 2-digit fields ("00".."99") and of days ("0".."9" too): a look-up costs a
-# tenth of ``int``.
-_TWO_DIGITS = {f"{n:02d}": n for n in range(100)}
-_DAYS = {**{str(n): n for n in range(10)}, **_TWO_DIGITS}
+_PADDED = [f"{n:02d}" for n in range(100)]  # months and days as written
+# "1 Jan" / "01 Jan" -> (day, month), days 0..31 (a day past 31 is never on the calendar).
+_DAY_MONTHS = {
+    f"{day_text} {name}": (day, month)
+    for month, name in enumerate(_MONTHS, 1)
+    for day in range(32)
+    for day_text in (str(day), _PADDED[day])
+}
+_CLOCK_MINUTES = {f"{h:02d}:{m:02d}": h * 60 + m for h in range(24) for m in range(60)}
+_SECONDS = frozenset(_PADDED[:60])
 _DAY_MINUTES = 1440
-_PADDED = [f"{n:02d}" for n in range(100)]  # months, days, hours, minutes as written
+_HOURS_MINUTES = [f"{m // 60:02d}:{m % 60:02d}" for m in range(_DAY_MINUTES)]
+# "+HHMM" -> minutes to add for UTC, or None for a zone of a day or more; filled as zones
+# are met (a handful in any mailbox).
+_ZONE_SHIFTS: dict[str, int | None] = {}
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -36,8 +46,10 @@ def iso_date(value: str | None) -> str | None:
     if not value:
         return None
     match = _RFC5322_DATE.match(value)
-    if match is not None and match.group(3)[:2] != "00":  # "0099" is 1999 to the stdlib
-        return _iso_date_fast(match)
+    if match is not None:
+        day_month, year_text, clock, second_text, zone = match.groups()
+        if year_text[:2] != "00":  # "0099" is 1999 to the stdlib
+            return _iso_date_fast(day_month, year_text, clock, second_text, zone)
     return iso_date_stdlib(value)
 
 
@@ -55,7 +67,9 @@ def iso_date_stdlib(value: str) -> str | None:
     return when.isoformat()
 
 
-def _iso_date_fast(match: re.Match[str]) -> str | None:
+def _iso_date_fast(
+    day_month: str, year_text: str, clock: str, second_text: str, zone: str
+) -> str | None:
     """``iso_date`` of a date ``_RFC5322_DATE`` matched: as ``parsedate_to_datetime``
     then ``astimezone(UTC)``: a zone of a day or more is refused (``datetime.timezone``),
     -0000 is UTC, a day or time off the calendar or a result past year 1..9999 is None.
@@ -63,25 +77,19 @@ def _iso_date_fast(match: re.Match[str]) -> str | None:
     Written out, without a ``datetime`` (session 7: the object, the zone shift and
     ``isoformat`` cost more than these few checks); a zone moves the time by under a day,
     so by one day at most (tested against the standard library)."""
-    day_text, month_name, year_text, hour_text, minute_text, second_text, sign, zh, zm = (
-        match.groups()
-    )
-    offset = _TWO_DIGITS[zh] * 60 + _TWO_DIGITS[zm]  # minutes
-    if offset >= _DAY_MINUTES:
+    day_and_month = _DAY_MONTHS.get(day_month)
+    minutes = _CLOCK_MINUTES.get(clock)
+    shift = _ZONE_SHIFTS[zone] if zone in _ZONE_SHIFTS else _zone_shift(zone)
+    if day_and_month is None or minutes is None or shift is None or second_text not in _SECONDS:
         return None
-    month = _MONTH_NUMBER[month_name]
-    day = _DAYS[day_text]
-    hour = _TWO_DIGITS[hour_text]
-    minute = _TWO_DIGITS[minute_text]
-    if hour > 23 or minute > 59 or _TWO_DIGITS[second_text] > 59 or not day:
+    day, month = day_and_month
+    if not day or (day > 28 and day > _days_in(int(year_text), month)):
         return None
-    if day > 28 and day > _days_in(int(year_text), month):
-        return None
-    if not offset:
-        clock = f"{hour_text}:{minute_text}:{second_text}"
-        return f"{year_text}-{_PADDED[month]}-{_PADDED[day]}T{clock}+00:00"
+    minutes += shift
+    if 0 <= minutes < _DAY_MINUTES:  # the same day in UTC
+        clock = _HOURS_MINUTES[minutes]
+        return f"{year_text}-{_PADDED[month]}-{_PADDED[day]}T{clock}:{second_text}+00:00"
     year = int(year_text)
-    minutes = hour * 60 + minute + (offset if sign == "-" else -offset)
     if minutes < 0:  # the day before in UTC
         minutes += _DAY_MINUTES
         day -= 1
@@ -92,7 +100,7 @@ def _iso_date_fast(match: re.Match[str]) -> str | None:
                 if not year:
                     return None
             day = _days_in(year, month)
-    elif minutes >= _DAY_MINUTES:  # the day after
+    else:  # the day after
         minutes -= _DAY_MINUTES
         day += 1
         if day > 28 and day > _days_in(year, month):
@@ -101,11 +109,17 @@ def _iso_date_fast(match: re.Match[str]) -> str | None:
                 month, year = 1, year + 1
                 if year > 9999:
                     return None
-    hour, minute = divmod(minutes, 60)
-    return (
-        f"{year:04d}-{_PADDED[month]}-{_PADDED[day]}"
-        f"T{_PADDED[hour]}:{_PADDED[minute]}:{second_text}+00:00"
-    )
+    clock = _HOURS_MINUTES[minutes]
+    return f"{year:04d}-{_PADDED[month]}-{_PADDED[day]}T{clock}:{second_text}+00:00"
+
+
+def _zone_shift(zone: str) -> int | None:
+    """The minutes ``zone`` ("+HHMM", minutes up to 99 as the stdlib reads them) adds for
+    UTC; None when it is a day or more. Kept in ``_ZONE_SHIFTS``."""
+    offset = int(zone[1:3]) * 60 + int(zone[3:5])
+    shift = None if offset >= _DAY_MINUTES else (-offset if zone[0] == "+" else offset)
+    _ZONE_SHIFTS[zone] = shift
+    return shift
 
 
 def _days_in(year: int, month: int) -> int:
