@@ -24,20 +24,17 @@ _RFC5322_DATE = re.compile(
     r"([0-9]{2}:[0-9]{2}):([0-9]{2}) ([+-][0-9]{4})(?=\s|\Z)"
 )
 _PADDED = [f"{n:02d}" for n in range(100)]  # months and days as written
-# "1 Jan" / "01 Jan" -> (day, month), days 0..31 (a day past 31 is never on the calendar).
-_DAY_MONTHS = {
-    f"{day_text} {name}": (day, month)
-    for month, name in enumerate(_MONTHS, 1)
-    for day in range(32)
-    for day_text in (str(day), _PADDED[day])
-}
-_CLOCK_MINUTES = {f"{h:02d}:{m:02d}": h * 60 + m for h in range(24) for m in range(60)}
+_MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS, 1)}
 _SECONDS = frozenset(_PADDED[:60])
 _DAY_MINUTES = 1440
-_HOURS_MINUTES = [f"{m // 60:02d}:{m % 60:02d}" for m in range(_DAY_MINUTES)]
-# "+HHMM" -> minutes to add for UTC, or None for a zone of a day or more; filled as zones
-# are met (a handful in any mailbox).
+# Tables filled as their keys are met (a few hundred at most in any mailbox; building them
+# whole cost more at start-up than a run of a few thousand bounces saved): "1 Jan" -> (day,
+# month) or None past day 31; "HH:MM" -> minutes of the day or None off the clock; "+HHMM"
+# -> minutes to add for UTC or None for a zone of a day or more; minutes -> "HH:MM".
+_DAY_MONTHS: dict[str, tuple[int, int] | None] = {}
+_CLOCK_MINUTES: dict[str, int | None] = {}
 _ZONE_SHIFTS: dict[str, int | None] = {}
+_HOURS_MINUTES: dict[int, str] = {}
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -77,8 +74,10 @@ def _iso_date_fast(
     Written out, without a ``datetime`` (session 7: the object, the zone shift and
     ``isoformat`` cost more than these few checks); a zone moves the time by under a day,
     so by one day at most (tested against the standard library)."""
-    day_and_month = _DAY_MONTHS.get(day_month)
-    minutes = _CLOCK_MINUTES.get(clock)
+    day_and_month = (
+        _DAY_MONTHS[day_month] if day_month in _DAY_MONTHS else _day_and_month(day_month)
+    )
+    minutes = _CLOCK_MINUTES[clock] if clock in _CLOCK_MINUTES else _clock_minutes(clock)
     shift = _ZONE_SHIFTS[zone] if zone in _ZONE_SHIFTS else _zone_shift(zone)
     if day_and_month is None or minutes is None or shift is None or second_text not in _SECONDS:
         return None
@@ -87,7 +86,7 @@ def _iso_date_fast(
         return None
     minutes += shift
     if 0 <= minutes < _DAY_MINUTES:  # the same day in UTC
-        clock = _HOURS_MINUTES[minutes]
+        clock = _HOURS_MINUTES.get(minutes) or _hours_minutes(minutes)
         return f"{year_text}-{_PADDED[month]}-{_PADDED[day]}T{clock}:{second_text}+00:00"
     year = int(year_text)
     if minutes < 0:  # the day before in UTC
@@ -109,8 +108,31 @@ def _iso_date_fast(
                 month, year = 1, year + 1
                 if year > 9999:
                     return None
-    clock = _HOURS_MINUTES[minutes]
+    clock = _HOURS_MINUTES.get(minutes) or _hours_minutes(minutes)
     return f"{year:04d}-{_PADDED[month]}-{_PADDED[day]}T{clock}:{second_text}+00:00"
+
+
+def _day_and_month(day_month: str) -> tuple[int, int] | None:
+    """(day, month) of "D Mon" / "DD Mon"; None past day 31. Kept in ``_DAY_MONTHS``."""
+    day_text, month_name = day_month.split(" ")
+    day = int(day_text)
+    found = (day, _MONTH_NUMBER[month_name]) if day <= 31 else None
+    _DAY_MONTHS[day_month] = found
+    return found
+
+
+def _clock_minutes(clock: str) -> int | None:
+    """The minutes of the day of "HH:MM"; None off the clock. Kept in ``_CLOCK_MINUTES``."""
+    hour, minute = int(clock[:2]), int(clock[3:])
+    found = hour * 60 + minute if hour <= 23 and minute <= 59 else None
+    _CLOCK_MINUTES[clock] = found
+    return found
+
+
+def _hours_minutes(minutes: int) -> str:
+    """ "HH:MM" of a minute of the day. Kept in ``_HOURS_MINUTES``."""
+    text = _HOURS_MINUTES[minutes] = f"{_PADDED[minutes // 60]}:{_PADDED[minutes % 60]}"
+    return text
 
 
 def _zone_shift(zone: str) -> int | None:
