@@ -15,13 +15,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar
 
-from mailbounce.bounces._correlation import (
-    _ascii_lowered,
-    _original_message_id,
-    _original_parts,
-    _original_texts,
-    _tracking_tokens,
-)
+from mailbounce.bounces._correlation import correlation_keys
 from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._recipientblocks import recipient_texts
@@ -130,8 +124,7 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
         ) from None
     mail = Mail(msg)
     detector_name, facts = _detect(mail)
-    texts, from_original = _original_texts(mail, _original_parts(mail))
-    lowered = [_ascii_lowered(text) for text in texts]  # for both scans below, made once
+    original_message_id, tracking_tokens = correlation_keys(mail)
     verdict = Verdict.BOUNCE
     if not facts:
         verdict = Verdict.UNRECOGNISED if looks_like_report(mail) else Verdict.NOT_BOUNCE
@@ -140,8 +133,8 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
         detector=detector_name,
         message_id=_header_or_none(mail, "Message-ID"),
         date=_header_or_none(mail, "Date"),
-        original_message_id=_original_message_id(texts, lowered, from_original),
-        tracking_tokens=_tracking_tokens(msg, texts, lowered),
+        original_message_id=original_message_id,
+        tracking_tokens=tracking_tokens,
         results=tuple((f, classify(f)) for f in facts),
     )
 
