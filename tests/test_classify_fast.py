@@ -16,6 +16,7 @@ from mailbounce import classify
 from mailbounce.models import Reason as R
 from mailbounce.reason_providers import each_rule, provider_reason
 from mailbounce.reason_rules import FIRST_ORDER, NOT_USERUNKNOWN, PHRASES, STAGES
+from mailbounce.regex_literals import found
 
 # The patterns as first written, with a leading ``\b``.
 ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -196,24 +197,34 @@ def test_reason_tables_are_made_whole_even_from_threads() -> None:
         for text in ("550 mailbox full", "virus found", "relay access denied", "spam", "")
     ]
     expected = [classify.classify(one) for one in facts]
-    classify._STEPS.clear()
+    classify._TABLES.clear()
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: [classify.classify(one) for one in facts], range(32)))
     assert all(result == expected for result in results)
-    first, second = classify._steps()
-    assert [step[0] for step in first] == list(FIRST_ORDER)
-    assert [step[0] for step in second] == list(SECOND_ORDER)
+    tables = classify._tables()
+    assert [step[0] for step in tables.first] == list(FIRST_ORDER)
+    assert [step[0] for step in tables.second] == list(SECOND_ORDER)
+    assert set(tables.phrase) == set(PHRASES)
+
+
+def _phrase(reason: R, text: str) -> bool:
+    """A phrase group asked the plain way (``regex_literals.found``: its ``in`` checks)."""
+    return bool(text) and found(PHRASES[reason], text)
+
+
+def _unknown_user(text: str) -> bool:
+    return _phrase(R.USERUNKNOWN, text) and not _phrase(R.REJECTED, text)
 
 
 def _reference_holds(reason: R, text: str, by_status: R | None, command: str) -> bool:
     """``classify._holds`` as written before ``_first_order`` tested phrases itself."""
-    phrase = classify._phrase
+    phrase = _phrase
     if reason is R.USERUNKNOWN:
         if by_status is R.USERUNKNOWN:
             return not any(phrase(other, text) for other in NOT_USERUNKNOWN)
-        return command == "RCPT" and by_status is not R.SUSPEND and classify._unknown_user(text)
+        return command == "RCPT" and by_status is not R.SUSPEND and _unknown_user(text)
     if reason is R.FILTERED:
-        words = phrase(R.FILTERED, text) or classify._unknown_user(text)
+        words = phrase(R.FILTERED, text) or _unknown_user(text)
         if by_status is R.FILTERED:
             return words
         return words and command not in ("RCPT", "MAIL")
@@ -250,4 +261,34 @@ def test_first_order_is_the_plain_loop_over_every_reason(
 ) -> None:
     by_status = classify.status_reason(status)
     expected = next((r for r in FIRST_ORDER if _reference_holds(r, text, by_status, command)), None)
-    assert classify._first_order(text, status, command) == expected
+    tables = classify._tables()
+    present = tables.scan.present(text)
+    groups = 0
+    for literal in present:
+        groups |= tables.bits[literal]
+    assert classify._first_order(text, status, command, present, groups, tables) == expected
+
+
+def _reference_normalise(diagnostic: str) -> str:
+    """``classify._normalise`` as written before it skipped texts without an enhanced code."""
+    text = " ".join(diagnostic.split()).lower()
+    first = CONTINUATION.search(text)
+    if first is not None:
+        rest = CONTINUATION.sub(" ", text[first.end() :]).replace("  ", " ")
+        text = text[: first.end()] + rest
+    status = ENHANCED.search(text)
+    if status is None or text.count(status.group(0)) < 2:
+        return text
+    repeats = re.compile(rf" {re.escape(status.group(0))}(?= )")
+    return text[: status.end()] + repeats.sub("", text[status.end() :])
+
+
+_REPLY_PIECES = st.sampled_from(
+    ["550-5.7.1 ", "550 5.7.1 ", "452 4.2.2 ", " 5.7.1 ", "5.7.0 ", "x5.1.1 ", "\n", "\t"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(_REPLY_PIECES, _CODE_TEXT), max_size=8).map("".join))
+def test_normalise_joins_and_drops_as_before(diagnostic: str) -> None:
+    assert classify._normalise(diagnostic) == _reference_normalise(diagnostic)

@@ -9,11 +9,11 @@ function: ``classify_reason`` here, ``is_hardbounce``, ``kind_of``, ``party_of``
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
+from mailbounce.phrase_scan import FoundIn, PhraseScan
 from mailbounce.reason_fields import is_hardbounce, kind_of, party_of
-from mailbounce.reason_providers import provider_reason
+from mailbounce.reason_providers import DIAGNOSTIC_WORDS, provider_reason
 from mailbounce.reason_rules import (
     FIRST_ORDER,
     GREYLISTING,
@@ -25,7 +25,7 @@ from mailbounce.reason_rules import (
     STAGES,
     STATUS_REASON,
 )
-from mailbounce.regex_literals import finder, found, required_literals
+from mailbounce.regex_literals import found, required_literals
 
 __all__ = [
     "classify",
@@ -88,23 +88,32 @@ def classify_reason(facts: BounceFacts) -> Reason:
     if status.startswith("2.") or action in _DELIVERED_ACTIONS:
         return Reason.DELIVERED
     text = _normalise(facts.diagnostic[:_MAX_TEXT])
-    if (facts.diagnostic_type or "").lower() == "x-unix" or _found(_MAILERERROR, text):
+    tables = _TABLES[0] if _TABLES else _tables()
+    present = tables.scan.present(text)  # every literal asked below, found in one pass
+    groups = 0  # the phrase groups (bits of ``_Tables.bits``) one of whose literals is there
+    bits = tables.bits
+    for literal in present:
+        groups |= bits[literal]
+    if (facts.diagnostic_type or "").lower() == "x-unix" or tables.phrase[_MAILERERROR](
+        text, present
+    ):
         # The local delivery program (pipe, procmail) failed, unless it says the disk is full.
-        return Reason.MAILBOXFULL if _phrase(Reason.MAILBOXFULL, text) else Reason.MAILERERROR
+        full = _phrase(Reason.MAILBOXFULL, text, present)
+        return Reason.MAILBOXFULL if full else Reason.MAILERERROR
     code = facts.replycode or find_reply_code(text) or ""
     temporary = status.startswith("4") or code.startswith("4") or action == "delayed"
-    command = (facts.smtp_command or command_in(text) or "").upper()
+    command = (facts.smtp_command or _command_in(text, present, tables) or "").upper()
     reason = (
-        provider_reason(text, status, _hosts(facts))
-        or _greylisting(text, status, code, temporary)
-        or _stage(_first_order(text, status, command), command)
-        or (_delayed(text, status) if action == "delayed" else None)
+        provider_reason(text, status, _hosts(facts), present)
+        or _greylisting(text, status, code, temporary, present, tables)
+        or _stage(_first_order(text, status, command, present, groups, tables), command)
+        or (_delayed(text, status, present, groups, tables) if action == "delayed" else None)
         or _by_status(status)
-        or _second_order(text)
+        or _second_order(text, present, groups, tables)
         or (Reason.REJECTED if command == "MAIL" else None)
         or _fallback(text, status, code)
     )
-    if reason is _HOSTUNKNOWN and (temporary or _phrase(_NETWORKERROR, text)):
+    if reason is _HOSTUNKNOWN and (temporary or _phrase(_NETWORKERROR, text, present)):
         return Reason.NETWORKERROR  # a DNS failure, not a non-existent domain
     return reason
 
@@ -114,17 +123,22 @@ def _normalise(diagnostic: str) -> str:
     reads "550-5.7.1 text more" so phrases split over reply lines still match."""
     # str.split and re's \s agree on what whitespace is (Py_UNICODE_ISSPACE); 3x cheaper.
     text = " ".join(diagnostic.split()).lower()
+    enhanced = _ENHANCED.search(text)
+    if enhanced is None:
+        # Nothing to join or drop: each continuation holds an enhanced code (its status
+        # digit follows " " or "-" and its digits a blank, so ``_ENHANCED`` matches there).
+        return text
     first = _CONTINUATION.search(text)
     if first is None:
-        return _without_repeated_status(text)
+        return _without_repeated_status(text, enhanced)
     joined = text[: first.end()] + _CONTINUATION.sub(" ", text[first.end() :]).replace("  ", " ")
-    return _without_repeated_status(joined)
+    return _without_repeated_status(joined, _ENHANCED.search(joined))
 
 
-def _without_repeated_status(text: str) -> str:
+def _without_repeated_status(text: str, first: re.Match[str] | None) -> str:
     """A multi-line reply whose relay kept only the enhanced code of each line ("552 5.7.0
-    text 5.7.0 more", Sendmail quoting Gmail) reads as one sentence: repeats dropped."""
-    first = _ENHANCED.search(text)
+    text 5.7.0 more", Sendmail quoting Gmail) reads as one sentence: repeats dropped.
+    ``first``: ``_ENHANCED.search(text)``."""
     if first is None or text.count(first.group(0)) < 2:
         return text
     return text[: first.end()] + _repeated(first.group(0)).sub("", text[first.end() :])
@@ -182,104 +196,175 @@ def command_in(text: str) -> str | None:
     return None
 
 
-def _greylisting(text: str, status: str, code: str, temporary: bool) -> Reason | None:
-    if not temporary or _found(Reason.BADREPUTATION, text):
+def _command_in(text: str, present: set[str], tables: _Tables) -> str | None:
+    """``command_in`` given the literals ``text`` holds."""
+    if tables.stage_literals.isdisjoint(present):
         return None
-    if _found(Reason.SPEEDING, text):
+    for found_in, command in tables.stages:
+        if found_in(text, present):
+            return command
+    return None
+
+
+def _greylisting(
+    text: str, status: str, code: str, temporary: bool, present: set[str], tables: _Tables
+) -> Reason | None:
+    phrase = tables.phrase
+    if not temporary or phrase[Reason.BADREPUTATION](text, present):
+        return None
+    if phrase[Reason.SPEEDING](text, present):
         return None  # "rate limited, try again later" is a sending-rate limit
-    if found(GREYLISTING, text):
+    if tables.greylisting(text, present):
         return Reason.GREYLISTED
-    if code in ("450", "451") and status in GREYLISTING_STATUSES and found(RETRY_LATER, text):
+    if (
+        code in ("450", "451")
+        and status in GREYLISTING_STATUSES
+        and tables.retry_later(text, present)
+    ):
         return Reason.GREYLISTED
     return None
 
 
-# Each phrase group's ``found``, fetched once (a call and a look-up less per question).
-_PHRASE_FINDERS: dict[Reason, Callable[[str], bool]] = {}
+def _phrase(reason: Reason, text: str, present: set[str]) -> bool:
+    """Whether ``reason``'s phrases are in ``text`` (``present``: the literals it holds)."""
+    return bool(text) and _TABLES[0].phrase[reason](text, present)
 
 
-def _phrase(reason: Reason, text: str) -> bool:
-    if not text:
-        return False
-    find = _PHRASE_FINDERS.get(reason)
-    if find is None:
-        find = _PHRASE_FINDERS[reason] = finder(PHRASES[reason])
-    return find(text)
+_FirstStep = tuple[Reason, FoundIn, bool, bool, bool]
+_SecondStep = tuple[Reason, FoundIn]
 
 
-def _found(reason: Reason, text: str) -> bool:
-    """``found(PHRASES[reason], text)`` (even for an empty text) through the finders kept
-    here: ``found`` asks ``finder`` and its per-pattern table each time."""
-    find = _PHRASE_FINDERS.get(reason)
-    if find is None:
-        find = _PHRASE_FINDERS[reason] = finder(PHRASES[reason])
-    return find(text)
+class _Tables:
+    """Every phrase pattern classification asks, behind one scan of the text's literals.
 
+    Per reason of ``FIRST_ORDER``: its phrase group's ``found_in`` and whether its phrases
+    override a 5.1.1 (``NOT_USERUNKNOWN``); per reason of ``SECOND_ORDER``, its ``found_in``.
+    """
 
-# Per reason of ``FIRST_ORDER``: its phrase group's ``found`` and whether its phrases
-# override a 5.1.1 (``NOT_USERUNKNOWN``); per reason of ``SECOND_ORDER``, its ``found``.
-# Made on first use: the finders cost some 20 ms to build, and commands that import this
-# module without classifying mail (``report``'s advice) must not pay it. Both tables are
-# built whole, then stored in one step: a thread never sees a table half made (sending
-# classifies replies from several threads).
-_FirstStep = tuple[Reason, Callable[[str], bool], bool, bool, bool]
-_SecondStep = tuple[Reason, Callable[[str], bool]]
-_STEPS: list[tuple[tuple[_FirstStep, ...], tuple[_SecondStep, ...]]] = []
+    __slots__ = (
+        "bits",
+        "first",
+        "first_steps",
+        "greylisting",
+        "phrase",
+        "retry_later",
+        "scan",
+        "second",
+        "stage_literals",
+        "stages",
+    )
 
-
-def _steps() -> tuple[tuple[_FirstStep, ...], tuple[_SecondStep, ...]]:
-    if not _STEPS:
-        first = tuple(
+    def __init__(self) -> None:
+        stage_patterns = [pattern for pattern, _ in STAGES]
+        patterns = [*PHRASES.values(), GREYLISTING, RETRY_LATER, *stage_patterns]
+        self.scan = scan = PhraseScan(patterns, DIAGNOSTIC_WORDS)
+        self.phrase = phrase = {reason: scan.finder(pattern) for reason, pattern in PHRASES.items()}
+        self.first: tuple[_FirstStep, ...] = tuple(
             (
                 reason,
-                finder(PHRASES[reason]),
+                phrase[reason],
                 reason in NOT_USERUNKNOWN,
                 reason is Reason.USERUNKNOWN or reason is Reason.FILTERED,
                 reason is Reason.MESGTOOBIG,
             )
             for reason in FIRST_ORDER
         )
-        second = tuple((reason, finder(PHRASES[reason])) for reason in SECOND_ORDER)
-        _STEPS.append((first, second))
-    return _STEPS[0]
+        self.second: tuple[_SecondStep, ...] = tuple(
+            (reason, phrase[reason]) for reason in SECOND_ORDER
+        )
+        self.greylisting = scan.finder(GREYLISTING)
+        self.retry_later = scan.finder(RETRY_LATER)
+        self.stages = tuple((scan.finder(pattern), command) for pattern, command in STAGES)
+        self.stage_literals = frozenset(
+            literal for pattern in stage_patterns for literal in scan.literals_of(pattern)
+        )
+        # Per literal of the scan: the bits (``_BIT``) of the phrase groups it lets search.
+        self.bits = dict.fromkeys(scan.literals, 0)
+        for reason, bit in _BIT.items():
+            for literal in scan.literals_of(PHRASES[reason]):
+                self.bits[literal] |= bit
+        # The first-order steps to walk, per key (``_first_order``): a few dozen keys met.
+        self.first_steps: dict[int, tuple[_FirstStep, ...]] = {}
+
+    def first_steps_of(self, key: int) -> tuple[_FirstStep, ...]:
+        """The steps of ``first`` in ``key`` (bits of ``_BIT``) or decided by ``_holds``
+        whatever the phrases (unknown user, filtered)."""
+        steps = tuple(step for step in self.first if key & _BIT[step[0]] or step[3])
+        if len(self.first_steps) >= 4096:
+            self.first_steps.clear()  # hostile mail with ever new words must not grow it
+        self.first_steps[key] = steps
+        return steps
 
 
-def _first_order(text: str, status: str, command: str) -> Reason | None:
+# One bit per phrase group asked in order: ``FIRST_ORDER`` then ``SECOND_ORDER``.
+_BIT = {reason: 1 << index for index, reason in enumerate(FIRST_ORDER + SECOND_ORDER)}
+_FIRST_BIT: dict[Reason | None, int] = {reason: _BIT[reason] for reason in FIRST_ORDER}
+_FIRST_BITS = sum(_FIRST_BIT.values())
+_SECOND_BITS = sum(_BIT[reason] for reason in SECOND_ORDER)
+
+
+# Made on first use: the finders and the automaton cost some 20 ms to build, and commands
+# that import this module without classifying mail (``report``'s advice) must not pay it.
+# Built whole, then stored in one step: a thread never sees a table half made (sending
+# classifies replies from several threads).
+_TABLES: list[_Tables] = []
+
+
+def _tables() -> _Tables:
+    if not _TABLES:
+        _TABLES.append(_Tables())
+    return _TABLES[0]
+
+
+def _first_order(
+    text: str, status: str, command: str, present: set[str], groups: int, tables: _Tables
+) -> Reason | None:
     """Each reason in order: its status code (with the exceptions of ``_holds``) or its
     phrases. The phrases alone are tested here, not in a call: most reasons get there, and
     most texts hold none of their words. A 5.1.1 is overridden only by the phrases of
     ``NOT_USERUNKNOWN``; an "exceeded limit" status is never a too-big message by phrases.
+    Only the steps that can hold are walked: the status's, unknown user and filtered, and
+    those one of whose literals the text holds (``groups``).
     """
     by_status = status_reason(status)
     plain_phrases = by_status is not _USERUNKNOWN  # else only the overriding ones
     too_big = by_status is not _EXCEEDLIMIT  # else not MESGTOOBIG by its phrases
-    for reason, find, overrides, decided, mesgtoobig in (_STEPS[0] if _STEPS else _steps())[0]:
+    key = (groups & _FIRST_BITS) | _FIRST_BIT.get(by_status, 0)
+    steps = tables.first_steps.get(key) or tables.first_steps_of(key)
+    for reason, find, overrides, decided, mesgtoobig in steps:
         if reason is by_status or decided:
-            if _holds(reason, text, by_status, command):
+            if _holds(reason, text, by_status, command, present):
                 return reason
-        elif (plain_phrases or overrides) and (too_big or not mesgtoobig) and text and find(text):
+        elif (
+            (plain_phrases or overrides)
+            and (too_big or not mesgtoobig)
+            and text
+            and find(text, present)
+        ):
             return reason
     return None
 
 
-def _holds(reason: Reason, text: str, by_status: Reason | None, command: str) -> bool:
+def _holds(
+    reason: Reason, text: str, by_status: Reason | None, command: str, present: set[str]
+) -> bool:
     """Whether ``reason`` holds, for the reasons ``_first_order`` does not decide by its
     phrases alone: unknown user, filtered, and the reason the status code names."""
     if reason is _USERUNKNOWN:
         if by_status is _USERUNKNOWN:
             # "a 5.1.1 is userunknown unless the words say relaying, blocking, full or moved";
             # those tested before in ``FIRST_ORDER`` (full, moved, relaying) were not there.
-            return not any(_phrase(other, text) for other in _OVERRIDING_LATER)
+            return not any(_phrase(other, text, present) for other in _OVERRIDING_LATER)
         # Unknown-user words without a 5.1.x code count only as an answer to RCPT TO; after
         # DATA they come from a recipient-side filter (filtered below).
-        return command == "RCPT" and by_status is not _SUSPEND and _unknown_user(text)
+        return command == "RCPT" and by_status is not _SUSPEND and _unknown_user(text, present)
     if reason is _FILTERED:
-        words = _phrase(_FILTERED, text) or _unknown_user(text)
+        words = _phrase(_FILTERED, text, present) or _unknown_user(text, present)
         if by_status is _FILTERED:
             return words
         return words and command not in ("RCPT", "MAIL")
     # The status code names it: unless a "host unknown" code comes with network words.
-    return not (reason is _HOSTUNKNOWN and _phrase(_NETWORKERROR, text))
+    return not (reason is _HOSTUNKNOWN and _phrase(_NETWORKERROR, text, present))
 
 
 # The reasons overriding a 5.1.1 that ``_first_order`` reaches after unknown user: it asked
@@ -291,9 +376,9 @@ _OVERRIDING_LATER = tuple(
 )
 
 
-def _unknown_user(text: str) -> bool:
+def _unknown_user(text: str, present: set[str]) -> bool:
     """Unknown-user words that are not about the sender ("domain of sender address ...")."""
-    return _phrase(_USERUNKNOWN, text) and not _phrase(Reason.REJECTED, text)
+    return _phrase(_USERUNKNOWN, text, present) and not _phrase(Reason.REJECTED, text, present)
 
 
 def _stage(reason: Reason | None, command: str) -> Reason | None:
@@ -310,10 +395,10 @@ def _hosts(facts: BounceFacts) -> str:
     return f"{facts.remote_mta or ''} {facts.reporting_mta or ''}".lower()
 
 
-def _delayed(text: str, status: str) -> Reason:
+def _delayed(text: str, status: str, present: set[str], groups: int, tables: _Tables) -> Reason:
     """A delay warning: its words, else a specific (non-routing) status, else expired."""
     by_status = status_reason(status) if status[2:4] != "4." else None
-    return _second_order(text) or by_status or Reason.EXPIRED
+    return _second_order(text, present, groups, tables) or by_status or Reason.EXPIRED
 
 
 def _by_status(status: str) -> Reason | None:
@@ -323,11 +408,11 @@ def _by_status(status: str) -> Reason | None:
     return reason
 
 
-def _second_order(text: str) -> Reason | None:
-    if not text:
+def _second_order(text: str, present: set[str], groups: int, tables: _Tables) -> Reason | None:
+    if not text or not groups & _SECOND_BITS:
         return None
-    for reason, find in (_STEPS[0] if _STEPS else _steps())[1]:
-        if find(text):
+    for reason, find in tables.second:
+        if groups & _BIT[reason] and find(text, present):
             return reason
     return None
 

@@ -7,7 +7,7 @@ side meanings that the generic phrases would get wrong are listed here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import Reason as R
@@ -259,7 +259,7 @@ RULES: tuple[Rule, ...] = (
 # names whenever a rule answers (each rule's literal tests and its patterns' literals:
 # ``orange`` "ofr"/"lpn"/host names, ``microsoft`` ".7.65", "s31", "sc-00", "5.7.6", "5.7.7"
 # with "access denied"...). Most diagnostics hold none: eleven rules skipped (issue 3).
-_DIAGNOSTIC_WORDS = (
+DIAGNOSTIC_WORDS = (
     "orange.fr",
     "wanadoo.fr",
     "laposte.net",
@@ -309,13 +309,24 @@ def _any_word_in(words: tuple[str, ...]) -> Callable[[str], bool]:
     return generated_function(lines, "any_word", {}, "<provider words>")
 
 
-_IN_DIAGNOSTIC = _any_word_in(_DIAGNOSTIC_WORDS)
+_IN_DIAGNOSTIC = _any_word_in(DIAGNOSTIC_WORDS)
 _IN_HOSTS = _any_word_in(_HOST_WORDS)
+_DIAGNOSTIC_SET = frozenset(DIAGNOSTIC_WORDS)
 
 
-def provider_reason(diagnostic: str, status: str, host: str) -> R | None:
-    """The reason a known provider's own code or sentence names, or None."""
-    if _IN_DIAGNOSTIC(diagnostic) or _IN_HOSTS(host):
+def provider_reason(
+    diagnostic: str, status: str, host: str, present: Set[str] | None = None
+) -> R | None:
+    """The reason a known provider's own code or sentence names, or None.
+
+    ``present``, when given, holds every one of ``DIAGNOSTIC_WORDS`` that ``diagnostic``
+    holds (``classify`` has found them in its one scan of the text's literals).
+    """
+    if present is None:
+        words = _IN_DIAGNOSTIC(diagnostic)
+    else:
+        words = not _DIAGNOSTIC_SET.isdisjoint(present)
+    if words or _IN_HOSTS(host):
         return each_rule(diagnostic, status, host)
     return None
 

@@ -161,6 +161,13 @@ class _Alternatives:
 _Plan = tuple[_Alternatives, ...]
 
 
+def alternative_plan(pattern: re.Pattern[str]) -> tuple[_Alternatives, ...]:
+    """The groups of ``pattern``'s top-level alternatives ``found`` searches, each with the
+    literals one of which must be in the text first (("",): always searched); made once per
+    pattern and shared by ``finder`` and ``phrase_scan``."""
+    return _plans(pattern)
+
+
 def found(pattern: re.Pattern[str], text: str) -> bool:
     """``pattern.search(text) is not None``, each top-level alternative tried on its own and
     only when its literal is in ``text``.
@@ -187,7 +194,7 @@ def _finder(plan: _Plan) -> Callable[[str], bool]:
     return generated_function(lines, "found", namespace, "<phrase literals>")
 
 
-_finders = PerPattern(lambda pattern: _finder(_plan(pattern)))
+_finders = PerPattern(lambda pattern: _finder(alternative_plan(pattern)))
 
 
 def search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -222,3 +229,6 @@ def _plan(pattern: re.Pattern[str]) -> _Plan:
         _Alternatives(literals, "|".join(members), pattern.flags)
         for literals, members in grouped.items()
     )
+
+
+_plans = PerPattern(_plan)

@@ -1,0 +1,55 @@
+"""A phrase pattern asked after one scan of the text's literals answers as its own search.
+
+``phrase_scan.PhraseScan`` finds every literal of the patterns it was given in one pass;
+each pattern's ``found_in(text, present)`` must then say exactly what ``pattern.search``
+(and ``regex_literals.found``) say, on texts drawn from the patterns themselves and mixed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailbounce.phrase_scan import PhraseScan, found_in_finder
+from mailbounce.reason_rules import GREYLISTING, MAILER_ERROR, PHRASES, RETRY_LATER, STAGES
+from mailbounce.regex_literals import found
+
+PATTERNS = [*PHRASES.values(), MAILER_ERROR, GREYLISTING, RETRY_LATER, *(p for p, _ in STAGES)]
+SCAN = PhraseScan(PATTERNS, ("access denied", "tss0"))
+
+# Pieces of matching texts (drawn from the patterns' own sources) with neighbours.
+_PIECE = st.one_of(
+    st.sampled_from(PATTERNS).flatmap(lambda pattern: st.from_regex(pattern.pattern)),
+    st.sampled_from([" ", "550 5.1.1 ", "mail", "user", " not ", "domaine", "é", "\n"]),
+)
+_TEXT = st.lists(_PIECE, max_size=4).map("".join).map(str.lower)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_found_in_answers_as_the_search_for_every_pattern(text: str) -> None:
+    present = SCAN.present(text)
+    for pattern in PATTERNS:
+        expected = re.compile(pattern.pattern, pattern.flags).search(text) is not None
+        assert SCAN.finder(pattern)(text, present) is expected, (pattern.pattern, text)
+        assert found(pattern, text) is expected
+
+
+def test_present_holds_the_literals_of_the_text_and_more_do_no_harm() -> None:
+    text = "550 5.1.1 user unknown; access denied"
+    present = SCAN.present(text)
+    assert "access denied" in present
+    assert all(literal in text for literal in present)
+    assert all(literal in present for literal in SCAN.literals if literal in text)
+    # ``found_in`` may be given a larger set: only groups whose regex matches answer True.
+    _, found_in = found_in_finder(PHRASES[next(iter(PHRASES))])
+    assert found_in("nothing here", set(SCAN.literals)) is False
+
+
+def test_finder_refuses_a_pattern_it_was_not_given() -> None:
+    with pytest.raises(KeyError):
+        SCAN.finder(re.compile("not given"))
+    assert SCAN.literals_of(GREYLISTING) <= SCAN.literals
