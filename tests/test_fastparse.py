@@ -24,6 +24,7 @@ from mailbounce.bounces import _normalise
 from mailbounce.bounces._contenttype import _PLAIN_PARAMETERS, _boundary, _content_type
 from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._message import IndexedMessage
+from mailbounce.bounces.base import Mail, walk_parts
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -59,6 +60,11 @@ def same_or_declined(raw: bytes) -> bool:
     if fast is None:
         return False
     assert tree(fast) == tree(feedparser(raw))
+    # The parts the split listed as it went are ``walk()``'s, with their types, the top
+    # itself left out of the list (no reference cycle through it).
+    walked = [(id(part), part.get_content_type()) for part in walk_parts(fast)]
+    assert [(id(part), kind) for part, kind in Mail(fast).parts()] == walked
+    assert all(part is not fast for part, _ in fast._parts_below)
     return True
 
 

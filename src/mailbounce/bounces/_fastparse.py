@@ -76,22 +76,35 @@ def parse_message(raw: bytes) -> IndexedMessage | None:
     if b"\r" in raw:
         return None
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser decodes
+    order: list[tuple[Message, str]] = []
     try:
-        msg = _parse_part(text, 0, len(text), False, 0, False)
+        msg = _parse_part(text, 0, len(text), False, 0, False, order)
     except _Decline:
         return None
     if msg.get_content_type().startswith("multipart/") and not msg.is_multipart():
         msg.defects.append(MultipartInvariantViolationDefect())  # as ``FeedParser.close``
+    # The parts below the top in ``walk()`` order with their content types, as the split
+    # met them: ``Mail.parts`` reads it instead of walking the tree again and asking each
+    # part its type. The top itself is left out: a list on it holding it would make every
+    # tree a reference cycle, freed by the garbage collector rather than at once.
+    msg._parts_below = order[1:]  # type: ignore[attr-defined]
     return msg
 
 
 def _parse_part(
-    text: str, start: int, end: int, digest_child: bool, depth: int, trim: bool
+    text: str,
+    start: int,
+    end: int,
+    digest_child: bool,
+    depth: int,
+    trim: bool,
+    order: list[tuple[Message, str]],
 ) -> IndexedMessage:
     """The message in ``text[start:end]``. ``trim``: a delimiter follows, and the line ending
     before it belongs to it (RFC 2046 5.1.1): the feedparser takes it from the innermost last
     message (its ``_last``: its epilogue if a multipart, else its text), here left out of
-    the slice made for it rather than cut off a copy afterwards."""
+    the slice made for it rather than cut off a copy afterwards. ``order``: each part made
+    is appended with its content type, before its own parts (``walk()`` order)."""
     if depth > _MAX_DEPTH:
         raise _Decline("nesting depth")
     msg = IndexedMessage()
@@ -110,13 +123,14 @@ def _parse_part(
         elif length == 25 and encoding is None and field.lower() == "content-transfer-encoding":
             encoding = field_value
     ctype = _content_type_of(msg, value)
+    order.append((msg, ctype))
     if ctype.startswith("message/"):
         if ctype == "message/delivery-status":
-            _parse_status_blocks(msg, text, body, end, trim)
+            _parse_status_blocks(msg, text, body, end, trim, order)
         else:
-            msg._payload = [_parse_part(text, body, end, False, depth + 1, trim)]  # type: ignore[attr-defined]
+            msg._payload = [_parse_part(text, body, end, False, depth + 1, trim, order)]  # type: ignore[attr-defined]
     elif ctype.startswith("multipart/"):
-        _parse_multipart(msg, (ctype, value, encoding), text, body, end, depth)
+        _parse_multipart(msg, (ctype, value, encoding), text, body, end, depth, order)
         if trim:
             _drop_epilogue_line_ending(msg)
     elif trim and text.endswith("\n", body, end):
@@ -203,17 +217,26 @@ def _skip_envelope_lines(
     return block_end
 
 
-def _parse_status_blocks(msg: IndexedMessage, text: str, start: int, end: int, trim: bool) -> None:
+def _parse_status_blocks(
+    msg: IndexedMessage,
+    text: str,
+    start: int,
+    end: int,
+    trim: bool,
+    order: list[tuple[Message, str]],
+) -> None:
     """RFC 3464 header blocks: each ends at a blank line (the feedparser's ``NLCRE`` false end);
-    one blank line is consumed after a block, another starts an empty block. ``trim``: as
-    ``_parse_part``'s, for the last block."""
+    one blank line is consumed after a block, another starts an empty block. ``trim`` and
+    ``order``: as ``_parse_part``'s, ``trim`` for the last block."""
     blocks: list[Message] = []
     pos = start
     while True:
         block = IndexedMessage()
         after = _read_headers(block, text, pos, end, False)  # past the blank line, or ``end``
-        if _content_type(block).startswith(("message/", "multipart/")):
+        block_type = _content_type(block)
+        if block_type.startswith(("message/", "multipart/")):
             raise _Decline("nested status block")  # a block that nests: not a status block
+        order.append((block, block_type))
         if block.defects:
             # A line that is no field ended the headers: it starts a body that runs to the
             # next blank line.
@@ -240,8 +263,10 @@ def _parse_multipart(
     start: int,
     end: int,
     depth: int,
+    order: list[tuple[Message, str]],
 ) -> None:
-    """``fields``: the content type, and the raw Content-Type and -Transfer-Encoding."""
+    """``fields``: the content type, and the raw Content-Type and -Transfer-Encoding.
+    ``order``: as ``_parse_part``'s."""
     ctype, value, encoding = fields
     boundary = _boundary(msg, value)
     if boundary is None:
@@ -275,7 +300,7 @@ def _parse_multipart(
         if following is not None and following[0] == part_start:
             raise _Decline("doubled delimiter")  # the feedparser merges them
         part_end = end if following is None else following[0]
-        parts.append(_parse_part(text, part_start, part_end, digest, depth + 1, True))
+        parts.append(_parse_part(text, part_start, part_end, digest, depth + 1, True, order))
         if following is None:
             # A truncated report: the last part runs to the end, no epilogue, a defect.
             msg._payload = parts  # type: ignore[attr-defined]

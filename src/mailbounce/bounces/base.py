@@ -168,7 +168,14 @@ class Mail:
         """Every part in document order with its content type, computed once per message
         (compat32 re-parses Content-Type on each ``get_content_type`` call)."""
         if self._parts is None:
-            self._parts = [(part, part.get_content_type()) for part in walk_parts(self.msg)]
+            msg = self.msg
+            # The fast splitter lists the parts below the top as it makes them (issue 3:
+            # no second walk, no type asked again); the feedparser's trees are walked.
+            below = getattr(msg, "_parts_below", None)
+            if below is not None:
+                self._parts = [(msg, msg.get_content_type()), *below]
+            else:
+                self._parts = [(part, part.get_content_type()) for part in walk_parts(msg)]
         return self._parts
 
     def part_text(self, part: Message) -> str:
