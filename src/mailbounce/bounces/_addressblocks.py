@@ -86,7 +86,15 @@ def address_blocks(text: str, *, blank_ends_block: bool = False) -> list[tuple[s
     """
     blocks: list[tuple[str, list[str]]] = []
     open_block = False
-    for line in _EXPANDED_FOLD.sub("(expanded from ", text).split("\n"):
+    text = _EXPANDED_FOLD.sub("(expanded from ", text)
+    # A block starts on a line starting with "<": the lines before the first one add
+    # nothing (no block is open), so they are not split nor looped over.
+    if not text.startswith("<"):
+        first = text.find("\n<")
+        if first == -1:
+            return []
+        text = text[first + 1 :]
+    for line in text.split("\n"):
         head = _BLOCK_HEAD.match(line) if line.startswith("<") else None  # its first char
         if head:
             blocks.append((head.group(1).strip().lower(), [head.group(2)]))

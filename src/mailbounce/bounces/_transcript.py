@@ -90,6 +90,10 @@ class Transcript:
 
 def unquote(text: str) -> str:
     """A bounce forwarded by a person: drop the ``> `` quoting when the markers are quoted."""
+    # Every marker starts a line with ">": a text with no such line is returned at once,
+    # without the line-anchored regex tried at each of its characters (issue 3, session 8).
+    if not text.startswith(">") and "\n>" not in text:
+        return text
     return _QUOTE.sub("", text) if _QUOTED_MARKER.search(text) else text
 
 

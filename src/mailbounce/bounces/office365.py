@@ -11,10 +11,17 @@ also carry a message/delivery-status part, reused as is. Exchange Online's own e
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
-from mailbounce.bounces._mailtexts import body_search, body_text, received_mentions
+from mailbounce.bounces._mailtexts import (
+    NOT_FOLDED,
+    body_lowered,
+    body_search,
+    body_text,
+    received_mentions,
+)
 from mailbounce.bounces._markers import PRESENT, Marker, Markers
 from mailbounce.bounces._textblocks import make_facts, with_dsn
 from mailbounce.bounces.base import Mail
@@ -53,6 +60,45 @@ def _reviewed(facts: BounceFacts) -> BounceFacts:
     return with_sentence_reason(facts, _SENTENCES)
 
 
+def _recipient_replies(mail: Mail, text: str) -> Iterator[re.Match[str]]:
+    """``_RECIPIENT_REPLY.finditer(text)``, the regex tried only at the line starts just
+    before each "Remote Server returned '" (found in the body lower-cased once), not at
+    every character of the body.
+
+    A match is blanks from a line start, an address (no blank in it), blanks with a line
+    break, then those words: it starts after the blanks before the address in front of
+    them, and no later than the words. The next match is looked for from the end of the
+    previous one, as ``finditer`` does.
+    """
+    lowered = body_lowered(mail, text)
+    if lowered is NOT_FOLDED or len(lowered) != len(text):
+        yield from _RECIPIENT_REPLY.finditer(text)
+        return
+    pos = 0
+    at = lowered.find(_RETURNED)
+    while at != -1:
+        start = at
+        while start > pos and text[start - 1].isspace():
+            start -= 1
+        while start > pos and not text[start - 1].isspace():
+            start -= 1
+        while start > pos and text[start - 1].isspace():
+            start -= 1
+        match = None
+        if start != 0 and text[start - 1] != "\n":  # ``^``: the first line start from there
+            start = text.find("\n", start, at) + 1 or at + 1
+        while match is None and start <= at:
+            match = _RECIPIENT_REPLY.match(text, start)
+            start = text.find("\n", start, at) + 1 or at + 1
+        if match is not None:
+            yield match
+            pos = match.end()
+        at = lowered.find(_RETURNED, max(pos, at + 1))
+
+
+_RETURNED = "remote server returned '"
+
+
 class Office365Detector:
     """Exchange Online NDRs: the report part when present, the diagnostic section else."""
 
@@ -75,7 +121,7 @@ class Office365Detector:
         reporter = generating.group(1) if generating else None
         from_text = [
             make_facts(m.group(1), m.group(2), reporting_mta=reporter)
-            for m in _RECIPIENT_REPLY.finditer(text)
+            for m in _recipient_replies(mail, text)
         ]
         return [_reviewed(f) for f in with_dsn(mail, from_text)] or None
 
