@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from mailbounce import classify
 from mailbounce.models import Reason as R
-from mailbounce.reason_providers import each_rule, provider_reason
+from mailbounce.reason_providers import DIAGNOSTIC_WORDS, each_rule, provider_reason
 from mailbounce.reason_rules import FIRST_ORDER, NOT_USERUNKNOWN, PHRASES, STAGES
 from mailbounce.regex_literals import found
 
@@ -166,7 +166,15 @@ _HOSTS = st.sampled_from(HOSTS)
 def test_provider_words_skip_only_texts_no_rule_answers(
     diagnostic: str, status: str, host: str
 ) -> None:
-    assert provider_reason(diagnostic, status, host) == each_rule(diagnostic, status, host)
+    expected = each_rule(diagnostic, status, host)
+    assert provider_reason(diagnostic, status, host) == expected
+    assert provider_reason(diagnostic, status, host, _words_in(diagnostic)) == expected
+
+
+def _words_in(diagnostic: str) -> set[str]:
+    """What ``classify``'s scan tells ``provider_reason``: the provider words the text
+    holds (with other literals of the scan, which change nothing)."""
+    return {word for word in DIAGNOSTIC_WORDS if word in diagnostic} | {"user", "mail"}
 
 
 def test_provider_words_skip_no_single_piece() -> None:
@@ -182,6 +190,8 @@ def test_provider_words_skip_no_single_piece() -> None:
                         diagnostic,
                         host,
                     )
+                    present = _words_in(diagnostic)
+                    assert provider_reason(diagnostic, status, host, present) == expected
 
 
 def test_reason_tables_are_made_whole_even_from_threads() -> None:

@@ -48,6 +48,9 @@ _ORANGE_CODES: dict[str, R] = {
 }
 
 
+_ORANGE_WORDS = ("orange.fr", "wanadoo.fr", "laposte.net", "ofr", "lpn")  # of _ORANGE_HOST
+
+
 def orange(diagnostic: str, status: str, host: str) -> R | None:
     if not (search(_ORANGE_HOST, host) or search(_ORANGE_HOST, diagnostic)):
         return None
@@ -323,12 +326,60 @@ def provider_reason(
     holds (``classify`` has found them in its one scan of the text's literals).
     """
     if present is None:
-        words = _IN_DIAGNOSTIC(diagnostic)
-    else:
-        words = not _DIAGNOSTIC_SET.isdisjoint(present)
-    if words or _IN_HOSTS(host):
-        return each_rule(diagnostic, status, host)
+        if _IN_DIAGNOSTIC(diagnostic) or _IN_HOSTS(host):
+            return each_rule(diagnostic, status, host)
+        return None
+    in_host = _IN_HOSTS(host)
+    if not in_host and _DIAGNOSTIC_SET.isdisjoint(present):
+        return None
+    hosts = frozenset(word for word in _HOST_WORDS if word in host) if in_host else frozenset()
+    for rule, words, host_words in _RULE_WORDS:
+        if not (words.isdisjoint(present) and host_words.isdisjoint(hosts)):
+            reason = rule(diagnostic, status, host)
+            if reason is not None:
+                return reason
     return None
+
+
+# Per rule, in order: the diagnostic words and host words one of which it needs to answer
+# (its literal tests and its patterns' literals, as above): ``provider_reason`` given the
+# diagnostic's words asks only the rules whose words are there.
+_RULE_WORDS: tuple[tuple[Rule, frozenset[str], frozenset[str]], ...] = tuple(
+    (rule, frozenset(words), frozenset(host_words))
+    for rule, words, host_words in (
+        (orange, _ORANGE_WORDS, _ORANGE_WORDS),
+        (sfr, ("sfr_",), ("sfr.fr",)),
+        (
+            microsoft,
+            (
+                ".7.65",
+                "s31",
+                "sc-00",
+                "5.7.6",
+                "resolver.adr.recip",
+                "mailbox unavailable",
+                "access denied",
+            ),
+            (),
+        ),
+        (yahoo, ("tss0", "this user doesn't have a", "tsb"), ()),
+        (
+            google,
+            (
+                ".7.28",
+                "unusual rate of unsolicited mail",
+                "suspicious due to the very low reputation",
+            ),
+            (),
+        ),
+        (cox_spectrum, ("aup#",), ()),
+        (japanese_carriers, (), ("docomo.ne.jp", "ezweb.ne.jp", "au.com")),
+        (messagelabs, (), ("messagelabs.com",)),
+        (facebook, ("facebook",), ("facebook",)),
+        (godaddy, ("secureserver",), ("secureserver",)),
+        (others, ("frequency limited", "mcspamsignature", "virus signature"), ()),
+    )
+)
 
 
 def each_rule(diagnostic: str, status: str, host: str) -> R | None:
