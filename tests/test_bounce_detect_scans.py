@@ -11,12 +11,12 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbounce.bounces import office365
+from mailbounce.bounces import exchange2007, office365
 from mailbounce.bounces._addressblocks import _BLOCK_HEAD, _EXPANDED_FOLD, address_blocks
 from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._prefilter import search_text
-from mailbounce.bounces._textblocks import squeeze
+from mailbounce.bounces._textblocks import cut_at, squeeze
 from mailbounce.bounces._transcript import _QUOTE, _QUOTED_MARKER, unquote
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import _COMMAND, _COMMAND_NAMES, find_command
@@ -139,3 +139,39 @@ def test_office365_replies_found_where_the_layout_has_them() -> None:
     assert [m.group(1) for m in found] == ["jo@example.org", "al@example.net"]
     assert _spans(found) == _spans(office365._RECIPIENT_REPLY.finditer(text))
     assert re.search("RecipientNotFound", found[0].group(2))
+
+
+_EXCHANGE_PIECES = st.sampled_from(
+    [
+        "\n",
+        "\n\n",
+        " ",
+        "  ",
+        "\t",
+        ":",
+        "Original message headers:",
+        "En-têtes du message d'origine :",
+        "Generating server: mx1.example.org",
+        "Serveur de génération : mail.example.fr",
+        "ab",
+        "jo@example.org",
+        "Received: from x",
+        "Return-Path: <a@b.c>",
+        "From: a",
+        "Date: today",
+        "received:",
+        "x" * 58,
+    ]
+)
+_EXCHANGE_TEXTS = st.lists(_EXCHANGE_PIECES, max_size=30).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_EXCHANGE_TEXTS)
+def test_exchange2007_cut_and_generating_line_as_before(text: str) -> None:
+    assert exchange2007._before_original(text) == cut_at(text, exchange2007._ORIGINAL)
+    found = exchange2007._generating(text)
+    expected = exchange2007._GENERATING.search(text)
+    assert (found and (found.span(), found.groups())) == (
+        expected and (expected.span(), expected.groups())
+    )

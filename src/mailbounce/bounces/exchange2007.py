@@ -31,6 +31,52 @@ _REPLY = lazy_compile(r"^\s*(?:#([245]\d\d[^\n]*?)#*\s*$|Remote Server returned 
 _ORIGINAL = lazy_compile(r"^\S[^\n]{0,60}:\s*$\n(Received|Return-Path|From|Date):", re.M)
 
 
+def _before_original(text: str) -> str:
+    """``tb.cut_at(text, _ORIGINAL)``, the regex tried only where a match can start.
+
+    A match ends its label line with blanks up to a line starting with one of the four
+    field names: its start is the line start of the last non-blank character before each
+    such line (the first that matches is the leftmost), not every character of the text.
+    """
+    at = _next_field_line(text, 0)
+    while at != -1:
+        last = at  # back over the blanks ``:\s*$`` skips, to the label's colon
+        while last > 0 and text[last - 1].isspace():
+            last -= 1
+        start = text.rfind("\n", 0, last) + 1
+        if _ORIGINAL.match(text, start):
+            return text[:start]
+        at = _next_field_line(text, at + 1)
+    return text
+
+
+def _next_field_line(text: str, start: int) -> int:
+    """The first "\nReceived:", "\nReturn-Path:", "\nFrom:" or "\nDate:" from ``start``."""
+    found = [at for at in (text.find(f, start) for f in _FIELD_LINES) if at != -1]
+    return min(found, default=-1)
+
+
+_FIELD_LINES = ("\nReceived:", "\nReturn-Path:", "\nFrom:", "\nDate:")
+
+
+def _generating(text: str) -> re.Match[str] | None:
+    """``_GENERATING.search(text)``, tried only at the start of each line whose first colon
+    is 5 to 60 characters in (the label), not at every character."""
+    pos = 0
+    while True:
+        colon = text.find(":", pos)  # the first colon of the line starting at ``pos`` or after
+        if colon == -1:
+            return None
+        start = text.rfind("\n", 0, colon) + 1
+        if 5 <= colon - start <= 60:
+            match = _GENERATING.match(text, start)
+            if match:
+                return match
+        pos = text.find("\n", colon) + 1
+        if pos == 0:
+            return None
+
+
 class Exchange2007Detector:
     """Exchange 2007+ NDR: the language-independent diagnostic section."""
 
@@ -48,10 +94,10 @@ class Exchange2007Detector:
         is_ndr = "X-MS-Exchange-Message-Is-Ndr" in mail.msg
         if not (is_ndr or mail.header("Content-Language")):
             return None  # before cutting the text: most mail stops here (h12)
-        text = tb.cut_at(mt.body_text(mail), _ORIGINAL)
+        text = _before_original(mt.body_text(mail))
         if not (is_ndr or search_text(_MARK, text)):  # tried where its words are (round 5)
             return None
-        generating = _GENERATING.search(text)
+        generating = _generating(text)
         section = text[generating.end() :] if generating else text
         facts = []
         for address in _ADDRESS_LINE.finditer(section):

@@ -317,13 +317,14 @@ def with_human_part(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
         lowered = human.lower()
     # Postfix folds "(in reply to RCPT\n    TO command)" over two lines: one space each.
     paragraphs = [" ".join(p.split()) for p in _PARAGRAPHS.split(lowered)]
+    transcript = ">>>" in lowered  # every ``_SENT`` line holds it: no scan without one
     found = []
     for fact in facts:
         command = fact.smtp_command
         key = fact.recipient.lower()
         if command is None and key and key in lowered:
             command = next((c for p in paragraphs if key in p and (c := find_command(p))), None)
-            sent = [m for m in _SENT.finditer(lowered) if key in m.group(0)]
+            sent = [m for m in _SENT.finditer(lowered) if key in m.group(0)] if transcript else []
             if command is None and sent:
                 command = _COMMAND_NAMES.get(sent[-1].group(1))
         diagnostic = _full_reply(human, fact.diagnostic)
