@@ -103,7 +103,7 @@ def correlation_keys(mail: Mail) -> tuple[str | None, tuple[str, ...]]:
     ``_original_message_id`` and ``_tracking_tokens`` of ``_original_texts``, with the
     same answers. A returned message's headers are read as fields (``_header_keys``), not
     joined into a text lower-cased and scanned (session 8: most bounces return one)."""
-    sources = [_original_source(part) for part in _original_parts(mail)]
+    sources = _original_sources(mail)
     if not any(sources):  # a message is falsy without fields (``len``), a text when empty
         texts = _body_texts(mail)
         lowered = [folded(text) for text in texts]
@@ -125,15 +125,29 @@ def correlation_keys(mail: Mail) -> tuple[str | None, tuple[str, ...]]:
     return message_id, tuple(dict.fromkeys(tokens)) if tokens else ()
 
 
-def _original_source(part: Message) -> str | IndexedMessage:
-    """``_original_text(part)``, or the returned message itself when its fields can be read
-    one by one (``_header_keys``)."""
-    payload = part.get_payload()
-    if isinstance(payload, list):
+def _original_sources(mail: Mail) -> list[str | IndexedMessage]:
+    """``_original_text`` of each of ``_original_parts``, or the returned message itself
+    when its fields can be read one by one (``_header_keys``): one pass over the parts, a
+    message part's payload read once (``get_payload()`` is its list as it is)."""
+    found: list[str | IndexedMessage] = []
+    top = mail.msg
+    for part, kind in mail.parts():
+        if part is top or kind not in _ORIGINAL_TYPES:
+            continue
+        payload = part._payload  # type: ignore[attr-defined]
+        if not isinstance(payload, list):
+            found.append(part_text(part))
+            continue
         inner = payload[0] if payload else None
-        if inner.__class__ is IndexedMessage and inner.policy is email.policy.compat32:
-            return inner
-    return _original_text(part)
+        if not isinstance(inner, Message):
+            found.append("")
+        elif inner.get_content_type() == "multipart/report":
+            continue  # a forwarded report, not the returned original: look inside
+        elif inner.__class__ is IndexedMessage and inner.policy is email.policy.compat32:
+            found.append(inner)
+        else:
+            found.append(_header_lines(inner))
+    return found
 
 
 def _fetched(fetch: Callable[[str, Any], Any], name: str, value: Any) -> Any:
@@ -238,7 +252,8 @@ def _may_hold_verp(msg: Message) -> bool:
     "+" looked at before the name (round 5: no per-name lists built for it)."""
     # The fields with a "+" first, in one comprehension (session 8: a third of the loop's
     # cost); a value that is not a plain ``str`` is kept, as a "+" may be in it.
-    plus = [name for name, raw in msg.raw_items() if raw.__class__ is not str or "+" in raw]
+    fields = msg._headers  # type: ignore[attr-defined]  # (``raw_items`` copies it)
+    plus = [name for name, raw in fields if raw.__class__ is not str or "+" in raw]
     return any(name.lower() in _VERP_HEADERS for name in plus) if plus else False
 
 
