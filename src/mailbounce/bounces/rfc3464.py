@@ -10,6 +10,7 @@ import re
 from dataclasses import replace
 from email.message import Message
 from email.policy import compat32
+from typing import Any
 
 from mailbounce.bounces._prefilter import folded, search, search_text
 from mailbounce.bounces.base import Mail, header_items, part_text
@@ -140,9 +141,11 @@ def _fields(block: Message) -> dict[str, str]:
     if block.policy is not compat32:
         return {key.lower(): str(value) for key, value in header_items(block)}
     fetch = compat32.header_fetch_parse
+    # The field list itself, not ``raw_items()``'s copy of it and iterator (~10% of this).
+    fields: list[tuple[str, Any]] = block._headers  # type: ignore[attr-defined]
     return {
-        key.lower(): value if isinstance(value, str) and value.isascii() else str(fetch(key, value))
-        for key, value in block.raw_items()
+        key.lower(): value if value.__class__ is str and value.isascii() else str(fetch(key, value))
+        for key, value in fields
     }
 
 

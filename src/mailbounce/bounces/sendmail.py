@@ -46,11 +46,17 @@ _LIST_NOTE = lazy_compile(r"^\s*\((reason|expanded from):\s*(.*?)\)?\s*$", re.I)
 
 def sections(text: str) -> dict[str, list[str]]:
     """The body cut at sendmail's ``----- Title -----`` rules: title -> its lines."""
-    found: dict[str, list[str]] = {}
+    return {title: text[start:end].split("\n") for title, (start, end) in spans(text).items()}
+
+
+def spans(text: str) -> dict[str, tuple[int, int]]:
+    """``sections(text)`` as title -> (start, end) in ``text``: a section's lines are split
+    only when read (the returned message's section is the longest and is never read)."""
+    found: dict[str, tuple[int, int]] = {}
     matches = list(section_rules(text))
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
-        found.setdefault(match.group(1), text[match.end() : end].split("\n"))
+        found.setdefault(match.group(1), (match.end(), end))
     return found
 
 
@@ -87,11 +93,18 @@ def section_rules(text: str) -> Iterator[re.Match[str]]:
             pos += 1
 
 
-def _titled(parts: dict[str, list[str]], title: re.Pattern[str]) -> tuple[str, list[str]] | None:
-    for name, lines in parts.items():
+def _titled(
+    parts: dict[str, tuple[int, int]], title: re.Pattern[str]
+) -> tuple[str, tuple[int, int]] | None:
+    for name, span in parts.items():
         if title.search(name):
-            return name, lines
+            return name, span
     return None
+
+
+def _lines(text: str, span: tuple[int, int]) -> list[str]:
+    """The lines of the section at ``span`` (``sections(text)[title]``)."""
+    return text[span[0] : span[1]].split("\n")
 
 
 def improve(facts: BounceFacts, transcript: Transcript) -> BounceFacts:
@@ -187,19 +200,20 @@ class SendmailDetector:
         text = body_text(mail)
         if not (_SUBJECT.search(mail.subject) or body_search(mail, _TRANSCRIPT_TITLE)):
             return None
-        parts = sections(unquote(text))
+        text = unquote(text)
+        parts = spans(text)
         listed = _titled(parts, _LIST_TITLE)
         session = _titled(parts, _TRANSCRIPT_TITLE)
         if listed is None and session is None:
             return None
         reported = parse_delivery_status(mail) or parse_inline_delivery_status(mail)
-        transcript = read_transcript(session[1] if session else [])
+        transcript = read_transcript(_lines(text, session[1]) if session else [])
         if reported:
             return [improve(facts, transcript) for facts in reported]
         if listed is None and _titled(parts, _V8_COPY_TITLE) is None:
             return None  # transcript and "Unsent message follows": Sendmail V5 (v5sendmail)
         action = "delayed" if listed and "transient" in listed[0].lower() else "failed"
-        rows = _listed(listed[1]) if listed else []
+        rows = _listed(_lines(text, listed[1])) if listed else []
         return _text_facts(rows, transcript, action) or None
 
 
