@@ -6,13 +6,17 @@ built from the pieces the layouts are made of (so the interesting cases are freq
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailbounce.bounces import exchange2007, office365
 from mailbounce.bounces._addressblocks import _BLOCK_HEAD, _EXPANDED_FOLD, address_blocks
+from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._prefilter import search_text
@@ -20,6 +24,7 @@ from mailbounce.bounces._textblocks import cut_at, squeeze
 from mailbounce.bounces._transcript import _QUOTE, _QUOTED_MARKER, unquote
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import _COMMAND, _COMMAND_NAMES, find_command
+from mailbounce.models import BounceFacts, Reason
 
 _PIECES = st.sampled_from(
     [
@@ -174,4 +179,51 @@ def test_exchange2007_cut_and_generating_line_as_before(text: str) -> None:
     expected = exchange2007._GENERATING.search(text)
     assert (found and (found.span(), found.groups())) == (
         expected and (expected.span(), expected.groups())
+    )
+
+
+_FULL_FACTS = BounceFacts(
+    recipient="jo@example.org",
+    action="failed",
+    status="5.1.1",
+    replycode="550",
+    diagnostic="550 5.1.1 unknown",
+    remote_mta="mx.example.org",
+    reporting_mta="relay.example.net",
+    feedback_type="abuse",
+    reason_hint=Reason.USERUNKNOWN,
+    smtp_command="RCPT",
+    diagnostic_type="smtp",
+)
+_OTHER_VALUES = {
+    "action": "delayed",
+    "status": "4.2.2",
+    "replycode": "452",
+    "diagnostic": "452 4.2.2 full",
+    "remote_mta": None,
+    "reporting_mta": None,
+    "feedback_type": None,
+    "reason_hint": Reason.MAILBOXFULL,
+    "smtp_command": None,
+    "diagnostic_type": None,
+}
+
+
+def test_amended_names_every_field_but_the_recipient() -> None:
+    names = [f.name for f in dataclasses.fields(BounceFacts) if f.init]
+    assert names[0] == "recipient"
+    assert list(inspect.signature(amended).parameters)[1:] == names[1:] == list(_OTHER_VALUES)
+
+
+@pytest.mark.parametrize("name", list(_OTHER_VALUES))
+def test_amended_is_replace(name: str) -> None:
+    value = _OTHER_VALUES[name]
+    assert amended(_FULL_FACTS, **{name: value}) == dataclasses.replace(
+        _FULL_FACTS, **{name: value}
+    )
+    assert amended(_FULL_FACTS) == _FULL_FACTS
+    everything = dataclasses.replace(_FULL_FACTS, **_OTHER_VALUES)
+    assert amended(_FULL_FACTS, **_OTHER_VALUES) == everything
+    assert amended(everything, **{name: getattr(_FULL_FACTS, name)}) == dataclasses.replace(
+        everything, **{name: getattr(_FULL_FACTS, name)}
     )

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.message import Message
 
+from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._prefilter import folded
 from mailbounce.bounces._prefilter import search as literal_search
 from mailbounce.bounces._textblocks import make_facts, squeeze
@@ -139,7 +140,7 @@ def with_sentence_reason(facts: BounceFacts, table: Iterable[Sentence]) -> Bounc
     if sentence is None:
         return facts
     if sentence.decisive or classify_reason(facts) in _VAGUE:
-        return replace(facts, reason_hint=sentence.reason)
+        return amended(facts, reason_hint=sentence.reason)
     return facts
 
 

@@ -7,11 +7,11 @@ delivery-status part reuse it and only add what their text knows better (shared 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from email.message import Message
 from email.policy import compat32
 from typing import Any
 
+from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._prefilter import folded, search, search_text
 from mailbounce.bounces.base import Mail, header_items, part_text
 from mailbounce.classify import find_enhanced_status
@@ -333,7 +333,7 @@ def with_human_part(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
         diagnostic = _full_reply(human, fact.diagnostic)
         changed = command != fact.smtp_command or diagnostic != fact.diagnostic
         found.append(
-            replace(fact, smtp_command=command, diagnostic=diagnostic) if changed else fact
+            amended(fact, smtp_command=command, diagnostic=diagnostic) if changed else fact
         )
     return found
 

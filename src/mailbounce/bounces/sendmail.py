@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 
+from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._mailtexts import body_search, body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import enhanced_status, make_facts, reply_code
@@ -133,7 +133,7 @@ def improve(facts: BounceFacts, transcript: Transcript) -> BounceFacts:
         and remote_mta == facts.remote_mta
     ):
         return facts  # the transcript adds nothing: the same facts, no copy made
-    return replace(
+    return amended(
         facts,
         status=status,
         diagnostic=diagnostic,
