@@ -98,14 +98,14 @@ def classify_reason(facts: BounceFacts) -> Reason:
         text, present
     ):
         # The local delivery program (pipe, procmail) failed, unless it says the disk is full.
-        full = _phrase(Reason.MAILBOXFULL, text, present)
+        full = _phrase(Reason.MAILBOXFULL, text, present, groups)
         return Reason.MAILBOXFULL if full else Reason.MAILERERROR
     code = facts.replycode or find_reply_code(text) or ""
     temporary = status.startswith("4") or code.startswith("4") or action == "delayed"
     command = (facts.smtp_command or _command_in(text, present, tables) or "").upper()
     reason = (
         provider_reason(text, status, _hosts(facts), present)
-        or _greylisting(text, status, code, temporary, present, tables)
+        or (_greylisting(text, status, code, present, groups, tables) if temporary else None)
         or _stage(_first_order(text, status, command, present, groups, tables), command)
         or (_delayed(text, status, present, groups, tables) if action == "delayed" else None)
         or _by_status(status)
@@ -113,7 +113,7 @@ def classify_reason(facts: BounceFacts) -> Reason:
         or (Reason.REJECTED if command == "MAIL" else None)
         or _fallback(text, status, code)
     )
-    if reason is _HOSTUNKNOWN and (temporary or _phrase(_NETWORKERROR, text, present)):
+    if reason is _HOSTUNKNOWN and (temporary or _phrase(_NETWORKERROR, text, present, groups)):
         return Reason.NETWORKERROR  # a DNS failure, not a non-existent domain
     return reason
 
@@ -132,7 +132,10 @@ def _normalise(diagnostic: str) -> str:
     if first is None:
         return _without_repeated_status(text, enhanced)
     joined = text[: first.end()] + _CONTINUATION.sub(" ", text[first.end() :]).replace("  ", " ")
-    return _without_repeated_status(joined, _ENHANCED.search(joined))
+    # The same first code: it ends by the end of the first continuation (its own code, or
+    # one before it: digits and dots cannot span that continuation's " " or "-"), followed
+    # by the same character, and the text up to there is kept.
+    return _without_repeated_status(joined, enhanced)
 
 
 def _without_repeated_status(text: str, first: re.Match[str] | None) -> str:
@@ -207,12 +210,13 @@ def _command_in(text: str, present: set[str], tables: _Tables) -> str | None:
 
 
 def _greylisting(
-    text: str, status: str, code: str, temporary: bool, present: set[str], tables: _Tables
+    text: str, status: str, code: str, present: set[str], groups: int, tables: _Tables
 ) -> Reason | None:
+    """Greylisting, for a temporary refusal: its word, or "try again later" with its codes."""
     phrase = tables.phrase
-    if not temporary or phrase[Reason.BADREPUTATION](text, present):
+    if groups & _BIT[Reason.BADREPUTATION] and phrase[Reason.BADREPUTATION](text, present):
         return None
-    if phrase[Reason.SPEEDING](text, present):
+    if groups & _BIT[Reason.SPEEDING] and phrase[Reason.SPEEDING](text, present):
         return None  # "rate limited, try again later" is a sending-rate limit
     if tables.greylisting(text, present):
         return Reason.GREYLISTED
@@ -225,9 +229,10 @@ def _greylisting(
     return None
 
 
-def _phrase(reason: Reason, text: str, present: set[str]) -> bool:
-    """Whether ``reason``'s phrases are in ``text`` (``present``: the literals it holds)."""
-    return bool(text) and _TABLES[0].phrase[reason](text, present)
+def _phrase(reason: Reason, text: str, present: set[str], groups: int) -> bool:
+    """Whether ``reason``'s phrases are in ``text`` (``present``: the literals it holds,
+    ``groups``: the bits of the phrase groups one of whose literals is there)."""
+    return bool(groups & _BIT[reason]) and bool(text) and _TABLES[0].phrase[reason](text, present)
 
 
 _FirstStep = tuple[Reason, FoundIn, bool, bool, bool]
@@ -333,7 +338,7 @@ def _first_order(
     steps = tables.first_steps.get(key) or tables.first_steps_of(key)
     for reason, find, overrides, decided, mesgtoobig in steps:
         if reason is by_status or decided:
-            if _holds(reason, text, by_status, command, present):
+            if _holds(reason, text, by_status, command, present, groups):
                 return reason
         elif (
             (plain_phrases or overrides)
@@ -346,7 +351,12 @@ def _first_order(
 
 
 def _holds(
-    reason: Reason, text: str, by_status: Reason | None, command: str, present: set[str]
+    reason: Reason,
+    text: str,
+    by_status: Reason | None,
+    command: str,
+    present: set[str],
+    groups: int,
 ) -> bool:
     """Whether ``reason`` holds, for the reasons ``_first_order`` does not decide by its
     phrases alone: unknown user, filtered, and the reason the status code names."""
@@ -354,17 +364,22 @@ def _holds(
         if by_status is _USERUNKNOWN:
             # "a 5.1.1 is userunknown unless the words say relaying, blocking, full or moved";
             # those tested before in ``FIRST_ORDER`` (full, moved, relaying) were not there.
-            return not any(_phrase(other, text, present) for other in _OVERRIDING_LATER)
+            return not (
+                groups & _OVERRIDING_LATER_BITS
+                and any(_phrase(other, text, present, groups) for other in _OVERRIDING_LATER)
+            )
         # Unknown-user words without a 5.1.x code count only as an answer to RCPT TO; after
         # DATA they come from a recipient-side filter (filtered below).
-        return command == "RCPT" and by_status is not _SUSPEND and _unknown_user(text, present)
+        return (
+            command == "RCPT" and by_status is not _SUSPEND and _unknown_user(text, present, groups)
+        )
     if reason is _FILTERED:
-        words = _phrase(_FILTERED, text, present) or _unknown_user(text, present)
+        words = _phrase(_FILTERED, text, present, groups) or _unknown_user(text, present, groups)
         if by_status is _FILTERED:
             return words
         return words and command not in ("RCPT", "MAIL")
     # The status code names it: unless a "host unknown" code comes with network words.
-    return not (reason is _HOSTUNKNOWN and _phrase(_NETWORKERROR, text, present))
+    return not (reason is _HOSTUNKNOWN and _phrase(_NETWORKERROR, text, present, groups))
 
 
 # The reasons overriding a 5.1.1 that ``_first_order`` reaches after unknown user: it asked
@@ -376,9 +391,14 @@ _OVERRIDING_LATER = tuple(
 )
 
 
-def _unknown_user(text: str, present: set[str]) -> bool:
+_OVERRIDING_LATER_BITS = sum(_BIT[reason] for reason in _OVERRIDING_LATER)
+
+
+def _unknown_user(text: str, present: set[str], groups: int) -> bool:
     """Unknown-user words that are not about the sender ("domain of sender address ...")."""
-    return _phrase(_USERUNKNOWN, text, present) and not _phrase(Reason.REJECTED, text, present)
+    return _phrase(_USERUNKNOWN, text, present, groups) and not _phrase(
+        Reason.REJECTED, text, present, groups
+    )
 
 
 def _stage(reason: Reason | None, command: str) -> Reason | None:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Set
 
 from mailbounce.literal_scan import LiteralScan
-from mailbounce.regex_literals import alternative_plan
+from mailbounce.regex_literals import Alternatives, alternative_plan
 
 __all__ = ["FoundIn", "PhraseScan", "found_in_finder"]
 
@@ -27,18 +27,18 @@ FoundIn = Callable[[str, Set[str]], bool]
 def found_in_finder(pattern: re.Pattern[str]) -> tuple[frozenset[str], FoundIn]:
     """The literals ``pattern``'s alternatives are gated by, and its ``found_in``."""
     plan = alternative_plan(pattern)
-    by_literal: dict[str, list[Callable[[str], re.Match[str] | None]]] = {}
+    by_literal: dict[str, list[Alternatives]] = {}
     for alternatives in plan:
         for literal in alternatives.literals:
-            by_literal.setdefault(literal, []).append(alternatives.search)
+            by_literal.setdefault(literal, []).append(alternatives)
     literals = frozenset(by_literal)
     searches = {literal: tuple(each) for literal, each in by_literal.items()}
 
     def found_in(text: str, present: Set[str]) -> bool:
         # ``frozenset.intersection`` walks the smaller set: most texts hold a few literals.
         for literal in literals.intersection(present):
-            for search in searches[literal]:
-                if search(text) is not None:
+            for alternatives in searches[literal]:
+                if alternatives.search(text) is not None:
                     return True
         return False
 

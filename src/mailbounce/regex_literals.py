@@ -142,26 +142,27 @@ def _literals(pattern: re.Pattern[str], *, leading: bool) -> tuple[str, ...] | N
 _NOT_SPLIT = re.compile(r"\(\?[aiLmsux]+\)|\\[1-9]|\(\?P=")
 
 
-class _Alternatives:
+class Alternatives:
     """Alternatives of a pattern that need the same literals, compiled on first use (most
-    are never tried: compiling every phrase group's alternatives up front cost ~50 ms)."""
+    are never tried: compiling every phrase group's alternatives up front cost ~50 ms).
+    ``search`` is then the compiled pattern's own method: no Python frame per search."""
 
-    __slots__ = ("_compiled", "flags", "literals", "source")
+    __slots__ = ("flags", "literals", "search", "source")
 
     def __init__(self, literals: tuple[str, ...], source: str, flags: int) -> None:
         self.literals, self.source, self.flags = literals, source, flags
-        self._compiled: re.Pattern[str] | None = None
+        self.search: Callable[[str], re.Match[str] | None] = self._first_search
 
-    def search(self, text: str) -> re.Match[str] | None:
-        if self._compiled is None:
-            self._compiled = re.compile(self.source, self.flags)
-        return self._compiled.search(text)
-
-
-_Plan = tuple[_Alternatives, ...]
+    def _first_search(self, text: str) -> re.Match[str] | None:
+        search = re.compile(self.source, self.flags).search
+        self.search = search
+        return search(text)
 
 
-def alternative_plan(pattern: re.Pattern[str]) -> tuple[_Alternatives, ...]:
+_Plan = tuple[Alternatives, ...]
+
+
+def alternative_plan(pattern: re.Pattern[str]) -> tuple[Alternatives, ...]:
     """The groups of ``pattern``'s top-level alternatives ``found`` searches, each with the
     literals one of which must be in the text first (("",): always searched); made once per
     pattern and shared by ``finder`` and ``phrase_scan``."""
@@ -219,14 +220,14 @@ _search_literals = PerPattern(
 def _plan(pattern: re.Pattern[str]) -> _Plan:
     source = pattern.pattern
     if pattern.flags & (re.IGNORECASE | _UNSUPPORTED_FLAGS) or _NOT_SPLIT.search(source):
-        return (_Alternatives(("",), source, pattern.flags),)
+        return (Alternatives(("",), source, pattern.flags),)
     # Alternatives needing the same literals (or none: "") are searched together.
     grouped: dict[tuple[str, ...], list[str]] = {}
     for alternative in top_level_alternatives(source):
         literals = tuple(dict.fromkeys(alternative_literals(alternative) or [""]))
         grouped.setdefault(literals, []).append(alternative)
     return tuple(
-        _Alternatives(literals, "|".join(members), pattern.flags)
+        Alternatives(literals, "|".join(members), pattern.flags)
         for literals, members in grouped.items()
     )
 
