@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -195,7 +196,7 @@ _FULL_FACTS = BounceFacts(
     smtp_command="RCPT",
     diagnostic_type="smtp",
 )
-_OTHER_VALUES = {
+_OTHER_VALUES: dict[str, Any] = {
     "action": "delayed",
     "status": "4.2.2",
     "replycode": "452",
