@@ -24,7 +24,13 @@ from mailbounce.bounces._prefilter import search_text
 from mailbounce.bounces._textblocks import cut_at, squeeze
 from mailbounce.bounces._transcript import _QUOTE, _QUOTED_MARKER, unquote
 from mailbounce.bounces.base import Mail
-from mailbounce.bounces.rfc3464 import _COMMAND, _COMMAND_NAMES, find_command
+from mailbounce.bounces.rfc3464 import (
+    _COMMAND,
+    _COMMAND_NAMES,
+    _FIELD,
+    _blocks_from_text,
+    find_command,
+)
 from mailbounce.models import BounceFacts, Reason
 
 _PIECES = st.sampled_from(
@@ -228,3 +234,52 @@ def test_amended_is_replace(name: str) -> None:
     assert amended(everything, **{name: getattr(_FULL_FACTS, name)}) == dataclasses.replace(
         everything, **{name: getattr(_FULL_FACTS, name)}
     )
+
+
+def _old_blocks_from_text(text: str) -> list[dict[str, str]]:
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    last = ""
+    for line in text.split("\n"):
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current, last = {}, ""
+            continue
+        if line[0] in " \t" and last:
+            current[last] += " " + line.strip()
+            continue
+        match = _FIELD.match(line)
+        if match:
+            last = match.group(1).lower()
+            current[last] = match.group(2)
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+_FIELD_PIECES = st.sampled_from(
+    [
+        "\n",
+        "\n\n",
+        " ",
+        "\t",
+        "\x0b",
+        "\u2003",
+        "Final-Recipient: rfc822; a@b.c",
+        "Status:5.1.1",
+        "X-Field :",
+        "not a field",
+        "9bad: x",
+        "a:",
+        ":",
+        "  continued",
+        "é",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_FIELD_PIECES, max_size=25).map("".join))
+def test_blocks_from_text_as_before(text: str) -> None:
+    assert _blocks_from_text(text) == _old_blocks_from_text(text)

@@ -165,7 +165,7 @@ def _blocks_from_text(text: str) -> list[dict[str, str]]:
     current: dict[str, str] = {}
     last = ""
     for line in text.split("\n"):
-        if not line.strip():
+        if not line or line.isspace():  # ``not line.strip()``, without a copy of the line
             if current:
                 blocks.append(current)
                 current, last = {}, ""
@@ -173,7 +173,9 @@ def _blocks_from_text(text: str) -> list[dict[str, str]]:
         if line[0] in " \t" and last:
             current[last] += " " + line.strip()
             continue
-        match = _FIELD.match(line)
+        # Every field line holds a colon: most lines of a pasted report's text (the
+        # returned message after it) are not tried with the regex (issue 3, session 8).
+        match = _FIELD.match(line) if ":" in line else None
         if match:
             last = match.group(1).lower()
             current[last] = match.group(2)
