@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _textblocks as tb
-from mailbounce.bounces._prefilter import search_text
+from mailbounce.bounces._prefilter import folded, search
 from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
@@ -81,13 +81,26 @@ _OWN_TEXTS: tuple[tuple[Reason, re.Pattern[str]], ...] = tuple(
 )
 
 
-def parse_exim_text(text: str, failed_header: str, subject: str = "") -> list[BounceFacts]:
-    """Records from Exim's bounce text (shared with Exim-based providers such as Mail.Ru)."""
+def parse_exim_text(
+    text: str, failed_header: str, subject: str = "", lowered: str | None = None
+) -> list[BounceFacts]:
+    """Records from Exim's bounce text (shared with Exim-based providers such as Mail.Ru).
+
+    ``lowered``: ``folded(text)`` when the caller has it (the body's, made once a message).
+    """
     blocks = tb.indented_blocks(tb.lines_between(text, _START, _STOP))
     failed = [a.lower() for a in tb.ADDRESS.findall(failed_header)]
     # Tried only where its words start (a case-insensitive scan of 3,000 characters cost
     # more than the rest of the reading: issue 3, round 3).
-    delayed = bool(search_text(_DELAYED, text[:3000]) or _DELAYED.search(subject))
+    # ``search_text(_DELAYED, text[:3000])`` from the body's lower-cased text, not a new
+    # lower-cased copy of the slice each time.
+    if lowered is None:
+        lowered = folded(text)
+    head = text[:3000]
+    delayed = bool(
+        search(_DELAYED, head, None if lowered is None else lowered[:3000])
+        or _DELAYED.search(subject)
+    )
     generated = _GENERATED_TEXT.search(tb.cut_at(text, _SEPARATOR))
     extra = generated.group(1) if generated else ""
     records: list[BounceFacts] = []

@@ -68,7 +68,13 @@ class EximDetector:
             return None
         if any(gate(mail) and recognises(mail) for gate, recognises in _RECOGNISERS):
             return None
-        records = parse_exim_text(text, mail.header("X-Failed-Recipients"), mail.subject)
+        lowered = mt.body_lowered(mail, text)
+        records = parse_exim_text(
+            text,
+            mail.header("X-Failed-Recipients"),
+            mail.subject,
+            None if lowered is mt.NOT_FOLDED else lowered,
+        )
         return tb.with_dsn(mail, records, text_required=True) or None
 
 

@@ -35,7 +35,13 @@ class MailruDetector:
         if not recognises(mail):
             return None
         text = mt.body_text(mail)
-        records = parse_exim_text(text, mail.header("X-Failed-Recipients"), mail.subject)
+        lowered = mt.body_lowered(mail, text)
+        records = parse_exim_text(
+            text,
+            mail.header("X-Failed-Recipients"),
+            mail.subject,
+            None if lowered is mt.NOT_FOLDED else lowered,
+        )
         return records or None
 
 
