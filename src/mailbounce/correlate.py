@@ -111,7 +111,9 @@ class DeliveryCache:
         return normalize_address(address) if key is None else key
 
     def latest_to(self, address: str) -> DeliveryRef | None:
-        key = self._key(address)
+        key = self._keys.get(address)  # ``_key`` inlined: asked for every record
+        if key is None:
+            key = normalize_address(address)
         if key in self._latest:
             return self._latest[key]
         return latest_delivery_to(self._store, address)
@@ -133,7 +135,7 @@ def correlate(
     cache: DeliveryCache | None = None,
 ) -> Correlation:
     """The delivery this bounce record answers, and how it was found."""
-    ids = verified_ids(secret, tokens)
+    ids = verified_ids(secret, tokens) if tokens else []  # most bounces carry none
     for campaign_id, delivery_id in ids:
         delivery = delivery_by_id(store, campaign_id, delivery_id)
         if delivery is not None:

@@ -192,8 +192,20 @@ class Recorder:
             summary.unrecognised.append(outcome.source)
             return []
         records = []
+        secret = self.settings.tracking_secret
         for facts, classification in analysis.results:
-            correlation = self._correlate(lookups, analysis, facts)
+            correlation = (
+                NOT_FOUND
+                if lookups is None
+                else correlate(
+                    lookups.store,
+                    recipient=facts.recipient,
+                    tokens=analysis.tracking_tokens,
+                    original_message_id=analysis.original_message_id,
+                    secret=secret,
+                    cache=lookups.deliveries,
+                )
+            )
             if not correlation.trusted and outcome.source not in summary.forged:
                 summary.forged.append(outcome.source)
             record = make_record(
@@ -208,20 +220,6 @@ class Recorder:
                 )
             records.append(record)
         return records
-
-    def _correlate(
-        self, lookups: BatchLookups | None, analysis: Analysis, facts: BounceFacts
-    ) -> Correlation:
-        if lookups is None:
-            return NOT_FOUND
-        return correlate(
-            lookups.store,
-            recipient=facts.recipient,
-            tokens=analysis.tracking_tokens,
-            original_message_id=analysis.original_message_id,
-            secret=self.settings.tracking_secret,
-            cache=lookups.deliveries,
-        )
 
     def _store_record(
         self,
