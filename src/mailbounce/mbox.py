@@ -38,6 +38,11 @@ class RawMessage(NamedTuple):
     size: int
 
 
+# ``RawMessage(label, data, size)`` without the named tuple's ``__new__`` in Python: made
+# once per message of an mbox.
+_raw_message = tuple.__new__
+
+
 class Region(NamedTuple):
     """A run of whole messages of an mbox file: bytes ``start:end``, lines ending in
     ``eol``, messages over ``cap`` bytes cut there. How many messages come before it is
@@ -149,7 +154,7 @@ class _Reader:
             # read, without going round the states (~1/3 of the CPU of a split).
             found = self._find_separator()
             while found >= 0:
-                blank_cr = self.eol == b"\n" and buf[found - 1 : found] == b"\r"
+                blank_cr = found > 0 and buf[found - 1] == 0x0D and self.eol == b"\n"
                 message = self._emit(found - 1 if blank_cr else found, last=False)
                 if message is not None:
                     yield message
@@ -261,7 +266,7 @@ class _Reader:
         if size > self.cap:
             data = self._capped(data)
         if size or not (last and self.ends_file):
-            return RawMessage(label, data, size)
+            return _raw_message(RawMessage, (label, data, size))
         return None
 
 
