@@ -88,14 +88,18 @@ def address_blocks(text: str, *, blank_ends_block: bool = False) -> list[tuple[s
     blocks: list[tuple[str, list[str]]] = []
     open_block = False
     text = _EXPANDED_FOLD.sub("(expanded from ", text)
-    # A block starts on a line starting with "<": the lines before the first one add
-    # nothing (no block is open), so they are not split nor looped over.
-    if not text.startswith("<"):
-        first = text.find("\n<")
-        if first == -1:
-            return []
-        text = text[first + 1 :]
-    for line in text.split("\n"):
+    end = len(text)
+    # The lines of ``text.split("\n")`` in turn, by position. While no block is open, a line
+    # adds nothing unless it starts a block (it starts with "<"): the scan skips to the next
+    # such line (Postfix's blocks end at a blank line; the returned message may follow).
+    pos = 0 if text.startswith("<") else text.find("\n<") + 1
+    if pos == 0 and not text.startswith("<"):
+        return []
+    while True:
+        stop = text.find("\n", pos)
+        if stop == -1:
+            stop = end
+        line = text[pos:stop]
         head = _BLOCK_HEAD.match(line) if line.startswith("<") else None  # its first char
         if head:
             blocks.append((head.group(1).strip().lower(), [head.group(2)]))
@@ -104,6 +108,14 @@ def address_blocks(text: str, *, blank_ends_block: bool = False) -> list[tuple[s
             open_block = False
         elif blocks and open_block:
             blocks[-1][1].append(line)
+        if stop == end:
+            break
+        pos = stop + 1
+        if not open_block:
+            following = text.find("\n<", stop)
+            if following == -1:
+                break
+            pos = following + 1
     return [(rcpt, squeeze("\n".join(lines))) for rcpt, lines in blocks]
 
 
