@@ -12,7 +12,7 @@ import re
 
 from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
-from mailbounce.bounces._markers import PRESENT, Marker, Markers
+from mailbounce.bounces._markers import BODY, PRESENT, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
@@ -29,10 +29,13 @@ class ActivehunterDetector:
 
     name = "activehunter"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    # The first tests of ``detect``, as data: False only when it surely finds nothing. A
+    # "FAILURE NOTICE" subject is qmail's too: without ActiveHunter's lead line and a ">>>"
+    # row (in the body, which the text read is cut from) no recipient is found.
     gate = Markers(
         Marker("X-AHMailID", PRESENT),
         Marker("Subject", _SUBJECT),
+        also=Markers(Marker(BODY, _START), also=Markers(Marker(BODY, _RECIPIENT))),
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:

@@ -13,7 +13,7 @@ import re
 
 from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
-from mailbounce.bounces._markers import BODY, Marker, Markers
+from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
@@ -38,9 +38,12 @@ class CommunigateDetector:
 
     name = "communigate"
 
-    # The first test of ``detect``, as data: False only when it surely finds nothing.
+    # The first two tests of ``detect``, as data: False only when it surely finds nothing.
+    # The second (CommuniGate named, or its module lines) spares the detector most reports
+    # whose body says "delivery to" in a sentence (~5% of bounces ran it for nothing).
     gate = Markers(
         Marker(BODY, _ENTRY),
+        also=Markers(Marker("X-Mailer", _MARK), Marker(RECEIVED, _MARK), Marker(BODY, _MODULE)),
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
