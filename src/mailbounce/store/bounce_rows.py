@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 
 from mailbounce.models import BounceRecord
@@ -138,20 +138,42 @@ _BOUNCES = _Table("bounces", _BOUNCE_COLUMNS, ("campaign_id", "delivery_id", "fe
 _EVENTS = _Table("events", _EVENT_COLUMNS, ("campaign_id", "delivery_id"))
 
 
+# Rows inserted by one execution of a multi-row ``INSERT ... VALUES (...), (...)``. Each
+# execution of an INSERT into ``bounces`` or ``events`` pays for opening the table's and its
+# indexes' cursors and for setting up its report triggers (whose WHEN is false for a bounce
+# answering no delivery) once, not once per row as an ``executemany`` does: ~25 k fewer
+# instructions per stored bounce with its event (callgrind, 5,166 rows of a DEV parse). At
+# most 999 values per statement, the bound of SQLite before 3.32.
+_ROWS_PER_INSERT = 50
+_MAX_VALUES = 999
+
+
 def _insert_in_order(conn: sqlite3.Connection, table: _Table, rows: Sequence[Row]) -> None:
-    """One ``executemany`` per run of rows with the same usually-NULL columns None."""
+    """Per run of rows with the same usually-NULL columns None: multi-row INSERTs of
+    ``_ROWS_PER_INSERT`` rows, then one ``executemany`` for the rest (same rows, same order,
+    same ids as one INSERT per row)."""
     nullable = table.nullable
     for shape, run in groupby(rows, key=lambda row: tuple([row[i] is None for i in nullable])):
-        statement, values_of = _insert_statement(table, shape)
-        conn.executemany(statement, map(values_of, run))
+        statement, values_of, many, per_many = _insert_statement(table, shape)
+        values = list(map(values_of, run))
+        whole = len(values) - len(values) % per_many
+        for first in range(0, whole, per_many):
+            conn.execute(many, list(chain.from_iterable(values[first : first + per_many])))
+        if whole < len(values):
+            conn.executemany(statement, values[whole:])
 
 
 @cache
-def _insert_statement(table: _Table, shape: tuple[bool, ...]) -> tuple[str, Callable[[Row], Row]]:
-    """The INSERT of a row whose ``table.usually_null`` columns are None per ``shape``, and
-    the row's values it binds."""
+def _insert_statement(
+    table: _Table, shape: tuple[bool, ...]
+) -> tuple[str, Callable[[Row], Row], str, int]:
+    """The INSERT of a row whose ``table.usually_null`` columns are None per ``shape``, the
+    row's values it binds, and the INSERT of that many such rows at once."""
     left_out = {name for name, null in zip(table.usually_null, shape, strict=True) if null}
     kept = [i for i, name in enumerate(table.columns) if name not in left_out]
     named = [table.columns[i] for i in kept]
-    statement = f"INSERT INTO {table.name} ({', '.join(named)}) VALUES ({_marks(named)})"
-    return statement, itemgetter(*kept)  # more than one column: a tuple
+    head = f"INSERT INTO {table.name} ({', '.join(named)}) VALUES "
+    one = f"({_marks(named)})"
+    per_many = min(_ROWS_PER_INSERT, _MAX_VALUES // len(named))
+    many = head + ", ".join([one] * per_many)
+    return head + one, itemgetter(*kept), many, per_many  # more than one column: a tuple
