@@ -84,7 +84,7 @@ def analyse_raw(message: RawMessage, limits: ParseLimits = DEFAULT_LIMITS) -> Ou
     except Exception as exc:  # one bad message must never stop the batch (issue 3)
         problem = f"analysis failed: {type(exc).__name__}: {exc}"
         return Outcome(message.source, _source_key(message.data, None), None, problem)
-    key = _source_key(message.data, analysis.message_id)
+    key = analysis.message_id or _source_key(message.data, None)  # ``_source_key`` inlined
     return Outcome(message.source, key, analysis, None, iso_date(analysis.date))
 
 

@@ -83,6 +83,10 @@ class Analysis:
         fields["results"] = results
 
 
+# Read once: under Python 3.11 a member read off its enum class costs ~0.4 µs (recording.py).
+_BOUNCE, _UNRECOGNISED, _NOT_BOUNCE = Verdict.BOUNCE, Verdict.UNRECOGNISED, Verdict.NOT_BOUNCE
+
+
 class UnparseableMessage(Exception):
     """The message is over a safety limit or cannot be parsed; the caller quarantines it."""
 
@@ -125,17 +129,18 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
     mail = Mail(msg)
     detector_name, facts = _detect(mail)
     original_message_id, tracking_tokens = correlation_keys(mail)
-    verdict = Verdict.BOUNCE
+    verdict = _BOUNCE
     if not facts:
-        verdict = Verdict.UNRECOGNISED if looks_like_report(mail) else Verdict.NOT_BOUNCE
+        verdict = _UNRECOGNISED if looks_like_report(mail) else _NOT_BOUNCE
+    # Positional, in the fields' order (keywords are matched by name on each call).
     return Analysis(
-        verdict=verdict,
-        detector=detector_name,
-        message_id=_header_or_none(mail, "Message-ID"),
-        date=_header_or_none(mail, "Date"),
-        original_message_id=original_message_id,
-        tracking_tokens=tracking_tokens,
-        results=tuple((f, classify(f)) for f in facts),
+        verdict,
+        detector_name,
+        _header_or_none(mail, "Message-ID"),
+        _header_or_none(mail, "Date"),
+        original_message_id,
+        tracking_tokens,
+        tuple([(f, classify(f)) for f in facts]),
     )
 
 
