@@ -205,19 +205,32 @@ def facts_from_fields(fields: dict[str, str], reporting_mta: str | None) -> Boun
     else:
         # An empty diagnostic: no code, no command (the scans below would find none).
         diagnostic, kind = "", None
-    status = best_status(fields.get("status", "").strip() or None, diagnostic)
-    action = fields.get("action", "").strip().lower() or None
+    # ``best_status(fields.get("status", "").strip() or None, diagnostic)``, inlined (a call
+    # per group, issue 3 session 8).
+    found = find_enhanced_status(diagnostic) if diagnostic else None
+    given = fields.get("status")
+    matched = _STATUS.match(given) if given else None
+    if matched is None:
+        status = found
+    else:
+        status = matched.group(0).strip()
+        if found and found[0] == status[0] and found != status:
+            status = found
+    action = fields.get("action")
     remote = fields.get("remote-mta")
+    # Positional, in the fields' order (keywords cost a look-up each in the call).
     return BounceFacts(
-        recipient=recipient,
-        action=action,
-        status=status,
-        replycode=find_reply(diagnostic, status) if diagnostic else None,
-        diagnostic=diagnostic,
-        remote_mta=(strip_type(remote) or None) if remote else None,
-        reporting_mta=reporting_mta,
-        smtp_command=find_command(diagnostic) if diagnostic else None,
-        diagnostic_type=kind,
+        recipient,
+        (action.strip().lower() or None) if action else None,
+        status,
+        find_reply(diagnostic, status) if diagnostic else None,
+        diagnostic,
+        (strip_type(remote) or None) if remote else None,
+        reporting_mta,
+        None,
+        None,
+        find_command(diagnostic) if diagnostic else None,
+        kind,
     )
 
 
