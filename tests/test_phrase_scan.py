@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailbounce.models import Reason as R
 from mailbounce.phrase_scan import PhraseScan, found_in_finder
 from mailbounce.reason_rules import GREYLISTING, MAILER_ERROR, PHRASES, RETRY_LATER, STAGES
 from mailbounce.regex_literals import found
@@ -38,15 +39,19 @@ def test_found_in_answers_as_the_search_for_every_pattern(text: str) -> None:
         assert found(pattern, text) is expected
 
 
-def test_present_holds_the_literals_of_the_text_and_more_do_no_harm() -> None:
+def test_present_holds_the_literals_of_the_text_and_others_do_no_harm() -> None:
     text = "550 5.1.1 user unknown; access denied"
     present = SCAN.present(text)
     assert "access denied" in present
     assert all(literal in text for literal in present)
     assert all(literal in present for literal in SCAN.literals if literal in text)
-    # ``found_in`` may be given a larger set: only groups whose regex matches answer True.
-    _, found_in = found_in_finder(PHRASES[next(iter(PHRASES))])
-    assert found_in("nothing here", set(SCAN.literals)) is False
+    # Literals of other patterns in the set change nothing; a whole-literal alternative
+    # present answers without a search.
+    literals, found_in = found_in_finder(PHRASES[R.MAILBOXFULL])
+    others = set(SCAN.literals - literals)
+    assert found_in("nothing here", others) is False
+    assert found_in("x no space left y", {"no space left"} | others) is True
+    assert found_in("quota x", {"quota"}) is False
 
 
 def test_finder_refuses_a_pattern_it_was_not_given() -> None:

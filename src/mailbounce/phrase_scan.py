@@ -20,7 +20,8 @@ from mailbounce.regex_literals import Alternatives, alternative_plan
 __all__ = ["FoundIn", "PhraseScan", "found_in_finder"]
 
 # ``found_in(text, present)``: ``regex_literals.found(pattern, text)`` given ``present``, the
-# set of the pattern's literals that ``text`` holds (more literals in the set do no harm).
+# set of the pattern's literals that ``text`` holds: all of them and only them (literals
+# of other patterns in the set do no harm).
 FoundIn = Callable[[str, Set[str]], bool]
 
 
@@ -32,17 +33,39 @@ def found_in_finder(pattern: re.Pattern[str]) -> tuple[frozenset[str], FoundIn]:
         for literal in alternatives.literals:
             by_literal.setdefault(literal, []).append(alternatives)
     literals = frozenset(by_literal)
-    searches = {literal: tuple(each) for literal, each in by_literal.items()}
+    # None: the literal is a whole alternative ("user unknown"), which matches wherever the
+    # literal is (more than half of the phrase groups' alternatives): no regex to search.
+    searches: dict[str, tuple[Alternatives, ...] | None] = {
+        literal: None if any(_is_literal(one, literal) for one in each) else tuple(each)
+        for literal, each in by_literal.items()
+    }
 
     def found_in(text: str, present: Set[str]) -> bool:
         # ``frozenset.intersection`` walks the smaller set: most texts hold a few literals.
         for literal in literals.intersection(present):
-            for alternatives in searches[literal]:
+            each = searches[literal]
+            if each is None:
+                return True
+            for alternatives in each:
                 if alternatives.search(text) is not None:
                     return True
         return False
 
     return literals, found_in
+
+
+_SPECIAL = frozenset("\\.^$*+?{}[]()|#")  # (``#`` and blanks only matter under VERBOSE)
+
+
+def _is_literal(alternatives: Alternatives, literal: str) -> bool:
+    """Whether ``alternatives`` is the bare ``literal``: its source has no special
+    character and is the literal itself, under flags that leave letters as they are."""
+    return (
+        alternatives.source == literal
+        and literal != ""
+        and not alternatives.flags & (re.IGNORECASE | re.VERBOSE)
+        and _SPECIAL.isdisjoint(literal)
+    )
 
 
 class PhraseScan:
