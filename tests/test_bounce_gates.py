@@ -295,3 +295,43 @@ def test_a_view_that_cannot_be_built_names_its_detector(monkeypatch: pytest.Monk
     with pytest.raises(UnparseableMessage) as caught:
         analyse_message(_MAIL.encode("utf-8"))
     assert caught.value.reason == "internal error in the amavis detector: ValueError: boom"
+
+
+def test_header_and_composed_texts_are_the_views_texts() -> None:
+    """``header_text`` and ``composed_text`` (what ``asked`` reads) give the text of
+    ``present_text``'s view, ``UNSURE`` for a value ``folded`` cannot lower-case, and a
+    header is decoded once for the gates and the detectors (``Mail.header`` by the name
+    they ask)."""
+    from mailbounce.bounces._markers import (
+        UNSURE,
+        composed_text,
+        header_name,
+        header_text,
+        present_text,
+    )
+
+    raw = (
+        b"From: =?utf-8?q?Mail_D=C3=A9livery?= <MAILER-DAEMON@example.org>\n"
+        b"Subject: =?utf-8?b?xLBzdGFuYnVs?= returned\n"  # "\u0130stanbul": no exact lower form
+        b"X-Mailer: Axigen 10\n"
+        b"Received: from mx.example.org by relay.example.org (Axigen)\n"
+        b"Received: from \xc4\xb0zmir by mx.example.org\n\nThe Body\n"
+    )
+    msg = _parse(raw)
+    for key in ("from", "subject", "x-mailer"):
+        for lowered in (0, 1):
+            assert header_text(Mail(msg), header_name(key), lowered) == present_text(
+                Mail(msg), key, lowered
+            ), (key, lowered)
+    assert header_text(Mail(msg), "Subject", 1) is UNSURE
+    for key in (BODY, RECEIVED):
+        for lowered in (0, 1):
+            assert composed_text(Mail(msg), key, lowered) == present_text(
+                Mail(msg), key, lowered
+            ), (key, lowered)
+    mail = Mail(msg)
+    assert (
+        header_text(mail, header_name("from"), 1)
+        == "mail d\u00e9livery <mailer-daemon@example.org>"
+    )
+    assert list(mail._headers) == ["From"]  # decoded once, kept where ``Mail.sender`` reads

@@ -25,8 +25,10 @@ from mailbounce.bounces._markers import (
     PRESENCE,
     Markers,
     _view,
+    composed_text,
+    header_name,
     header_names,
-    present_text,
+    header_text,
 )
 from mailbounce.bounces.base import Detector, Gate, Mail
 from mailbounce.regex_literals import generated_function
@@ -140,7 +142,11 @@ def asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> Asked:
     texts = [local for local in local_of.values() if local != _NAMES]
     if texts:
         head.append("    " + " = ".join(texts) + " = None")
-    namespace: dict[str, object] = {"_present_text": present_text, "_header_names": header_names}
+    namespace: dict[str, object] = {
+        "_composed_text": composed_text,
+        "_header_text": header_text,
+        "_header_names": header_names,
+    }
     return generated_function(
         [*head, *body, "    return", "    yield"],  # a generator even with no gate at all
         "asked",
@@ -204,8 +210,9 @@ def _fetch(key: str, lowered: int) -> str:
     if _is_presence(key):
         return "_header_names(mail)"
     if key in COMPOSED:
-        return f"_present_text(mail, {key!r}, {lowered})"
-    return f'(_present_text(mail, {key!r}, {lowered}) if {key!r} in {_NAMES} else "")'
+        return f"_composed_text(mail, {key!r}, {lowered})"
+    name = header_name(key)
+    return f'(_header_text(mail, {name!r}, {lowered}) if {key!r} in {_NAMES} else "")'
 
 
 def _is_presence(key: str) -> bool:

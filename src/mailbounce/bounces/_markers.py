@@ -121,7 +121,7 @@ def _view(mail: Mail, key: str) -> tuple[str, str | None]:
         return text, lowered if folds_exactly(text) else None
     if key.startswith(PRESENCE):
         return _THERE if key[len(PRESENCE) :] in mail.msg else _ABSENT
-    text = mail.header(key)
+    text = mail.header(header_name(key))
     return text, folded(text)
 
 
@@ -143,16 +143,64 @@ UNSURE = _Unsure()
 
 
 def present_text(mail: Mail, key: str, lowered: int) -> str:
-    """The text a generated gate checks (``_dispatch``) for a view known to be there: a
-    composed one (``BODY``, ``RECEIVED``) or a header the message has (the generated gates
-    test the header names first: an absent header's text is "", never decoded). The view is
-    built on first use and kept on ``mail``, lower-cased or not; ``UNSURE`` where ``_view``
-    gives None."""
+    """The text of a view known to be there, as ``Markers`` reads it: a composed one
+    (``BODY``, ``RECEIVED``) or a header the message has. The view is built on first use and
+    kept on ``mail``, lower-cased or not; ``UNSURE`` where ``_view`` gives None. The
+    generated gates (``_dispatch``) read the same texts through ``composed_text`` and
+    ``header_text`` (tests hold them to this one)."""
     view = mail._views.get(key)
     if view is None:
         view = mail._views[key] = _view(mail, key)
     text = view[lowered]
     return UNSURE if text is None else text
+
+
+def header_text(mail: Mail, name: str, lowered: int) -> str:
+    """``present_text`` for a header the message has (``name`` as ``header_name`` gives
+    it), without a view: its decoded value (``Mail.header``, cached there, where the
+    detectors read it), lower-cased when ``lowered``; ``UNSURE`` where ``folded`` has no
+    exact form. ``asked`` fetches each text once into a local, so the view tuple kept on
+    ``mail`` served no one (round 8: ~6 headers a message, a call, a tuple and a dict entry
+    each)."""
+    text = mail.header(name)
+    if not lowered:
+        return text
+    if text.isascii():
+        return text.lower()  # what ``folded`` gives for it
+    low = folded(text)
+    return UNSURE if low is None else low
+
+
+def composed_text(mail: Mail, key: str, lowered: int) -> str:
+    """``present_text`` for ``BODY`` or ``RECEIVED`` without a view: the texts ``_mailtexts``
+    caches on ``mail`` for the detectors, read as ``_view`` reads them (``asked`` keeps each
+    in a local: the view tuple and its entry in ``mail._views`` served no one, round 8)."""
+    if key == BODY:
+        text = body_text(mail)
+        if not lowered:
+            return text
+        low = body_lowered(mail, text)
+        return UNSURE if low is NOT_FOLDED else low
+    text, low = received_joined(mail)  # ``key`` is ``RECEIVED``
+    if not lowered:
+        return text
+    return low if folds_exactly(text) else UNSURE
+
+
+# A header's name as the detectors and the analysis ask ``Mail.header`` for it, which caches
+# the decoded value by the name as asked: the gates ask the same, so a value is decoded once
+# (an RFC 2047 Subject or From decodes in pure Python, the email package's slow path).
+_AS_ASKED = {
+    "from": "From",
+    "subject": "Subject",
+    "x-mailer": "X-Mailer",
+    "message-id": "Message-ID",
+}
+
+
+def header_name(key: str) -> str:
+    """The name the gates give ``Mail.header`` for the header of view ``key``."""
+    return _AS_ASKED.get(key, key)
 
 
 COMPOSED = frozenset({BODY, RECEIVED})  # the view keys that are not a header's name
