@@ -53,6 +53,8 @@ CLI_STARTUP_IMPORTS = {
     "mailbounce",
     "mailbounce.cli",
     "mailbounce.cli.app",
+    "mailbounce.cli.bounces_run",  # light: the library is imported inside its function
+    "mailbounce.cli.options",
     "mailbounce.config",
     "mailbounce.errors",
     "mailbounce.render",

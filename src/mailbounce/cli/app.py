@@ -3,15 +3,16 @@
 # No `from __future__ import annotations` in the command modules: Typer reads every
 # command's annotations at each start, and strings cost ~15 ms a run to evaluate (twice).
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from mailbounce import __version__
-from mailbounce.render import OutputFormat, Terminal
+from mailbounce.cli.options import Globals, make_globals, resolve_format
+from mailbounce.render import OutputFormat
+
+__all__ = ["FormatOption", "Globals", "app", "globals_of", "resolve_format"]
 
 app = typer.Typer(
     name="mailbounce",
@@ -31,25 +32,6 @@ FormatOption = Annotated[
         case_sensitive=False,
     ),
 ]
-
-
-@dataclass
-class Globals:
-    """What the global options resolved to; every command reads it from ``ctx.obj``."""
-
-    db: Path
-    config: Path | None
-    verbosity: int
-    terminal: Terminal
-
-
-def resolve_format(fmt: OutputFormat | None, interactive_default: OutputFormat) -> OutputFormat:
-    """An explicit --format wins; else a table for people, ``jsonl`` for pipes."""
-    if fmt is not None:
-        return fmt
-    import sys
-
-    return interactive_default if sys.stdout.isatty() else OutputFormat.JSONL
 
 
 def globals_of(ctx: typer.Context) -> Globals:
@@ -83,8 +65,4 @@ def _global_options(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    db_path = db or Path(os.environ.get("MAILBOUNCE_DB") or "mailbounce.db")
-    env_config = os.environ.get("MAILBOUNCE_CONFIG")
-    config_path = config or (Path(env_config) if env_config else None)
-    verbosity = -1 if quiet else verbose
-    ctx.obj = Globals(db_path, config_path, verbosity, Terminal(verbosity))
+    ctx.obj = make_globals(db, config, quiet=quiet, verbose=verbose)
