@@ -96,6 +96,7 @@ _ORIGINAL_FIELDS = [
     b"Message-ID:   bare-id@example.org  \n",
     b"Message-ID : <spaced@example.org>\n",
     b"Message-\xc4\xb0D: <dotted@example.org>\n",  # U+0130: IGNORECASE matches it with "i"
+    b"X-Mailbounce-To\xe2\x84\xaaen: tok5.sig\n",  # U+212A KELVIN SIGN: lower-cases to "k"
     b"X-Mailbounce-Token: tok1.sig\n",
     b"x-mailbounce-token:tok2.sig extra\n",
     b"X-Mailbounce-Token:\n",

@@ -164,26 +164,24 @@ def _text_keys(text: str) -> tuple[str | None, list[str]]:
 
 
 def _header_keys(msg: IndexedMessage) -> tuple[str | None, list[str]] | None:
-    """``_text_keys(_header_lines(msg))`` from the fields themselves; None when a field's
-    name is not ASCII (``re.IGNORECASE`` then matches names ``str.lower`` does not).
+    """``_text_keys(_header_lines(msg))`` from the fields themselves; None when a field of
+    one of the three names' lengths is not ASCII (``re.IGNORECASE`` matches a few non-ASCII
+    letters with ASCII ones, one for one: only a name of the very length can match).
 
     In that text every field starts a line, and a field's value goes on only on lines
     that start with a blank (how a header is parsed): a line starting ``Message-ID:`` is a
     field of that name, and the patterns, anchored there, never reach the next field. So
     each field's line alone gives the very match, in the fields' order."""
-    index = msg._header_index()  # the lower-cased names (``_header_lines``'s, first found)
-    if not "".join(index).isascii():
-        return None
     message_id = None
     tokens: list[str] = []
     paths: list[str] = []  # the Return-Path tokens
-    if "message-id" not in index and _TOKEN_NAME not in index and "return-path" not in index:
-        return message_id, tokens
     # One pass for the three names: only fields of their lengths are lower-cased.
     fetch = email.policy.compat32.header_fetch_parse
     for name, value in msg._headers:  # type: ignore[attr-defined]
         if len(name) not in _KEY_LENGTHS:
             continue
+        if not name.isascii():
+            return None
         key = name.lower()
         if key == "message-id":
             if message_id is None:
