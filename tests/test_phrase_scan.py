@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailbounce.models import Reason as R
-from mailbounce.phrase_scan import PhraseScan, found_in_finder
+from mailbounce.phrase_scan import PhraseScan, finite_texts, found_in_finder
 from mailbounce.reason_rules import GREYLISTING, MAILER_ERROR, PHRASES, RETRY_LATER, STAGES
-from mailbounce.regex_literals import found
+from mailbounce.regex_literals import Alternatives, alternative_plan, found
 
 PATTERNS = [*PHRASES.values(), MAILER_ERROR, GREYLISTING, RETRY_LATER, *(p for p, _ in STAGES)]
 SCAN = PhraseScan(PATTERNS, ("access denied", "tss0"))
@@ -58,3 +58,25 @@ def test_finder_refuses_a_pattern_it_was_not_given() -> None:
     with pytest.raises(KeyError):
         SCAN.finder(re.compile("not given"))
     assert SCAN.literals_of(GREYLISTING) <= SCAN.literals
+
+
+def test_finite_texts_are_matched_whole_and_only_for_plain_groups() -> None:
+    plain = 0
+    for pattern in PATTERNS:
+        for alternatives in alternative_plan(pattern):
+            texts = finite_texts(alternatives)
+            if texts is None:
+                continue
+            plain += 1
+            compiled = re.compile(alternatives.source, alternatives.flags)
+            assert texts and all(compiled.fullmatch(text) for text in texts)
+    assert plain > 300  # the phrase groups are mostly plain words
+    for source in (r"\bspam\b", "a.{0,3}b", "x+", "^x", "(?<!a)b", "[a-z]x", "(a)?"):
+        assert finite_texts(Alternatives(("",), source, 0)) is None
+        assert finite_texts(Alternatives(("x",), source, 0)) is None
+    assert finite_texts(Alternatives(("box",), "mail ?box (is )?full", 0)) == {
+        "mailbox full",
+        "mail box full",
+        "mailbox is full",
+        "mail box is full",
+    }

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Set
+from re import _constants, _parser  # type: ignore[attr-defined]  # (the regex parser)
+from typing import Any
 
 from mailbounce.literal_scan import LiteralScan
 from mailbounce.regex_literals import Alternatives, alternative_plan
@@ -32,12 +34,24 @@ def found_in_finder(pattern: re.Pattern[str]) -> tuple[frozenset[str], FoundIn]:
     for alternatives in plan:
         for literal in alternatives.literals:
             by_literal.setdefault(literal, []).append(alternatives)
-    literals = frozenset(by_literal)
+    # A group that matches a finite set of texts ("mail ?box (is )?full": four) matches
+    # exactly where one of them is: those texts are its literals, and no regex is searched.
+    sure: set[str] = set()
+    for alternatives in plan:
+        texts = finite_texts(alternatives)
+        if texts is not None:
+            sure.update(texts)
+            for literal in alternatives.literals:
+                by_literal[literal].remove(alternatives)
+    by_literal = {literal: each for literal, each in by_literal.items() if each}
+    literals = frozenset(by_literal) | sure
     # None: the literal is a whole alternative ("user unknown"), which matches wherever the
     # literal is (more than half of the phrase groups' alternatives): no regex to search.
     searches: dict[str, tuple[Alternatives, ...] | None] = {
-        literal: None if any(_is_literal(one, literal) for one in each) else tuple(each)
-        for literal, each in by_literal.items()
+        literal: None
+        if literal in sure or any(_is_literal(one, literal) for one in by_literal[literal])
+        else tuple(by_literal[literal])
+        for literal in literals
     }
 
     def found_in(text: str, present: Set[str]) -> bool:
@@ -66,6 +80,73 @@ def _is_literal(alternatives: Alternatives, literal: str) -> bool:
         and not alternatives.flags & (re.IGNORECASE | re.VERBOSE)
         and _SPECIAL.isdisjoint(literal)
     )
+
+
+_MAX_TEXTS = 256  # more texts than that: the regex is searched
+
+
+def finite_texts(alternatives: Alternatives) -> frozenset[str] | None:
+    """Every text the group of alternatives matches, when they are finitely many non-empty
+    plain texts (literals, classes of letters, groups, alternations, bounded repeats; no
+    anchor, look-around, ``\\b``, ``.`` or class escape); None otherwise."""
+    if alternatives.flags & re.IGNORECASE or alternatives.literals == ("",):
+        return None
+    try:
+        parsed = _parser.parse(alternatives.source, alternatives.flags)
+    except re.error:
+        return None
+    texts = _texts_of(list(parsed))
+    if texts is None or "" in texts:
+        return None
+    return frozenset(texts)
+
+
+def _texts_of(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """The texts a parsed sequence matches, or None (not plain, or too many)."""
+    texts = {""}
+    for op, value in items:
+        options = _options(op, value)
+        if options is None:
+            return None
+        texts = {text + option for text in texts for option in options}
+        if len(texts) > _MAX_TEXTS:
+            return None
+    return texts
+
+
+def _options(op: Any, value: Any) -> set[str] | None:
+    """The texts one parsed item matches, or None."""
+    if op is _constants.LITERAL:
+        return {chr(value)}
+    if op is _constants.IN:
+        if any(kind is not _constants.LITERAL for kind, _ in value):
+            return None  # a range, a category, a negation
+        return {chr(code) for _, code in value}
+    if op is _constants.SUBPATTERN:
+        _, add_flags, del_flags, inner = value
+        return None if add_flags or del_flags else _texts_of(list(inner))
+    if op is _constants.BRANCH:
+        found: set[str] = set()
+        for branch in value[1]:
+            texts = _texts_of(list(branch))
+            if texts is None:
+                return None
+            found |= texts
+        return found
+    if op is _constants.MAX_REPEAT or op is _constants.MIN_REPEAT:
+        low, high, inner = value
+        once = _texts_of(list(inner))
+        if once is None or high > 4:
+            return None
+        found, texts = set(), {""}
+        for count in range(high + 1):
+            if count >= low:
+                found |= texts
+            texts = {text + more for text in texts for more in once}
+            if len(texts) > _MAX_TEXTS:
+                return None
+        return found
+    return None
 
 
 class PhraseScan:
