@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,36 +43,12 @@ class Secret:
         return bool(self._value)
 
 
+@dataclass(frozen=True)
 class Config:
-    """A loaded configuration file (or none): sections of plain YAML values.
+    """A loaded configuration file (or none): sections of plain YAML values."""
 
-    Read-only once made. A plain class, not a frozen dataclass: a dataclass costs ~4 M
-    instructions to define at every start of a command (issue 3, start-up)."""
-
-    __slots__ = ("data", "path")
-    path: Path | None
-    data: Mapping[str, Any]
-
-    def __init__(self, path: Path | None = None, data: Mapping[str, Any] | None = None) -> None:
-        object.__setattr__(self, "path", path)
-        object.__setattr__(self, "data", {} if data is None else data)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Config is read-only: cannot set {name}")
-
-    def __repr__(self) -> str:
-        return f"Config(path={self.path!r}, data={self.data!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not Config:
-            return NotImplemented
-        assert isinstance(other, Config)
-        return (self.path, self.data) == (other.path, other.data)
-
-    __hash__ = None  # type: ignore[assignment]  # as the frozen dataclass's: data is a dict
-
-    def __reduce__(self) -> tuple[type[Config], tuple[object, ...]]:
-        return Config, (self.path, self.data)
+    path: Path | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
 
     def section(self, name: str) -> Mapping[str, Any]:
         """One top-level section as a mapping; an empty one when absent."""
