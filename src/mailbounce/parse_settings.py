@@ -8,6 +8,7 @@ safety limits ``max_message_bytes``, ``max_header_bytes``, ``max_depth``, ``max_
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,62 +21,18 @@ from mailbounce.tracking import SECRET_ENV, secret_from
 DEFAULT_BATCH_SIZE = 500
 
 
-# ParseSettings' fields, in the order of its arguments.
-_FIELDS = (
-    "store",
-    "jobs",
-    "batch_size",
-    "move_to",
-    "imap_ca_file",
-    "limits",
-    "policy",
-    "tracking_secret",
-)
-
-
+@dataclass(frozen=True)
 class ParseSettings:
-    """How ``parse-bounces`` runs; from options and the ``bounces`` config section.
+    """How ``parse-bounces`` runs; from options and the ``bounces`` config section."""
 
-    Read-only once made. A plain class, not a frozen dataclass: a dataclass costs ~4 M
-    instructions to define at every start of ``parse-bounces`` (issue 3, start-up)."""
-
-    __slots__ = _FIELDS
-    store: bool
-    jobs: int
-    batch_size: int
-    move_to: str | None
-    imap_ca_file: Path | None
-    limits: ParseLimits
-    policy: SuppressionPolicy
-    tracking_secret: bytes | None
-
-    def __init__(
-        self,
-        store: bool = True,
-        jobs: int = 1,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        move_to: str | None = None,
-        imap_ca_file: Path | None = None,
-        limits: ParseLimits = DEFAULT_LIMITS,
-        policy: SuppressionPolicy | None = None,
-        tracking_secret: bytes | None = None,
-    ) -> None:
-        given = (store, jobs, batch_size, move_to, imap_ca_file, limits)
-        for name, value in zip(_FIELDS, given, strict=False):
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "policy", SuppressionPolicy() if policy is None else policy)
-        object.__setattr__(self, "tracking_secret", tracking_secret)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"ParseSettings is read-only: cannot set {name}")
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
-        return f"ParseSettings({fields})"
-
-    def __reduce__(self) -> tuple[type[ParseSettings], tuple[object, ...]]:
-        # Pickled for the --jobs workers' processes.
-        return ParseSettings, tuple(getattr(self, name) for name in _FIELDS)
+    store: bool = True
+    jobs: int = 1
+    batch_size: int = DEFAULT_BATCH_SIZE
+    move_to: str | None = None
+    imap_ca_file: Path | None = None
+    limits: ParseLimits = DEFAULT_LIMITS
+    policy: SuppressionPolicy = field(default_factory=SuppressionPolicy)
+    tracking_secret: bytes | None = None
 
 
 def settings_from_config(
