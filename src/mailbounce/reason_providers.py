@@ -258,50 +258,48 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-# Words without which no rule above names a reason: one is in the diagnostic or in the host
-# names whenever a rule answers (each rule's literal tests and its patterns' literals:
-# ``orange`` "ofr"/"lpn"/host names, ``microsoft`` ".7.65", "s31", "sc-00", "5.7.6", "5.7.7"
-# with "access denied"...). Most diagnostics hold none: eleven rules skipped (issue 3).
-DIAGNOSTIC_WORDS = (
-    "orange.fr",
-    "wanadoo.fr",
-    "laposte.net",
-    "ofr",
-    "lpn",
-    "sfr_",
-    ".7.65",
-    "s31",
-    "sc-00",
-    "5.7.6",
-    "resolver.adr.recip",
-    "mailbox unavailable",
-    "access denied",
-    "tss0",
-    "this user doesn't have a",
-    "tsb",
-    ".7.28",
-    "unusual rate of unsolicited mail",
-    "suspicious due to the very low reputation",
-    "aup#",
-    "facebook",
-    "secureserver",
-    "frequency limited",
-    "mcspamsignature",
-    "virus signature",
+# Per rule, in order: the diagnostic words and the host words one of which it needs to answer
+# (its literal tests and its patterns' literals: ``orange`` "ofr"/"lpn"/host names,
+# ``microsoft`` ".7.65", "s31", "sc-00", "5.7.6", "5.7.7" with "access denied"...). Most
+# diagnostics hold none: every rule skipped (issue 3). ``provider_reason`` given the
+# diagnostic's words asks only the rules whose words are there.
+_WORDS_OF_RULES: tuple[tuple[Rule, tuple[str, ...], tuple[str, ...]], ...] = (
+    (orange, _ORANGE_WORDS, _ORANGE_WORDS),
+    (sfr, ("sfr_",), ("sfr.fr",)),
+    (
+        microsoft,
+        (
+            ".7.65",
+            "s31",
+            "sc-00",
+            "5.7.6",
+            "resolver.adr.recip",
+            "mailbox unavailable",
+            "access denied",
+        ),
+        (),
+    ),
+    (yahoo, ("tss0", "this user doesn't have a", "tsb"), ()),
+    (
+        google,
+        (
+            ".7.28",
+            "unusual rate of unsolicited mail",
+            "suspicious due to the very low reputation",
+        ),
+        (),
+    ),
+    (cox_spectrum, ("aup#",), ()),
+    (japanese_carriers, (), ("docomo.ne.jp", "ezweb.ne.jp", "au.com")),
+    (messagelabs, (), ("messagelabs.com",)),
+    (facebook, ("facebook",), ("facebook",)),
+    (godaddy, ("secureserver",), ("secureserver",)),
+    (others, ("frequency limited", "mcspamsignature", "virus signature"), ()),
 )
-_HOST_WORDS = (
-    "orange.fr",
-    "wanadoo.fr",
-    "laposte.net",
-    "ofr",
-    "lpn",
-    "sfr.fr",
-    "docomo.ne.jp",
-    "ezweb.ne.jp",
-    "au.com",
-    "messagelabs.com",
-    "facebook",
-    "secureserver",
+DIAGNOSTIC_WORDS = tuple(dict.fromkeys(w for _, words, _ in _WORDS_OF_RULES for w in words))
+_HOST_WORDS = tuple(dict.fromkeys(w for _, _, hosts in _WORDS_OF_RULES for w in hosts))
+_RULE_WORDS = tuple(
+    (rule, frozenset(words), frozenset(hosts)) for rule, words, hosts in _WORDS_OF_RULES
 )
 
 
@@ -339,47 +337,6 @@ def provider_reason(
             if reason is not None:
                 return reason
     return None
-
-
-# Per rule, in order: the diagnostic words and host words one of which it needs to answer
-# (its literal tests and its patterns' literals, as above): ``provider_reason`` given the
-# diagnostic's words asks only the rules whose words are there.
-_RULE_WORDS: tuple[tuple[Rule, frozenset[str], frozenset[str]], ...] = tuple(
-    (rule, frozenset(words), frozenset(host_words))
-    for rule, words, host_words in (
-        (orange, _ORANGE_WORDS, _ORANGE_WORDS),
-        (sfr, ("sfr_",), ("sfr.fr",)),
-        (
-            microsoft,
-            (
-                ".7.65",
-                "s31",
-                "sc-00",
-                "5.7.6",
-                "resolver.adr.recip",
-                "mailbox unavailable",
-                "access denied",
-            ),
-            (),
-        ),
-        (yahoo, ("tss0", "this user doesn't have a", "tsb"), ()),
-        (
-            google,
-            (
-                ".7.28",
-                "unusual rate of unsolicited mail",
-                "suspicious due to the very low reputation",
-            ),
-            (),
-        ),
-        (cox_spectrum, ("aup#",), ()),
-        (japanese_carriers, (), ("docomo.ne.jp", "ezweb.ne.jp", "au.com")),
-        (messagelabs, (), ("messagelabs.com",)),
-        (facebook, ("facebook",), ("facebook",)),
-        (godaddy, ("secureserver",), ("secureserver",)),
-        (others, ("frequency limited", "mcspamsignature", "virus signature"), ()),
-    )
-)
 
 
 def each_rule(diagnostic: str, status: str, host: str) -> R | None:
