@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 
+from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces._prefilter import folded, search
+from mailbounce.bounces.base import Mail
 from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts, Reason
 
@@ -79,6 +81,18 @@ _OWN_TEXTS: tuple[tuple[Reason, re.Pattern[str]], ...] = tuple(
         ),
     )
 )
+
+
+def body_records(mail: Mail, text: str) -> list[BounceFacts]:
+    """``parse_exim_text`` of ``text``, the message's body text, with its X-Failed-Recipients,
+    its subject and the body's lower-cased text made once a message (``exim``, ``mailru``)."""
+    lowered = mt.body_lowered(mail, text)
+    return parse_exim_text(
+        text,
+        mail.header("X-Failed-Recipients"),
+        mail.subject,
+        None if lowered is mt.NOT_FOLDED else lowered,
+    )
 
 
 def parse_exim_text(

@@ -18,7 +18,7 @@ from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
 from mailbounce.bounces import einsundeins, gmx, mailru, mxlogic
 from mailbounce.bounces._dispatch import lazily_compiled
-from mailbounce.bounces._eximtext import parse_exim_text
+from mailbounce.bounces._eximtext import body_records
 from mailbounce.bounces._markers import BODY, RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.lazy_patterns import lazy_compile
@@ -68,13 +68,7 @@ class EximDetector:
             return None
         if any(gate(mail) and recognises(mail) for gate, recognises in _RECOGNISERS):
             return None
-        lowered = mt.body_lowered(mail, text)
-        records = parse_exim_text(
-            text,
-            mail.header("X-Failed-Recipients"),
-            mail.subject,
-            None if lowered is mt.NOT_FOLDED else lowered,
-        )
+        records = body_records(mail, text)
         return tb.with_dsn(mail, records, text_required=True) or None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from mailbounce.bounces import _mailtexts as mt
-from mailbounce.bounces._eximtext import parse_exim_text
+from mailbounce.bounces._eximtext import body_records
 from mailbounce.bounces._markers import RECEIVED, Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.lazy_patterns import lazy_compile
@@ -35,13 +35,7 @@ class MailruDetector:
         if not recognises(mail):
             return None
         text = mt.body_text(mail)
-        lowered = mt.body_lowered(mail, text)
-        records = parse_exim_text(
-            text,
-            mail.header("X-Failed-Recipients"),
-            mail.subject,
-            None if lowered is mt.NOT_FOLDED else lowered,
-        )
+        records = body_records(mail, text)
         return records or None
 
 
