@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from mailbounce.bounces import exchange2007, office365
 from mailbounce.bounces._addressblocks import _BLOCK_HEAD, _EXPANDED_FOLD, address_blocks
-from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._mailtexts import body_text
 from mailbounce.bounces._prefilter import search_text
@@ -219,19 +218,21 @@ _OTHER_VALUES: dict[str, Any] = {
 def test_amended_names_every_field_but_the_recipient() -> None:
     names = [f.name for f in dataclasses.fields(BounceFacts) if f.init]
     assert names[0] == "recipient"
-    assert list(inspect.signature(amended).parameters)[1:] == names[1:] == list(_OTHER_VALUES)
+    assert (
+        list(inspect.signature(BounceFacts.amended).parameters)[1:]
+        == names[1:]
+        == list(_OTHER_VALUES)
+    )
 
 
 @pytest.mark.parametrize("name", list(_OTHER_VALUES))
 def test_amended_is_replace(name: str) -> None:
     value = _OTHER_VALUES[name]
-    assert amended(_FULL_FACTS, **{name: value}) == dataclasses.replace(
-        _FULL_FACTS, **{name: value}
-    )
-    assert amended(_FULL_FACTS) == _FULL_FACTS
+    assert _FULL_FACTS.amended(**{name: value}) == dataclasses.replace(_FULL_FACTS, **{name: value})
+    assert _FULL_FACTS.amended() == _FULL_FACTS
     everything = dataclasses.replace(_FULL_FACTS, **_OTHER_VALUES)
-    assert amended(_FULL_FACTS, **_OTHER_VALUES) == everything
-    assert amended(everything, **{name: getattr(_FULL_FACTS, name)}) == dataclasses.replace(
+    assert _FULL_FACTS.amended(**_OTHER_VALUES) == everything
+    assert everything.amended(**{name: getattr(_FULL_FACTS, name)}) == dataclasses.replace(
         everything, **{name: getattr(_FULL_FACTS, name)}
     )
 

@@ -121,6 +121,9 @@ class Classification:
         set_party(self, party)
 
 
+_KEEP: Any = object()  # ``BounceFacts.amended``: "not given", the field keeps its value
+
+
 @dataclass(frozen=True, slots=True)
 class BounceFacts:
     """What a detector extracts for one recipient of a bounce, before classification.
@@ -185,6 +188,41 @@ class BounceFacts:
         set_reason_hint(self, reason_hint)
         set_smtp_command(self, smtp_command)
         set_diagnostic_type(self, diagnostic_type)
+
+    def amended(
+        self,
+        *,
+        action: str | None = _KEEP,
+        status: str | None = _KEEP,
+        replycode: str | None = _KEEP,
+        diagnostic: str = _KEEP,
+        remote_mta: str | None = _KEEP,
+        reporting_mta: str | None = _KEEP,
+        feedback_type: str | None = _KEEP,
+        reason_hint: Reason | None = _KEEP,
+        smtp_command: str | None = _KEEP,
+        diagnostic_type: str | None = _KEEP,
+    ) -> BounceFacts:
+        """``dataclasses.replace(self, **given)`` for the fields given (the recipient stays).
+
+        Detectors complete a report's facts from their text (the SMTP command, the full
+        reply, their own reason): about one copy per Postfix or Sendmail bounce. The generic
+        ``replace`` reads the field table and builds a keyword dict first: ~3x the cost of
+        making the facts (issue 3, session 8). A test checks this against ``replace`` for
+        every field, and that it names them all."""
+        return BounceFacts(
+            self.recipient,
+            self.action if action is _KEEP else action,
+            self.status if status is _KEEP else status,
+            self.replycode if replycode is _KEEP else replycode,
+            self.diagnostic if diagnostic is _KEEP else diagnostic,
+            self.remote_mta if remote_mta is _KEEP else remote_mta,
+            self.reporting_mta if reporting_mta is _KEEP else reporting_mta,
+            self.feedback_type if feedback_type is _KEEP else feedback_type,
+            self.reason_hint if reason_hint is _KEEP else reason_hint,
+            self.smtp_command if smtp_command is _KEEP else smtp_command,
+            self.diagnostic_type if diagnostic_type is _KEEP else diagnostic_type,
+        )
 
 
 def _slot_setters(cls: type) -> tuple[Any, ...]:

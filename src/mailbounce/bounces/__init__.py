@@ -11,7 +11,7 @@ import email
 import email.policy
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
@@ -229,8 +229,7 @@ def _with_words(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
         _, words = texts.get(fact.recipient.lower(), ("", ""))
         if words and fact.recipient.lower() in bare:
             enriched.append(
-                replace(
-                    fact,
+                fact.amended(
                     diagnostic=words[:1000],
                     status=best_status(fact.status, words),
                     replycode=find_reply(words),

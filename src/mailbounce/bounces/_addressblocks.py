@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import Message
 
-from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._prefilter import folded
 from mailbounce.bounces._prefilter import search as literal_search
 from mailbounce.bounces._textblocks import make_facts, squeeze
@@ -152,7 +151,7 @@ def with_sentence_reason(facts: BounceFacts, table: Iterable[Sentence]) -> Bounc
     if sentence is None:
         return facts
     if sentence.decisive or classify_reason(facts) in _VAGUE:
-        return amended(facts, reason_hint=sentence.reason)
+        return facts.amended(reason_hint=sentence.reason)
     return facts
 
 

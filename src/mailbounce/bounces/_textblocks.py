@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._prefilter import folded, required_literals, search_text
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import _blocks_from_text as _fields_from_text
@@ -239,8 +238,7 @@ def with_dsn(
             merged.append(fact)  # the report said it all: the same facts, no copy made
             continue
         merged.append(
-            amended(
-                fact,
+            fact.amended(
                 diagnostic=diagnostic,
                 replycode=replycode,
                 status=status,
@@ -292,7 +290,7 @@ def own_reason(text: str, table: ReasonTable) -> Reason | None:
 
 def with_hint(fact: BounceFacts, reason: Reason) -> BounceFacts:
     """``fact`` with the MTA's own reason, unless it already carries one."""
-    return fact if fact.reason_hint is not None else amended(fact, reason_hint=reason)
+    return fact if fact.reason_hint is not None else fact.amended(reason_hint=reason)
 
 
 _LEADING_ADDRESS = lazy_compile(

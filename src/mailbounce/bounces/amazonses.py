@@ -18,7 +18,6 @@ from typing import Any
 
 from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
-from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces.base import Mail
 from mailbounce.lazy_patterns import lazy_compile
@@ -166,7 +165,7 @@ def _unwrapped(fact: BounceFacts) -> BounceFacts:
     inner = _WRAPPED.search(fact.diagnostic)
     if inner is None:
         return fact
-    return amended(fact, diagnostic=f"{inner.group(1)} {inner.group(2)}".strip())
+    return fact.amended(diagnostic=f"{inner.group(1)} {inner.group(2)}".strip())
 
 
 def _strip_type(value: str) -> str:

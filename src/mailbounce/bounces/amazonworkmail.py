@@ -11,7 +11,6 @@ out>"): that reply is the specific one.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
@@ -55,9 +54,9 @@ class AmazonworkmailDetector:
 def _last_reply(fact: BounceFacts) -> BounceFacts:
     last = _LAST_REPLY.search(fact.diagnostic)
     if last is None:
-        return replace(fact, replycode=fact.replycode or tb.reply_code(fact.diagnostic))
+        return fact.amended(replycode=fact.replycode or tb.reply_code(fact.diagnostic))
     hint = Reason.EXPIRED if _EXPIRED.search(fact.diagnostic) else None
-    return replace(fact, replycode=last.group(1), status=last.group(2), reason_hint=hint)
+    return fact.amended(replycode=last.group(1), status=last.group(2), reason_hint=hint)
 
 
 DETECTOR = AmazonworkmailDetector()

@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
-from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._mailtexts import (
     NOT_FOLDED,
     body_lowered,
@@ -56,7 +55,7 @@ _SENTENCES = sentences(
 
 def _reviewed(facts: BounceFacts) -> BounceFacts:
     if facts.smtp_command is None and _AT_RCPT.search(facts.diagnostic):
-        facts = amended(facts, smtp_command="RCPT")
+        facts = facts.amended(smtp_command="RCPT")
     return with_sentence_reason(facts, _SENTENCES)
 
 

@@ -11,7 +11,6 @@ empty Diagnostic-Code and a generic status: the text adds the error and its code
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import sentences, with_sentence_reason
 from mailbounce.bounces._mailtexts import body_search, body_text, received_joined
@@ -51,8 +50,7 @@ def _with_text(facts: BounceFacts, error: str) -> BounceFacts:
     # OpenSMTPD writes ``4.0.0``/``5.0.0`` (ESC_OTHER_STATUS) when it knows no code: only the
     # notice's class, which the action already says. A code in the error text is a real one.
     status = None if (facts.status or "").endswith(".0.0") else facts.status
-    completed = replace(
-        facts,
+    completed = facts.amended(
         diagnostic=diagnostic,
         status=best_status(status, diagnostic),
         replycode=facts.replycode or reply_code(diagnostic),

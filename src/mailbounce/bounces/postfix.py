@@ -20,7 +20,6 @@ import re
 from email.message import Message
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, inline_statuses
-from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._mailtexts import body_search, body_text
 from mailbounce.bounces._markers import Marker, Markers
 from mailbounce.bounces._textblocks import make_facts
@@ -58,7 +57,7 @@ def _with_text(reported: list[BounceFacts], blocks: dict[str, str]) -> list[Boun
         if command == facts.smtp_command and (facts.diagnostic or not block):
             found.append(facts)  # the group said both already (most do): no copy to make
             continue
-        found.append(amended(facts, smtp_command=command, diagnostic=facts.diagnostic or block))
+        found.append(facts.amended(smtp_command=command, diagnostic=facts.diagnostic or block))
     return found
 
 
@@ -133,8 +132,7 @@ class PostfixDetector:
         reporter = lead.group(1) if lead else None
         statuses = inline_statuses(text)
         found = [
-            amended(
-                f,
+            f.amended(
                 smtp_command=find_command(f.diagnostic) or f.smtp_command,
                 status=f.status or statuses.get(f.recipient),
             )

@@ -8,7 +8,6 @@ reply (bad-mailbox, quota-issues, ...), which names the reason. The report is re
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from email.message import Message
 
 from mailbounce.bounces._addressblocks import report_field
@@ -62,7 +61,7 @@ class PowerMtaDetector:
         found = []
         for facts in parse_delivery_status(mail) or []:
             reason = _REASONS.get(categories.get(facts.recipient.lower(), "").lower())
-            found.append(replace(facts, reason_hint=facts.reason_hint or reason))
+            found.append(facts.amended(reason_hint=facts.reason_hint or reason))
         return found or None
 
 

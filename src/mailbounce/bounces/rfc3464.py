@@ -11,7 +11,6 @@ from email.message import Message
 from email.policy import compat32
 from typing import Any
 
-from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._prefilter import folded, search, search_text
 from mailbounce.bounces.base import Mail, header_items, part_text
 from mailbounce.classify import find_enhanced_status
@@ -347,9 +346,7 @@ def with_human_part(mail: Mail, facts: list[BounceFacts]) -> list[BounceFacts]:
                 command = _COMMAND_NAMES.get(sent[-1].group(1))
         diagnostic = _full_reply(human, fact.diagnostic)
         changed = command != fact.smtp_command or diagnostic != fact.diagnostic
-        found.append(
-            amended(fact, smtp_command=command, diagnostic=diagnostic) if changed else fact
-        )
+        found.append(fact.amended(smtp_command=command, diagnostic=diagnostic) if changed else fact)
     return found
 
 

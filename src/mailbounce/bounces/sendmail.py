@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mailbounce.bounces._factcopy import amended
 from mailbounce.bounces._mailtexts import body_search, body_text
 from mailbounce.bounces._markers import BODY, Marker, Markers
 from mailbounce.bounces._textblocks import enhanced_status, make_facts, reply_code
@@ -133,8 +132,7 @@ def improve(facts: BounceFacts, transcript: Transcript) -> BounceFacts:
         and remote_mta == facts.remote_mta
     ):
         return facts  # the transcript adds nothing: the same facts, no copy made
-    return amended(
-        facts,
+    return facts.amended(
         status=status,
         diagnostic=diagnostic,
         replycode=replycode,

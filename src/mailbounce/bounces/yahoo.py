@@ -8,7 +8,6 @@ sentence, then ``--- Below this line is a copy of the message.``.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from mailbounce.bounces._addressblocks import address_blocks, block_facts, sentences
 from mailbounce.bounces._mailtexts import body_text
@@ -33,7 +32,7 @@ _SENTENCES = sentences(
 def _at_rcpt(facts: BounceFacts) -> BounceFacts:
     """Yahoo relays the remote reply to RCPT TO: a reply naming the address answered it."""
     if facts.smtp_command is None and f"<{facts.recipient}>" in facts.diagnostic.lower():
-        return replace(facts, smtp_command="RCPT")
+        return facts.amended(smtp_command="RCPT")
     return facts
 
 
