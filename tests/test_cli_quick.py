@@ -152,3 +152,21 @@ def test_parse_bounces_runs_without_typer_and_exits_as_with_it(tmp_path: Path) -
     wrong = _run(tmp_path, "parse-bounces", "--jobs", "0", str(mbox))
     assert wrong.returncode == 2
     assert wrong.stderr.decode().splitlines()[-1] == "True"
+
+
+def test_quick_knows_every_option_typer_declares() -> None:
+    """A new option of ``parse-bounces`` or a new global option is taught to ``cli/quick.py``
+    too (else every command line using it would quietly pay for Typer's start)."""
+    from typer.main import get_command
+
+    from mailbounce.cli import quick
+
+    group = get_command(app)
+    command = group.commands[quick.COMMAND]  # type: ignore[attr-defined]
+
+    def options(params: Any) -> set[str]:
+        return {name for p in params if p.param_type_name == "option" for name in p.opts}
+
+    global_options = options(group.params) - {"--help", "--version"}
+    assert global_options == set(quick.GLOBAL_VALUES) | set(quick.GLOBAL_FLAGS)
+    assert options(command.params) - {"--help"} == set(quick.VALUES) | set(quick.FLAGS)
