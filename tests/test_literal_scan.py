@@ -1,4 +1,4 @@
-"""``LiteralScan`` answers what ``str`` answers: ``in`` and ``find`` within a limit."""
+"""``LiteralScan`` answers what ``str``'s ``in`` answers."""
 
 from __future__ import annotations
 
@@ -18,19 +18,10 @@ def test_present_is_in(literals: list[str], text: str) -> None:
     assert scan.present(text) == {literal for literal in literals if literal in text}
 
 
-@given(_LITERALS, _TEXT, st.integers(min_value=0, max_value=70))
-def test_first_ends_is_find_within_a_limit(literals: list[str], text: str, limit: int) -> None:
-    ends = LiteralScan(literals).first_ends(text)
-    for literal in set(literals):
-        expected = text.find(literal, 0, limit) != -1
-        assert (ends.get(literal, limit + 1) <= limit) == expected, (literal, text, limit)
-
-
 def test_nested_and_overlapping_literals_are_each_found() -> None:
     scan = LiteralScan(["he", "she", "hers", "h", "user unknown", "unknown"])
     assert scan.present("ushers") == {"h", "he", "she", "hers"}
     assert scan.present("550 user unknown") == {"user unknown", "unknown"}
-    assert scan.first_ends("ushers") == {"h": 3, "he": 4, "she": 4, "hers": 6}
 
 
 def test_no_literals_and_empty_texts() -> None:
