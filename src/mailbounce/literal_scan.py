@@ -1,7 +1,7 @@
 """Which of a fixed set of literals a text holds, found in one pass (Aho-Corasick).
 
-Bounce analysis asks, of the same text, whether it holds each of hundreds of literals: the
-reason phrase groups (~420 literals per diagnostic), the detectors' gates. Each
+Classification asks, of each diagnostic, whether it holds each of hundreds of literals (the
+reason phrase groups: ~440, through ``phrase_scan``). Each
 ``literal in text`` is a scan of its own; an Aho-Corasick automaton of all of them finds every
 occurrence of every literal in one scan of the text, in C (pyahocorasick), after which each
 question is a set look-up. ``LiteralScan.present(text)`` holds exactly the literals ``L`` for
