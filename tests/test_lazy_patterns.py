@@ -17,6 +17,9 @@ def test_every_lazy_pattern_compiles_with_the_flags_it_announces() -> None:
     for pattern in patterns:
         compiled = re.compile(pattern.pattern, pattern.given)
         assert pattern.flags == compiled.flags, pattern
+        # A plain int, as the compiled pattern's (not an ``re.RegexFlag``: the literal
+        # readers' flag tests then stay int operations, without ``enum``).
+        assert type(pattern.flags) is int, pattern
         assert pattern.groups == compiled.groups, pattern
         assert pattern.groupindex == compiled.groupindex, pattern
 

@@ -13,6 +13,7 @@ from mailbounce.regex_reading import (
     _item,
     literal_runs,
     mandatory_groups,
+    required_in,
     top_level_alternatives,
 )
 
@@ -66,6 +67,37 @@ def _reference_groups(alternative: str) -> list[str]:
                 groups.append(group[1:-1])
         index = _after_quantifier(alternative, end)
     return groups
+
+
+def _reference_item(source: str, index: int) -> tuple[str | None, int]:
+    """``_item`` walking a class or a group character by character (the reader before)."""
+    char = source[index]
+    if char == "\\":
+        return _item(source, index)  # escapes: read as before, without a walk
+    if char == "[":
+        end = index + 1
+        if source[end : end + 1] == "^":
+            end += 1
+        if source[end : end + 1] == "]":
+            end += 1
+        while end < len(source) and source[end] != "]":
+            end += 2 if source[end] == "\\" else 1
+        return None, end + 1
+    if char == "(":
+        depth, end = 0, index
+        while end < len(source):
+            if source[end] == "\\":
+                end += 2
+                continue
+            if source[end] == "[":
+                _, end = _reference_item(source, end)
+                continue
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            end += 1
+            if depth == 0:
+                break
+        return None, end
+    return _item(source, index)
 
 
 def _reference_alternatives(source: str) -> list[str]:
@@ -157,3 +189,33 @@ def test_phrase_groups_split_as_the_character_walk() -> None:
     assert len(sources) > 300
     for source in sources:
         assert top_level_alternatives(source) == _reference_alternatives(source)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_STRUCTURE_PIECES, max_size=16).map("".join))
+def test_items_end_where_the_character_walk_ends(source: str) -> None:
+    # Classes and groups are skipped by regex searches: the same ends as walking each
+    # character, on any text (unbalanced groups, a class never closed, a last backslash).
+    for index in range(len(source)):
+        assert _item(source, index) == _reference_item(source, index)
+
+
+def test_every_pattern_items_end_where_the_character_walk_ends() -> None:
+    import mailbounce.bounces.registry  # noqa: F401  (every detector's patterns made)
+    from mailbounce.lazy_patterns import made
+
+    for source in [p.pattern for p in PHRASES.values()] + [p.pattern for p in made()]:
+        for index in range(len(source)):
+            assert _item(source, index) == _reference_item(source, index)
+
+
+def test_readings_are_new_lists() -> None:
+    # The readings are cached per text: what a caller gets is its own list.
+    source = "(?:user|mailbox) unknown|no such user"
+    first = required_in(source)
+    assert first is not None
+    first.append("changed")
+    assert required_in(source) == [" unknown", "no such user"]
+    alternatives = top_level_alternatives(source)
+    alternatives.clear()
+    assert top_level_alternatives(source) == ["(?:user|mailbox) unknown", "no such user"]

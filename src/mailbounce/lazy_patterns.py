@@ -21,6 +21,10 @@ __all__ = ["LazyPattern", "lazy_compile", "made"]
 # Every method a caller may ask of a compiled pattern; each one compiles on first use.
 _METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
 _INLINE_FLAGS = frozenset("aiLmsux")
+# Flags as plain ints: an operation on ``re.RegexFlag`` values goes through ``enum`` (~3 us
+# each, four per pattern at every start: round 9), and a compiled pattern's ``flags`` is an
+# int too.
+_DEBUG, _ASCII, _UNICODE = int(re.DEBUG), int(re.ASCII), int(re.UNICODE)
 _MADE: list[LazyPattern] = []  # every lazy pattern, for the test that compiles them all
 
 
@@ -30,7 +34,7 @@ def lazy_compile(source: str, flags: int = 0) -> re.Pattern[str]:
     A source that starts with global inline flags (``(?i)``) is compiled at once: its
     ``flags`` are then only known from the compiled pattern.
     """
-    if (source[:2] == "(?" and source[2:3] in _INLINE_FLAGS) or flags & re.DEBUG:
+    if (source[:2] == "(?" and source[2:3] in _INLINE_FLAGS) or int(flags) & _DEBUG:
         return re.compile(source, flags)
     pattern = LazyPattern(source, flags)
     _MADE.append(pattern)
@@ -54,7 +58,8 @@ class LazyPattern:
         self.given = flags
         # ``re.compile``'s flags for a ``str`` source without leading inline flags: those
         # given, with UNICODE unless ASCII (``re._parser.fix_flags``).
-        self.flags = flags if flags & re.ASCII else flags | re.UNICODE
+        value = int(flags)
+        self.flags = value if value & _ASCII else value | _UNICODE
 
     def compiled(self) -> re.Pattern[str]:
         """The compiled pattern (made once; its methods then replace this class's)."""

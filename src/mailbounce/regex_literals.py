@@ -24,7 +24,9 @@ from mailbounce.regex_reading import (
     top_level_alternatives,
 )
 
-_UNSUPPORTED_FLAGS = re.VERBOSE  # spaces and # are not literal there
+# Plain ints: an operation on ``re.RegexFlag`` values goes through ``enum`` (round 9).
+_UNSUPPORTED_FLAGS = int(re.VERBOSE)  # spaces and # are not literal there
+_IGNORECASE = int(re.IGNORECASE)
 _cache: dict[tuple[re.Pattern[str], bool], tuple[str, ...] | None] = {}
 
 T = TypeVar("T")
@@ -104,7 +106,7 @@ def literal_sets(pattern: re.Pattern[str]) -> tuple[tuple[str, ...], ...] | None
     if not found:
         result = None if required is None else (required,)
     else:
-        lower = bool(pattern.flags & re.IGNORECASE)
+        lower = bool(pattern.flags & _IGNORECASE)
         result = tuple(
             sorted(
                 (
@@ -131,7 +133,7 @@ def _literals(pattern: re.Pattern[str], *, leading: bool) -> tuple[str, ...] | N
         else:
             found = required_in(pattern.pattern)
         if found and all(found):
-            ignore_case = bool(pattern.flags & re.IGNORECASE)
+            ignore_case = bool(pattern.flags & _IGNORECASE)
             literals = tuple(dict.fromkeys(lit.lower() if ignore_case else lit for lit in found))
     _cache[key] = literals
     return literals
@@ -213,13 +215,13 @@ def search(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 # A case-insensitive pattern is always scanned: no literal check before it.
 _search_literals = PerPattern(
-    lambda pattern: None if pattern.flags & re.IGNORECASE else required_literals(pattern)
+    lambda pattern: None if pattern.flags & _IGNORECASE else required_literals(pattern)
 )
 
 
 def _plan(pattern: re.Pattern[str]) -> _Plan:
     source = pattern.pattern
-    if pattern.flags & (re.IGNORECASE | _UNSUPPORTED_FLAGS) or _NOT_SPLIT.search(source):
+    if pattern.flags & (_IGNORECASE | _UNSUPPORTED_FLAGS) or _NOT_SPLIT.search(source):
         return (Alternatives(("",), source, pattern.flags),)
     # Alternatives needing the same literals (or none: "") are searched together.
     grouped: dict[tuple[str, ...], list[str]] = {}

@@ -1,10 +1,17 @@
 """Reading a regular expression's source: its top-level alternatives, groups and the runs
 of literal characters every match holds (for ``regex_literals``, which caches the results
 per pattern). Conservative: an item not surely literal ends a run.
+
+Each reading of a source text is made once per process (``functools.cache``; the texts are
+our own patterns' sources and their parts): a pattern's alternatives and groups are read
+again by each of its readers (``required_literals``, ``literal_sets``, the phrase plans)
+and for each group enclosing them, ~2.5 readings per text (round 9, start-up). The public
+functions return new lists of the cached tuples.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Escapes that stand for one literal character (``\.``, ``\(``...): punctuation only.
@@ -22,7 +29,13 @@ _STRUCTURE = re.compile(r"\\[\s\S]?|[\[\]()|]")
 
 
 def top_level_alternatives(source: str) -> list[str]:
-    """``source`` split at the ``|`` outside groups and classes (escapes respected).
+    """``source`` split at the ``|`` outside groups and classes (escapes respected)."""
+    return list(_alternatives(source))
+
+
+@functools.cache
+def _alternatives(source: str) -> tuple[str, ...]:
+    """``top_level_alternatives``, read once per text.
 
     Only the escapes and the structure characters are visited, found by one regex scan
     (walking every character in Python was a third of reading the reason phrase groups,
@@ -48,29 +61,41 @@ def top_level_alternatives(source: str) -> list[str]:
             parts.append(source[start:at])
             start = at + 1
     parts.append(source[start:])
-    return parts
+    return tuple(parts)
 
 
 def required_in(source: str) -> list[str] | None:
     """Literals one of which every match of ``source`` contains (``alternative_literals``
     of each top-level alternative); None when an alternative has none."""
+    found = _required(source)
+    return None if found is None else list(found)
+
+
+@functools.cache
+def _required(source: str) -> tuple[str, ...] | None:
     found: list[str] = []
-    for alternative in top_level_alternatives(source):
-        within = alternative_literals(alternative)
+    for alternative in _alternatives(source):
+        within = _alternative_literals(alternative)
         if not within:
             return None
         found.extend(within)
-    return found
+    return tuple(found)
 
 
 def alternative_literals(alternative: str) -> list[str] | None:
     """Literals one of which every match of ``alternative`` contains: its longest literal,
     or those of a group every match goes through (``^\\s*(?:A|B)``, ``(is|been)
     (suspended|disabled)``), whichever has the longest shortest literal (the rarest)."""
+    found = _alternative_literals(alternative)
+    return None if found is None else list(found)
+
+
+@functools.cache
+def _alternative_literals(alternative: str) -> tuple[str, ...] | None:
     literal = _longest_literal(alternative)
-    best: list[str] | None = [literal] if literal else None
-    for inner in mandatory_groups(alternative):
-        within = required_in(inner)
+    best: tuple[str, ...] | None = (literal,) if literal else None
+    for inner in _read(alternative)[2]:
+        within = _required(inner)
         if within and (best is None or min(map(len, within)) > min(map(len, best))):
             best = within
     return best
@@ -79,36 +104,18 @@ def alternative_literals(alternative: str) -> list[str] | None:
 def mandatory_groups(alternative: str) -> list[str]:
     """The sources inside the top-level groups every match goes through (not optional, not
     a look-around nor an inline flag)."""
-    groups: list[str] = []
-    index = 0
-    while index < len(alternative):
-        plain = _PLAIN_RUN.match(alternative, index)
-        if plain is not None:
-            index = plain.end() - 1  # no group among plain characters: to the last one
-        _, end = _item(alternative, index)
-        quantifier = alternative[end : end + 1]
-        group = alternative[index:end]
-        if group.startswith("(") and group.endswith(")") and quantifier not in ("?", "*", "{"):
-            if group.startswith("(?P<"):
-                groups.append(group[group.index(">") + 1 : -1])
-            elif group.startswith("(?:"):
-                groups.append(group[3:-1])
-            elif not group.startswith("(?"):
-                groups.append(group[1:-1])
-        index = _after_quantifier(alternative, end)
-    return groups
+    return list(_read(alternative)[2])
 
 
 def leading_literal(alternative: str) -> str:
     """The literal text every match of ``alternative`` starts with ("" when none is sure)."""
-    runs, leading = literal_runs(alternative)
+    runs, leading, _ = _read(alternative)
     return runs[0] if runs and leading else ""
 
 
 def _longest_literal(alternative: str) -> str:
     """The longest literal text every match of ``alternative`` contains ("" when none)."""
-    runs, _ = literal_runs(alternative)
-    return max(runs, key=len, default="")
+    return max(_read(alternative)[0], key=len, default="")
 
 
 def literal_runs(alternative: str) -> tuple[list[str], bool]:
@@ -118,8 +125,17 @@ def literal_runs(alternative: str) -> tuple[list[str], bool]:
     Read at the top level only: a group, a class, an escape such as ``\\d`` or ``.`` ends a
     run; a character under ``?``, ``*`` or ``{`` is left out, one under ``+`` ends its run.
     """
+    runs, leading, _ = _read(alternative)
+    return list(runs), leading
+
+
+@functools.cache
+def _read(alternative: str) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
+    """``literal_runs`` and ``mandatory_groups`` of ``alternative``, in one walk of its
+    top-level items."""
     runs: list[str] = []
     chars: list[str] = []
+    groups: list[str] = []
     leading = False
     widths_before = False  # an item that takes characters, before the first run
     index = 0
@@ -147,13 +163,26 @@ def literal_runs(alternative: str) -> tuple[list[str], bool]:
             if chars:
                 runs.append("".join(chars))
                 chars = []
-            zero_width = alternative[index:end] in ("\\b", "^") and quantifier == ""
+            item = alternative[index:end]
+            zero_width = item in ("\\b", "^") and quantifier == ""
             if not zero_width and not runs:
                 widths_before = True
+            if item[:1] == "(" and item[-1:] == ")" and quantifier not in ("?", "*", "{"):
+                _add_group(groups, item)
         index = after
     if chars:
         runs.append("".join(chars))
-    return runs, leading and bool(runs)
+    return tuple(runs), leading and bool(runs), tuple(groups)
+
+
+def _add_group(groups: list[str], group: str) -> None:
+    """A group's inner source, unless it is a look-around or an inline flag."""
+    if group.startswith("(?P<"):
+        groups.append(group[group.index(">") + 1 : -1])
+    elif group.startswith("(?:"):
+        groups.append(group[3:-1])
+    elif not group.startswith("(?"):
+        groups.append(group[1:-1])
 
 
 def _item(source: str, index: int) -> tuple[str | None, int]:
@@ -166,29 +195,58 @@ def _item(source: str, index: int) -> tuple[str | None, int]:
             return escaped, index + 2
         return None, _escape_end(source, index)
     if char == "[":
-        end = index + 1
-        if source[end : end + 1] == "^":
-            end += 1
-        if source[end : end + 1] == "]":
-            end += 1  # a "]" first in a class is a member
-        while end < len(source) and source[end] != "]":
-            end += 2 if source[end] == "\\" else 1
-        return None, end + 1
+        return None, _class_end(source, index)
     if char == "(":
-        depth, end = 0, index
-        while end < len(source):
-            if source[end] == "\\":
-                end += 2
-                continue
-            if source[end] == "[":
-                _, end = _item(source, end)
-                continue
-            depth += {"(": 1, ")": -1}.get(source[end], 0)
-            end += 1
+        return None, _group_end(source, index)
+    return (char if char in _PLAIN else None), index + 1
+
+
+# What ends a class (its "]", an escape skipped) and what a group's end depends on: found by
+# a regex search, not a Python step per character (a group was walked character by
+# character each time an enclosing item was read: most of reading a pattern, round 9).
+_IN_CLASS = re.compile(r"[\\\]]")
+_IN_GROUP = re.compile(r"[\\\[()]")
+
+
+def _class_end(source: str, index: int) -> int:
+    """Where the class opening at ``index`` ends (after its "]"; a "]" first is a member)."""
+    end = index + 1
+    if source[end : end + 1] == "^":
+        end += 1
+    if source[end : end + 1] == "]":
+        end += 1
+    while end < len(source):
+        found = _IN_CLASS.search(source, end)
+        if found is None:
+            end = len(source)
+            break
+        end = found.start()
+        if source[end] == "]":
+            break
+        end += 2  # an escape
+    return end + 1
+
+
+def _group_end(source: str, index: int) -> int:
+    """Where the group opening at ``index`` ends (after its ")"; escapes and classes in it
+    skipped)."""
+    depth, end = 0, index
+    while end < len(source):
+        found = _IN_GROUP.search(source, end)
+        if found is None:
+            return len(source)
+        at = found.start()
+        char = source[at]
+        if char == "\\":
+            end = at + 2
+        elif char == "[":
+            end = _class_end(source, at)
+        else:
+            depth += 1 if char == "(" else -1
+            end = at + 1
             if depth == 0:
                 break
-        return None, end
-    return (char if char in _PLAIN else None), index + 1
+    return end
 
 
 def _escape_end(source: str, index: int) -> int:
