@@ -5,7 +5,7 @@ A message starts at a ``From `` line at the start of the stream or after an empt
 as ``>From `` (mboxrd) are given back with one ``>`` less. Line endings are LF, CRLF, or CR
 alone (old Mac mail, issue 3): the first line of the stream decides.
 
-The reader finds separators with ``bytearray.find`` over blocks of any size (1 MiB reads
+The reader finds separators with ``bytearray.find`` over blocks of any size (64 KiB reads
 of a file, or the lines of a test), instead of a Python step per line: about four times
 less CPU per message. Memory stays bounded whatever the mailbox: a message over the size
 cap keeps only its first ``cap`` bytes (whole lines) and is counted to its end.
@@ -23,7 +23,11 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO, NamedTuple
 
 _FROM = b"From "
-BLOCK_BYTES = 1 << 20
+# Reads of 64 KiB, not 1 MiB (session 9): each read is appended to the reader's buffer after
+# its front was cut, which reallocates the buffer; at 1 MiB each new buffer came from fresh
+# pages (~4,300 page faults for a 24 MB mbox, 3.4 µs of system time a message: 12.3 ->
+# 9.6 µs CPU a message to split it), at 64 KiB the allocator reuses its memory (125 faults).
+BLOCK_BYTES = 1 << 16
 
 
 class RawMessage(NamedTuple):
