@@ -216,6 +216,21 @@ def _work(share: Share, deliver: Deliver, pipe: int, alive_read: int) -> int:
     """A worker's life: Ctrl-C from the parent only, the parent watched, its share sent;
     what it did goes to the parent. The exit code."""
     threading.Thread(target=_watch_parent, args=(alive_read,), daemon=True).start()
+    try:
+        report, code = _last_word(share, deliver, pipe)
+    except KeyboardInterrupt:
+        # Ctrl-C struck after the share ended, while its last word was being made (an
+        # error pickled, a traceback formatted): still a Ctrl-C, exit 130, not a worker
+        # that "ended unexpectedly" (exit 1) with its report lost.
+        report, code = ("interrupted", None), 130
+    # The last word is written whole: no signal may cut it short (it can exceed PIPE_BUF).
+    signal.pthread_sigmask(signal.SIG_BLOCK, {INTERRUPT_SIGNAL, STOP_SIGNAL})
+    send_message(pipe, report)
+    return code
+
+
+def _last_word(share: Share, deliver: Deliver, pipe: int) -> tuple[tuple[str, Any], int]:
+    """The share sent: the report for the parent, and the worker's exit code."""
     progress = WorkerProgress(pipe)
     reporter = Reporter(progress.advance, lambda line: send_message(pipe, ("log", line)))
     try:
@@ -223,20 +238,15 @@ def _work(share: Share, deliver: Deliver, pipe: int, alive_read: int) -> int:
             time.sleep(share.delay)
         decided = deliver(share, reporter)
         progress.flush()
-        report: tuple[str, Any] = ("done", decided)
-        code = 0
+        return ("done", decided), 0
     except KeyboardInterrupt:
-        report, code = ("interrupted", None), 130
+        return ("interrupted", None), 130
     except RunStopped:
-        report, code = ("stopped", None), 1
+        return ("stopped", None), 1
     except MailbounceError as exc:
-        report, code = ("error", _portable(exc)), exc.exit_code
+        return ("error", _portable(exc)), exc.exit_code
     except BaseException:  # a bug: the parent shows its traceback
-        report, code = ("bug", traceback.format_exc()), 1
-    # The last word is written whole: no signal may cut it short (it can exceed PIPE_BUF).
-    signal.pthread_sigmask(signal.SIG_BLOCK, {INTERRUPT_SIGNAL, STOP_SIGNAL})
-    send_message(pipe, report)
-    return code
+        return ("bug", traceback.format_exc()), 1
 
 
 def _watch_parent(alive_read: int) -> None:
