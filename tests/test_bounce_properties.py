@@ -10,6 +10,7 @@ quarantine reason is never an internal detector error.
 from __future__ import annotations
 
 import re
+from email.message import Message
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,7 @@ from mailbounce.bounces import (
     Verdict,
     analyse_message,
 )
+from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces.limits import _within_shape_limits, mime_shape
 
 _NOT_IN_ADDRESS = re.compile(r"[\x00-\x20<>]")
@@ -194,7 +196,7 @@ def _nested(depth: int) -> bytes:
     return b"From: MAILER-DAEMON@example.org\n" + raw
 
 
-def test_depth_limit_quarantines_before_parsing() -> None:
+def test_depth_limit_quarantines_deep_messages() -> None:
     limits = ParseLimits(max_depth=10)
     assert _check(_nested(8), limits) is not None
     with pytest.raises(UnparseableMessage, match="depth"):
@@ -322,3 +324,49 @@ def test_broken_rfc2231_parameters_never_crash(param: str, where: str) -> None:
         analyse_message(raw)
     except UnparseableMessage as exc:
         assert "internal error" not in exc.reason
+
+
+def _tree_shape(msg: Message) -> tuple[int, int]:
+    """(the deepest part's depth, the parts below the top) of a parsed tree: what the fast
+    splitter's caps count (a part's depth: the multipart and ``message/*`` parts around it)."""
+    deepest = parts = 0
+    stack = [(msg, 0)]
+    while stack:
+        part, depth = stack.pop()
+        deepest = max(deepest, depth)
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            parts += len(payload)
+            stack.extend((sub, depth + 1) for sub in payload)
+    return deepest, parts
+
+
+_UNCAPPED = ParseLimits(max_depth=40, max_parts=10**9)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mime_tree(), st.integers(0, 4), st.integers(0, 12))
+def test_the_fast_splitters_caps_are_exact(raw: bytes, depth: int, parts: int) -> None:
+    """Under caps, the splitter builds the very tree it builds without them, or quarantines
+    it exactly when that tree is over a cap, with that cap's reason."""
+    whole = parse_message(raw, _UNCAPPED)
+    limits = ParseLimits(max_depth=depth, max_parts=parts)
+    try:
+        capped = parse_message(raw, limits)
+    except UnparseableMessage as exc:
+        # A message the splitter declines may meet a cap before the place it declines at.
+        if whole is not None:
+            found_depth, found_parts = _tree_shape(whole)
+            if exc.reason == f"MIME nesting depth over the limit of {depth}":
+                assert found_depth > depth
+            else:
+                assert exc.reason == f"more than {parts} MIME parts"
+                assert found_parts > parts
+        return
+    if whole is None:
+        assert capped is None
+        return
+    assert capped is not None
+    found_depth, found_parts = _tree_shape(whole)
+    assert found_depth <= depth and found_parts <= parts
+    assert [p.items() for p in capped.walk()] == [p.items() for p in whole.walk()]

@@ -25,6 +25,7 @@ from mailbounce.bounces._contenttype import _PLAIN_PARAMETERS, _boundary, _conte
 from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces.base import Mail, walk_parts
+from mailbounce.bounces.limits import ParseLimits, UnparseableMessage
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -504,9 +505,16 @@ def _nested(depth: int) -> bytes:
     return raw
 
 
-def test_deep_nesting_is_left_to_the_feedparser() -> None:
-    assert same_or_declined(_nested(30))
-    assert not same_or_declined(_nested(60))
+def test_nesting_past_the_splitters_own_depth_is_left_to_the_feedparser() -> None:
+    # Under a ``max_depth`` configured above the splitter's own (40 levels): past it, the
+    # feedparser reads the message (the raw scan of the limits guards it).
+    deep = ParseLimits(max_depth=100)
+    fast = parse_message(_nested(30), deep)
+    assert fast is not None and tree(fast) == tree(feedparser(_nested(30)))
+    assert parse_message(_nested(60), deep) is None
+    # Under the default caps the depth limit stops it first.
+    with pytest.raises(UnparseableMessage, match="depth over the limit of 24"):
+        parse_message(_nested(30))
 
 
 def test_index_answers_header_questions_as_compat32(corpus: Path) -> None:

@@ -1,8 +1,10 @@
 """Bounce analysis: one raw message in, classified per-recipient rejections out.
 
-``analyse_message`` normalises line endings once, checks the safety limits on the raw bytes,
-parses with the fast ``compat32`` policy (issue 3), asks each registered detector in order,
-and classifies each recipient's facts with ``mailbounce.classify``.
+``analyse_message`` normalises line endings once, checks the size and header block limits on
+the raw bytes, parses with the fast ``compat32`` splitter, which caps the MIME depth and parts
+as it builds the tree (or, where it declines, checks those caps on the raw bytes and uses the
+standard library's feedparser; issue 3), asks each registered detector in order, and
+classifies each recipient's facts with ``mailbounce.classify``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import email.policy
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.message import Message
 from enum import StrEnum
 from typing import TypeVar
 
@@ -21,7 +24,14 @@ from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces._recipientblocks import recipient_texts
 from mailbounce.bounces._reportshape import looks_like_report, report_text
 from mailbounce.bounces.base import Detector, Gate, Mail
-from mailbounce.bounces.limits import DEFAULT_LIMITS, ParseLimits, limit_exceeded, size_exceeded
+from mailbounce.bounces.limits import (
+    DEFAULT_LIMITS,
+    ParseLimits,
+    UnparseableMessage,
+    before_parse_exceeded,
+    shape_exceeded,
+    size_exceeded,
+)
 from mailbounce.bounces.rfc3464 import best_status, find_reply
 from mailbounce.classify import classify
 from mailbounce.models import BounceFacts, Classification
@@ -87,14 +97,6 @@ class Analysis:
 _BOUNCE, _UNRECOGNISED, _NOT_BOUNCE = Verdict.BOUNCE, Verdict.UNRECOGNISED, Verdict.NOT_BOUNCE
 
 
-class UnparseableMessage(Exception):
-    """The message is over a safety limit or cannot be parsed; the caller quarantines it."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def _normalise(raw: bytes) -> bytes:
     """LF line endings whatever the source (corpus ``dos/`` and ``mac/`` give the same)."""
     if b"\r" not in raw:
@@ -108,24 +110,10 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
     if problem is not None:
         raise UnparseableMessage(problem)
     raw = _normalise(raw)
-    problem = limit_exceeded(raw, limits)
+    problem = before_parse_exceeded(raw, limits)
     if problem is not None:
         raise UnparseableMessage(problem)
-    try:
-        # IndexedMessage: compat32 with header look-ups answered from an index (h12). The fast
-        # splitter builds the very same tree, or declines and the feedparser reads it (issue 3).
-        msg = parse_message(raw) or email.message_from_bytes(
-            raw, IndexedMessage, policy=email.policy.compat32
-        )
-    except (RecursionError, MemoryError) as exc:
-        raise UnparseableMessage(f"cannot parse the MIME structure: {type(exc).__name__}") from None
-    except (TypeError, ValueError, LookupError, AttributeError) as exc:
-        # The standard library's own parameter decoding can fail on broken headers, e.g.
-        # ``boundary*0=; boundary*`` (RFC 2231) sorts None with 0 in ``email.utils``: the
-        # message is quarantined with the cause, never a crash (issue 3).
-        raise UnparseableMessage(
-            f"cannot parse the MIME structure: {type(exc).__name__}: {exc}"
-        ) from None
+    msg = _parsed(raw, limits)
     mail = Mail(msg)
     detector_name, facts = _detect(mail)
     original_message_id, tracking_tokens = correlation_keys(mail)
@@ -142,6 +130,31 @@ def analyse_message(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> Anal
         tracking_tokens,
         tuple([(f, classify(f)) for f in facts]),
     )
+
+
+def _parsed(raw: bytes, limits: ParseLimits) -> Message:
+    """The message's compat32 tree of ``IndexedMessage`` parts (header look-ups answered
+    from an index, h12). The fast splitter builds the very same tree, raising
+    ``UnparseableMessage`` at a part past the depth or part cap, or declines: the raw scan of
+    those caps then runs, and the feedparser, which has no caps, reads a message within them
+    (issue 3)."""
+    try:
+        msg = parse_message(raw, limits)
+        if msg is not None:
+            return msg
+        problem = shape_exceeded(raw, limits)
+        if problem is not None:
+            raise UnparseableMessage(problem)
+        return email.message_from_bytes(raw, IndexedMessage, policy=email.policy.compat32)
+    except (RecursionError, MemoryError) as exc:
+        raise UnparseableMessage(f"cannot parse the MIME structure: {type(exc).__name__}") from None
+    except (TypeError, ValueError, LookupError, AttributeError) as exc:
+        # The standard library's own parameter decoding can fail on broken headers, e.g.
+        # ``boundary*0=; boundary*`` (RFC 2231) sorts None with 0 in ``email.utils``: the
+        # message is quarantined with the cause, never a crash (issue 3).
+        raise UnparseableMessage(
+            f"cannot parse the MIME structure: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _detect(mail: Mail) -> tuple[str | None, list[BounceFacts]]:

@@ -11,6 +11,11 @@ something more unusual (pushes an envelope line back, merges doubled delimiters,
 in a status block) ``parse_message`` returns None and the caller uses the feedparser. Only LF
 line endings are handled (``analyse_message`` normalises them first); a CR anywhere declines.
 
+The MIME depth and part-count caps (``limits.ParseLimits``) are enforced here, on the tree
+itself: a part past either cap is never read, ``UnparseableMessage`` is raised with the
+quarantine reason instead (issue 3, "Safety limits"; the raw scan that stood before the
+parse cost a sixth of it, mostly lower-casing the whole message).
+
 The rules followed are those of ``email/feedparser.py`` ``FeedParser._parsegen`` (Python 3.11):
 
 - headers: lines matching ``headerRE`` up to the first blank line; a first line starting with
@@ -40,6 +45,13 @@ from email.message import Message
 
 from mailbounce.bounces._contenttype import _boundary, _content_type, _content_type_of
 from mailbounce.bounces._message import IndexedMessage
+from mailbounce.bounces.limits import (
+    DEFAULT_LIMITS,
+    ParseLimits,
+    UnparseableMessage,
+    depth_exceeded,
+    parts_exceeded,
+)
 
 __all__ = ["parse_message"]
 
@@ -61,7 +73,9 @@ _NOT_A_FIELD = ("", "")
 # Lines the feedparser's ``headerRE`` takes as header lines that ``_FIELD_LINES`` does not.
 _HEADER_SHAPED = ("From ", " ", "\t", ":")
 _PLAIN_TRANSFER_ENCODINGS = ("7bit", "8bit", "binary")
-# Deeper nesting is left to the feedparser (the limits check caps depth before either parse).
+# Deeper nesting (a ``max_depth`` configured above it) is left to the feedparser, which the
+# raw scan of the limits guards: two frames a level here stay far below Python's recursion
+# limit.
 _MAX_DEPTH = 40
 
 
@@ -69,16 +83,21 @@ class _Decline(Exception):
     """The feedparser would do something this splitter does not reproduce."""
 
 
-def parse_message(raw: bytes) -> IndexedMessage | None:
+def parse_message(raw: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> IndexedMessage | None:
     """The compat32 tree ``email.message_from_bytes(raw, IndexedMessage)`` builds, or None
     when the message has anything this splitter does not reproduce exactly (CR line endings,
-    doubled delimiters, misplaced envelope lines...)."""
+    doubled delimiters, misplaced envelope lines...).
+
+    Raises ``UnparseableMessage`` as soon as a part would be nested deeper than
+    ``limits.max_depth`` (multipart and ``message/*`` parts around it) or would be the
+    part past ``limits.max_parts`` below the top, before reading it: a hostile message costs
+    no more parts, recursion or time than the caps allow (issue 3, "Safety limits")."""
     if b"\r" in raw:
         return None
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser decodes
     order: list[tuple[Message, str]] = []
     try:
-        msg = _parse_part(text, 0, len(text), False, 0, False, order)
+        msg = _parse_part(text, 0, len(text), False, 0, False, order, limits)
     except _Decline:
         return None
     if msg.get_content_type().startswith("multipart/") and not msg.is_multipart():
@@ -99,12 +118,18 @@ def _parse_part(
     depth: int,
     trim: bool,
     order: list[tuple[Message, str]],
+    limits: ParseLimits,
 ) -> IndexedMessage:
-    """The message in ``text[start:end]``. ``trim``: a delimiter follows, and the line ending
-    before it belongs to it (RFC 2046 5.1.1): the feedparser takes it from the innermost last
-    message (its ``_last``: its epilogue if a multipart, else its text), here left out of
-    the slice made for it rather than cut off a copy afterwards. ``order``: each part made
-    is appended with its content type, before its own parts (``walk()`` order)."""
+    """The message in ``text[start:end]``, ``depth`` multipart or ``message/*`` parts deep.
+    ``trim``: a delimiter follows, and the line ending before it belongs to it (RFC 2046
+    5.1.1): the feedparser takes it from the innermost last message (its ``_last``: its
+    epilogue if a multipart, else its text), here left out of the slice made for it rather
+    than cut off a copy afterwards. ``order``: each part made is appended with its content
+    type, before its own parts (``walk()`` order); its length is the parts made so far."""
+    if depth > limits.max_depth:
+        raise UnparseableMessage(depth_exceeded(limits))
+    if len(order) > limits.max_parts:  # the top and ``max_parts`` parts below it made
+        raise UnparseableMessage(parts_exceeded(limits))
     if depth > _MAX_DEPTH:
         raise _Decline("nesting depth")
     msg = IndexedMessage()
@@ -126,11 +151,14 @@ def _parse_part(
     order.append((msg, ctype))
     if ctype.startswith("message/"):
         if ctype == "message/delivery-status":
-            _parse_status_blocks(msg, text, body, end, trim, order)
+            if depth >= limits.max_depth:  # its groups (one at least) are a level deeper
+                raise UnparseableMessage(depth_exceeded(limits))
+            _parse_status_blocks(msg, text, body, end, trim, order, limits)
         else:
-            msg._payload = [_parse_part(text, body, end, False, depth + 1, trim, order)]  # type: ignore[attr-defined]
+            inner = _parse_part(text, body, end, False, depth + 1, trim, order, limits)
+            msg._payload = [inner]  # type: ignore[attr-defined]
     elif ctype.startswith("multipart/"):
-        _parse_multipart(msg, (ctype, value, encoding), text, body, end, depth, order)
+        _parse_multipart(msg, (ctype, value, encoding), text, body, end, depth, order, limits)
         if trim:
             _drop_epilogue_line_ending(msg)
     elif trim and text.endswith("\n", body, end):
@@ -224,13 +252,17 @@ def _parse_status_blocks(
     end: int,
     trim: bool,
     order: list[tuple[Message, str]],
+    limits: ParseLimits,
 ) -> None:
     """RFC 3464 header blocks: each ends at a blank line (the feedparser's ``NLCRE`` false end);
-    one blank line is consumed after a block, another starts an empty block. ``trim`` and
-    ``order``: as ``_parse_part``'s, ``trim`` for the last block."""
+    one blank line is consumed after a block, another starts an empty block. ``trim``,
+    ``order`` and ``limits``: as ``_parse_part``'s, ``trim`` for the last block; each block
+    is a part."""
     blocks: list[Message] = []
     pos = start
     while True:
+        if len(order) > limits.max_parts:
+            raise UnparseableMessage(parts_exceeded(limits))
         block = IndexedMessage()
         after = _read_headers(block, text, pos, end, False)  # past the blank line, or ``end``
         block_type = _content_type(block)
@@ -264,9 +296,10 @@ def _parse_multipart(
     end: int,
     depth: int,
     order: list[tuple[Message, str]],
+    limits: ParseLimits,
 ) -> None:
     """``fields``: the content type, and the raw Content-Type and -Transfer-Encoding.
-    ``order``: as ``_parse_part``'s."""
+    ``order`` and ``limits``: as ``_parse_part``'s."""
     ctype, value, encoding = fields
     boundary = _boundary(msg, value)
     if boundary is None:
@@ -300,7 +333,9 @@ def _parse_multipart(
         if following is not None and following[0] == part_start:
             raise _Decline("doubled delimiter")  # the feedparser merges them
         part_end = end if following is None else following[0]
-        parts.append(_parse_part(text, part_start, part_end, digest, depth + 1, True, order))
+        parts.append(
+            _parse_part(text, part_start, part_end, digest, depth + 1, True, order, limits)
+        )
         if following is None:
             # A truncated report: the last part runs to the end, no epilogue, a defect.
             msg._payload = parts  # type: ignore[attr-defined]

@@ -1,9 +1,13 @@
-"""Safety limits checked on the raw bytes before the full MIME parse (issue 3, "Safety limits").
+"""Safety limits of one message (issue 3, "Safety limits").
 
 A hostile or broken message must not cost unbounded time, memory or recursion: the size, the
-header block, the MIME nesting depth and the number of parts are capped. Depth and parts come
-from one regex pass over the raw bytes that follows boundary declarations, delimiter lines and
-``message/rfc822`` headers, never from a parse.
+header block, the MIME nesting depth and the number of parts are capped. The size and header
+block are checked on the raw bytes before any parse (``before_parse_exceeded``). The depth and
+the parts are counted by the fast MIME splitter as it builds the tree (``_fastparse``: it
+stops with ``UnparseableMessage`` at the first part past a cap, so the work stays bounded);
+a message it leaves to the standard library's feedparser, which has no caps, is first scanned
+here (``shape_exceeded``: one regex pass over the raw bytes that follows boundary
+declarations, delimiter lines and ``message/rfc822`` headers, an approximation of the tree).
 """
 
 from __future__ import annotations
@@ -18,9 +22,19 @@ _MESSAGE = re.compile(rb"content-type:[ \t]*message/(?:rfc822|global)\b")
 _DELIMITER = re.compile(rb"\n--([^\n]{1,210})")
 
 
+class UnparseableMessage(Exception):
+    """The message is over a safety limit or cannot be parsed; the caller quarantines it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class ParseLimits:
-    """Caps for one message; each is configurable (config section ``bounces``)."""
+    """Caps for one message; each is configurable (config section ``bounces``). The depth
+    counts the multipart and ``message/*`` parts around a part (a top-level text: 0); the
+    parts are every part below the top (each delivery-status group too)."""
 
     max_message_bytes: int = 20 * 1024 * 1024
     max_header_bytes: int = 1024 * 1024
@@ -38,8 +52,9 @@ def size_exceeded(raw: bytes, limits: ParseLimits) -> str | None:
     return None
 
 
-def limit_exceeded(raw: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> str | None:
-    """Why ``raw`` (LF line endings) is over a limit, as one line, or None when within."""
+def before_parse_exceeded(raw: bytes, limits: ParseLimits) -> str | None:
+    """Why ``raw`` (LF line endings) is over the size or header block limit, as one line, or
+    None: the checks made before either parse."""
     problem = size_exceeded(raw, limits)
     if problem is not None:
         return problem
@@ -49,14 +64,37 @@ def limit_exceeded(raw: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> str | No
         end = raw.find(b"\n\n")
         if (len(raw) if end < 0 else end) > limits.max_header_bytes:
             return f"header block is over the {limits.max_header_bytes}-byte limit"
+    return None
+
+
+def depth_exceeded(limits: ParseLimits) -> str:
+    """The quarantine reason of a message nested deeper than ``limits.max_depth``."""
+    return f"MIME nesting depth over the limit of {limits.max_depth}"
+
+
+def parts_exceeded(limits: ParseLimits) -> str:
+    """The quarantine reason of a message of more than ``limits.max_parts`` parts."""
+    return f"more than {limits.max_parts} MIME parts"
+
+
+def shape_exceeded(raw: bytes, limits: ParseLimits) -> str | None:
+    """Why ``raw`` is over the depth or part limit by the raw scan (``mime_shape``), or None:
+    asked before the feedparser reads a message the fast splitter declined."""
     if _within_shape_limits(raw, limits):
         return None
     depth, parts = mime_shape(raw, limits)
     if depth > limits.max_depth:
-        return f"MIME nesting depth over the limit of {limits.max_depth}"
+        return depth_exceeded(limits)
     if parts > limits.max_parts:
-        return f"more than {limits.max_parts} MIME parts"
+        return parts_exceeded(limits)
     return None
+
+
+def limit_exceeded(raw: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> str | None:
+    """Why ``raw`` (LF line endings) is over a limit by the checks on the raw bytes alone
+    (``before_parse_exceeded``, then ``shape_exceeded``), or None: what a message read by the
+    feedparser is held to."""
+    return before_parse_exceeded(raw, limits) or shape_exceeded(raw, limits)
 
 
 def _within_shape_limits(raw: bytes, limits: ParseLimits) -> bool:
