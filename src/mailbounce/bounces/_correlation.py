@@ -7,9 +7,9 @@ caller verifies the tokens' signatures. Moved from ``bounces/__init__.py`` (sess
 
 from __future__ import annotations
 
-import email.policy
 import re
 from collections.abc import Callable, Iterator
+from email._policybase import compat32  # email.policy's, without importing email.policy
 from email.message import Message
 from typing import Any
 
@@ -69,9 +69,9 @@ def _header_lines(msg: Message) -> str:
     """``"".join(f"{k}: {v}\n" for k, v in msg.items())``: under compat32 an ASCII ``str``
     value is what the policy returns for it (``header_items``), here in one list (round 4:
     a third less than the list of pairs then the generator)."""
-    if msg.policy is not email.policy.compat32:
+    if msg.policy is not compat32:
         return "".join(f"{k}: {v}\n" for k, v in header_items(msg))
-    fetch = email.policy.compat32.header_fetch_parse
+    fetch = compat32.header_fetch_parse
     return "".join(
         [
             f"{k}: {v}\n" if v.__class__ is str and v.isascii() else f"{k}: {fetch(k, v)}\n"
@@ -143,7 +143,7 @@ def _original_sources(mail: Mail) -> list[str | IndexedMessage]:
             found.append("")
         elif inner.get_content_type() == "multipart/report":
             continue  # a forwarded report, not the returned original: look inside
-        elif inner.__class__ is IndexedMessage and inner.policy is email.policy.compat32:
+        elif inner.__class__ is IndexedMessage and inner.policy is compat32:
             found.append(inner)
         else:
             found.append(_header_lines(inner))
@@ -176,7 +176,7 @@ def _header_keys(msg: IndexedMessage) -> tuple[str | None, list[str]] | None:
     tokens: list[str] = []
     paths: list[str] = []  # the Return-Path tokens
     # One pass for the three names: only fields of their lengths are lower-cased.
-    fetch = email.policy.compat32.header_fetch_parse
+    fetch = compat32.header_fetch_parse
     for name, value in msg._headers:  # type: ignore[attr-defined]
         if len(name) not in _KEY_LENGTHS:
             continue

@@ -10,8 +10,8 @@ still goes through ``policy.header_fetch_parse``), and drops the index on every 
 
 from __future__ import annotations
 
+from email._policybase import compat32  # email.policy's, without importing email.policy
 from email.message import Message
-from email.policy import compat32
 from typing import Any
 
 _ABSENT = object()  # ``get``'s answer for a name without a field

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from email import message_from_string
+from email._policybase import compat32  # email.policy's, without importing email.policy
 from email.message import Message
-from email.policy import compat32
 
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import clean_address, strip_type

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email._policybase import compat32  # email.policy's, without importing email.policy
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
-from email.policy import compat32
 from typing import Any, Protocol, cast
 
 from mailbounce.models import BounceFacts

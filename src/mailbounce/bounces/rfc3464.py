@@ -7,8 +7,8 @@ delivery-status part reuse it and only add what their text knows better (shared 
 from __future__ import annotations
 
 import re
+from email._policybase import compat32  # email.policy's, without importing email.policy
 from email.message import Message
-from email.policy import compat32
 from typing import Any
 
 from mailbounce.bounces._prefilter import folded, search, search_text
