@@ -26,6 +26,7 @@ _KEY_LENGTHS = frozenset({len("message-id"), len(_TOKEN_NAME), len("return-path"
 # The look-behind starts a match only where a word starts: linear on long runs (no ReDoS).
 _ADDRESS = re.compile(r"(?<![\w.+=-])[\w.+=-]+@[\w.-]+")
 _VERP_HEADERS = frozenset({"to", "delivered-to", "x-original-to", "envelope-to", "return-path"})
+_VERP_LENGTHS = frozenset(map(len, _VERP_HEADERS))
 _RETURN_PATH = re.compile(r"^Return-Path:[^\n]*", re.I | re.M)
 _MESSAGE_ID = re.compile(r"^Message-ID:[ \t]*(?:\n[ \t]+)?(<[^>\s]+>|\S+)", re.I | re.M)
 _ORIGINAL_HEADERS = re.compile(
@@ -112,7 +113,7 @@ def correlation_keys(mail: Mail) -> tuple[str | None, tuple[str, ...]]:
             _tracking_tokens(mail.msg, texts, lowered),
         )
     message_id: str | None = None
-    tokens = list(_tracking_tokens(mail.msg, [], []))  # the bounce's own VERP fields
+    tokens = _own_tokens(mail.msg)  # the bounce's own VERP fields
     for source in sources:
         if isinstance(source, str):
             keys = _text_keys(source)
@@ -136,7 +137,7 @@ def _original_sources(mail: Mail) -> list[str | IndexedMessage]:
             continue
         payload = part._payload  # type: ignore[attr-defined]
         if not isinstance(payload, list):
-            found.append(part_text(part))
+            found.append(mail.part_text(part))  # decoded once: the detectors read it too
             continue
         inner = payload[0] if payload else None
         if not isinstance(inner, Message):
@@ -222,14 +223,20 @@ def _tracking_tokens(
     msg: Message, texts: list[str], lowered_texts: list[str | None]
 ) -> tuple[str, ...]:
     """Candidate tokens (the caller verifies signatures): VERP addresses and the header."""
+    tokens = _own_tokens(msg)
+    _text_tokens(tokens, texts, lowered_texts)
+    return tuple(dict.fromkeys(tokens)) if tokens else ()
+
+
+def _own_tokens(msg: Message) -> list[str]:
+    """The tokens of the VERP addresses in the bounce's own fields, in their order."""
     tokens: list[str] = []
     if _may_hold_verp(msg):
         for name, raw in msg.raw_items():
             if name.lower() in _VERP_HEADERS:
                 # The value as ``items()`` gives it, fetched for these headers only.
                 tokens.extend(_verp_tokens(str(msg.policy.header_fetch_parse(name, raw))))
-    _text_tokens(tokens, texts, lowered_texts)
-    return tuple(dict.fromkeys(tokens)) if tokens else ()
+    return tokens
 
 
 def _text_tokens(tokens: list[str], texts: list[str], lowered_texts: list[str | None]) -> None:
@@ -246,13 +253,20 @@ def _text_tokens(tokens: list[str], texts: list[str], lowered_texts: list[str | 
 
 def _may_hold_verp(msg: Message) -> bool:
     """False when no VERP header's raw value holds a "+": none then gives a token (fetching a
-    value only adds blanks or replacement characters). One pass over the raw fields, the
-    "+" looked at before the name (round 5: no per-name lists built for it)."""
-    # The fields with a "+" first, in one comprehension (session 8: a third of the loop's
-    # cost); a value that is not a plain ``str`` is kept, as a "+" may be in it.
-    fields = msg._headers  # type: ignore[attr-defined]  # (``raw_items`` copies it)
-    plus = [name for name, raw in fields if raw.__class__ is not str or "+" in raw]
-    return any(name.lower() in _VERP_HEADERS for name in plus) if plus else False
+    value only adds blanks or replacement characters). One pass over the raw fields, up to
+    the first such field (session 9: most hold a "+", in a Received or Date zone, and
+    lowering their names cost more than the pass): a field's name is lowered only when it
+    has a VERP name's length (a name that ``str.lower`` makes ASCII keeps its length, as
+    ``IndexedMessage.get_all`` relies on) and its value a "+" (a value that is not a plain
+    ``str`` may hold one)."""
+    for name, raw in msg._headers:  # type: ignore[attr-defined]  # (``raw_items`` copies it)
+        if (
+            len(name) in _VERP_LENGTHS
+            and (raw.__class__ is not str or "+" in raw)
+            and name.lower() in _VERP_HEADERS
+        ):
+            return True
+    return False
 
 
 def _line_matches(
