@@ -93,10 +93,13 @@ def stored_bounce_keys(store: Store, source_keys: Iterable[str]) -> set[tuple[st
     """The ``(source_key, recipient)`` pairs already stored for these messages: one query
     per batch instead of an INSERT that does nothing for each record already known."""
     found: set[tuple[str, str]] = set()
+    # Plain tuples, not the connection's ``sqlite3.Row``s: a batch of known messages reads
+    # a pair for each of them (TEXT columns: two ``str``s).
+    cursor = store.conn.cursor()
+    cursor.row_factory = None
     for values in _slices(source_keys):
         found.update(
-            (str(row[0]), str(row[1]))
-            for row in store.conn.execute(
+            cursor.execute(
                 f"SELECT source_key, recipient FROM bounces WHERE source_key IN ({_marks(values)})",
                 values,
             )
