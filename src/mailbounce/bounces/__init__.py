@@ -10,10 +10,10 @@ classifies each recipient's facts with ``mailbounce.classify``.
 from __future__ import annotations
 
 import email
-import email.policy
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email._policybase import compat32  # email.policy's, without importing email.policy
 from email.message import Message
 from enum import StrEnum
 from typing import TypeVar
@@ -145,7 +145,7 @@ def _parsed(raw: bytes, limits: ParseLimits) -> Message:
         problem = shape_exceeded(raw, limits)
         if problem is not None:
             raise UnparseableMessage(problem)
-        return email.message_from_bytes(raw, IndexedMessage, policy=email.policy.compat32)
+        return email.message_from_bytes(raw, IndexedMessage, policy=compat32)
     except (RecursionError, MemoryError) as exc:
         raise UnparseableMessage(f"cannot parse the MIME structure: {type(exc).__name__}") from None
     except (TypeError, ValueError, LookupError, AttributeError) as exc:
