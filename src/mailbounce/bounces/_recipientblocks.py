@@ -9,14 +9,13 @@ no code or reason words (the "address:" line, then the server's words). A block 
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 from mailbounce.bounces._prefilter import folded
 from mailbounce.lazy_patterns import lazy_compile
-from mailbounce.reason_rules import PHRASES
-from mailbounce.regex_literals import finder, found
+from mailbounce.reason_tables import tables
+from mailbounce.regex_literals import found
 
 # The look-behind starts a match only where a local part starts: linear on long runs of
 # local-part characters (a hostile line cannot make the scan quadratic).
@@ -85,15 +84,16 @@ def strong_evidence(text: str) -> bool:
     if _CODES.search(text):
         return True
     lower = text.lower()
-    # Each group's alternatives tried only where their words are (regex_literals.found).
-    return any(phrase_found(lower) for phrase_found in _phrase_finders())
-
-
-@functools.cache
-def _phrase_finders() -> tuple[Callable[[str], bool], ...]:
-    """``found`` for each reason's phrase group, looked up once (round 5: a look-up per
-    group and per block cost as much as the literal checks of most groups)."""
-    return tuple(finder(pattern) for pattern in PHRASES.values())
+    # The reason phrase groups (``reason_rules.PHRASES``) asked as classification asks them:
+    # one scan finds every literal of theirs the text holds, and each group's alternatives
+    # are searched only when one of their literals is there. The tables are classification's
+    # own, built once a run: a finder of each group built here as well cost ~16-47 ms of
+    # CPU at each run's first report with a bare record (issue 3, session 9).
+    phrase_tables = tables()
+    present = phrase_tables.scan.present(lower)
+    return bool(present) and any(
+        found_in(lower, present) for found_in in phrase_tables.phrase.values()
+    )
 
 
 def recipient_blocks(
