@@ -12,14 +12,14 @@ groups the ``in`` checks let through, so the regex decides every answer as befor
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from re import _constants, _parser  # type: ignore[attr-defined]  # (the regex parser)
 from typing import Any
 
 from mailbounce.literal_scan import LiteralScan
 from mailbounce.regex_literals import Alternatives, alternative_plan
 
-__all__ = ["FoundIn", "PhraseScan", "found_in_finder"]
+__all__ = ["FoundIn", "PhrasePlan", "PhraseScan", "found_in_finder", "phrase_plan"]
 
 # ``found_in(text, present)``: ``regex_literals.found(pattern, text)`` given ``present``, the
 # set of the pattern's literals that ``text`` holds: all of them and only them (literals
@@ -27,32 +27,53 @@ __all__ = ["FoundIn", "PhraseScan", "found_in_finder"]
 FoundIn = Callable[[str, Set[str]], bool]
 
 
-def found_in_finder(pattern: re.Pattern[str]) -> tuple[frozenset[str], FoundIn]:
-    """The literals ``pattern``'s alternatives are gated by, and its ``found_in``."""
-    plan = alternative_plan(pattern)
-    by_literal: dict[str, list[Alternatives]] = {}
-    for alternatives in plan:
-        for literal in alternatives.literals:
-            by_literal.setdefault(literal, []).append(alternatives)
+# A pattern's phrase plan: what ``found_in`` needs, read from the pattern's source. First the
+# texts whose presence alone answers yes (every text of a finite group, and literals that are
+# a whole alternative), sorted; then the groups of alternatives whose regex is searched, each
+# as (source, flags, the literals one of which the text must hold first), in pattern order.
+PhrasePlan = tuple[tuple[str, ...], tuple[tuple[str, int, tuple[str, ...]], ...]]
+
+
+def phrase_plan(pattern: re.Pattern[str]) -> PhrasePlan:
+    """``pattern``'s phrase plan (the costly part of a finder: ``finite_texts`` runs the
+    regex parser over every group; ``reason_plans`` holds the plans of classify's patterns)."""
     # A group that matches a finite set of texts ("mail ?box (is )?full": four) matches
     # exactly where one of them is: those texts are its literals, and no regex is searched.
     sure: set[str] = set()
-    for alternatives in plan:
+    searched: list[Alternatives] = []
+    for alternatives in alternative_plan(pattern):
         texts = finite_texts(alternatives)
-        if texts is not None:
+        if texts is None:
+            searched.append(alternatives)
+        else:
             sure.update(texts)
-            for literal in alternatives.literals:
-                by_literal[literal].remove(alternatives)
-    by_literal = {literal: each for literal, each in by_literal.items() if each}
-    literals = frozenset(by_literal) | sure
-    # None: the literal is a whole alternative ("user unknown"), which matches wherever the
-    # literal is (more than half of the phrase groups' alternatives): no regex to search.
-    searches: dict[str, tuple[Alternatives, ...] | None] = {
-        literal: None
-        if literal in sure or any(_is_literal(one, literal) for one in by_literal[literal])
-        else tuple(by_literal[literal])
-        for literal in literals
-    }
+    # A literal that is a whole alternative ("user unknown") matches wherever it is.
+    sure.update(
+        literal for one in searched for literal in one.literals if _is_literal(one, literal)
+    )
+    groups = []
+    for one in searched:
+        literals = tuple(literal for literal in one.literals if literal not in sure)
+        if literals:  # else it is never searched: one of its literals answers first
+            groups.append((one.source, one.flags, literals))
+    return tuple(sorted(sure)), tuple(groups)
+
+
+def found_in_finder(
+    pattern: re.Pattern[str], plan: PhrasePlan | None = None
+) -> tuple[frozenset[str], FoundIn]:
+    """The literals ``pattern``'s alternatives are gated by, and its ``found_in``
+    (``plan``: ``phrase_plan(pattern)``, when it was read before)."""
+    answering, groups = phrase_plan(pattern) if plan is None else plan
+    # None: the literal answers alone, without a regex to search.
+    searches: dict[str, tuple[Alternatives, ...] | None] = dict.fromkeys(answering)
+    by_literal: dict[str, list[Alternatives]] = {}
+    for source, flags, needed in groups:
+        alternatives = Alternatives(needed, source, flags)
+        for literal in needed:
+            by_literal.setdefault(literal, []).append(alternatives)
+    searches.update((literal, tuple(each)) for literal, each in by_literal.items())
+    literals = frozenset(searches)
 
     def found_in(text: str, present: Set[str]) -> bool:
         # ``frozenset.intersection`` walks the smaller set: most texts hold a few literals.
@@ -154,11 +175,20 @@ class PhraseScan:
 
     __slots__ = ("_finders", "_scan", "literals")
 
-    def __init__(self, patterns: Iterable[re.Pattern[str]], words: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        patterns: Iterable[re.Pattern[str]],
+        words: Iterable[str] = (),
+        plans: Mapping[str, tuple[int, PhrasePlan]] | None = None,
+    ) -> None:
+        """``plans``: per pattern source, its flags and ``phrase_plan``, read before; a
+        pattern whose source or flags are not there has its plan read now (same answers)."""
         self._finders: dict[int, tuple[re.Pattern[str], frozenset[str], FoundIn]] = {}
         every = set(words)
         for pattern in patterns:
-            literals, found_in = found_in_finder(pattern)
+            known = plans.get(pattern.pattern) if plans is not None else None
+            plan = known[1] if known is not None and known[0] == pattern.flags else None
+            literals, found_in = found_in_finder(pattern, plan)
             every |= literals
             self._finders[id(pattern)] = (pattern, literals, found_in)
         self.literals = frozenset(every)

@@ -5,7 +5,7 @@ behind one scan of the diagnostic's literals (``phrase_scan``), built once on fi
 from __future__ import annotations
 
 from mailbounce.models import Reason
-from mailbounce.phrase_scan import FoundIn, PhraseScan
+from mailbounce.phrase_scan import FoundIn, PhraseScan, phrase_plan
 from mailbounce.reason_providers import DIAGNOSTIC_WORDS
 from mailbounce.reason_rules import (
     FIRST_ORDER,
@@ -17,7 +17,20 @@ from mailbounce.reason_rules import (
     STAGES,
 )
 
-__all__ = ["BIT", "FIRST_BIT", "FIRST_BITS", "SECOND_BITS", "TABLES", "PhraseTables", "tables"]
+__all__ = [
+    "BIT",
+    "FIRST_BIT",
+    "FIRST_BITS",
+    "PATTERNS",
+    "SECOND_BITS",
+    "TABLES",
+    "PhraseTables",
+    "plans_source",
+    "tables",
+]
+
+# Every pattern classification asks of a diagnostic's text, behind one scan.
+PATTERNS = (*PHRASES.values(), GREYLISTING, RETRY_LATER, *(pattern for pattern, _ in STAGES))
 
 _FirstStep = tuple[Reason, FoundIn, bool, bool, bool]
 _SecondStep = tuple[Reason, FoundIn]
@@ -44,9 +57,9 @@ class PhraseTables:
     )
 
     def __init__(self) -> None:
-        stage_patterns = [pattern for pattern, _ in STAGES]
-        patterns = [*PHRASES.values(), GREYLISTING, RETRY_LATER, *stage_patterns]
-        self.scan = scan = PhraseScan(patterns, DIAGNOSTIC_WORDS)
+        from mailbounce.reason_plans import PLANS  # (a generated table, read when first used)
+
+        self.scan = scan = PhraseScan(PATTERNS, DIAGNOSTIC_WORDS, PLANS)
         self.phrase = phrase = {reason: scan.finder(pattern) for reason, pattern in PHRASES.items()}
         self.first: tuple[_FirstStep, ...] = tuple(
             (
@@ -65,7 +78,7 @@ class PhraseTables:
         self.retry_later = scan.finder(RETRY_LATER)
         self.stages = tuple((scan.finder(pattern), command) for pattern, command in STAGES)
         self.stage_literals = frozenset(
-            literal for pattern in stage_patterns for literal in scan.literals_of(pattern)
+            literal for pattern, _ in STAGES for literal in scan.literals_of(pattern)
         )
         # Per literal of the scan: the bits (``BIT``) of the phrase groups it lets search.
         self.bits = dict.fromkeys(scan.literals, 0)
@@ -103,3 +116,43 @@ def tables() -> PhraseTables:
     if not TABLES:
         TABLES.append(PhraseTables())
     return TABLES[0]
+
+
+_PLANS_HEAD = '''"""The phrase plans of the patterns classification scans (``PATTERNS`` of
+``reason_tables``): ``phrase_scan.phrase_plan`` of each, per pattern source, read once here
+rather than at each run's first classification (issue 3: expanding ~420 groups through the
+regex parser cost ~0.05 s of CPU per run). A pattern missing here is read at run time.
+
+Generated, do not edit: ``.venv/bin/python -m mailbounce.reason_tables && .venv/bin/ruff
+format src/mailbounce/reason_plans.py`` writes it from ``reason_rules``;
+``tests/test_phrase_scan.py`` fails when it is not current.
+"""
+
+# ruff: noqa: E501  (the keys are the patterns' own sources)
+
+from mailbounce.phrase_scan import PhrasePlan
+
+PLANS: dict[str, tuple[int, PhrasePlan]] = {
+'''
+
+
+def plans_source() -> str:
+    """The text of ``mailbounce.reason_plans`` for the patterns of ``PATTERNS`` now."""
+    lines = [_PLANS_HEAD.rstrip("\n")]
+    for pattern in dict.fromkeys(PATTERNS):
+        texts, groups = phrase_plan(pattern)
+        lines += [f"    {pattern.pattern!r}: (", f"        {pattern.flags},", "        (", "("]
+        lines += [f"            {text!r}," for text in texts]
+        lines += ["        ),", "        ("]
+        for source, flags, literals in groups:
+            needed = ", ".join(map(repr, literals))
+            lines.append(f"            ({source!r}, {flags}, ({needed},)),")
+        lines += ["        ),", "),", "    ),"]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    Path(__file__).with_name("reason_plans.py").write_text(plans_source(), encoding="utf-8")
