@@ -104,3 +104,15 @@ def test_every_zone_and_day_number_as_the_standard_library() -> None:
         for day_text in {str(day), f"{day:02d}"}:
             value = f"{day_text} Feb 2024 10:00:00 +0100"
             assert iso_date(value) == stdlib_iso_date(value), value
+
+
+def test_the_table_of_days_stays_bounded() -> None:
+    """A mailbox whose every message has a day of its own does not grow the table of days
+    without end (memory stays flat), and the dates read after it starts again are the same."""
+    from mailbounce import bounce_dates
+
+    for n in range(bounce_dates._ZONED_DAYS_KEPT + 50):
+        year, day = 1900 + n // 28, 1 + n % 28
+        value = f"Mon, {day} Mar {year} 00:30:00 +0100"
+        assert iso_date(value) == stdlib_iso_date(value), value
+        assert len(bounce_dates._ZONED_DAYS) <= bounce_dates._ZONED_DAYS_KEPT

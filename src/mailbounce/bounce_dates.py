@@ -33,6 +33,9 @@ _DAY_MINUTES = 1440
 # for a day off the calendar or a zone of a day or more; "HH:MM" -> minutes of the day
 # or None off the clock; minutes -> "HH:MM".
 _ZONED_DAYS: dict[str, tuple[str | None, str, str | None, int] | None] = {}
+# Days met in their zones are few in a mailbox, but a hostile one can give each message a
+# day of its own: the table starts again past this many (memory stays flat, issue 3).
+_ZONED_DAYS_KEPT = 4096
 _CLOCK_MINUTES: dict[str, int | None] = {}
 _HOURS_MINUTES: dict[int, str] = {}
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -99,6 +102,8 @@ def _zoned_day(key: str, date: str, zone: str) -> tuple[str | None, str, str | N
             _day_text(*_day_after(year, month, day)),
             shift,
         )
+    if len(_ZONED_DAYS) >= _ZONED_DAYS_KEPT:
+        _ZONED_DAYS.clear()
     _ZONED_DAYS[key] = found
     return found
 
