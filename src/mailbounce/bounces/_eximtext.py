@@ -32,7 +32,10 @@ _STOP = lazy_compile(
     r"|^Reporting-MTA:|^-{3} The header of the original message",
     re.I,
 )
-_SEPARATOR = lazy_compile(r"^-{2,} ?(This is a copy of|The body of the message)", re.I | re.M)
+# Written ``--+`` (not ``-{2,}``): ``_prefilter.search`` then tries the regex only where
+# ``"--"`` starts; it reads no literal from a counted repeat and scanned the whole text
+# (issue 3, session 9).
+_SEPARATOR = lazy_compile(r"^--+ ?(This is a copy of|The body of the message)", re.I | re.M)
 _GENERATED_TEXT = lazy_compile(
     r"^The following text was generated during the delivery attempt.*?\n(.*)", re.I | re.S
 )

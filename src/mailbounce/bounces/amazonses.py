@@ -27,9 +27,11 @@ _SNS_FROM = lazy_compile(r"@sns\.amazonaws\.com", re.I)
 _SES_FROM = lazy_compile(r"mailer-daemon@(?:[\w-]+\.)*amazonses\.com", re.I)
 _WORKMAIL = lazy_compile(r"Amazon WorkMail", re.I)  # WorkMail mails through SES: its own layout
 _FOOTER = lazy_compile(r"^--\s*$", re.M)
+# Two top-level alternatives (no group around them): ``_prefilter.search`` reads their leading
+# words and tries the regex only where they start, not at every character (issue 3, session 9).
 _TEXT_RECIPIENT = lazy_compile(
-    r"(?:message to <([^>]+)> was undeliverable|deliver the mail to the following recipients:"
-    r"\s*(\S+@\S+))",
+    r"message to <([^>]+)> was undeliverable"
+    r"|deliver the mail to the following recipients:\s*(\S+@\S+)",
     re.I,
 )
 # SES's wrapper: "5.1.0 - Unknown address error 550-'<remote reply>' (delivery attempts: 0)".

@@ -19,7 +19,11 @@ from mailbounce.models import BounceFacts, Reason
 
 _MARK = lazy_compile(r"DragonFly Mail Agent", re.I)
 _RECIPIENT = lazy_compile(r"^There was an error delivering your mail to <([^>]*)>", re.I | re.M)
-_SEPARATOR = lazy_compile(r"^(Message headers follow|Original message follows)\.?\s*$", re.I | re.M)
+# Each alternative anchored on its own (not ``^(A|B)``): ``_prefilter.search`` reads their leading
+# words and tries the regex only where they start, not at every character (issue 3, session 9).
+_SEPARATOR = lazy_compile(
+    r"^Message headers follow\.?\s*$|^Original message follows\.?\s*$", re.I | re.M
+)
 _DID_NOT_LIKE = lazy_compile(r"^(\S+) \[([^\]]*)\] did not like our ([A-Z ]+?)(?: TO)?:", re.M)
 _EXPIRED = lazy_compile(r"Could not deliver for the last \d+ seconds", re.I)
 _COMMANDS = {"RCPT": "RCPT", "MAIL": "MAIL", "DATA": "DATA", "final DATA": "DATA"}

@@ -27,7 +27,10 @@ _START = lazy_compile(
 # ``_START`` searched line by line (``lines_between``) is this on the whole text.
 _START_LINE = lazy_compile(_START.pattern, re.I | re.M)
 _DETAILS = lazy_compile(r"^Technical details of (permanent|temporary) failure:", re.I | re.M)
-_SEPARATOR = lazy_compile(r"^-{3,} ?(Original message|Message header follows) ?-{3,}", re.I | re.M)
+# Written ``---+`` (not ``-{3,}``): ``_prefilter.search`` then tries the regex only where
+# ``"---"`` starts; it reads no literal from a counted repeat and scanned the whole text
+# (issue 3, session 9).
+_SEPARATOR = lazy_compile(r"^---+ ?(Original message|Message header follows) ?---+", re.I | re.M)
 _OTHER_SERVER = lazy_compile(r"The error that the other server returned was:\s*", re.I)
 _STATE = lazy_compile(r"\(state (\d+)\)")
 # Gmail's SMTP-client states (Sisimai's Gmail table): command refused, and where Gmail's own

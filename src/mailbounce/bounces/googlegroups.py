@@ -21,7 +21,10 @@ from mailbounce.models import BounceFacts, Reason
 
 _FROM = lazy_compile(r"mailer-daemon@(google|gmail|googlemail)\.com", re.I)
 _SUPPORT = lazy_compile(r"groups\.google\.com/support", re.I)
-_SEPARATOR = lazy_compile(r"^-{3,} ?Original message ?-{3,}", re.I | re.M)
+# Written ``---+`` (not ``-{3,}``): ``_prefilter.search`` then tries the regex only where
+# ``"---"`` starts; it reads no literal from a counted repeat and scanned the whole text
+# (issue 3, session 9).
+_SEPARATOR = lazy_compile(r"^---+ ?Original message ?---+", re.I | re.M)
 
 
 class GooglegroupsDetector:
