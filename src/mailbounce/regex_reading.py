@@ -42,6 +42,8 @@ def _alternatives(source: str) -> tuple[str, ...]:
     done at each run's start): the same splits as that walk, which
     ``tests/test_regex_literals_reading.py`` keeps as the reference.
     """
+    if "|" not in source:
+        return (source,)  # nothing to split at (most groups and alternatives)
     parts: list[str] = []
     depth, start, in_class = 0, 0, False
     for token in _STRUCTURE.finditer(source):
