@@ -13,19 +13,23 @@ import re
 from mailbounce.bounces._message import IndexedMessage
 
 # A Content-Type value whose parameters ``_boundary`` reads itself: "type; name=value; ...",
-# values a token or a quoted string without ``;``, ``\``, ``*`` or control characters.
-# Possessive: no part can match less for the rest to match (blanks, tokens and values
-# exclude each other's first characters), so the same matches without backtrack states.
+# values a token or a quoted string without ``;``, ``\``, ``*`` or control characters, the
+# type not the bare word "boundary" (read as a parameter by the standard library). Group 1:
+# the value of the first parameter named "boundary" (every ";" there starts a parameter: a
+# value holds none; the name is the whole token before the "="), matched in the same pass
+# (a second search for it cost a third of ``_boundary``). Possessive: no part can match less
+# for the rest to match (blanks, tokens and values exclude each other's first characters),
+# so the same matches without backtrack states.
 _BLANKS = r"[ \t\n]*+"
 _TOKEN = r'[^\x00-\x20\x7f;"\\*=]++'
 _VALUE = r'(?:"[^\x00-\x1f\x7f;"\\*]*+"|[^\x00-\x20\x7f;"\\*]*+)'
+_BOUNDARY = r"[bB][oO][uU][nN][dD][aA][rR][yY]"
+_PARAMETER = rf"(?:{_TOKEN}{_BLANKS}={_BLANKS}{_VALUE}{_BLANKS})?+"
 _PLAIN_PARAMETERS = re.compile(
-    rf"{_BLANKS}{_TOKEN}{_BLANKS}(?:;{_BLANKS}(?:{_TOKEN}{_BLANKS}={_BLANKS}{_VALUE}{_BLANKS})?+)*+\Z"
-)
-# The first "boundary" parameter of such a value: every ";" there starts a parameter (a
-# value holds none), and the name is the whole token before the "=" (ASCII: checked first).
-_BOUNDARY_PARAMETER = re.compile(
-    rf";{_BLANKS}[bB][oO][uU][nN][dD][aA][rR][yY]{_BLANKS}={_BLANKS}({_VALUE})"
+    rf"(?!{_BLANKS}{_BOUNDARY}{_BLANKS}(?:;|\Z)){_BLANKS}{_TOKEN}{_BLANKS}"
+    rf"(?:;(?!{_BLANKS}{_BOUNDARY}{_BLANKS}=){_BLANKS}{_PARAMETER})*+"
+    rf"(?:;{_BLANKS}{_BOUNDARY}{_BLANKS}={_BLANKS}({_VALUE}){_BLANKS}(?:;{_BLANKS}{_PARAMETER})*+)?+"
+    r"\Z"
 )
 
 
@@ -67,14 +71,15 @@ def _boundary(msg: IndexedMessage, value: str | None = None) -> str | None:
     the raw Content-Type when the caller has it."""
     if value is None:
         value = _first_field(msg, "content-type")
-    if value is None or not value.isascii() or not _PLAIN_PARAMETERS.match(value):
+    if value is None or not value.isascii():
         return msg.get_boundary()
-    if value.partition(";")[0].strip().lower() == "boundary":
-        return msg.get_boundary()  # the type itself reads as a bare "boundary" parameter
-    match = _BOUNDARY_PARAMETER.search(value)
+    match = _PLAIN_PARAMETERS.match(value)
     if match is None:
+        return msg.get_boundary()
+    found = match.group(1)
+    if found is None:
         return None
-    return _unquoted(_unquoted(match.group(1))).rstrip()
+    return _unquoted(_unquoted(found)).rstrip()
 
 
 def _unquoted(text: str) -> str:

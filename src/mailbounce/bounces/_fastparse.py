@@ -137,16 +137,22 @@ def _parse_part(
         msg._default_type = "message/rfc822"  # type: ignore[attr-defined]
     body = _read_headers(msg, text, start, end)
     # The raw values of the first Content-Type and Content-Transfer-Encoding fields, as
-    # ``Message.get`` picks them, in one pass without the header index (most parts are
-    # never asked for another header; a bounce's top level has some thirty fields).
-    value = encoding = None
-    for field, field_value in msg._headers:  # type: ignore[attr-defined]
-        length = len(field)
-        if length == 12:
-            if value is None and field.lower() == "content-type":
-                value = field_value
-        elif length == 25 and encoding is None and field.lower() == "content-transfer-encoding":
-            encoding = field_value
+    # ``Message.get`` picks them: the top's from its header index, built now (the detectors
+    # ask its headers by name in every message), the others' in one pass without an index
+    # (most parts are never asked for another header).
+    if depth:
+        value = encoding = None
+        for field, field_value in msg._headers:  # type: ignore[attr-defined]
+            length = len(field)
+            if length == 12:
+                if value is None and field.lower() == "content-type":
+                    value = field_value
+            elif length == 25 and encoding is None and field.lower() == "content-transfer-encoding":
+                encoding = field_value
+    else:
+        index = msg._header_index()
+        value = index.get("content-type")
+        encoding = index.get("content-transfer-encoding")
     ctype = _content_type_of(msg, value)
     order.append((msg, ctype))
     if ctype.startswith("message/"):
