@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from collections.abc import Callable, Iterator
 from email.message import Message
 from pathlib import Path
 
@@ -335,3 +336,54 @@ def test_header_and_composed_texts_are_the_views_texts() -> None:
         == "mail d\u00e9livery <mailer-daemon@example.org>"
     )
     assert list(mail._headers) == ["From"]  # decoded once, kept where ``Mail.sender`` reads
+
+
+def _asked_over(*gates: Markers) -> Callable[[Mail], Iterator[int]]:
+    from mailbounce.bounces._dispatch import asked_function
+
+    return asked_function([(DETECTORS[n], gate) for n, gate in enumerate(gates)])
+
+
+def test_asked_answers_a_body_test_several_gates_ask_once() -> None:
+    """Two gates looking for the same words in the body: ``asked`` keeps the first answer
+    (a local), and each gate still says what it says alone."""
+    lead = re.compile(r"^the lead line", re.I | re.M)
+    asked = _asked_over(Markers(Marker(BODY, lead)), Markers(Marker(BODY, lead)))
+    assert ":=" in getattr(asked, "source")  # noqa: B009  (the generated code's own text)
+    assert list(asked(Mail(_parse(_MAIL.encode("utf-8"))))) == [0, 1]
+    other = _MAIL.replace("The Lead Line", "Another line")
+    assert list(asked(Mail(_parse(other.encode("utf-8"))))) == []
+
+
+def test_asked_looks_within_a_limit_in_the_texts_head() -> None:
+    """A limited check looks in the text's head (``text[:limit]``): the same answer as
+    ``find`` within the limit, and an unsure text's head is unsure too."""
+    from mailbounce.bounces._markers import UNSURE
+
+    lead = re.compile(r"lead line", re.I)
+    asked = _asked_over(Markers(Marker(BODY, lead, 70)), Markers(Marker(BODY, lead, 60)))
+    assert list(asked(Mail(_parse(_MAIL.encode("utf-8"))))) == [0]
+    kelvin = _MAIL.replace("The Lead Line", "\u212aerio")  # no exact lower-cased form
+    assert list(asked(Mail(_parse(kelvin.encode("utf-8"))))) == [0, 1]
+    assert UNSURE[:60] is UNSURE
+
+
+def test_asked_asks_cheap_checks_first_with_the_same_answers() -> None:
+    """A part's checks are asked header names, headers, then the body; a check's literal
+    sets fewest first: the answers of every order are the engine's."""
+    daemon = Marker("From", re.compile("mailer-daemon", re.I))
+    body = Marker(BODY, re.compile(r"(lead|head) line", re.I))
+    for gate in (
+        Markers(body, daemon),
+        Markers(daemon, body),
+        Markers(Marker("X-Other", PRESENT), body),
+    ):
+        asked = _asked_over(gate)
+        answers = set()
+        for daemon_at in ("MAILER-DAEMON", "someone"):
+            for lead in ("The Lead Line", "The Last Line"):
+                text = _MAIL.replace("MAILER-DAEMON", daemon_at).replace("The Lead Line", lead)
+                mail = _parse(text.encode("utf-8"))
+                answers.add(gate(Mail(mail)))
+                assert list(asked(Mail(mail))) == ([0] if gate(Mail(mail)) else [])
+        assert answers == {True, False}

@@ -23,7 +23,9 @@ from collections.abc import Callable, Iterator, Sequence
 from mailbounce.bounces._markers import (
     COMPOSED,
     PRESENCE,
+    RECEIVED,
     Markers,
+    _Check,
     _view,
     composed_text,
     header_name,
@@ -137,9 +139,11 @@ def asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> Asked:
     # ``Mail.header`` gives for it), without a call (round 5: most gates read headers most
     # mail lacks, X-Mailer, X-NAI-Header...).
     local_of: dict[tuple[str, int], str] = {(PRESENCE, 0): _NAMES}
-    body = _chain(gated, local_of, "    ")
+    chain = _Chain(local_of, _repeated_tests(gated))
+    body = _chain(gated, chain, "    ")
     head = ["def asked(mail):", f"    {_NAMES} = _header_names(mail)"]
-    texts = [local for local in local_of.values() if local != _NAMES]
+    texts = [local for local in (*local_of.values(), *chain.heads.values()) if local != _NAMES]
+    texts += chain.memos.values()
     if texts:
         head.append("    " + " = ".join(texts) + " = None")
     namespace: dict[str, object] = {
@@ -155,9 +159,57 @@ def asked_function(gated: Sequence[tuple[Detector, Gate | None]]) -> Asked:
     )
 
 
+# One literal test: (view key, lowered, limit, literal).
+_Test = tuple[str, int, int | None, str]
+
+
+class _Chain:
+    """What the statements of ``asked`` share: the locals of the texts, of their heads (a
+    text cut at a gate's limit) and of the results of tests asked by several gates."""
+
+    def __init__(self, local_of: dict[tuple[str, int], str], repeated: list[_Test]) -> None:
+        self.local_of = local_of
+        self.heads: dict[tuple[str, int, int], str] = {}
+        self.memos: dict[_Test, str] = {test: f"m{n}" for n, test in enumerate(repeated)}
+
+
+def _repeated_tests(gated: Sequence[tuple[Detector, Gate | None]]) -> list[_Test]:
+    """The literal tests on the body or the Received headers that several checks ask (two
+    gates looking for United Internet's separator): each answer is kept in a local the
+    first time it is asked, not searched for again through the whole body."""
+    seen: set[_Test] = set()
+    repeated: dict[_Test, None] = {}  # in the order first repeated
+    for _, gate in gated:
+        part = gate
+        while isinstance(part, Markers):
+            for key, lowered, limit, sets in part._checks if not part.always else ():
+                if key not in COMPOSED:
+                    continue
+                for literal in (lit for one in sets for lit in one):
+                    test = (key, lowered, limit, literal)
+                    if test in seen:
+                        repeated[test] = None
+                    seen.add(test)
+            part = part.also
+    return list(repeated)
+
+
+def _check_cost(check: _Check) -> int:
+    """The order a part's checks are asked in (same answer: an ``or`` of pure look-ups):
+    a header name, a header's value, the Received headers, the body's head, the body."""
+    key, _, limit, _ = check
+    if _is_presence(key):
+        return 0
+    if key not in COMPOSED:
+        return 1
+    if key == RECEIVED:
+        return 2
+    return 3 if limit is not None else 4
+
+
 def _chain(
     gated: Sequence[tuple[Detector, Gate | None]],
-    local_of: dict[tuple[str, int], str],
+    chain: _Chain,
     indent: str,
 ) -> list[str]:
     """Each gate's statements in registry order, straight on: a text fetched at a gate's
@@ -168,7 +220,7 @@ def _chain(
         if gate is None:
             lines.append(f"{indent}yield {index}")
         elif isinstance(gate, Markers):
-            lines += _gate_statements(gate, index, local_of, indent, fetched)
+            lines += _gate_statements(gate, index, chain, indent, fetched)
         else:
             raise TypeError(f"a registry gate must be Markers to be compiled: {gate!r}")
     return lines
@@ -177,29 +229,36 @@ def _chain(
 def _gate_statements(
     gate: Markers,
     index: int,
-    local_of: dict[tuple[str, int], str],
+    chain: _Chain,
     indent: str,
     fetched: set[str],
 ) -> list[str]:
     """``Markers.__call__`` as statements: the texts of a part fetched (those the gate has
-    not fetched yet), then its test; the ``also`` part nested under it; ``yield index``
-    when every part holds."""
+    not fetched yet), then its test, the cheapest checks first; the ``also`` part nested
+    under it; ``yield index`` when every part holds."""
     lines: list[str] = []
     if not gate.always:
         if not gate._checks:
             return lines  # never holds: the detector is not asked
-        for key, lowered, _, _ in gate._checks:
-            local = _local(key, lowered, local_of)
+        checks = sorted(gate._checks, key=_check_cost)
+        for key, lowered, limit, _ in checks:
+            local = _local(key, lowered, chain.local_of)
             if local not in fetched:
                 fetched.add(local)
                 lines.append(f"{indent}if {local} is None:")
                 lines.append(f"{indent}    {local} = {_fetch(key, lowered)}")
-        tests = " or ".join(_check_expression(*check, local_of) for check in gate._checks)
+            if limit is not None:
+                head = chain.heads.setdefault((key, lowered, limit), f"h{len(chain.heads)}")
+                if head not in fetched:
+                    fetched.add(head)
+                    lines.append(f"{indent}if {head} is None:")
+                    lines.append(f"{indent}    {head} = {local}[:{limit}]")
+        tests = " or ".join(_check_expression(*check, chain) for check in checks)
         lines.append(f"{indent}if {tests}:")
         indent += "    "
     if gate.also is not None:
         # Fetched under the test: known fetched within this gate only (a copy).
-        return lines + _gate_statements(gate.also, index, local_of, indent, set(fetched))
+        return lines + _gate_statements(gate.also, index, chain, indent, set(fetched))
     return [*lines, f"{indent}yield {index}"]
 
 
@@ -230,11 +289,27 @@ def _check_expression(
     lowered: int,
     limit: int | None,
     sets: tuple[tuple[str, ...], ...],
-    local_of: dict[tuple[str, int], str],
+    chain: _Chain,
 ) -> str:
-    """One check on its fetched text: a literal of each set (``_holds``); a presence check
-    is the header's lower-cased name among the message's (``in mail.msg``)."""
-    local = _local(key, lowered, local_of)
+    """One check on its fetched text: a literal of each set (``_holds``), looked up with
+    ``in`` in the text or its head (``text[:limit]``, what ``find`` within the limit
+    searches: an ``in`` is cheaper than a method call with its arguments); a presence check
+    is the header's lower-cased name among the message's (``in mail.msg``). A test several
+    checks ask is answered once (``_repeated_tests``)."""
+    local = _local(key, lowered, chain.local_of)
     if _is_presence(key):
         return f"({key[len(PRESENCE) :]!r} in {local})"
-    return _holds(limit, sets, local)
+    text = local if limit is None else chain.heads[(key, lowered, limit)]
+
+    def test(literal: str) -> str:
+        memo = chain.memos.get((key, lowered, limit, literal))
+        if memo is None:
+            return f"{literal!r} in {text}"
+        return f"({memo} if {memo} is not None else ({memo} := {literal!r} in {text}))"
+
+    # The sets with fewest literals first (fewest look-ups before a set that fails ends it:
+    # Mdaemon's "had " before its two lead phrases).
+    tests = [[test(literal) for literal in one] for one in sorted(sets, key=len)]
+    if not tests:
+        return "True"
+    return "(" + " and ".join("(" + " or ".join(one) + ")" for one in tests) + ")"

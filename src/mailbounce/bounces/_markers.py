@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container
 from dataclasses import dataclass
+from typing import SupportsIndex
 
 from mailbounce.bounces._mailtexts import NOT_FOLDED, body_lowered, body_text, received_joined
 from mailbounce.bounces._message import IndexedMessage
@@ -127,8 +128,8 @@ def _view(mail: Mail, key: str) -> tuple[str, str | None]:
 
 class _Unsure(str):
     """The text of a view without an exact lower-cased form: every literal may be there
-    (``in`` holds, ``find`` finds it at 0), so each check on it says True as ``Markers``
-    does for None, without a test of its own in every generated check."""
+    (``in`` holds, ``find`` finds it at 0, its head is itself), so each check on it says
+    True as ``Markers`` does for None, without a test of its own in every generated check."""
 
     __slots__ = ()
 
@@ -137,6 +138,9 @@ class _Unsure(str):
 
     def find(self, *_: object) -> int:
         return 0
+
+    def __getitem__(self, _: SupportsIndex | slice) -> str:
+        return self  # ``text[:limit]``, the head ``asked`` looks in
 
 
 UNSURE = _Unsure()

@@ -40,10 +40,14 @@ class CommunigateDetector:
 
     # The first two tests of ``detect``, as data: False only when it surely finds nothing.
     # The second (CommuniGate named, or its module lines) spares the detector most reports
-    # whose body says "delivery to" in a sentence (~5% of bounces ran it for nothing).
+    # whose body says "delivery to" in a sentence (~5% of bounces ran it for nothing). It is
+    # asked first (both must hold): one look-up through the body (" module(") says no to
+    # most mail, where the entry lines' two phrases took two.
     gate = Markers(
-        Marker(BODY, _ENTRY),
-        also=Markers(Marker("X-Mailer", _MARK), Marker(RECEIVED, _MARK), Marker(BODY, _MODULE)),
+        Marker("X-Mailer", _MARK),
+        Marker(RECEIVED, _MARK),
+        Marker(BODY, _MODULE),
+        also=Markers(Marker(BODY, _ENTRY)),
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
