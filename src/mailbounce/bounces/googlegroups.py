@@ -13,7 +13,7 @@ import re
 
 from mailbounce.bounces import _mailtexts as mt
 from mailbounce.bounces import _textblocks as tb
-from mailbounce.bounces._markers import PRESENT, Marker, Markers
+from mailbounce.bounces._markers import BODY, PRESENT, Marker, Markers
 from mailbounce.bounces._prefilter import search_text
 from mailbounce.bounces.base import Mail
 from mailbounce.lazy_patterns import lazy_compile
@@ -32,10 +32,12 @@ class GooglegroupsDetector:
 
     name = "googlegroups"
 
-    # The first tests of ``detect``, as data: False only when it surely finds nothing.
+    # The first tests of ``detect``, as data: False only when it surely finds nothing. The
+    # Groups help link is looked for in the whole body (the text ``detect`` reads is its
+    # head): Google's other notices with a failed recipient ran the detector for nothing.
     gate = Markers(
         Marker("From", _FROM),
-        also=Markers(Marker("X-Failed-Recipients", PRESENT)),
+        also=Markers(Marker("X-Failed-Recipients", PRESENT), also=Markers(Marker(BODY, _SUPPORT))),
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
