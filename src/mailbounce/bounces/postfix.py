@@ -48,12 +48,22 @@ _SMTP_OUT_ERROR = lazy_compile(r"^\s*Out:\s+([45]\d\d\b.*)$")
 _RCPT_TO = lazy_compile(r"TO:\s*<([^<>\s]+@[^<>\s]+)>", re.I)
 
 
+def _completed(reported: list[BounceFacts], text: str) -> list[BounceFacts]:
+    """``_with_text`` of the report's groups and the body's blocks, which are read only when
+    a group lacks its command or its diagnostic (most Postfix groups lack the command)."""
+    if all(facts.smtp_command and facts.diagnostic for facts in reported):
+        return reported  # what ``_with_text`` gives them: the same facts
+    return _with_text(reported, dict(address_blocks(text, blank_ends_block=True)))
+
+
 def _with_text(reported: list[BounceFacts], blocks: dict[str, str]) -> list[BounceFacts]:
     """DSN groups completed by their text block: the command the failure answered."""
     found: list[BounceFacts] = []
     for facts in reported:
         block = blocks.get(facts.recipient.lower(), "")
-        command = facts.smtp_command or find_command(block) or find_command(facts.diagnostic)
+        # A group's own command is ``find_command`` of its diagnostic (``facts_from_fields``):
+        # without one there, only the block can name it.
+        command = facts.smtp_command or find_command(block)
         if command == facts.smtp_command and (facts.diagnostic or not block):
             found.append(facts)  # the group said both already (most do): no copy to make
             continue
@@ -74,12 +84,15 @@ def _has_postfix_field(part: Message) -> bool:
     payload = part.get_payload()
     if isinstance(payload, str):
         return "X-Postfix-" in payload
-    return any(
-        name.lower().startswith("x-postfix-")
-        for block in payload
-        if isinstance(block, Message)
-        for name in block
-    )
+    # Whether a name starts with "x-postfix-" (any case), asked of the names joined by ":",
+    # which no parsed field name holds (the parser ends a name at its first colon): one
+    # ``in`` for the report, not a generator step and a copy per name (most reports asked
+    # are other MTAs', issue 3 session 9).
+    names: list[str] = []
+    for block in payload:
+        if isinstance(block, Message):
+            names += block.keys()  # a list made in one step (iterating a Message is a generator)
+    return ":x-postfix-" in ":" + ":".join(names).lower()
 
 
 def _server_notice(text: str) -> list[BounceFacts]:
@@ -115,20 +128,21 @@ class PostfixDetector:
     )
 
     def detect(self, mail: Mail) -> list[BounceFacts] | None:
-        if not (_SUBJECT.search(mail.subject) or _SENDER.search(mail.sender)):
+        subject = mail.subject
+        if not (_SUBJECT.search(subject) or _SENDER.search(mail.sender)):
             return None
         text = body_text(mail)
-        if _SERVER_NOTICE.search(mail.subject):
+        if _SERVER_NOTICE.search(subject):
             return _server_notice(text) or None
         lead = body_search(mail, _LEAD)  # ``_LEAD.search(text)``, tried where its words are
         if lead is None and not _postfix_report(mail):
             # Others copy the subject (SendGrid); the lead is Postfix's unless a site template
             # rewrote it (its report part still names Postfix).
             return None
-        blocks = address_blocks(text, blank_ends_block=True)
         reported = parse_delivery_status(mail) or parse_inline_delivery_status(mail)
         if reported:
-            return _with_text(reported, dict(blocks))
+            return _completed(reported, text)
+        blocks = address_blocks(text, blank_ends_block=True)
         reporter = lead.group(1) if lead else None
         statuses = inline_statuses(text)
         found = [
