@@ -276,7 +276,7 @@ def test_first_order_is_the_plain_loop_over_every_reason(
     groups = 0
     for literal in present:
         groups |= tables.bits[literal]
-    assert classify._first_order(text, status, command, present, groups, tables) == expected
+    assert classify._first_order(text, by_status, command, present, groups, tables) == expected
 
 
 def _reference_normalise(diagnostic: str) -> str:

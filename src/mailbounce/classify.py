@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from mailbounce.models import BounceFacts, Classification, Kind, Party, Reason
-from mailbounce.reason_fields import is_hardbounce, kind_of, party_of
+from mailbounce.models import BounceFacts, Classification, Reason
+from mailbounce.reason_fields import is_delayed, is_hardbounce, kind_of, party_of, status_class
 from mailbounce.reason_providers import provider_reason
 from mailbounce.reason_rules import (
     FIRST_ORDER,
@@ -68,6 +68,7 @@ _HOST_STAGE_OVERRIDES = frozenset({Reason.REJECTED, Reason.USERUNKNOWN, Reason.F
 # read under Python 3.11 (session 7 callgrind: ~4% of classification).
 _USERUNKNOWN, _FILTERED, _SUSPEND = Reason.USERUNKNOWN, Reason.FILTERED, Reason.SUSPEND
 _MAILERERROR = Reason.MAILERERROR  # its phrases are ``MAILER_ERROR``
+_MAILERERROR_BIT = _BIT[_MAILERERROR]
 _NETWORKERROR, _HOSTUNKNOWN, _EXCEEDLIMIT = (
     Reason.NETWORKERROR,
     Reason.HOSTUNKNOWN,
@@ -96,8 +97,8 @@ def classify_reason(facts: BounceFacts) -> Reason:
     bits = tables.bits
     for literal in present:
         groups |= bits[literal]
-    if (facts.diagnostic_type or "").lower() == "x-unix" or tables.phrase[_MAILERERROR](
-        text, present
+    if (facts.diagnostic_type or "").lower() == "x-unix" or (
+        groups & _MAILERERROR_BIT and tables.phrase[_MAILERERROR](text, present)
     ):
         # The local delivery program (pipe, procmail) failed, unless it says the disk is full.
         full = _phrase(Reason.MAILBOXFULL, text, present, groups)
@@ -105,16 +106,23 @@ def classify_reason(facts: BounceFacts) -> Reason:
     code = facts.replycode or find_reply_code(text) or ""
     temporary = status.startswith("4") or code.startswith("4") or action == "delayed"
     command = (facts.smtp_command or _command_in(text, present, tables) or "").upper()
-    reason = (
-        provider_reason(text, status, _hosts(facts), present)
-        or (_greylisting(text, status, code, present, groups, tables) if temporary else None)
-        or _stage(_first_order(text, status, command, present, groups, tables), command)
-        or (_delayed(text, status, present, groups, tables) if action == "delayed" else None)
-        or _by_status(status)
-        or _second_order(text, present, groups, tables)
-        or (Reason.REJECTED if command == "MAIL" else None)
-        or _fallback(text, status, code)
+    reason = provider_reason(text, status, _hosts(facts), present) or (
+        _greylisting(text, status, code, present, groups, tables) if temporary else None
     )
+    if reason is None:
+        by_status = status_reason(status)
+        reason = (
+            _stage(_first_order(text, by_status, command, present, groups, tables), command)
+            or (
+                _delayed(text, status, by_status, present, groups, tables)
+                if action == "delayed"
+                else None
+            )
+            or _by_status(status, by_status)
+            or _second_order(text, present, groups, tables)
+            or (Reason.REJECTED if command == "MAIL" else None)
+            or _fallback(text, status, code)
+        )
     if reason is _HOSTUNKNOWN and (temporary or _phrase(_NETWORKERROR, text, present, groups)):
         return Reason.NETWORKERROR  # a DNS failure, not a non-existent domain
     return reason
@@ -133,7 +141,13 @@ def _normalise(diagnostic: str) -> str:
     first = _CONTINUATION.search(text)
     if first is None:
         return _without_repeated_status(text, enhanced)
-    joined = text[: first.end()] + _CONTINUATION.sub(" ", text[first.end() :]).replace("  ", " ")
+    end = first.end()
+    # Most replies hold one continuation (their own code): nothing to join after it. (The
+    # search from ``end`` finds what one of ``text[end:]`` finds: the character before is
+    # the continuation's closing blank, which the look-behind does not match.)
+    if _CONTINUATION.search(text, end) is None:
+        return _without_repeated_status(text, enhanced)
+    joined = text[:end] + _CONTINUATION.sub(" ", text[end:]).replace("  ", " ")
     # The same first code: it ends by the end of the first continuation (its own code, or
     # one before it: digits and dots cannot span that continuation's " " or "-"), followed
     # by the same character, and the text up to there is kept.
@@ -238,16 +252,21 @@ def _phrase(reason: Reason, text: str, present: set[str], groups: int) -> bool:
 
 
 def _first_order(
-    text: str, status: str, command: str, present: set[str], groups: int, tables: _Tables
+    text: str,
+    by_status: Reason | None,
+    command: str,
+    present: set[str],
+    groups: int,
+    tables: _Tables,
 ) -> Reason | None:
     """Each reason in order: its status code (with the exceptions of ``_holds``) or its
     phrases. The phrases alone are tested here, not in a call: most reasons get there, and
     most texts hold none of their words. A 5.1.1 is overridden only by the phrases of
     ``NOT_USERUNKNOWN``; an "exceeded limit" status is never a too-big message by phrases.
-    Only the steps that can hold are walked: the status's, unknown user and filtered, and
-    those one of whose literals the text holds (``groups``).
+    Only the steps that can hold are walked: the status's (``by_status``: the reason the
+    status code names) and those one of whose literals the text holds (``groups``; filtered
+    also for unknown-user words).
     """
-    by_status = status_reason(status)
     plain_phrases = by_status is not _USERUNKNOWN  # else only the overriding ones
     too_big = by_status is not _EXCEEDLIMIT  # else not MESGTOOBIG by its phrases
     key = (groups & _FIRST_BITS) | _FIRST_BIT.get(by_status, 0)
@@ -331,17 +350,24 @@ def _hosts(facts: BounceFacts) -> str:
     return f"{facts.remote_mta or ''} {facts.reporting_mta or ''}".lower()
 
 
-def _delayed(text: str, status: str, present: set[str], groups: int, tables: _Tables) -> Reason:
+def _delayed(
+    text: str,
+    status: str,
+    by_status: Reason | None,
+    present: set[str],
+    groups: int,
+    tables: _Tables,
+) -> Reason:
     """A delay warning: its words, else a specific (non-routing) status, else expired."""
-    by_status = status_reason(status) if status[2:4] != "4." else None
-    return _second_order(text, present, groups, tables) or by_status or Reason.EXPIRED
+    specific = by_status if status[2:4] != "4." else None
+    return _second_order(text, present, groups, tables) or specific or Reason.EXPIRED
 
 
-def _by_status(status: str) -> Reason | None:
-    reason = status_reason(status)
-    if reason is None and status[1:4] == ".6.":
+def _by_status(status: str, by_status: Reason | None) -> Reason | None:
+    """The reason the status names (``by_status``), or a content error for any X.6.X."""
+    if by_status is None and status[1:4] == ".6.":
         return Reason.CONTENTERROR
-    return reason
+    return by_status
 
 
 def _second_order(text: str, present: set[str], groups: int, tables: _Tables) -> Reason | None:
@@ -361,25 +387,25 @@ def _fallback(text: str, status: str, code: str) -> Reason:
     return Reason.ONHOLD if text else Reason.UNDEFINED
 
 
-# Each classification made once and shared (frozen): at most reasons x kinds x 2 x parties,
-# a few dozen met in a run. Making the frozen dataclass cost more than deciding its fields.
-_MADE: dict[tuple[Reason, Kind, bool, Party], Classification] = {}
+# Each classification made once and shared (frozen). Its fields follow from the reason, the
+# status class and whether the action says delayed (``reason_fields``): at most reasons x 4
+# x 2 keys, a few dozen met in a run. Making the frozen dataclass cost more than deciding its
+# fields, and deciding them (three calls) more than the look-up (session 9).
+_MADE: dict[tuple[Reason, str | None, bool], Classification] = {}
 
 
 def classify(facts: BounceFacts) -> Classification:
     """The whole classification of one recipient's facts."""
     reason = classify_reason(facts)
-    status, replycode = facts.status, facts.replycode
-    key = (
-        reason,
-        kind_of(reason, status, replycode, facts.action),
-        is_hardbounce(reason, status, replycode),
-        party_of(reason),
-    )
+    status, replycode, action = facts.status, facts.replycode, facts.action
+    key = (reason, status_class(status, replycode), is_delayed(action))
     made = _MADE.get(key)
     if made is None:
         made = _MADE[key] = Classification(
-            reason=key[0], kind=key[1], hardbounce=key[2], party=key[3]
+            reason=reason,
+            kind=kind_of(reason, status, replycode, action),
+            hardbounce=is_hardbounce(reason, status, replycode),
+            party=party_of(reason),
         )
     return made
 

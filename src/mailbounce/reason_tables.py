@@ -89,9 +89,10 @@ class PhraseTables:
         self.first_steps: dict[int, tuple[_FirstStep, ...]] = {}
 
     def first_steps_of(self, key: int) -> tuple[_FirstStep, ...]:
-        """The steps of ``first`` in ``key`` (bits of ``BIT``) or decided by ``_holds``
-        whatever the phrases (unknown user, filtered)."""
-        steps = tuple(step for step in self.first if key & BIT[step[0]] or step[3])
+        """The steps of ``first`` that may hold for ``key`` (bits of ``BIT``: the phrase
+        groups a text's literals let search, and the reason its status names): a step's
+        own bit, or for filtered, whose ``_holds`` also counts unknown-user words, that one."""
+        steps = tuple(step for step in self.first if key & _NEEDS.get(step[0], BIT[step[0]]))
         if len(self.first_steps) >= 4096:
             self.first_steps.clear()  # hostile mail with ever new words must not grow it
         self.first_steps[key] = steps
@@ -103,6 +104,8 @@ BIT = {reason: 1 << index for index, reason in enumerate(FIRST_ORDER + SECOND_OR
 FIRST_BIT: dict[Reason | None, int] = {reason: BIT[reason] for reason in FIRST_ORDER}
 FIRST_BITS = sum(FIRST_BIT.values())
 SECOND_BITS = sum(BIT[reason] for reason in SECOND_ORDER)
+# Filtered holds by its own words or by unknown-user words (``classify._holds``).
+_NEEDS = {Reason.FILTERED: BIT[Reason.FILTERED] | BIT[Reason.USERUNKNOWN]}
 
 
 # Made on first use: the finders and the automaton cost some 20 ms to build, and commands
