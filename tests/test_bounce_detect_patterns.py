@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from mailbounce.bounces import (
     _eximtext,
+    _reportshape,
     amazonses,
     dragonfly,
     gmail,
@@ -123,3 +124,60 @@ _PIECES = st.sampled_from(
 def test_rewritten_patterns_on_generated_text(text: str, name: str) -> None:
     now, before = REWRITTEN[name]
     _same(now, before, text)
+
+
+_MARKER_BEFORE = re.compile(
+    r"(original message(?! was received)|returned message|message headers follow"
+    r"|copy of the message|below this line|undelivered message|message d'origine|message original"
+    r"|headers of your message|first \d+ lines|(?<![=;])rfc822(?!;)|^received: "
+    r"|mensaje original|messaggio originale|mensagem original|urspr[üu]ngliche nachricht)",
+    re.I | re.M,
+)
+
+
+def _same_marker(text: str) -> None:
+    found, expected = _reportshape._original_marker(text), _MARKER_BEFORE.search(text, 40)
+    if expected is None:
+        assert found is None, repr(text[:200])
+    else:
+        assert found is not None and found.span() == expected.span(), repr(text[:200])
+
+
+def test_original_marker_on_the_project_samples() -> None:
+    for text in _sample_texts():
+        _same_marker(text)
+        _same_marker(text[:300])
+
+
+_MARKER_PIECES = st.sampled_from(
+    [
+        "\n",
+        " ",
+        "=",
+        ";",
+        "x",
+        "Original Message",
+        " was received",
+        "rfc822",
+        "RFC822",
+        "=rfc822",
+        "rfc822;",
+        "Received: ",
+        "received: ",
+        "first 20 lines",
+        "first lines",
+        "ursprüngliche Nachricht",
+        "URSPRUNGLICHE NACHRICHT",
+        "Below this line",
+        "ſ",
+        "K",
+    ]
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_MARKER_PIECES, max_size=20).map("".join))
+def test_original_marker_on_generated_text(text: str) -> None:
+    _same_marker(text)
+    _same_marker("x" * 38 + text)  # around the position the search starts from
+    _same_marker("x" * 39 + "\n" + text)
