@@ -28,13 +28,22 @@ _CODE_TEXT = st.text(alphabet=st.sampled_from("2459 0.-_a\u00e9\u0663x:"), max_s
 @settings(max_examples=400, deadline=None)
 @given(_CODE_TEXT)
 def test_status_scans_find_what_the_word_boundary_forms_found(text: str) -> None:
-    for new, old in ((classify._ENHANCED, ENHANCED), (classify._CONTINUATION, CONTINUATION)):
-        found, expected = new.search(text), old.search(text)
-        assert (found and (found.span(), found.groups())) == (
-            expected and (expected.span(), expected.groups())
-        )
-        assert new.sub(" ", text) == old.sub(" ", text)
-        assert [m.span() for m in new.finditer(text)] == [m.span() for m in old.finditer(text)]
+    new, old = classify._CONTINUATION, CONTINUATION
+    found, expected = new.search(text), old.search(text)
+    assert (found and found.span()) == (expected and expected.span())
+    assert new.sub(" ", text) == old.sub(" ", text)
+    assert [m.span() for m in new.finditer(text)] == [m.span() for m in old.finditer(text)]
+    status = ENHANCED.search(text)
+    assert classify.find_enhanced_status(text) == (status and status.group(0))
+    # The scans from the first dot: the same matches, starting 1 (5) characters later, from
+    # any position.
+    for dot, old, skip in (
+        (classify._ENHANCED_DOT, ENHANCED, 1),
+        (classify._CONTINUATION_DOT, CONTINUATION, 5),
+    ):
+        for pos in range(len(text) + 1):
+            found, expected = dot.search(text, pos + skip), old.search(text, pos)
+            assert (found and (found.start() - skip, found.end())) == (expected and expected.span())
 
 
 def _reference_command_in(text: str) -> str | None:
