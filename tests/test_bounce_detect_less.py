@@ -16,6 +16,7 @@ from mailbounce.bounces import postfix
 from mailbounce.bounces._addressblocks import address_blocks
 from mailbounce.bounces._fastparse import parse_message
 from mailbounce.bounces._mailtexts import body_text
+from mailbounce.bounces._transcript import _QUOTED_MARKER, _has_quoted_marker
 from mailbounce.bounces.base import Mail
 from mailbounce.bounces.rfc3464 import (
     _DSN_TYPES,
@@ -103,3 +104,20 @@ def test_postfix_text_completes_groups_as_before_on_the_project_samples() -> Non
         assert postfix._completed(reported, text) == _with_text_before(reported, blocks)
         completed += 1
     assert completed > 50
+
+
+def _same_quoted_marker(text: str) -> None:
+    assert _has_quoted_marker(text) is (_QUOTED_MARKER.search(text) is not None), repr(text)
+
+
+def test_quoted_marker_as_searched_on_the_project_samples() -> None:
+    for mail in _mails():
+        text = body_text(mail)
+        _same_quoted_marker(text)
+        _same_quoted_marker(">" + text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from([">", "> ", "-", "---", "\n", " ", "\t", "x"]), max_size=12))
+def test_quoted_marker_as_searched_on_generated_text(pieces: list[str]) -> None:
+    _same_quoted_marker("".join(pieces))
