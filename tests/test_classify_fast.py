@@ -311,3 +311,28 @@ _REPLY_PIECES = st.sampled_from(
 @given(st.lists(st.one_of(_REPLY_PIECES, _CODE_TEXT), max_size=8).map("".join))
 def test_normalise_joins_and_drops_as_before(diagnostic: str) -> None:
     assert classify._normalise(diagnostic) == _reference_normalise(diagnostic)
+
+
+def test_shared_classifications_hold_the_fields_of_their_own_codes() -> None:
+    """``classify`` shares one instance per reason and codes: each one's kind, hardbounce
+    and party are those its own status, reply code and action give."""
+    from mailbounce.models import BounceFacts
+    from mailbounce.reason_fields import is_hardbounce, kind_of, party_of
+
+    for status in (None, "", "2.0.0", "4.2.2", "5.1.1", "5.7.1", "x"):
+        for replycode in (None, "", "250", "451", "550"):
+            for action in (None, "failed", "delayed", " Delayed ", "relayed"):
+                for diagnostic in ("user unknown", "mailbox full", "spam", ""):
+                    facts = BounceFacts(
+                        recipient="a@example.org",
+                        status=status,
+                        replycode=replycode,
+                        action=action,
+                        diagnostic=diagnostic,
+                    )
+                    made = classify.classify(facts)
+                    reason = classify.classify_reason(facts)
+                    assert made.reason is reason
+                    assert made.kind is kind_of(reason, status, replycode, action)
+                    assert made.hardbounce is is_hardbounce(reason, status, replycode)
+                    assert made.party is party_of(reason)

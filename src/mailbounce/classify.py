@@ -8,10 +8,11 @@ function: ``classify_reason`` here, ``is_hardbounce``, ``kind_of``, ``party_of``
 
 from __future__ import annotations
 
+import functools
 import re
 
 from mailbounce.models import BounceFacts, Classification, Reason
-from mailbounce.reason_fields import is_delayed, is_hardbounce, kind_of, party_of, status_class
+from mailbounce.reason_fields import is_hardbounce, kind_of, party_of
 from mailbounce.reason_providers import provider_reason
 from mailbounce.reason_rules import (
     FIRST_ORDER,
@@ -118,7 +119,7 @@ def classify_reason(facts: BounceFacts) -> Reason:
         _greylisting(text, status, code, present, groups, tables) if temporary else None
     )
     if reason is None:
-        by_status = status_reason(status)
+        by_status = _status_reason(status)
         reason = (
             _stage(_first_order(text, by_status, command, present, groups, tables), command)
             or (
@@ -194,6 +195,12 @@ def status_reason(status: str | None) -> Reason | None:
     if reason is None and detail.startswith("1.") and len(detail) > 4 and status[0] == "5":
         return Reason.USERUNKNOWN  # vendor details of the addressing subject (5.1.351 ...)
     return reason
+
+
+# ``status_reason`` of the status codes met, remembered: a few dozen codes in a run, and the
+# look-up costs less than reading one (a frame, a split, two look-ups); bounded for hostile
+# mail with ever new codes.
+_status_reason = functools.lru_cache(maxsize=1024)(status_reason)
 
 
 def _stage_words() -> tuple[str, ...]:
@@ -279,7 +286,9 @@ def _first_order(
     plain_phrases = by_status is not _USERUNKNOWN  # else only the overriding ones
     too_big = by_status is not _EXCEEDLIMIT  # else not MESGTOOBIG by its phrases
     key = (groups & _FIRST_BITS) | _FIRST_BIT.get(by_status, 0)
-    steps = tables.first_steps.get(key) or tables.first_steps_of(key)
+    steps = tables.first_steps.get(key)
+    if steps is None:  # (an empty tuple is a made entry: no step can hold)
+        steps = tables.first_steps_of(key)
     for reason, find, overrides, decided, mesgtoobig in steps:
         if reason is by_status or decided:
             if _holds(reason, text, by_status, command, present, groups):
@@ -396,20 +405,22 @@ def _fallback(text: str, status: str, code: str) -> Reason:
     return Reason.ONHOLD if text else Reason.UNDEFINED
 
 
-# Each classification made once and shared (frozen). Its fields follow from the reason, the
-# status class and whether the action says delayed (``reason_fields``): at most reasons x 4
-# x 2 keys, a few dozen met in a run. Making the frozen dataclass cost more than deciding its
-# fields, and deciding them (three calls) more than the look-up (session 9).
-_MADE: dict[tuple[Reason, str | None, bool], Classification] = {}
+# Each classification made once and shared (frozen), per reason and the codes that decide
+# its other fields (status, reply code, action: ``reason_fields`` reads their class and
+# whether the action says delayed): a few dozen met in a run, and the look-up costs less
+# than deciding the fields (three calls) or making the frozen dataclass (session 9).
+_MADE: dict[tuple[Reason, str | None, str | None, str | None], Classification] = {}
 
 
 def classify(facts: BounceFacts) -> Classification:
     """The whole classification of one recipient's facts."""
     reason = classify_reason(facts)
     status, replycode, action = facts.status, facts.replycode, facts.action
-    key = (reason, status_class(status, replycode), is_delayed(action))
+    key = (reason, status, replycode, action)
     made = _MADE.get(key)
     if made is None:
+        if len(_MADE) >= 4096:
+            _MADE.clear()  # hostile mail with ever new codes must not grow it
         made = _MADE[key] = Classification(
             reason=reason,
             kind=kind_of(reason, status, replycode, action),

@@ -173,7 +173,7 @@ def _options(op: Any, value: Any) -> set[str] | None:
 class PhraseScan:
     """Patterns (and extra words) whose literals one scan of a text finds together."""
 
-    __slots__ = ("_finders", "_scan", "literals")
+    __slots__ = ("_finders", "literals", "present")
 
     def __init__(
         self,
@@ -192,11 +192,9 @@ class PhraseScan:
             every |= literals
             self._finders[id(pattern)] = (pattern, literals, found_in)
         self.literals = frozenset(every)
-        self._scan = LiteralScan(every)
-
-    def present(self, text: str) -> set[str]:
-        """The literals (of every pattern and word given) that ``text`` holds."""
-        return self._scan.present(text)
+        # ``present(text)``: the literals (of every pattern and word given) ``text`` holds;
+        # the scan's own method, asked of every diagnostic without a frame of ours.
+        self.present: Callable[[str], set[str]] = LiteralScan(every).present
 
     def finder(self, pattern: re.Pattern[str]) -> FoundIn:
         """``found_in`` of one of the patterns given (KeyError for another one)."""

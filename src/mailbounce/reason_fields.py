@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mailbounce.models import Kind, Party, Reason
 
-__all__ = ["is_delayed", "is_hardbounce", "kind_of", "party_of", "status_class"]
+__all__ = ["is_hardbounce", "kind_of", "party_of"]
 
 _HARD = frozenset({Reason.USERUNKNOWN, Reason.HOSTUNKNOWN, Reason.HASMOVED})
 
@@ -78,7 +78,7 @@ def is_hardbounce(reason: Reason, status: str | None, replycode: str | None) -> 
         return True
     if reason is _NOTACCEPT:
         # Null MX (RFC 7505) is permanent by definition: hard unless the code says 4xx.
-        return status_class(status, replycode) != "4"
+        return _status_class(status, replycode) != "4"
     return False
 
 
@@ -90,7 +90,7 @@ def kind_of(reason: Reason, status: str | None, replycode: str | None, action: s
         return _AUTOREPLY
     if reason is _DELIVERED:
         return _KIND_DELIVERED
-    if is_delayed(action) or status_class(status, replycode) == "4":
+    if _is_delayed(action) or _status_class(status, replycode) == "4":
         return _TEMPORARY
     if reason in _TEMPORARY_REASONS:
         return _TEMPORARY
@@ -102,15 +102,13 @@ def party_of(reason: Reason) -> Party:
     return _PARTY.get(reason, _UNKNOWN_PARTY)
 
 
-def is_delayed(action: str | None) -> bool:
+def _is_delayed(action: str | None) -> bool:
     """Whether the DSN action says the mail is still being retried (RFC 3464 ``delayed``)."""
     return (action or "").strip().lower() == "delayed"
 
 
-def status_class(status: str | None, replycode: str | None) -> str | None:
-    """The class ("2", "4" or "5") of the enhanced status, else of the reply code, or None.
-
-    With the reason and ``is_delayed``, it decides ``kind_of`` and ``is_hardbounce``."""
+def _status_class(status: str | None, replycode: str | None) -> str | None:
+    """The class ("2", "4" or "5") of the enhanced status, else of the reply code, or None."""
     if status and status[0] in "245":
         return status[0]
     if replycode and replycode[0] in "245":

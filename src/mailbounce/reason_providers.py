@@ -7,6 +7,7 @@ side meanings that the generic phrases would get wrong are listed here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Set
 
 from mailbounce.lazy_patterns import lazy_compile
@@ -315,6 +316,13 @@ _IN_HOSTS = _any_word_in(_HOST_WORDS)
 _DIAGNOSTIC_SET = frozenset(DIAGNOSTIC_WORDS)
 
 
+@functools.lru_cache(maxsize=1024)
+def _host_words(host: str) -> frozenset[str]:
+    """The host words (``_HOST_WORDS``) in ``host``: remembered per host name pair, of which
+    a run meets a few (the receiving MTAs and the relays reporting for them)."""
+    return frozenset(word for word in _HOST_WORDS if word in host)
+
+
 def provider_reason(
     diagnostic: str, status: str, host: str, present: Set[str] | None = None
 ) -> R | None:
@@ -327,10 +335,9 @@ def provider_reason(
         if _IN_DIAGNOSTIC(diagnostic) or _IN_HOSTS(host):
             return each_rule(diagnostic, status, host)
         return None
-    in_host = _IN_HOSTS(host)
-    if not in_host and _DIAGNOSTIC_SET.isdisjoint(present):
+    hosts = _host_words(host)
+    if not hosts and _DIAGNOSTIC_SET.isdisjoint(present):
         return None
-    hosts = frozenset(word for word in _HOST_WORDS if word in host) if in_host else frozenset()
     for rule, words, host_words in _RULE_WORDS:
         if not (words.isdisjoint(present) and host_words.isdisjoint(hosts)):
             reason = rule(diagnostic, status, host)
