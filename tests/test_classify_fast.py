@@ -12,7 +12,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mailbounce import classify
+from mailbounce import classify, diagnostic_text
 from mailbounce.models import Reason as R
 from mailbounce.reason_providers import DIAGNOSTIC_WORDS, each_rule, provider_reason
 from mailbounce.reason_rules import FIRST_ORDER, NOT_USERUNKNOWN, PHRASES, STAGES
@@ -28,7 +28,7 @@ _CODE_TEXT = st.text(alphabet=st.sampled_from("2459 0.-_a\u00e9\u0663x:"), max_s
 @settings(max_examples=400, deadline=None)
 @given(_CODE_TEXT)
 def test_status_scans_find_what_the_word_boundary_forms_found(text: str) -> None:
-    new, old = classify._CONTINUATION, CONTINUATION
+    new, old = diagnostic_text._CONTINUATION, CONTINUATION
     found, expected = new.search(text), old.search(text)
     assert (found and found.span()) == (expected and expected.span())
     assert new.sub(" ", text) == old.sub(" ", text)
@@ -38,8 +38,8 @@ def test_status_scans_find_what_the_word_boundary_forms_found(text: str) -> None
     # The scans from the first dot: the same matches, starting 1 (5) characters later, from
     # any position.
     for dot, old, skip in (
-        (classify._ENHANCED_DOT, ENHANCED, 1),
-        (classify._CONTINUATION_DOT, CONTINUATION, 5),
+        (diagnostic_text._ENHANCED_DOT, ENHANCED, 1),
+        (diagnostic_text._CONTINUATION_DOT, CONTINUATION, 5),
     ):
         for pos in range(len(text) + 1):
             found, expected = dot.search(text, pos + skip), old.search(text, pos)
