@@ -108,8 +108,9 @@ SECOND_BITS = sum(BIT[reason] for reason in SECOND_ORDER)
 _NEEDS = {Reason.FILTERED: BIT[Reason.FILTERED] | BIT[Reason.USERUNKNOWN]}
 
 
-# Made on first use: the finders and the automaton cost some 20 ms to build, and commands
-# that import this module without classifying mail (``report``'s advice) must not pay it.
+# Made on first use: the finders (from ``reason_plans``) and the automaton cost some 6 ms to
+# build, and commands that import this module without classifying mail (``report``'s advice)
+# must not pay it.
 # Built whole, then stored in one step: a thread never sees a table half made (sending
 # classifies replies from several threads).
 TABLES: list[PhraseTables] = []
