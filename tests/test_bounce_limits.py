@@ -22,8 +22,9 @@ from mailbounce.bounces._message import IndexedMessage
 from mailbounce.bounces.limits import (
     ParseLimits,
     _within_shape_limits,
-    limit_exceeded,
+    before_parse_exceeded,
     mime_shape,
+    shape_exceeded,
 )
 
 _DECLARED = b'Content-Type: multipart/mixed; boundary="x"\n\n'
@@ -47,19 +48,19 @@ def test_delimiters_packed_four_bytes_apart_are_counted() -> None:
 
 def test_parts_over_the_limit_are_reported() -> None:
     raw = _DECLARED + b"\n--x" * 10
-    assert limit_exceeded(raw, ParseLimits(max_parts=9)) == "more than 9 MIME parts"
-    assert limit_exceeded(raw, ParseLimits(max_parts=10)) is None
+    assert shape_exceeded(raw, ParseLimits(max_parts=9)) == "more than 9 MIME parts"
+    assert shape_exceeded(raw, ParseLimits(max_parts=10)) is None
 
 
 def test_header_block_over_the_limit_is_reported() -> None:
     header = b"X: " + b"a" * 60 + b"\n"
     raw = header * 20 + b"\nbody\n"  # the blank line found at 1,279
-    assert limit_exceeded(raw, ParseLimits(max_header_bytes=1278)) is not None
-    assert limit_exceeded(raw, ParseLimits(max_header_bytes=1279)) is None
+    assert before_parse_exceeded(raw, ParseLimits(max_header_bytes=1278)) is not None
+    assert before_parse_exceeded(raw, ParseLimits(max_header_bytes=1279)) is None
     # No blank line: the whole message is its header block.
-    assert limit_exceeded(header * 20, ParseLimits(max_header_bytes=1279)) is not None
+    assert before_parse_exceeded(header * 20, ParseLimits(max_header_bytes=1279)) is not None
     # A message no longer than the limit cannot hold a longer block.
-    assert limit_exceeded(raw, ParseLimits(max_header_bytes=len(raw))) is None
+    assert before_parse_exceeded(raw, ParseLimits(max_header_bytes=len(raw))) is None
 
 
 def _reason(call: Callable[..., object], *args: object, **kwargs: object) -> str:

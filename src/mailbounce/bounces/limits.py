@@ -90,13 +90,6 @@ def shape_exceeded(raw: bytes, limits: ParseLimits) -> str | None:
     return None
 
 
-def limit_exceeded(raw: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> str | None:
-    """Why ``raw`` (LF line endings) is over a limit by the checks on the raw bytes alone
-    (``before_parse_exceeded``, then ``shape_exceeded``), or None: what a message read by the
-    feedparser is held to."""
-    return before_parse_exceeded(raw, limits) or shape_exceeded(raw, limits)
-
-
 def _within_shape_limits(raw: bytes, limits: ParseLimits) -> bool:
     """True when ``mime_shape`` cannot go past a limit, told by counting literals (a third of
     the cost of its scans, issue 3 round 2): every event of ``mime_shape`` starts with its
