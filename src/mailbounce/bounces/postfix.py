@@ -85,14 +85,17 @@ def _has_postfix_field(part: Message) -> bool:
     if isinstance(payload, str):
         return "X-Postfix-" in payload
     # Whether a name starts with "x-postfix-" (any case), asked of the names joined by ":",
-    # which no parsed field name holds (the parser ends a name at its first colon): one
-    # ``in`` for the report, not a generator step and a copy per name (most reports asked
-    # are other MTAs', issue 3 session 9).
+    # which a parsed field name does not hold (the parser ends a name at its first colon):
+    # one ``in`` for the report, not a generator step and a copy per name (most reports
+    # asked are other MTAs', issue 3 session 9). A name with a colon is asked on its own.
     names: list[str] = []
     for block in payload:
         if isinstance(block, Message):
             names += block.keys()  # a list made in one step (iterating a Message is a generator)
-    return ":x-postfix-" in ":" + ":".join(names).lower()
+    joined = ":".join(names)
+    if joined.count(":") != len(names) - 1 and names:
+        return any(name.lower().startswith("x-postfix-") for name in names)
+    return ":x-postfix-" in ":" + joined.lower()
 
 
 def _server_notice(text: str) -> list[BounceFacts]:
