@@ -68,6 +68,11 @@ def test_no_match_is_hidden(atoms: list[str], flags: int, text: str) -> None:
     )
     again = search_text(pattern, text)
     assert (again and again.span()) == (expected and expected.span())
+    for start in range(len(text) + 1):  # from a position (``_reportshape`` searches from 40)
+        found, expected = search(pattern, text, folded(text), start), pattern.search(text, start)
+        assert (found and (found.span(), found.groups())) == (
+            expected and (expected.span(), expected.groups())
+        ), start
 
 
 @pytest.mark.parametrize(

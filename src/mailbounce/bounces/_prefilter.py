@@ -104,8 +104,10 @@ def search_text(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return search(pattern, text, folded(text) if _facts_of(pattern)[0] else None)
 
 
-def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match[str] | None:
-    """``pattern.search(text)``, trying the regex only where a required literal starts.
+def search(
+    pattern: re.Pattern[str], text: str, lowered: str | None, start: int = 0
+) -> re.Match[str] | None:
+    """``pattern.search(text, start)``, trying the regex only where a required literal starts.
 
     Every match of an alternative starts with its literal (a leading ``\\b`` or ``^`` is
     checked by the regex itself, tried there), so the leftmost position where the pattern
@@ -116,18 +118,18 @@ def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match
     ignores_case, required, literals = _facts_of(pattern)
     if ignores_case:
         if lowered is None:
-            return pattern.search(text)
+            return pattern.search(text, start)
         haystack = lowered
     else:
         haystack = text
     if literals is None:
         if required is not None and not any(literal in haystack for literal in required):
             return None
-        return pattern.search(text)
+        return pattern.search(text, start)
     if len(literals) == 1:
         # One literal: its positions in order, without the bookkeeping below (same tries).
         literal = literals[0]
-        at = haystack.find(literal)
+        at = haystack.find(literal, start)
         while at != -1:
             match = pattern.match(text, at)
             if match:
@@ -138,7 +140,7 @@ def search(pattern: re.Pattern[str], text: str, lowered: str | None) -> re.Match
     # none: the loop ends before any regex).
     next_at: dict[str, int] = {}
     for literal in literals:
-        position = haystack.find(literal)
+        position = haystack.find(literal, start)
         if position != -1:
             next_at[literal] = position
     while next_at:

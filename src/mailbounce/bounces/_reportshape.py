@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from mailbounce.bounces._prefilter import folded
+from mailbounce.bounces._prefilter import folded, search
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import is_text_like
 from mailbounce.lazy_patterns import lazy_compile
-from mailbounce.regex_literals import leading_literals
 
 _BOUNCE_SENDER = lazy_compile(r"mailer-daemon|post_?master|mail delivery|mail administrator", re.I)
 _BOUNCE_SUBJECT = lazy_compile(
@@ -105,29 +104,9 @@ def report_and_rest(msg: Message) -> tuple[str, str]:
 
 def _original_marker(text: str) -> re.Match[str] | None:
     """``_ORIGINAL_MARKER.search(text, 40)``, the regex tried only where the leading words of
-    one of its alternatives start, found in the text lower-cased when that folds as
-    ``re.IGNORECASE`` does (``folded``): the case-insensitive scan tried its sixteen
-    alternatives at each of up to 20,000 characters (issue 3, session 9)."""
-    literals = leading_literals(_ORIGINAL_MARKER)
-    lowered = folded(text) if literals is not None else None
-    if literals is None or lowered is None:
-        return _ORIGINAL_MARKER.search(text, 40)
-    # Every match starts where one of them starts: those positions, in order, from 40.
-    next_at = {literal: lowered.find(literal, 40) for literal in literals}
-    next_at = {literal: at for literal, at in next_at.items() if at != -1}
-    while next_at:
-        at = min(next_at.values())
-        match = _ORIGINAL_MARKER.match(text, at)  # ``^`` and the look-behind see the text
-        if match:
-            return match
-        for literal, position in list(next_at.items()):
-            if position == at:
-                following = lowered.find(literal, at + 1)
-                if following == -1:
-                    del next_at[literal]
-                else:
-                    next_at[literal] = following
-    return None
+    one of its alternatives start (``_prefilter.search``): the case-insensitive scan tried its
+    sixteen alternatives at each of up to 20,000 characters (issue 3, session 9)."""
+    return search(_ORIGINAL_MARKER, text, folded(text), 40)
 
 
 def _report_type(msg: Message) -> object:
