@@ -21,7 +21,7 @@ from mailbounce.bounces._prefilter import (
     search,
     search_text,
 )
-from mailbounce.classify import _normalise as normalise_diagnostic
+from mailbounce.diagnostic_text import normalise as normalise_diagnostic
 from mailbounce.reason_rules import GREYLISTING, MAILER_ERROR, PHRASES, RETRY_LATER, STAGES
 from mailbounce.regex_literals import _plan, found, literal_sets
 from mailbounce.regex_literals import search as gated_search

@@ -289,7 +289,7 @@ def test_first_order_is_the_plain_loop_over_every_reason(
 
 
 def _reference_normalise(diagnostic: str) -> str:
-    """``classify._normalise`` as written before it skipped texts without an enhanced code."""
+    """``diagnostic_text.normalise`` as written before it skipped texts without an enhanced code."""
     text = " ".join(diagnostic.split()).lower()
     first = CONTINUATION.search(text)
     if first is not None:
@@ -310,7 +310,7 @@ _REPLY_PIECES = st.sampled_from(
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.one_of(_REPLY_PIECES, _CODE_TEXT), max_size=8).map("".join))
 def test_normalise_joins_and_drops_as_before(diagnostic: str) -> None:
-    assert classify._normalise(diagnostic) == _reference_normalise(diagnostic)
+    assert diagnostic_text.normalise(diagnostic) == _reference_normalise(diagnostic)
 
 
 def test_shared_classifications_hold_the_fields_of_their_own_codes() -> None:

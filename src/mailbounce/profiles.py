@@ -149,7 +149,8 @@ class Explanation:
 
 def _status_explanation(text: str, lang: str) -> Explanation:
     # Imported here: only `explain 5.1.1` classifies; the rule set takes ~0.1 s to compile.
-    from mailbounce.classify import classify, find_enhanced_status, find_reply_code
+    from mailbounce.classify import classify
+    from mailbounce.diagnostic_text import find_enhanced_status, find_reply_code
 
     code = text.strip()
     enhanced = find_enhanced_status(code)

@@ -99,7 +99,7 @@ def _deferred(
 
 
 def _status(text: str, code: int) -> str | None:
-    from mailbounce.classify import find_enhanced_status  # see ``outcome_of``
+    from mailbounce.diagnostic_text import find_enhanced_status  # see ``outcome_of``
 
     status = find_enhanced_status(text)
     return status if status is not None and status[0] == str(code)[0] else None

@@ -36,7 +36,8 @@ from mailbounce.bounces._reportshape import (
 from mailbounce.bounces._successtext import success_facts
 from mailbounce.bounces.base import Mail, part_text
 from mailbounce.bounces.rfc3464 import best_status, find_command, find_reply
-from mailbounce.classify import command_in, find_enhanced_status
+from mailbounce.classify import command_in
+from mailbounce.diagnostic_text import find_enhanced_status
 from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from mailbounce.bounces._prefilter import folded, search, search_text
 from mailbounce.bounces.base import Mail, header_items, part_text
-from mailbounce.classify import find_enhanced_status
+from mailbounce.diagnostic_text import find_enhanced_status
 from mailbounce.lazy_patterns import lazy_compile
 from mailbounce.models import BounceFacts
 
